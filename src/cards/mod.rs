@@ -1,0 +1,194 @@
+//! Issuing cards: turns a program and a member into the signed Apple pass (and, later, the
+//! Google object), with the caches that keep that cheap. A pass is a pure rendering of
+//! (design version, member version), so both caches are keyed by those versions and no
+//! cache entry is ever authoritative.
+
+pub mod tokens;
+
+use std::collections::HashMap;
+use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context;
+use lru::LruCache;
+use time::OffsetDateTime;
+
+use crate::domain::ids::ProgramId;
+use crate::domain::member::Member;
+use crate::domain::program::Program;
+use crate::storage::{Store, StoreError};
+use crate::wallet::apple::images::default_images;
+use crate::wallet::apple::pass_json::{self, PassContext};
+use crate::wallet::apple::{build_pkpass, PassAssets, PassSigner};
+use tokens::TokenKeys;
+
+/// A signed `.pkpass` ready to send.
+#[derive(Clone)]
+pub struct SignedPass {
+    pub bytes: Arc<Vec<u8>>,
+    pub last_modified: OffsetDateTime,
+    pub file_name: String,
+}
+
+struct CachedPass {
+    design_version: i64,
+    member_version: i64,
+    pass: SignedPass,
+}
+
+struct PreparedDesign {
+    version: i64,
+    assets: Arc<PassAssets>,
+}
+
+/// How many passes were signed and how many were served from the cache.
+#[derive(Debug, Default)]
+pub struct PassCounters {
+    pub signed: AtomicU64,
+    pub cache_hits: AtomicU64,
+}
+
+pub struct Cards {
+    signer: Arc<PassSigner>,
+    keys: TokenKeys,
+    public_base_url: String,
+    designs: Mutex<HashMap<ProgramId, Arc<PreparedDesign>>>,
+    passes: Mutex<LruCache<String, CachedPass>>,
+    pub counters: PassCounters,
+}
+
+impl Cards {
+    pub fn new(signer: PassSigner, keys: TokenKeys, public_base_url: &str, cache_entries: usize) -> Cards {
+        Cards {
+            signer: Arc::new(signer),
+            keys,
+            public_base_url: public_base_url.trim_end_matches('/').to_string(),
+            designs: Mutex::new(HashMap::new()),
+            passes: Mutex::new(LruCache::new(NonZeroUsize::new(cache_entries.max(1)).unwrap_or(NonZeroUsize::MIN))),
+            counters: PassCounters::default(),
+        }
+    }
+
+    pub fn signer(&self) -> &PassSigner {
+        &self.signer
+    }
+
+    pub fn keys(&self) -> &TokenKeys {
+        &self.keys
+    }
+
+    pub fn public_base_url(&self) -> &str {
+        &self.public_base_url
+    }
+
+    /// `webServiceURL` for passes: the PassKit web service lives under `/wallet`.
+    pub fn web_service_url(&self) -> String {
+        format!("{}/wallet", self.public_base_url)
+    }
+
+    /// What the member's barcode carries.
+    pub fn card_token(&self, member: &Member) -> String {
+        self.keys.card_token(&member.serial, member.card_generation)
+    }
+
+    /// The public link that downloads the member's pass: unguessable, and dead once the card
+    /// is voided or re-issued.
+    pub fn download_url(&self, member: &Member) -> String {
+        format!(
+            "{}/passes/{}.pkpass",
+            self.public_base_url,
+            self.keys.link_token(&member.serial, member.card_generation)
+        )
+    }
+
+    /// The member's current signed pass, from the cache when neither the design nor the member
+    /// changed since it was signed.
+    pub async fn apple_pass(&self, store: &Store, program: &Program, member: &Member) -> Result<SignedPass, StoreError> {
+        let key = member.serial.as_str();
+        if let Some(hit) = self.cached(key, program.design_version, member.version) {
+            self.counters.cache_hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(hit);
+        }
+        let assets = self.assets(store, program).await?;
+        let pass_json = pass_json::render(
+            program,
+            member,
+            &PassContext {
+                web_service_url: &self.web_service_url(),
+                barcode_message: &self.card_token(member),
+            },
+        );
+        let signer = self.signer.clone();
+        let bytes = tokio::task::spawn_blocking(move || build_pkpass(&pass_json, &assets, &signer))
+            .await
+            .context("pass signing task failed")?
+            .context("building the pass failed")?;
+        self.counters.signed.fetch_add(1, Ordering::Relaxed);
+        let pass = SignedPass {
+            bytes: Arc::new(bytes),
+            last_modified: program.updated_at.max(member.updated_at),
+            file_name: file_name(program),
+        };
+        if let Ok(mut cache) = self.passes.lock() {
+            cache.put(
+                key.to_string(),
+                CachedPass {
+                    design_version: program.design_version,
+                    member_version: member.version,
+                    pass: pass.clone(),
+                },
+            );
+        }
+        Ok(pass)
+    }
+
+    fn cached(&self, serial: &str, design_version: i64, member_version: i64) -> Option<SignedPass> {
+        let mut cache = self.passes.lock().ok()?;
+        let entry = cache.get(serial)?;
+        (entry.design_version == design_version && entry.member_version == member_version).then(|| entry.pass.clone())
+    }
+
+    /// Images and translations of the program's current design, hashed once per version.
+    async fn assets(&self, store: &Store, program: &Program) -> Result<Arc<PassAssets>, StoreError> {
+        if let Some(d) = self.designs.lock().ok().and_then(|m| m.get(&program.id).cloned()) {
+            if d.version == program.design_version {
+                return Ok(d.assets.clone());
+            }
+        }
+        let uploaded = store.images(&program.id).await?;
+        let mut files: HashMap<String, Vec<u8>> = default_images().into_iter().collect();
+        for image in uploaded {
+            files.insert(image.name, image.content);
+        }
+        let mut files: Vec<(String, Vec<u8>)> = files.into_iter().collect();
+        files.sort_by(|a, b| a.0.cmp(&b.0));
+        files.extend(pass_json::localizations(program));
+        let assets = Arc::new(PassAssets::new(files).context("preparing the pass images")?);
+        if let Ok(mut designs) = self.designs.lock() {
+            designs.insert(
+                program.id.clone(),
+                Arc::new(PreparedDesign {
+                    version: program.design_version,
+                    assets: assets.clone(),
+                }),
+            );
+        }
+        Ok(assets)
+    }
+}
+
+/// `Bean There.pkpass`, with only characters safe in a `Content-Disposition` filename.
+fn file_name(program: &Program) -> String {
+    let cleaned: String = program
+        .name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == ' ' || c == '-' || c == '_' { c } else { '_' })
+        .collect();
+    let cleaned = cleaned.trim();
+    if cleaned.is_empty() {
+        "card.pkpass".to_string()
+    } else {
+        format!("{cleaned}.pkpass")
+    }
+}

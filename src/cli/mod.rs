@@ -1,0 +1,82 @@
+//! The `passwright` command line: serve, migrate, demo, certs check, keys create/revoke.
+
+mod certs;
+mod keys;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::settings::Settings;
+use crate::startup::{open_store, Application};
+
+#[derive(Debug, Parser)]
+#[command(name = "passwright", version, about = "Loyalty cards for Apple Wallet and Google Wallet")]
+pub struct Cli {
+    /// Settings file (TOML). Environment variables PASSWRIGHT__SECTION__KEY override it.
+    #[arg(long, short, global = true, env = "PASSWRIGHT_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP service.
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Run locally with SQLite, development certificates and a sample program.
+    Demo,
+    /// Check the Apple certificates.
+    Certs {
+        #[command(subcommand)]
+        command: CertsCommand,
+    },
+    /// Manage API keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CertsCommand {
+    /// Load the signing certificate, key and WWDR intermediate, and check them against every program.
+    Check,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create an API key; its secret is printed once.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// admin, marketer or staff
+        #[arg(long)]
+        role: String,
+        /// Limit the key to one program.
+        #[arg(long)]
+        program: Option<String>,
+    },
+    /// Revoke an API key by id.
+    Revoke { id: String },
+}
+
+/// Runs the command; the error, if any, is printed by `main` with its causes.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = Settings::load(cli.config.as_deref())?;
+    crate::telemetry::init(&settings.log);
+    match cli.command {
+        Command::Serve => Application::build(&settings).await?.run_until_stopped().await?,
+        Command::Migrate => {
+            let store = open_store(&settings).await?;
+            store.close().await;
+            println!("database is up to date");
+        }
+        Command::Demo => crate::demo::run(settings).await?,
+        Command::Certs { command: CertsCommand::Check } => certs::check(&settings).await?,
+        Command::Keys { command } => keys::run(&settings, command).await?,
+    }
+    Ok(())
+}

@@ -1,0 +1,141 @@
+//! `passwright demo`: a working service on a fresh machine in one command. SQLite in the data
+//! directory, development certificates, a sample coffee-shop program with tiers, earn rules,
+//! rewards and members, and a new admin key printed once. Running it again reuses the data.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use serde_json::json;
+
+use crate::clock::{OsRandom, SystemClock};
+use crate::domain::api_key::Role;
+use crate::domain::apple_ids::{AuthToken, PassTypeId, SerialNumber, TeamId};
+use crate::domain::contact::EmailAddress;
+use crate::domain::ids::{MemberId, ProgramId, RewardId};
+use crate::domain::ledger::{EntryKind, IdempotencyKey, PointsChange};
+use crate::domain::member::{Consent, Member, MemberStatus};
+use crate::domain::points::{Amount, Points};
+use crate::domain::program::{Design, EarnRules, Program, Tier, Tiers};
+use crate::domain::reward::{Reward, RewardInput};
+use crate::settings::Settings;
+use crate::startup::Application;
+use crate::state::AppState;
+
+const DEMO_PROGRAM: &str = "Bean There Rewards";
+
+pub async fn run(settings: Settings) -> anyhow::Result<()> {
+    let app = Application::build_with(&settings, Arc::new(SystemClock), Arc::new(OsRandom)).await?;
+    let state = app.state().clone();
+    let program = match existing(&state).await? {
+        Some(p) => p,
+        None => seed(&state).await.context("creating the sample program")?,
+    };
+    let now = state.clock.now();
+    let (_, secret) = crate::keys::create(&state.store, &OsRandom, "demo admin", Role::Admin, None, now).await?;
+    let members = state.store.members(&program.id, &crate::storage::MemberQuery { limit: 3, ..Default::default() }).await?;
+    let base = state.cards.public_base_url().to_string();
+    println!();
+    println!("passwright demo is running at {base}");
+    println!("  admin API key (shown once): {}", secret.expose());
+    println!("  program: {} ({})", program.name, program.id);
+    for m in &members.members {
+        println!("  {} ({} points, {}): {}", m.name, m.balance, m.tier.as_deref().unwrap_or("no tier"), state.cards.download_url(m));
+    }
+    println!("  try: curl -H 'Authorization: Bearer {}' {base}/api/v1/programs", secret.expose());
+    println!("  API description: {base}/api/v1/openapi.json");
+    println!("  passes are signed with DEVELOPMENT certificates: they verify, but a real iPhone will refuse them");
+    println!();
+    app.run_until_stopped().await?;
+    Ok(())
+}
+
+async fn existing(state: &AppState) -> anyhow::Result<Option<Program>> {
+    Ok(state.store.programs(None).await?.into_iter().find(|p| p.name == DEMO_PROGRAM))
+}
+
+async fn seed(state: &AppState) -> anyhow::Result<Program> {
+    let now = state.clock.now();
+    let rng = state.random.as_ref();
+    let signer = state.cards.signer();
+    let design: Design = serde_json::from_value(json!({
+        "colors": { "background": "#3b2314", "foreground": "#fff8ee", "label": "#e0b77a" },
+        "logo_text": "Bean There",
+        "description": "Bean There coffee rewards card",
+        "languages": ["en", "de"],
+        "localizations": { "de": {
+            "Bronze": "Bronze", "Silver": "Silber", "Gold": "Gold",
+            "Bean There coffee rewards card": "Bean There Kaffee-Treuekarte",
+            "Terms": "Bedingungen",
+            "Points expire 12 months after they are earned.": "Punkte verfallen 12 Monate nach dem Sammeln."
+        }},
+        "back_fields": [{ "key": "terms", "label": "Terms", "value": "Points expire 12 months after they are earned." }]
+    }))?;
+    let program = Program {
+        id: ProgramId::generate(rng),
+        name: DEMO_PROGRAM.into(),
+        organization: "Bean There Coffee".into(),
+        pass_type_id: PassTypeId::parse(signer.pass_type_id())?,
+        team_id: TeamId::parse(signer.team_id())?,
+        design: design.validated()?,
+        tiers: Tiers::validated(vec![
+            Tier { name: "Bronze".into(), threshold: 0, design: None },
+            Tier { name: "Silver".into(), threshold: 250, design: None },
+            Tier { name: "Gold".into(), threshold: 1000, design: serde_json::from_value(json!({"background_color": "#6b4e16"}))? },
+        ])?,
+        earn_rules: serde_json::from_value::<EarnRules>(json!({"points_per_unit": 1, "multipliers": {"coffee": 2, "beans": "1.5"}}))?.validated()?,
+        design_version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    state.store.insert_program(&program).await?;
+    for (name, cost, repeatable) in [("Free espresso", 100, true), ("Free cake", 180, true), ("Bag of house beans", 500, false)] {
+        let spec = RewardInput { name: name.into(), cost, repeatable, active: true }.validated()?;
+        state
+            .store
+            .insert_reward(&Reward {
+                id: RewardId::generate(rng),
+                program_id: program.id.clone(),
+                name: spec.name,
+                cost: spec.cost,
+                repeatable: spec.repeatable,
+                active: true,
+                created_at: now,
+            })
+            .await?;
+    }
+    let people = [("Ada Lovelace", "ada@example.com", "1200"), ("Grace Hopper", "grace@example.com", "140"), ("Alan Turing", "alan@example.com", "35.50")];
+    for (i, (name, email, spent)) in people.into_iter().enumerate() {
+        let member = Member {
+            id: MemberId::generate(rng),
+            program_id: program.id.clone(),
+            external_id: Some(format!("DEMO-{:04}", i + 1)),
+            name: name.into(),
+            email: Some(EmailAddress::parse(email)?),
+            phone: None,
+            consent: Consent { email: true, sms: false },
+            status: MemberStatus::Active,
+            balance: 0,
+            lifetime_points: 0,
+            tier: program.tiers.tier_for(0).map(|t| t.name.clone()),
+            version: 1,
+            card_generation: 1,
+            serial: SerialNumber::generate(rng),
+            auth_token: AuthToken::generate(rng),
+            created_at: now,
+            updated_at: now,
+        };
+        state.store.insert_member(&member).await?;
+        let points: Points = program.earn_rules.points_for_purchase(Amount::parse(spent)?, &["coffee".into()])?;
+        let change = PointsChange {
+            kind: EntryKind::Earn,
+            amount: points,
+            reason: format!("Welcome purchases of {spent}"),
+            actor: "demo".into(),
+            idempotency_key: Some(IdempotencyKey::parse(&format!("demo-seed-{}", member.id))?),
+            fingerprint: "demo".into(),
+            allow_negative: false,
+        };
+        state.store.apply_points(&program.id, &member.id, &program.tiers, &change, now).await?;
+    }
+    Ok(program)
+}

@@ -1,0 +1,204 @@
+//! A card holder in one program and the snapshot their card is rendered from.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::apple_ids::{AuthToken, SerialNumber};
+use super::contact::{EmailAddress, PhoneNumber};
+use super::ids::{MemberId, ProgramId};
+use super::{text, Invalid};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberStatus {
+    Active,
+    Voided,
+}
+
+impl MemberStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MemberStatus::Active => "active",
+            MemberStatus::Voided => "voided",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        match s {
+            "active" => Ok(MemberStatus::Active),
+            "voided" => Ok(MemberStatus::Voided),
+            _ => Err(Invalid::new("status", "must be active or voided")),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Consent {
+    #[serde(default)]
+    pub email: bool,
+    #[serde(default)]
+    pub sms: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub id: MemberId,
+    pub program_id: ProgramId,
+    /// The marketer's own id for this person (from their CRM); unique within the program.
+    pub external_id: Option<String>,
+    pub name: String,
+    pub email: Option<EmailAddress>,
+    pub phone: Option<PhoneNumber>,
+    pub consent: Consent,
+    pub status: MemberStatus,
+    pub balance: i64,
+    pub lifetime_points: i64,
+    pub tier: Option<String>,
+    /// Bumps on every change a card holder could see.
+    pub version: i64,
+    /// Bumps when the card is re-issued or voided; barcodes from older generations stop working.
+    pub card_generation: i64,
+    pub serial: SerialNumber,
+    pub auth_token: AuthToken,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+/// Enrollment request body.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrollInput {
+    pub external_id: Option<String>,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub consent: Consent,
+}
+
+/// A checked enrollment.
+#[derive(Debug, Clone)]
+pub struct NewMember {
+    pub external_id: Option<String>,
+    pub name: String,
+    pub email: Option<EmailAddress>,
+    pub phone: Option<PhoneNumber>,
+    pub consent: Consent,
+}
+
+pub fn external_id(s: &str) -> Result<String, Invalid> {
+    let v = text("external_id", s, 100)?;
+    if v.chars().any(char::is_whitespace) {
+        return Err(Invalid::new("external_id", "must not contain spaces"));
+    }
+    Ok(v)
+}
+
+fn consent_needs_contact(consent: Consent, email: bool, phone: bool) -> Result<(), Invalid> {
+    if consent.email && !email {
+        return Err(Invalid::new("consent.email", "e-mail consent needs an e-mail address"));
+    }
+    if consent.sms && !phone {
+        return Err(Invalid::new("consent.sms", "SMS consent needs a phone number"));
+    }
+    Ok(())
+}
+
+impl EnrollInput {
+    pub fn validated(self) -> Result<NewMember, Invalid> {
+        let email = self.email.as_deref().map(EmailAddress::parse).transpose()?;
+        let phone = self.phone.as_deref().map(PhoneNumber::parse).transpose()?;
+        consent_needs_contact(self.consent, email.is_some(), phone.is_some())?;
+        Ok(NewMember {
+            external_id: self.external_id.as_deref().map(external_id).transpose()?,
+            name: text("name", &self.name, 100)?,
+            email,
+            phone,
+            consent: self.consent,
+        })
+    }
+}
+
+/// Partial update: absent keys stay as they are, `null` clears optional ones.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemberPatchInput {
+    #[serde(default, deserialize_with = "double_option")]
+    pub external_id: Option<Option<String>>,
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub email: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub phone: Option<Option<String>>,
+    pub consent: Option<Consent>,
+}
+
+fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+impl MemberPatchInput {
+    /// Applies the patch to `m` (already loaded), checking the result as a whole.
+    pub fn apply(self, m: &mut Member) -> Result<bool, Invalid> {
+        let before = (m.external_id.clone(), m.name.clone(), m.email.clone(), m.phone.clone(), m.consent);
+        if let Some(v) = self.external_id {
+            m.external_id = v.as_deref().map(external_id).transpose()?;
+        }
+        if let Some(v) = self.name {
+            m.name = text("name", &v, 100)?;
+        }
+        if let Some(v) = self.email {
+            m.email = v.as_deref().map(EmailAddress::parse).transpose()?;
+        }
+        if let Some(v) = self.phone {
+            m.phone = v.as_deref().map(PhoneNumber::parse).transpose()?;
+        }
+        if let Some(c) = self.consent {
+            m.consent = c;
+        }
+        // Removing an address withdraws the consent that depended on it.
+        if m.email.is_none() {
+            m.consent.email = false;
+        }
+        if m.phone.is_none() {
+            m.consent.sms = false;
+        }
+        consent_needs_contact(m.consent, m.email.is_some(), m.phone.is_some())?;
+        let after = (m.external_id.clone(), m.name.clone(), m.email.clone(), m.phone.clone(), m.consent);
+        Ok(before != after)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enrollment_checks_contact_and_consent() {
+        let ok: EnrollInput = serde_json::from_str(
+            r#"{"name":" Ada ","email":"ada@example.com","consent":{"email":true},"external_id":"crm-1"}"#,
+        )
+        .unwrap();
+        let m = ok.validated().unwrap();
+        assert_eq!(m.name, "Ada");
+        assert!(m.consent.email && !m.consent.sms);
+        let no_phone: EnrollInput = serde_json::from_str(r#"{"name":"Ada","consent":{"sms":true}}"#).unwrap();
+        assert_eq!(no_phone.validated().unwrap_err().field, "consent.sms");
+        let bad_email: EnrollInput = serde_json::from_str(r#"{"name":"Ada","email":"nope"}"#).unwrap();
+        assert_eq!(bad_email.validated().unwrap_err().field, "email");
+        assert!(serde_json::from_str::<EnrollInput>(r#"{"name":"Ada","balance":5}"#).is_err());
+    }
+
+    #[test]
+    fn status_round_trip() {
+        for s in [MemberStatus::Active, MemberStatus::Voided] {
+            assert_eq!(MemberStatus::parse(s.as_str()).unwrap(), s);
+        }
+        assert!(MemberStatus::parse("deleted").is_err());
+    }
+}

@@ -1,0 +1,472 @@
+//! A loyalty program: its card design, tiers and earn rules. Designs, tiers and earn rules
+//! arrive as JSON; `validated` turns the raw shape into the checked one the rest of the
+//! code relies on.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::apple_ids::{PassTypeId, TeamId};
+use super::color::Rgb;
+use super::ids::ProgramId;
+use super::language::Language;
+use super::points::{points_for, Amount, Points, Rate};
+use super::{text, Invalid};
+
+#[derive(Debug, Clone)]
+pub struct Program {
+    pub id: ProgramId,
+    pub name: String,
+    pub organization: String,
+    pub pass_type_id: PassTypeId,
+    pub team_id: TeamId,
+    pub design: Design,
+    pub tiers: Tiers,
+    pub earn_rules: EarnRules,
+    /// Bumps whenever anything that changes how every card looks changes (design, tiers,
+    /// images, names). Part of each pass's cache key.
+    pub design_version: i64,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+/// What a card field shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldKind {
+    Points,
+    Tier,
+    Name,
+    MemberNumber,
+    LifetimePoints,
+    MemberSince,
+    NextTier,
+}
+
+impl FieldKind {
+    pub const ALL: [FieldKind; 7] = [
+        FieldKind::Points,
+        FieldKind::Tier,
+        FieldKind::Name,
+        FieldKind::MemberNumber,
+        FieldKind::LifetimePoints,
+        FieldKind::MemberSince,
+        FieldKind::NextTier,
+    ];
+
+    /// The pass.json field key.
+    pub fn key(self) -> &'static str {
+        match self {
+            FieldKind::Points => "points",
+            FieldKind::Tier => "tier",
+            FieldKind::Name => "name",
+            FieldKind::MemberNumber => "member_number",
+            FieldKind::LifetimePoints => "lifetime_points",
+            FieldKind::MemberSince => "member_since",
+            FieldKind::NextTier => "next_tier",
+        }
+    }
+
+    pub fn default_label(self) -> &'static str {
+        match self {
+            FieldKind::Points => "Points",
+            FieldKind::Tier => "Tier",
+            FieldKind::Name => "Member",
+            FieldKind::MemberNumber => "Member number",
+            FieldKind::LifetimePoints => "Lifetime points",
+            FieldKind::MemberSince => "Member since",
+            FieldKind::NextTier => "Next tier",
+        }
+    }
+
+    /// Fields whose changes notify on the lock screen, and the default message.
+    pub fn default_change_message(self) -> Option<&'static str> {
+        match self {
+            FieldKind::Points => Some("You now have %@ points"),
+            FieldKind::Tier => Some("You are now %@"),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Colors {
+    pub background: Rgb,
+    pub foreground: Rgb,
+    pub label: Rgb,
+}
+
+impl Default for Colors {
+    fn default() -> Self {
+        Colors {
+            background: Rgb(33, 37, 41),
+            foreground: Rgb(255, 255, 255),
+            label: Rgb(173, 181, 189),
+        }
+    }
+}
+
+/// Where each field goes on the card. Apple shows at most four secondary and auxiliary
+/// fields together on a store card, one primary field and a few header fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Layout {
+    pub header: Vec<FieldKind>,
+    pub primary: Vec<FieldKind>,
+    pub secondary: Vec<FieldKind>,
+    pub auxiliary: Vec<FieldKind>,
+    pub back: Vec<FieldKind>,
+}
+
+impl Default for Layout {
+    fn default() -> Self {
+        Layout {
+            header: vec![FieldKind::Tier],
+            primary: vec![FieldKind::Points],
+            secondary: vec![FieldKind::Name],
+            auxiliary: vec![FieldKind::NextTier, FieldKind::MemberSince],
+            back: vec![FieldKind::MemberNumber, FieldKind::LifetimePoints],
+        }
+    }
+}
+
+/// A fixed text on the back of the card (terms, opening hours, a phone number).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackField {
+    pub key: String,
+    pub label: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Design {
+    pub colors: Colors,
+    pub logo_text: Option<String>,
+    /// The accessibility description Apple requires; defaults to "<program> card".
+    pub description: Option<String>,
+    pub layout: Layout,
+    /// English labels replacing the defaults, by field.
+    pub labels: BTreeMap<FieldKind, String>,
+    /// Lock-screen messages by field; each must contain `%@` (the new value).
+    pub change_messages: BTreeMap<FieldKind, String>,
+    pub back_fields: Vec<BackField>,
+    /// Languages the card ships in; the first is the default.
+    pub languages: Vec<Language>,
+    /// Per language, English text -> translation (labels, tier names, messages, back fields).
+    pub localizations: BTreeMap<Language, BTreeMap<String, String>>,
+}
+
+impl Default for Design {
+    fn default() -> Self {
+        Design {
+            colors: Colors::default(),
+            logo_text: None,
+            description: None,
+            layout: Layout::default(),
+            labels: BTreeMap::new(),
+            change_messages: BTreeMap::new(),
+            back_fields: Vec::new(),
+            languages: vec![Language::english()],
+            localizations: BTreeMap::new(),
+        }
+    }
+}
+
+impl Design {
+    pub fn validated(mut self) -> Result<Design, Invalid> {
+        if let Some(t) = &self.logo_text {
+            self.logo_text = Some(text("logo_text", t, 40)?);
+        }
+        if let Some(d) = &self.description {
+            self.description = Some(text("description", d, 200)?);
+        }
+        self.validate_layout()?;
+        for (kind, label) in &mut self.labels {
+            *label = text(&format!("labels.{}", kind.key()), label, 40)?;
+        }
+        for (kind, message) in &mut self.change_messages {
+            let field = format!("change_messages.{}", kind.key());
+            *message = text(&field, message, 120)?;
+            if message.matches("%@").count() != 1 {
+                return Err(Invalid::new(field, "must contain %@ exactly once (Wallet puts the new value there)"));
+            }
+        }
+        if self.back_fields.len() > 10 {
+            return Err(Invalid::new("back_fields", "at most 10 back fields"));
+        }
+        let mut keys: BTreeSet<String> = FieldKind::ALL.iter().map(|k| k.key().to_string()).collect();
+        for (i, f) in self.back_fields.iter_mut().enumerate() {
+            let at = |e: Invalid| e.within(&format!("back_fields[{i}]"));
+            let key_ok = !f.key.is_empty()
+                && f.key.len() <= 40
+                && f.key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+            if !key_ok {
+                return Err(at(Invalid::new("key", "must be 1 to 40 of a-z, 0-9 and _")));
+            }
+            if !keys.insert(f.key.clone()) {
+                return Err(at(Invalid::new("key", format!("{:?} is used twice", f.key))));
+            }
+            f.label = text("label", &f.label, 60).map_err(at)?;
+            f.value = text("value", &f.value, 2000).map_err(at)?;
+        }
+        if self.languages.is_empty() {
+            return Err(Invalid::new("languages", "must list at least one language"));
+        }
+        let languages: BTreeSet<&Language> = self.languages.iter().collect();
+        if languages.len() != self.languages.len() {
+            return Err(Invalid::new("languages", "lists a language twice"));
+        }
+        for (lang, table) in &self.localizations {
+            if !languages.contains(lang) {
+                return Err(Invalid::new(
+                    format!("localizations.{}", lang.as_str()),
+                    "is not one of the design's languages",
+                ));
+            }
+            for (source, translated) in table {
+                let field = format!("localizations.{}", lang.as_str());
+                text(&field, source, 2000)?;
+                text(&field, translated, 2000)?;
+            }
+        }
+        Ok(self)
+    }
+
+    fn validate_layout(&self) -> Result<(), Invalid> {
+        let l = &self.layout;
+        let mut seen = BTreeSet::new();
+        for kind in l.header.iter().chain(&l.primary).chain(&l.secondary).chain(&l.auxiliary).chain(&l.back) {
+            if !seen.insert(*kind) {
+                return Err(Invalid::new("layout", format!("{} is placed twice", kind.key())));
+            }
+        }
+        if l.header.len() > 3 {
+            return Err(Invalid::new("layout.header", "at most 3 header fields"));
+        }
+        if l.primary.len() > 1 {
+            return Err(Invalid::new("layout.primary", "a store card shows one primary field"));
+        }
+        if l.secondary.len() + l.auxiliary.len() > 4 {
+            return Err(Invalid::new(
+                "layout",
+                "a store card shows at most 4 secondary and auxiliary fields together",
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn label(&self, kind: FieldKind) -> &str {
+        self.labels.get(&kind).map_or(kind.default_label(), String::as_str)
+    }
+
+    pub fn change_message(&self, kind: FieldKind) -> Option<&str> {
+        self.change_messages
+            .get(&kind)
+            .map(String::as_str)
+            .or(kind.default_change_message())
+    }
+
+    pub fn default_language(&self) -> &Language {
+        // validated() guarantees at least one language
+        self.languages.first().unwrap_or(&ENGLISH)
+    }
+}
+
+static ENGLISH: std::sync::LazyLock<Language> = std::sync::LazyLock::new(Language::english);
+
+/// Colour and text overrides a tier brings to the card.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TierDesign {
+    pub background_color: Option<Rgb>,
+    pub foreground_color: Option<Rgb>,
+    pub label_color: Option<Rgb>,
+    pub logo_text: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tier {
+    pub name: String,
+    /// Lifetime points at which a member reaches this tier.
+    pub threshold: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub design: Option<TierDesign>,
+}
+
+/// Tiers sorted by threshold, names and thresholds unique.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Tiers(Vec<Tier>);
+
+impl Tiers {
+    pub fn validated(mut tiers: Vec<Tier>) -> Result<Tiers, Invalid> {
+        if tiers.len() > 10 {
+            return Err(Invalid::new("tiers", "at most 10 tiers"));
+        }
+        let mut names = BTreeSet::new();
+        let mut thresholds = BTreeSet::new();
+        for (i, t) in tiers.iter_mut().enumerate() {
+            let at = |e: Invalid| e.within(&format!("tiers[{i}]"));
+            t.name = text("name", &t.name, 40).map_err(at)?;
+            if t.threshold < 0 {
+                return Err(at(Invalid::new("threshold", "must not be negative")));
+            }
+            Points::new(t.threshold).map_err(|e| at(Invalid::new("threshold", e.message)))?;
+            if !names.insert(t.name.to_lowercase()) {
+                return Err(at(Invalid::new("name", format!("{:?} is used twice", t.name))));
+            }
+            if !thresholds.insert(t.threshold) {
+                return Err(at(Invalid::new("threshold", "two tiers share this threshold")));
+            }
+            if let Some(d) = &mut t.design {
+                if let Some(lt) = &d.logo_text {
+                    d.logo_text = Some(text("design.logo_text", lt, 40).map_err(at)?);
+                }
+            }
+        }
+        tiers.sort_by_key(|t| t.threshold);
+        Ok(Tiers(tiers))
+    }
+
+    pub fn as_slice(&self) -> &[Tier] {
+        &self.0
+    }
+
+    /// The highest tier whose threshold `lifetime` reaches.
+    pub fn tier_for(&self, lifetime: i64) -> Option<&Tier> {
+        self.0.iter().rev().find(|t| lifetime >= t.threshold)
+    }
+
+    /// The next tier above `lifetime`, if any.
+    pub fn next_after(&self, lifetime: i64) -> Option<&Tier> {
+        self.0.iter().find(|t| t.threshold > lifetime)
+    }
+
+    pub fn by_name(&self, name: &str) -> Option<&Tier> {
+        self.0.iter().find(|t| t.name == name)
+    }
+}
+
+/// How purchases turn into points.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EarnRules {
+    /// Points per currency unit spent (1 = one point per euro/dollar).
+    pub points_per_unit: Rate,
+    /// Multipliers by product type, e.g. `{"coffee": 2}`.
+    pub multipliers: BTreeMap<String, Rate>,
+}
+
+impl Default for EarnRules {
+    fn default() -> Self {
+        EarnRules {
+            points_per_unit: Rate::one(),
+            multipliers: BTreeMap::new(),
+        }
+    }
+}
+
+impl EarnRules {
+    pub fn validated(self) -> Result<EarnRules, Invalid> {
+        if self.multipliers.len() > 100 {
+            return Err(Invalid::new("multipliers", "at most 100 product types"));
+        }
+        for product in self.multipliers.keys() {
+            product_type(product).map_err(|e| e.within("multipliers"))?;
+        }
+        Ok(self)
+    }
+
+    /// Points for a purchase: the amount at the base rate times the highest multiplier among
+    /// the purchase's product types (product types without a rule count as 1).
+    pub fn points_for_purchase(&self, amount: Amount, product_types: &[String]) -> Result<Points, Invalid> {
+        let multiplier = product_types
+            .iter()
+            .filter_map(|p| self.multipliers.get(p).copied())
+            .max()
+            .unwrap_or(Rate::one());
+        points_for(amount, self.points_per_unit, multiplier)
+    }
+}
+
+/// Product types are lower-case slugs: `coffee`, `hot-drinks`, `bakery_2`.
+pub fn product_type(s: &str) -> Result<String, Invalid> {
+    let ok = !s.is_empty()
+        && s.len() <= 40
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err(Invalid::new("product_type", format!("{s:?} must be 1 to 40 of a-z, 0-9, - and _")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tier(name: &str, threshold: i64) -> Tier {
+        Tier {
+            name: name.into(),
+            threshold,
+            design: None,
+        }
+    }
+
+    #[test]
+    fn tiers_sorted_and_looked_up() {
+        let tiers = Tiers::validated(vec![tier("Gold", 1000), tier("Bronze", 0), tier("Silver", 300)]).unwrap();
+        assert_eq!(tiers.tier_for(0).unwrap().name, "Bronze");
+        assert_eq!(tiers.tier_for(999).unwrap().name, "Silver");
+        assert_eq!(tiers.tier_for(1000).unwrap().name, "Gold");
+        assert_eq!(tiers.next_after(300).unwrap().name, "Gold");
+        assert!(tiers.next_after(1000).is_none());
+        assert!(Tiers::validated(vec![tier("A", 0), tier("a", 10)]).is_err());
+        assert!(Tiers::validated(vec![tier("A", 10), tier("B", 10)]).is_err());
+        let err = Tiers::validated(vec![tier("A", 0), tier("B", -1)]).unwrap_err();
+        assert_eq!(err.field, "tiers[1].threshold");
+    }
+
+    #[test]
+    fn design_defaults_and_rules() {
+        let d: Design = serde_json::from_str("{}").unwrap();
+        let d = d.validated().unwrap();
+        assert_eq!(d.label(FieldKind::Points), "Points");
+        assert_eq!(d.change_message(FieldKind::Points), Some("You now have %@ points"));
+        let twice: Design =
+            serde_json::from_str(r#"{"layout":{"header":["points"],"primary":["points"]}}"#).unwrap();
+        assert!(twice.validated().is_err());
+        let no_placeholder: Design = serde_json::from_str(r#"{"change_messages":{"points":"Updated"}}"#).unwrap();
+        assert!(no_placeholder.validated().is_err());
+        let unknown_lang: Design =
+            serde_json::from_str(r#"{"localizations":{"de":{"Points":"Punkte"}}}"#).unwrap();
+        assert_eq!(unknown_lang.validated().unwrap_err().field, "localizations.de");
+        assert!(serde_json::from_str::<Design>(r#"{"colour":{}}"#).is_err());
+        let clash: Design =
+            serde_json::from_str(r#"{"back_fields":[{"key":"points","label":"x","value":"y"}]}"#).unwrap();
+        assert!(clash.validated().is_err());
+    }
+
+    #[test]
+    fn earn_rules_use_highest_multiplier() {
+        let rules: EarnRules =
+            serde_json::from_str(r#"{"points_per_unit":"1","multipliers":{"coffee":2,"cake":"1.5"}}"#).unwrap();
+        let rules = rules.validated().unwrap();
+        let amount = Amount::parse("10").unwrap();
+        let p = |types: &[&str]| {
+            let types: Vec<String> = types.iter().map(|s| s.to_string()).collect();
+            rules.points_for_purchase(amount, &types).unwrap().value()
+        };
+        assert_eq!(p(&[]), 10);
+        assert_eq!(p(&["tea"]), 10);
+        assert_eq!(p(&["cake"]), 15);
+        assert_eq!(p(&["cake", "coffee"]), 20);
+        let bad: EarnRules = serde_json::from_str(r#"{"multipliers":{"Coffee":2}}"#).unwrap();
+        assert!(bad.validated().is_err());
+    }
+}

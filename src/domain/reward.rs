@@ -1,0 +1,70 @@
+//! Rewards in a program's catalogue.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::ids::{ProgramId, RewardId};
+use super::points::Points;
+use super::{text, Invalid};
+
+#[derive(Debug, Clone)]
+pub struct Reward {
+    pub id: RewardId,
+    pub program_id: ProgramId,
+    pub name: String,
+    pub cost: Points,
+    /// A single-use reward can be redeemed once per member; a repeatable one any number of times.
+    pub repeatable: bool,
+    pub active: bool,
+    pub created_at: OffsetDateTime,
+}
+
+/// What a marketer sends to create or change a reward.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RewardInput {
+    pub name: String,
+    pub cost: i64,
+    #[serde(default)]
+    pub repeatable: bool,
+    #[serde(default = "yes")]
+    pub active: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone)]
+pub struct RewardSpec {
+    pub name: String,
+    pub cost: Points,
+    pub repeatable: bool,
+    pub active: bool,
+}
+
+impl RewardInput {
+    pub fn validated(self) -> Result<RewardSpec, Invalid> {
+        Ok(RewardSpec {
+            name: text("name", &self.name, 80)?,
+            cost: Points::positive(self.cost).map_err(|e| Invalid::new("cost", e.message))?,
+            repeatable: self.repeatable,
+            active: self.active,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reward_costs_are_positive() {
+        let ok: RewardInput = serde_json::from_str(r#"{"name":"Free coffee","cost":100}"#).unwrap();
+        let spec = ok.validated().unwrap();
+        assert!(spec.active && !spec.repeatable);
+        let zero: RewardInput = serde_json::from_str(r#"{"name":"x","cost":0}"#).unwrap();
+        assert_eq!(zero.validated().unwrap_err().field, "cost");
+        assert!(serde_json::from_str::<RewardInput>(r#"{"name":"x","cost":1,"price":2}"#).is_err());
+    }
+}

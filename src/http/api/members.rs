@@ -1,0 +1,184 @@
+//! Members: enroll, list, read, update, void, and download a member's pass.
+
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
+use base64::Engine as _;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::super::auth::Caller;
+use super::super::error::{store_error, ApiError};
+use super::{load, views, MANAGE, READ};
+use crate::domain::apple_ids::{AuthToken, SerialNumber};
+use crate::domain::ids::MemberId;
+use crate::domain::member::{self, EnrollInput, Member, MemberPatchInput, MemberStatus};
+use crate::domain::Invalid;
+use crate::http::pass_response;
+use crate::state::AppState;
+use crate::storage::MemberQuery;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/programs/{id}/members")
+            .route(web::post().to(enroll))
+            .route(web::get().to(list)),
+    )
+    .service(web::resource("/members/{id}").route(web::get().to(get)).route(web::patch().to(patch)))
+    .service(web::resource("/members/{id}/void").route(web::post().to(void)))
+    .service(web::resource("/members/{id}/pass").route(web::get().to(pass)));
+}
+
+async fn enroll(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: web::Json<EnrollInput>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(MANAGE)?;
+    let program = load::program(&state, &caller, &id).await?;
+    let new = body.into_inner().validated()?;
+    let now = state.clock.now();
+    let rng = state.random.as_ref();
+    let member = Member {
+        id: MemberId::generate(rng),
+        program_id: program.id.clone(),
+        external_id: new.external_id,
+        name: new.name,
+        email: new.email,
+        phone: new.phone,
+        consent: new.consent,
+        status: MemberStatus::Active,
+        balance: 0,
+        lifetime_points: 0,
+        tier: program.tiers.tier_for(0).map(|t| t.name.clone()),
+        version: 1,
+        card_generation: 1,
+        serial: SerialNumber::generate(rng),
+        auth_token: AuthToken::generate(rng),
+        created_at: now,
+        updated_at: now,
+    };
+    state.store.insert_member(&member).await?;
+    tracing::info!(member = %member.id, program = %program.id, "member enrolled");
+    Ok(HttpResponse::Created().json(views::member(&member, &program, &state.cards)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    limit: Option<u32>,
+    cursor: Option<String>,
+    status: Option<String>,
+    external_id: Option<String>,
+}
+
+fn encode_cursor((at, id): &(i64, String)) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{at}:{id}"))
+}
+
+fn decode_cursor(s: &str) -> Result<(i64, String), Invalid> {
+    let bad = || Invalid::new("cursor", "is not a cursor from a previous page");
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).map_err(|_| bad())?;
+    let raw = String::from_utf8(raw).map_err(|_| bad())?;
+    let (at, id) = raw.split_once(':').ok_or_else(bad)?;
+    let id = MemberId::parse(id).map_err(|_| bad())?;
+    Ok((at.parse().map_err(|_| bad())?, id.to_string()))
+}
+
+async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(READ)?;
+    let program = load::program(&state, &caller, &id).await?;
+    let q = query.into_inner();
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(Invalid::new("limit", "must be between 1 and 500").into());
+    }
+    let query = MemberQuery {
+        status: q.status.as_deref().map(MemberStatus::parse).transpose()?,
+        external_id: q.external_id.as_deref().map(member::external_id).transpose()?,
+        after: q.cursor.as_deref().map(decode_cursor).transpose()?,
+        limit,
+    };
+    let page = state.store.members(&program.id, &query).await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "members": page.members.iter().map(|m| views::member(m, &program, &state.cards)).collect::<Vec<_>>(),
+        "next_cursor": page.next.as_ref().map(encode_cursor),
+    })))
+}
+
+async fn get(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    caller.require(READ)?;
+    let (program, member) = load::member(&state, &caller, &id).await?;
+    Ok(HttpResponse::Ok().json(views::member(&member, &program, &state.cards)))
+}
+
+async fn patch(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: web::Json<MemberPatchInput>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(MANAGE)?;
+    let (program, mut member) = load::member(&state, &caller, &id).await?;
+    if member.status == MemberStatus::Voided {
+        return Err(store_error(
+            crate::storage::StoreError::Conflict(crate::storage::Conflict::MemberVoided),
+            "member",
+        ));
+    }
+    let changed = body.into_inner().apply(&mut member)?;
+    let member = if changed {
+        state
+            .store
+            .update_member_profile(&member, state.clock.now())
+            .await
+            .map_err(|e| store_error(e, "member"))?
+    } else {
+        member
+    };
+    Ok(HttpResponse::Ok().json(views::member(&member, &program, &state.cards)))
+}
+
+/// Voids the card: the pass on the phone shows as void and its barcode stops working.
+async fn void(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    caller.require(MANAGE)?;
+    let (program, member) = load::member(&state, &caller, &id).await?;
+    let member = state
+        .store
+        .void_member(&member.id, state.clock.now())
+        .await
+        .map_err(|e| store_error(e, "member"))?;
+    tracing::info!(member = %member.id, "card voided");
+    Ok(HttpResponse::Ok().json(views::member(&member, &program, &state.cards)))
+}
+
+/// The member's current `.pkpass`, for integrations that deliver it themselves.
+async fn pass(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    req: actix_web::HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(READ)?;
+    let (program, member) = load::member(&state, &caller, &id).await?;
+    let signed = state.cards.apple_pass(&state.store, &program, &member).await?;
+    Ok(pass_response(&req, &signed, header::ContentDisposition::attachment(signed.file_name.clone())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_reject_garbage() {
+        let c = (1_700_000_000_000_000, "mem_aaaaaaaaaaaaaaaa".to_string());
+        assert_eq!(decode_cursor(&encode_cursor(&c)).unwrap(), c);
+        assert!(decode_cursor("garbage!").is_err());
+        assert!(decode_cursor(&base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("1:prg_x")).is_err());
+    }
+}

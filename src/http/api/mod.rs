@@ -1,0 +1,47 @@
+//! The REST API under `/api/v1`: bearer API keys, JSON in and out, errors with a stable code.
+
+mod images;
+mod keys;
+mod load;
+mod members;
+mod points;
+mod programs;
+mod rewards;
+mod views;
+
+use actix_web::{web, HttpResponse};
+
+use super::error::{json_error, no_route, query_error};
+use crate::domain::api_key::Role;
+
+/// Roles that may change programs and members.
+pub(crate) const MANAGE: &[Role] = &[Role::Admin, Role::Marketer];
+/// Roles that may read them (staff look members up at the counter).
+pub(crate) const READ: &[Role] = &[Role::Admin, Role::Marketer, Role::Staff];
+
+/// The OpenAPI document, kept by hand next to the code it describes.
+const OPENAPI: &str = include_str!("../../../docs/openapi.json");
+
+pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
+    cfg.service(
+        web::scope("/api/v1")
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(max_json_bytes)
+                    .error_handler(move |err, _req| json_error(err, max_json_bytes).into()),
+            )
+            .app_data(web::QueryConfig::default().error_handler(|err, _req| query_error(err).into()))
+            .route("/openapi.json", web::get().to(openapi))
+            .configure(programs::configure)
+            .configure(rewards::configure)
+            .configure(images::configure)
+            .configure(members::configure)
+            .configure(points::configure)
+            .configure(keys::configure)
+            .default_service(web::to(no_route)),
+    );
+}
+
+async fn openapi() -> HttpResponse {
+    HttpResponse::Ok().content_type("application/json").body(OPENAPI)
+}

@@ -1,0 +1,90 @@
+//! JSON representations the API answers with. Kept apart from the domain types so the wire
+//! format changes only on purpose.
+
+use serde_json::{json, Value};
+
+use crate::cards::Cards;
+use crate::clock::rfc3339;
+use crate::domain::api_key::ApiKey;
+use crate::domain::ledger::LedgerEntry;
+use crate::domain::member::Member;
+use crate::domain::program::Program;
+use crate::domain::reward::Reward;
+
+pub fn program(p: &Program) -> Value {
+    json!({
+        "id": p.id,
+        "name": p.name,
+        "organization": p.organization,
+        "pass_type_id": p.pass_type_id,
+        "team_id": p.team_id,
+        "design": p.design,
+        "tiers": p.tiers,
+        "earn_rules": p.earn_rules,
+        "design_version": p.design_version,
+        "created_at": rfc3339(p.created_at),
+        "updated_at": rfc3339(p.updated_at),
+    })
+}
+
+pub fn member(m: &Member, program: &Program, cards: &Cards) -> Value {
+    let next_tier = program.tiers.next_after(m.lifetime_points).map(|t| {
+        json!({ "name": t.name, "points_needed": t.threshold - m.lifetime_points })
+    });
+    json!({
+        "id": m.id,
+        "program_id": m.program_id,
+        "external_id": m.external_id,
+        "name": m.name,
+        "email": m.email,
+        "phone": m.phone,
+        "consent": m.consent,
+        "status": m.status,
+        "balance": m.balance,
+        "lifetime_points": m.lifetime_points,
+        "tier": m.tier,
+        "next_tier": next_tier,
+        "version": m.version,
+        "serial_number": m.serial,
+        "pass_url": cards.download_url(m),
+        "created_at": rfc3339(m.created_at),
+        "updated_at": rfc3339(m.updated_at),
+    })
+}
+
+pub fn entry(e: &LedgerEntry) -> Value {
+    json!({
+        "id": e.id,
+        "member_id": e.member_id,
+        "kind": e.kind,
+        "amount": e.amount,
+        "balance_after": e.balance_after,
+        "reason": e.reason,
+        "actor": e.actor,
+        "idempotency_key": e.idempotency_key,
+        "created_at": rfc3339(e.created_at),
+    })
+}
+
+pub fn reward(r: &Reward) -> Value {
+    json!({
+        "id": r.id,
+        "program_id": r.program_id,
+        "name": r.name,
+        "cost": r.cost,
+        "repeatable": r.repeatable,
+        "active": r.active,
+        "created_at": rfc3339(r.created_at),
+    })
+}
+
+pub fn api_key(k: &ApiKey) -> Value {
+    json!({
+        "id": k.id,
+        "name": k.name,
+        "role": k.role,
+        "program_id": k.program_id,
+        "created_at": rfc3339(k.created_at),
+        "revoked_at": k.revoked_at.map(rfc3339),
+    })
+}

@@ -1,0 +1,49 @@
+//! HTTP areas: the REST API, public pass downloads, health checks. Each area registers its
+//! own routes.
+
+pub mod api;
+pub mod auth;
+pub mod downloads;
+pub mod error;
+mod health;
+
+use actix_web::http::header::{self, ContentDisposition, HttpDate};
+use actix_web::{web, HttpRequest, HttpResponse};
+use std::time::{Duration, SystemTime};
+
+use crate::cards::SignedPass;
+use crate::wallet::apple::PKPASS_CONTENT_TYPE;
+
+pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
+    health::configure(cfg);
+    downloads::configure(cfg);
+    api::configure(cfg, max_json_bytes);
+}
+
+/// HTTP dates have whole seconds.
+fn http_date(t: time::OffsetDateTime) -> SystemTime {
+    let secs = u64::try_from(t.unix_timestamp()).unwrap_or(0);
+    SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
+}
+
+/// A `.pkpass` answer with `Last-Modified`, honouring `If-Modified-Since` with a 304.
+pub fn pass_response(req: &HttpRequest, pass: &SignedPass, disposition: ContentDisposition) -> HttpResponse {
+    let modified = http_date(pass.last_modified);
+    let unchanged = req
+        .headers()
+        .get(header::IF_MODIFIED_SINCE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| httpdate::parse_http_date(v).ok())
+        .is_some_and(|since| modified <= since);
+    if unchanged {
+        return HttpResponse::NotModified()
+            .insert_header(header::LastModified(HttpDate::from(modified)))
+            .finish();
+    }
+    HttpResponse::Ok()
+        .content_type(PKPASS_CONTENT_TYPE)
+        .insert_header(header::LastModified(HttpDate::from(modified)))
+        .insert_header(disposition)
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .body(pass.bytes.as_ref().clone())
+}

@@ -1,0 +1,320 @@
+//! Typed settings, loaded in layers: built-in defaults, an optional TOML file, then
+//! environment variables named `PASSWRIGHT__SECTION__KEY`. Unknown keys are an error that
+//! names the key, so a typo never silently falls back to a default.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use secrecy::SecretString;
+use serde::Deserialize;
+
+const ENV_PREFIX: &str = "PASSWRIGHT__";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    /// Where the SQLite database, development certificates and the local secret live.
+    pub data_dir: PathBuf,
+    pub apple: AppleSettings,
+    pub secrets: SecretSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSettings {
+    pub host: String,
+    #[serde(deserialize_with = "de::number")]
+    pub port: u16,
+    /// The address customers' phones reach this service on: pass links, `webServiceURL`,
+    /// image URLs. Production needs https (Wallet refuses plain http web services).
+    pub public_base_url: String,
+    /// Largest JSON request body accepted, in bytes.
+    #[serde(deserialize_with = "de::number")]
+    pub max_json_bytes: usize,
+    /// Largest image upload accepted, in bytes.
+    #[serde(deserialize_with = "de::number")]
+    pub max_image_bytes: usize,
+    /// HTTP worker threads; 0 means one per core.
+    #[serde(deserialize_with = "de::number")]
+    pub workers: usize,
+    /// How many signed passes each instance keeps in memory.
+    #[serde(deserialize_with = "de::number")]
+    pub pass_cache_entries: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `sqlite://path/to/file.db` or `postgres://user@host/db`. Empty means the SQLite file
+    /// `passwright.db` in the data directory.
+    pub url: SecretString,
+    #[serde(deserialize_with = "de::number")]
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AppleSettings {
+    /// Pass Type ID certificate, PEM. Goes with `signer_key`.
+    pub signer_cert: Option<PathBuf>,
+    /// Private key of the Pass Type ID certificate, PEM.
+    pub signer_key: Option<PathBuf>,
+    /// Alternative to cert + key: the PKCS#12 bundle exported from Keychain.
+    pub signer_p12: Option<PathBuf>,
+    pub signer_p12_password: Option<SecretString>,
+    /// Apple WWDR intermediate (G4) that issued the signer certificate, PEM or DER.
+    pub wwdr_cert: Option<PathBuf>,
+    /// Pass type id used for development certificates when none are configured.
+    pub dev_pass_type_id: String,
+    /// Team id used for development certificates when none are configured.
+    pub dev_team_id: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecretSettings {
+    /// Key for barcode tokens and pass links (base64, at least 32 bytes). When empty, the key
+    /// is generated once and kept in the database, so that every instance shares it.
+    pub token_key: Option<SecretString>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogSettings {
+    /// A tracing filter, e.g. `info` or `passwright=debug,actix_web=info`.
+    pub level: String,
+    /// `text` or `json`.
+    pub format: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            server: ServerSettings::default(),
+            database: DatabaseSettings::default(),
+            data_dir: PathBuf::from("data"),
+            apple: AppleSettings::default(),
+            secrets: SecretSettings::default(),
+            log: LogSettings::default(),
+        }
+    }
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings {
+            host: "127.0.0.1".into(),
+            port: 8080,
+            public_base_url: String::new(),
+            max_json_bytes: 256 * 1024,
+            max_image_bytes: 4 * 1024 * 1024,
+            workers: 0,
+            pass_cache_entries: 10_000,
+        }
+    }
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        DatabaseSettings {
+            url: SecretString::from(String::new()),
+            max_connections: 16,
+        }
+    }
+}
+
+impl Default for AppleSettings {
+    fn default() -> Self {
+        AppleSettings {
+            signer_cert: None,
+            signer_key: None,
+            signer_p12: None,
+            signer_p12_password: None,
+            wwdr_cert: None,
+            dev_pass_type_id: "pass.dev.passwright.loyalty".into(),
+            dev_team_id: "PWDEVTEAM1".into(),
+        }
+    }
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        LogSettings {
+            level: "info".into(),
+            format: "text".into(),
+        }
+    }
+}
+
+impl Settings {
+    /// Defaults, then `file` if given, then the process environment.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Settings> {
+        let vars: Vec<(String, String)> = std::env::vars().collect();
+        Self::load_from(file, &vars)
+    }
+
+    /// Same as [`Settings::load`] with the environment passed in, for tests.
+    pub fn load_from(file: Option<&Path>, env: &[(String, String)]) -> anyhow::Result<Settings> {
+        let mut table = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read settings file {}", path.display()))?;
+                toml::from_str::<toml::Table>(&text)
+                    .with_context(|| format!("settings file {} is not valid TOML", path.display()))?
+            }
+            None => toml::Table::new(),
+        };
+        merge_env(&mut table, env)?;
+        let mut unknown = Vec::new();
+        let settings: Settings =
+            serde_ignored::deserialize(toml::Value::Table(table), |path| unknown.push(path.to_string()))
+                .map_err(|e| anyhow::anyhow!("invalid settings: {e}"))?;
+        if !unknown.is_empty() {
+            anyhow::bail!("unknown settings: {}", unknown.join(", "));
+        }
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if !self.server.public_base_url.is_empty() {
+            let url = &self.server.public_base_url;
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                anyhow::bail!("server.public_base_url must start with http:// or https://, got {url:?}");
+            }
+        }
+        if !matches!(self.log.format.as_str(), "text" | "json") {
+            anyhow::bail!("log.format must be \"text\" or \"json\", got {:?}", self.log.format);
+        }
+        if self.apple.signer_p12.is_some() && (self.apple.signer_cert.is_some() || self.apple.signer_key.is_some()) {
+            anyhow::bail!("apple: set either signer_p12 or signer_cert + signer_key, not both");
+        }
+        Ok(())
+    }
+
+    /// The public base URL without a trailing slash, defaulting to the listening address.
+    pub fn public_base_url(&self, bound_port: u16) -> String {
+        if self.server.public_base_url.is_empty() {
+            format!("http://{}:{}", self.server.host, bound_port)
+        } else {
+            self.server.public_base_url.trim_end_matches('/').to_string()
+        }
+    }
+}
+
+/// Every `PASSWRIGHT__A__B=value` becomes `[a] b = "value"`; values stay strings and the
+/// numeric fields accept strings, so a password made of digits is never turned into a number.
+fn merge_env(table: &mut toml::Table, env: &[(String, String)]) -> anyhow::Result<()> {
+    let mut sorted: BTreeMap<&str, &str> = BTreeMap::new();
+    for (k, v) in env {
+        if let Some(rest) = k.strip_prefix(ENV_PREFIX) {
+            sorted.insert(rest, v);
+        }
+    }
+    for (key, value) in sorted {
+        let parts: Vec<String> = key.split("__").map(|p| p.to_ascii_lowercase()).collect();
+        if parts.iter().any(|p| p.is_empty()) {
+            anyhow::bail!("environment variable {ENV_PREFIX}{key} has an empty section");
+        }
+        let (last, sections) = parts.split_last().context("empty environment key")?;
+        let mut cursor = &mut *table;
+        for section in sections {
+            let entry = cursor
+                .entry(section.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            cursor = entry
+                .as_table_mut()
+                .with_context(|| format!("{ENV_PREFIX}{key}: {section} is not a section"))?;
+        }
+        cursor.insert(last.clone(), toml::Value::String(value.to_string()));
+    }
+    Ok(())
+}
+
+mod de {
+    use serde::{Deserialize, Deserializer};
+    use std::str::FromStr;
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum NumberOrString {
+        Number(i64),
+        Text(String),
+    }
+
+    pub fn number<'de, D, T>(d: D) -> Result<T, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: FromStr + TryFrom<i64>,
+    {
+        match NumberOrString::deserialize(d)? {
+            NumberOrString::Number(n) => {
+                T::try_from(n).map_err(|_| serde::de::Error::custom(format!("{n} is out of range")))
+            }
+            NumberOrString::Text(s) => s
+                .trim()
+                .parse()
+                .map_err(|_| serde::de::Error::custom(format!("{s:?} is not a valid number"))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_apply_without_file_or_env() {
+        let s = Settings::load_from(None, &[]).unwrap();
+        assert_eq!(s.server.port, 8080);
+        assert_eq!(s.data_dir, PathBuf::from("data"));
+    }
+
+    #[test]
+    fn file_then_env_override() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.toml");
+        std::fs::write(&path, "[server]\nport = 9000\nhost = \"0.0.0.0\"\n").unwrap();
+        let s = Settings::load_from(Some(&path), &env(&[("PASSWRIGHT__SERVER__PORT", "9100")])).unwrap();
+        assert_eq!(s.server.port, 9100);
+        assert_eq!(s.server.host, "0.0.0.0");
+    }
+
+    #[test]
+    fn unknown_keys_are_reported_by_name() {
+        let err = Settings::load_from(None, &env(&[("PASSWRIGHT__SERVER__PROT", "1")])).unwrap_err();
+        assert!(err.to_string().contains("server.prot"), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.toml");
+        std::fs::write(&path, "[databse]\nurl = \"x\"\n").unwrap();
+        let err = Settings::load_from(Some(&path), &[]).unwrap_err();
+        assert!(err.to_string().contains("databse"), "{err}");
+    }
+
+    #[test]
+    fn digit_only_secrets_stay_strings_and_are_not_printed() {
+        let s = Settings::load_from(
+            None,
+            &env(&[("PASSWRIGHT__APPLE__SIGNER_P12_PASSWORD", "123456"), ("PASSWRIGHT__DATABASE__URL", "postgres://u:hunter2@h/db")]),
+        )
+        .unwrap();
+        assert_eq!(s.apple.signer_p12_password.as_ref().unwrap().expose_secret(), "123456");
+        let printed = format!("{s:?}");
+        assert!(!printed.contains("123456") && !printed.contains("hunter2"), "{printed}");
+    }
+
+    #[test]
+    fn bad_numbers_are_clear_errors() {
+        let err = Settings::load_from(None, &env(&[("PASSWRIGHT__SERVER__PORT", "eighty")])).unwrap_err();
+        assert!(err.to_string().contains("eighty"), "{err}");
+    }
+}

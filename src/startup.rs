@@ -1,0 +1,151 @@
+//! Assembling the application: settings in, a bound HTTP server out. `Application::build`
+//! binds its listener first so the port is known (tests bind port 0), then runs until stopped.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::{web, App, HttpServer};
+use anyhow::Context;
+use base64::Engine as _;
+use secrecy::ExposeSecret;
+use tracing_actix_web::TracingLogger;
+
+use crate::cards::tokens::TokenKeys;
+use crate::cards::Cards;
+use crate::certificates::{self, SigningIdentity};
+use crate::clock::{OsRandom, SharedClock, SharedRandom, SystemClock};
+use crate::settings::Settings;
+use crate::state::{AppState, Limits};
+use crate::storage::Store;
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: AppState,
+    development_certificates: bool,
+}
+
+/// The database URL from settings, or the SQLite file in the data directory.
+pub fn database_url(settings: &Settings) -> String {
+    let url = settings.database.url.expose_secret();
+    if url.is_empty() {
+        format!("sqlite://{}", settings.data_dir.join("passwright.db").display())
+    } else {
+        url.to_string()
+    }
+}
+
+/// Connects and migrates.
+pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
+    std::fs::create_dir_all(&settings.data_dir)
+        .with_context(|| format!("cannot create the data directory {}", settings.data_dir.display()))?;
+    let store = Store::connect(&database_url(settings), settings.database.max_connections).await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+/// The key barcodes and links are signed with: from settings, or generated once and kept in
+/// the database so every instance shares it.
+async fn token_keys(settings: &Settings, store: &Store, clock: &SharedClock, random: &SharedRandom) -> anyhow::Result<TokenKeys> {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let encoded = match &settings.secrets.token_key {
+        Some(k) => k.expose_secret().to_string(),
+        None => {
+            store
+                .service_secret(
+                    "token_key",
+                    || {
+                        let mut key = [0u8; 32];
+                        random.fill(&mut key);
+                        b64.encode(key)
+                    },
+                    clock.now(),
+                )
+                .await?
+        }
+    };
+    let key = b64
+        .decode(encoded.trim())
+        .context("secrets.token_key must be base64")?;
+    TokenKeys::derive(&key).context("secrets.token_key")
+}
+
+impl Application {
+    pub async fn build(settings: &Settings) -> anyhow::Result<Application> {
+        Self::build_with(settings, Arc::new(SystemClock), Arc::new(OsRandom)).await
+    }
+
+    /// Builds with a given clock and randomness (tests pin them).
+    pub async fn build_with(settings: &Settings, clock: SharedClock, random: SharedRandom) -> anyhow::Result<Application> {
+        let store = open_store(settings).await?;
+        let SigningIdentity {
+            signer,
+            warnings,
+            development,
+        } = certificates::load(&settings.apple, &settings.data_dir, clock.now())?;
+        for w in &warnings {
+            tracing::warn!("{w}");
+        }
+        if development {
+            tracing::warn!(
+                pass_type_id = signer.pass_type_id(),
+                "using DEVELOPMENT certificates: passes verify against the development CA only and will not install on a real iPhone; configure apple.signer_cert (see certs.example/README.md)"
+            );
+        }
+        certificates::check_programs(&signer, &store.programs(None).await?)?;
+        let keys = token_keys(settings, &store, &clock, &random).await?;
+
+        let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
+            .with_context(|| format!("cannot listen on {}:{}", settings.server.host, settings.server.port))?;
+        let port = listener.local_addr()?.port();
+        let base_url = settings.public_base_url(port);
+        let cards = Arc::new(Cards::new(signer, keys, &base_url, settings.server.pass_cache_entries));
+        let state = AppState {
+            store,
+            cards,
+            clock,
+            random,
+            limits: Limits {
+                max_json_bytes: settings.server.max_json_bytes,
+                max_image_bytes: settings.server.max_image_bytes,
+            },
+        };
+        let data = web::Data::new(state.clone());
+        let max_json = settings.server.max_json_bytes;
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .wrap(TracingLogger::default())
+                .app_data(data.clone())
+                .configure(|cfg| crate::http::configure(cfg, max_json))
+        })
+        .listen(listener)?;
+        if settings.server.workers > 0 {
+            server = server.workers(settings.server.workers);
+        }
+        tracing::info!(%base_url, port, "listening");
+        Ok(Application {
+            port,
+            server: server.run(),
+            state,
+            development_certificates: development,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    pub fn development_certificates(&self) -> bool {
+        self.development_certificates
+    }
+
+    /// Serves until SIGINT/SIGTERM (or the server handle is stopped).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

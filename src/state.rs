@@ -1,0 +1,23 @@
+//! What every request handler can reach: storage, the card issuer, the clock, randomness
+//! and the limits from settings. Built once in `startup`, passed explicitly.
+
+use std::sync::Arc;
+
+use crate::cards::Cards;
+use crate::clock::{SharedClock, SharedRandom};
+use crate::storage::Store;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub cards: Arc<Cards>,
+    pub clock: SharedClock,
+    pub random: SharedRandom,
+    pub limits: Limits,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_json_bytes: usize,
+    pub max_image_bytes: usize,
+}

@@ -1,0 +1,218 @@
+//! Members: enrollment, lookups, paging, profile changes and voiding.
+
+use sqlx::FromRow;
+use time::OffsetDateTime;
+
+use super::{flag, is_unique_violation, Conflict, Store, StoreError};
+use crate::clock::{from_micros, to_micros};
+use crate::domain::apple_ids::{AuthToken, SerialNumber};
+use crate::domain::contact::{EmailAddress, PhoneNumber};
+use crate::domain::ids::{MemberId, ProgramId};
+use crate::domain::member::{Consent, Member, MemberStatus};
+
+#[derive(FromRow)]
+pub(super) struct MemberRow {
+    id: String,
+    program_id: String,
+    external_id: Option<String>,
+    name: String,
+    email: Option<String>,
+    phone: Option<String>,
+    consent_email: i64,
+    consent_sms: i64,
+    status: String,
+    balance: i64,
+    lifetime_points: i64,
+    tier: Option<String>,
+    version: i64,
+    card_generation: i64,
+    serial: String,
+    auth_token: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+pub(super) const MEMBER_COLUMNS: &str = "id, program_id, external_id, name, email, phone, consent_email, \
+     consent_sms, status, balance, lifetime_points, tier, version, card_generation, serial, auth_token, \
+     created_at, updated_at";
+
+impl TryFrom<MemberRow> for Member {
+    type Error = StoreError;
+
+    fn try_from(r: MemberRow) -> Result<Self, StoreError> {
+        let corrupt = |what: &str| anyhow::anyhow!("stored member {} has an invalid {what}", r.id);
+        Ok(Member {
+            email: r.email.as_deref().map(EmailAddress::parse).transpose().map_err(|_| corrupt("email"))?,
+            phone: r.phone.as_deref().map(PhoneNumber::parse).transpose().map_err(|_| corrupt("phone"))?,
+            status: MemberStatus::parse(&r.status).map_err(|_| corrupt("status"))?,
+            serial: SerialNumber::parse(&r.serial).map_err(|_| corrupt("serial"))?,
+            auth_token: AuthToken::parse(&r.auth_token).map_err(|_| corrupt("token"))?,
+            consent: Consent {
+                email: r.consent_email != 0,
+                sms: r.consent_sms != 0,
+            },
+            id: MemberId::from_trusted(r.id),
+            program_id: ProgramId::from_trusted(r.program_id),
+            external_id: r.external_id,
+            name: r.name,
+            balance: r.balance,
+            lifetime_points: r.lifetime_points,
+            tier: r.tier,
+            version: r.version,
+            card_generation: r.card_generation,
+            created_at: from_micros(r.created_at),
+            updated_at: from_micros(r.updated_at),
+        })
+    }
+}
+
+/// Filters and position for listing members.
+#[derive(Debug, Clone, Default)]
+pub struct MemberQuery {
+    pub status: Option<MemberStatus>,
+    pub external_id: Option<String>,
+    /// Continue after this member (from the previous page's `next_cursor`).
+    pub after: Option<(i64, String)>,
+    pub limit: u32,
+}
+
+#[derive(Debug)]
+pub struct MemberPage {
+    pub members: Vec<Member>,
+    /// Where the next page starts, if there is one.
+    pub next: Option<(i64, String)>,
+}
+
+impl Store {
+    pub async fn insert_member(&self, m: &Member) -> Result<(), StoreError> {
+        let result = sqlx::query(
+            "INSERT INTO members (id, program_id, external_id, name, email, phone, consent_email, consent_sms, \
+             status, balance, lifetime_points, tier, version, card_generation, serial, auth_token, created_at, \
+             updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+        )
+        .bind(m.id.as_str())
+        .bind(m.program_id.as_str())
+        .bind(m.external_id.clone())
+        .bind(&m.name)
+        .bind(m.email.as_ref().map(|e| e.as_str().to_string()))
+        .bind(m.phone.as_ref().map(|p| p.as_str().to_string()))
+        .bind(flag(m.consent.email))
+        .bind(flag(m.consent.sms))
+        .bind(m.status.as_str())
+        .bind(m.balance)
+        .bind(m.lifetime_points)
+        .bind(m.tier.clone())
+        .bind(m.version)
+        .bind(m.card_generation)
+        .bind(m.serial.as_str())
+        .bind(m.auth_token.expose())
+        .bind(to_micros(m.created_at))
+        .bind(to_micros(m.updated_at))
+        .execute(&self.pool)
+        .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict(Conflict::ExternalIdTaken)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn member(&self, id: &MemberId) -> Result<Member, StoreError> {
+        let row: MemberRow = sqlx::query_as(&format!("SELECT {MEMBER_COLUMNS} FROM members WHERE id = $1"))
+            .bind(id.as_str())
+            .fetch_one(&self.pool)
+            .await?;
+        row.try_into()
+    }
+
+    pub async fn member_by_serial(&self, serial: &SerialNumber) -> Result<Member, StoreError> {
+        let row: MemberRow = sqlx::query_as(&format!("SELECT {MEMBER_COLUMNS} FROM members WHERE serial = $1"))
+            .bind(serial.as_str())
+            .fetch_one(&self.pool)
+            .await?;
+        row.try_into()
+    }
+
+    pub async fn members(&self, program: &ProgramId, q: &MemberQuery) -> Result<MemberPage, StoreError> {
+        let limit = q.limit.clamp(1, 500);
+        let mut sql = format!("SELECT {MEMBER_COLUMNS} FROM members WHERE program_id = $1");
+        let mut n = 1;
+        let mut next_arg = || {
+            n += 1;
+            n
+        };
+        if q.status.is_some() {
+            sql.push_str(&format!(" AND status = ${}", next_arg()));
+        }
+        if q.external_id.is_some() {
+            sql.push_str(&format!(" AND external_id = ${}", next_arg()));
+        }
+        if q.after.is_some() {
+            let (a, b) = (next_arg(), next_arg());
+            sql.push_str(&format!(" AND (created_at > ${a} OR (created_at = ${a} AND id > ${b}))"));
+        }
+        sql.push_str(&format!(" ORDER BY created_at, id LIMIT ${}", next_arg()));
+        let mut query = sqlx::query_as::<_, MemberRow>(&sql).bind(program.as_str());
+        if let Some(s) = q.status {
+            query = query.bind(s.as_str());
+        }
+        if let Some(e) = &q.external_id {
+            query = query.bind(e.clone());
+        }
+        if let Some((at, id)) = &q.after {
+            query = query.bind(*at).bind(id.clone());
+        }
+        let rows = query.bind(i64::from(limit) + 1).fetch_all(&self.pool).await?;
+        let mut members = rows.into_iter().map(Member::try_from).collect::<Result<Vec<_>, _>>()?;
+        let next = if members.len() > limit as usize {
+            members.truncate(limit as usize);
+            members.last().map(|m| (to_micros(m.created_at), m.id.to_string()))
+        } else {
+            None
+        };
+        Ok(MemberPage { members, next })
+    }
+
+    /// Saves the profile fields of `m` (name, contact, consent, external id) and bumps the
+    /// version. Points, tier and status change only through their own operations.
+    pub async fn update_member_profile(&self, m: &Member, now: OffsetDateTime) -> Result<Member, StoreError> {
+        let result = sqlx::query(
+            "UPDATE members SET external_id = $2, name = $3, email = $4, phone = $5, consent_email = $6, \
+             consent_sms = $7, version = version + 1, updated_at = $8 WHERE id = $1",
+        )
+        .bind(m.id.as_str())
+        .bind(m.external_id.clone())
+        .bind(&m.name)
+        .bind(m.email.as_ref().map(|e| e.as_str().to_string()))
+        .bind(m.phone.as_ref().map(|p| p.as_str().to_string()))
+        .bind(flag(m.consent.email))
+        .bind(flag(m.consent.sms))
+        .bind(to_micros(now))
+        .execute(&self.pool)
+        .await;
+        match result {
+            Ok(done) if done.rows_affected() == 0 => Err(StoreError::NotFound),
+            Ok(_) => self.member(&m.id).await,
+            Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict(Conflict::ExternalIdTaken)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Voids the card: the pass shows as void, old barcodes stop working. Voiding twice is
+    /// not an error; it returns the member as it is.
+    pub async fn void_member(&self, id: &MemberId, now: OffsetDateTime) -> Result<Member, StoreError> {
+        let done = sqlx::query(
+            "UPDATE members SET status = 'voided', version = version + 1, card_generation = card_generation + 1, \
+             updated_at = $2 WHERE id = $1 AND status = 'active'",
+        )
+        .bind(id.as_str())
+        .bind(to_micros(now))
+        .execute(&self.pool)
+        .await?;
+        let member = self.member(id).await?;
+        if done.rows_affected() == 0 && member.status != MemberStatus::Voided {
+            return Err(anyhow::anyhow!("member {id} could not be voided").into());
+        }
+        Ok(member)
+    }
+}

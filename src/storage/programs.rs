@@ -1,0 +1,232 @@
+//! Programs, their design, tiers, earn rules and uploaded images.
+
+use anyhow::Context;
+use sqlx::FromRow;
+use time::OffsetDateTime;
+
+use super::{Store, StoreError};
+use crate::clock::{from_micros, to_micros};
+use crate::domain::apple_ids::{PassTypeId, TeamId};
+use crate::domain::ids::ProgramId;
+use crate::domain::program::{Design, EarnRules, Program, Tiers};
+
+#[derive(FromRow)]
+struct ProgramRow {
+    id: String,
+    name: String,
+    organization: String,
+    pass_type_id: String,
+    team_id: String,
+    design: String,
+    tiers: String,
+    earn_rules: String,
+    design_version: i64,
+    created_at: i64,
+    updated_at: i64,
+}
+
+const PROGRAM_COLUMNS: &str = "id, name, organization, pass_type_id, team_id, design, tiers, earn_rules, \
+     design_version, created_at, updated_at";
+
+impl TryFrom<ProgramRow> for Program {
+    type Error = StoreError;
+
+    fn try_from(r: ProgramRow) -> Result<Self, StoreError> {
+        let corrupt = |what: &str| anyhow::anyhow!("stored program {} has an invalid {what}", r.id);
+        Ok(Program {
+            pass_type_id: PassTypeId::parse(&r.pass_type_id).map_err(|_| corrupt("pass type id"))?,
+            team_id: TeamId::parse(&r.team_id).map_err(|_| corrupt("team id"))?,
+            design: serde_json::from_str::<Design>(&r.design).map_err(|_| corrupt("design"))?,
+            tiers: serde_json::from_str::<Tiers>(&r.tiers).map_err(|_| corrupt("tiers"))?,
+            earn_rules: serde_json::from_str::<EarnRules>(&r.earn_rules).map_err(|_| corrupt("earn rules"))?,
+            id: ProgramId::from_trusted(r.id),
+            name: r.name,
+            organization: r.organization,
+            design_version: r.design_version,
+            created_at: from_micros(r.created_at),
+            updated_at: from_micros(r.updated_at),
+        })
+    }
+}
+
+fn json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    Ok(serde_json::to_string(value).context("serialising program settings")?)
+}
+
+/// An uploaded image: file name inside the pass (`logo@2x.png`) and its bytes.
+#[derive(Debug, Clone, FromRow)]
+pub struct StoredImage {
+    pub name: String,
+    pub content: Vec<u8>,
+}
+
+impl Store {
+    pub async fn insert_program(&self, p: &Program) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO programs (id, name, organization, pass_type_id, team_id, design, tiers, earn_rules, \
+             design_version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(p.id.as_str())
+        .bind(&p.name)
+        .bind(&p.organization)
+        .bind(p.pass_type_id.as_str())
+        .bind(p.team_id.as_str())
+        .bind(json(&p.design)?)
+        .bind(json(&p.tiers)?)
+        .bind(json(&p.earn_rules)?)
+        .bind(p.design_version)
+        .bind(to_micros(p.created_at))
+        .bind(to_micros(p.updated_at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn program(&self, id: &ProgramId) -> Result<Program, StoreError> {
+        let row: ProgramRow = sqlx::query_as(&format!("SELECT {PROGRAM_COLUMNS} FROM programs WHERE id = $1"))
+            .bind(id.as_str())
+            .fetch_one(&self.pool)
+            .await?;
+        row.try_into()
+    }
+
+    /// All programs, or only `scope` for a key limited to one program.
+    pub async fn programs(&self, scope: Option<&ProgramId>) -> Result<Vec<Program>, StoreError> {
+        let rows: Vec<ProgramRow> = match scope {
+            Some(id) => {
+                sqlx::query_as(&format!("SELECT {PROGRAM_COLUMNS} FROM programs WHERE id = $1"))
+                    .bind(id.as_str())
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+            None => {
+                sqlx::query_as(&format!("SELECT {PROGRAM_COLUMNS} FROM programs ORDER BY created_at, id"))
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+        };
+        rows.into_iter().map(Program::try_from).collect()
+    }
+
+    /// Saves name, organization, design and earn rules, bumping the design version.
+    /// Tiers go through [`Store::set_tiers`], which also moves members between tiers.
+    pub async fn update_program(&self, p: &Program, now: OffsetDateTime) -> Result<Program, StoreError> {
+        let done = sqlx::query(
+            "UPDATE programs SET name = $2, organization = $3, design = $4, earn_rules = $5, \
+             design_version = design_version + 1, updated_at = $6 WHERE id = $1",
+        )
+        .bind(p.id.as_str())
+        .bind(&p.name)
+        .bind(&p.organization)
+        .bind(json(&p.design)?)
+        .bind(json(&p.earn_rules)?)
+        .bind(to_micros(now))
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        self.program(&p.id).await
+    }
+
+    /// Replaces the tiers and, in the same transaction, recomputes every member's tier from
+    /// lifetime points, bumping the version of each member whose tier changed.
+    pub async fn set_tiers(&self, id: &ProgramId, tiers: &Tiers, now: OffsetDateTime) -> Result<Program, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(
+            "UPDATE programs SET tiers = $2, design_version = design_version + 1, updated_at = $3 WHERE id = $1",
+        )
+        .bind(id.as_str())
+        .bind(json(tiers)?)
+        .bind(to_micros(now))
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        // CASE over the thresholds, highest first: $3, $4 are the first threshold and name, …
+        let mut case = String::from("CASE");
+        let mut arg = 3;
+        for _ in tiers.as_slice().iter().rev() {
+            case.push_str(&format!(" WHEN lifetime_points >= ${} THEN ${}", arg, arg + 1));
+            arg += 2;
+        }
+        case.push_str(" ELSE NULL END");
+        let sql = if tiers.as_slice().is_empty() {
+            "UPDATE members SET tier = NULL, version = version + 1, updated_at = $2 \
+             WHERE program_id = $1 AND tier IS NOT NULL"
+                .to_string()
+        } else {
+            format!(
+                "UPDATE members SET tier = {case}, version = version + 1, updated_at = $2 \
+                 WHERE program_id = $1 AND tier IS DISTINCT FROM ({case})"
+            )
+        };
+        let mut q = sqlx::query(&sql).bind(id.as_str()).bind(to_micros(now));
+        for t in tiers.as_slice().iter().rev() {
+            q = q.bind(t.threshold).bind(t.name.clone());
+        }
+        q.execute(&mut *tx).await?;
+        tx.commit().await?;
+        self.program(id).await
+    }
+
+    pub async fn put_image(
+        &self,
+        id: &ProgramId,
+        name: &str,
+        content: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query("UPDATE programs SET design_version = design_version + 1, updated_at = $2 WHERE id = $1")
+            .bind(id.as_str())
+            .bind(to_micros(now))
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        sqlx::query(
+            "INSERT INTO program_images (program_id, name, content, updated_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (program_id, name) DO UPDATE SET content = excluded.content, updated_at = excluded.updated_at",
+        )
+        .bind(id.as_str())
+        .bind(name)
+        .bind(content.to_vec())
+        .bind(to_micros(now))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Removes an uploaded image so the default is used again. `false` if there was none.
+    pub async fn delete_image(&self, id: &ProgramId, name: &str, now: OffsetDateTime) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query("DELETE FROM program_images WHERE program_id = $1 AND name = $2")
+            .bind(id.as_str())
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        sqlx::query("UPDATE programs SET design_version = design_version + 1, updated_at = $2 WHERE id = $1")
+            .bind(id.as_str())
+            .bind(to_micros(now))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    pub async fn images(&self, id: &ProgramId) -> Result<Vec<StoredImage>, StoreError> {
+        Ok(
+            sqlx::query_as("SELECT name, content FROM program_images WHERE program_id = $1 ORDER BY name")
+                .bind(id.as_str())
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+}

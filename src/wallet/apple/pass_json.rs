@@ -1,0 +1,309 @@
+//! Rendering pass.json from a program design and a member snapshot, and the per-language
+//! `pass.strings` that translate it. A pass is a pure function of (design, member); nothing
+//! here touches storage.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Map, Value};
+
+use crate::domain::member::{Member, MemberStatus};
+use crate::domain::program::{FieldKind, Program};
+
+use super::strings::encode_pass_strings;
+
+/// What a pass needs besides the program and member.
+pub struct PassContext<'a> {
+    /// `webServiceURL`: where Wallet registers and fetches updates (no trailing slash).
+    pub web_service_url: &'a str,
+    /// The signed token the barcode carries.
+    pub barcode_message: &'a str,
+}
+
+/// pass.json bytes (compact JSON) for `member` of `program`.
+pub fn render(program: &Program, member: &Member, ctx: &PassContext<'_>) -> Vec<u8> {
+    let design = &program.design;
+    let tier = member.tier.as_deref().and_then(|t| program.tiers.by_name(t));
+    let tier_design = tier.and_then(|t| t.design.as_ref());
+    let colors = &design.colors;
+    let background = tier_design.and_then(|d| d.background_color).unwrap_or(colors.background);
+    let foreground = tier_design.and_then(|d| d.foreground_color).unwrap_or(colors.foreground);
+    let label = tier_design.and_then(|d| d.label_color).unwrap_or(colors.label);
+    let logo_text = tier_design
+        .and_then(|d| d.logo_text.as_deref())
+        .or(design.logo_text.as_deref());
+
+    let layout = &design.layout;
+    let fields = |kinds: &[FieldKind], back: bool| -> Vec<Value> {
+        kinds.iter().filter_map(|k| field(program, member, *k, back)).collect()
+    };
+    let mut back = fields(&layout.back, true);
+    back.extend(design.back_fields.iter().map(|f| json!({"key": f.key, "label": f.label, "value": f.value})));
+
+    let mut pass = Map::new();
+    pass.insert("formatVersion".into(), json!(1));
+    pass.insert("passTypeIdentifier".into(), json!(program.pass_type_id.as_str()));
+    pass.insert("serialNumber".into(), json!(member.serial.as_str()));
+    pass.insert("teamIdentifier".into(), json!(program.team_id.as_str()));
+    pass.insert("organizationName".into(), json!(program.organization));
+    pass.insert("description".into(), json!(description(program)));
+    if let Some(t) = logo_text {
+        pass.insert("logoText".into(), json!(t));
+    }
+    pass.insert("backgroundColor".into(), json!(background.apple()));
+    pass.insert("foregroundColor".into(), json!(foreground.apple()));
+    pass.insert("labelColor".into(), json!(label.apple()));
+    pass.insert("webServiceURL".into(), json!(ctx.web_service_url));
+    pass.insert("authenticationToken".into(), json!(member.auth_token.expose()));
+    pass.insert(
+        "barcodes".into(),
+        json!([{
+            "format": "PKBarcodeFormatQR",
+            "message": ctx.barcode_message,
+            "messageEncoding": "iso-8859-1",
+            "altText": member_number(member),
+        }]),
+    );
+    pass.insert(
+        "storeCard".into(),
+        json!({
+            "headerFields": fields(&layout.header, false),
+            "primaryFields": fields(&layout.primary, false),
+            "secondaryFields": fields(&layout.secondary, false),
+            "auxiliaryFields": fields(&layout.auxiliary, false),
+            "backFields": back,
+        }),
+    );
+    if member.status == MemberStatus::Voided {
+        pass.insert("voided".into(), json!(true));
+    }
+    // Serialising a Value built above cannot fail (no non-string keys, no NaN).
+    serde_json::to_vec(&Value::Object(pass)).unwrap_or_default()
+}
+
+fn description(program: &Program) -> String {
+    program
+        .design
+        .description
+        .clone()
+        .unwrap_or_else(|| format!("{} card", program.name))
+}
+
+/// What a person reads under the barcode and tells the cashier: the marketer's own member
+/// number when there is one, otherwise the serial in groups of four.
+fn member_number(member: &Member) -> String {
+    match &member.external_id {
+        Some(id) => id.clone(),
+        None => member
+            .serial
+            .as_str()
+            .as_bytes()
+            .chunks(4)
+            .map(|c| String::from_utf8_lossy(c).to_uppercase())
+            .collect::<Vec<_>>()
+            .join(" "),
+    }
+}
+
+/// One field dictionary, or `None` when the member has nothing to show there (no tier yet,
+/// already in the top tier).
+fn field(program: &Program, member: &Member, kind: FieldKind, back: bool) -> Option<Value> {
+    let design = &program.design;
+    let mut f = Map::new();
+    f.insert("key".into(), json!(kind.key()));
+    f.insert("label".into(), json!(design.label(kind)));
+    let value = match kind {
+        FieldKind::Points => json!(member.balance),
+        FieldKind::Tier => json!(member.tier.as_deref()?),
+        FieldKind::Name => json!(member.name),
+        FieldKind::MemberNumber => json!(member_number(member)),
+        FieldKind::LifetimePoints => json!(member.lifetime_points),
+        FieldKind::MemberSince => {
+            f.insert("dateStyle".into(), json!("PKDateStyleMedium"));
+            f.insert("timeStyle".into(), json!("PKDateStyleNone"));
+            // Whole seconds: Wallet's ISO 8601 parsing does not take fractions.
+            let day = member.created_at.replace_nanosecond(0).ok()?;
+            json!(day.format(&time::format_description::well_known::Rfc3339).ok()?)
+        }
+        FieldKind::NextTier => {
+            let next = program.tiers.next_after(member.lifetime_points)?;
+            json!(format!("{} to {}", next.threshold - member.lifetime_points, next.name))
+        }
+    };
+    f.insert("value".into(), value);
+    if let Some(message) = design.change_message(kind) {
+        f.insert("changeMessage".into(), json!(message));
+    }
+    if back && kind == FieldKind::MemberNumber {
+        // Apple: data detectors only on back fields; a member number is no phone number.
+        f.insert("dataDetectorTypes".into(), json!([]));
+    }
+    Some(Value::Object(f))
+}
+
+/// `<lang>.lproj/pass.strings` files for every language of the design, or none when the card
+/// has one language. Each maps the English text used in pass.json to its translation: the
+/// program's own translations first, then built-in ones for the default labels. Tier names
+/// and back fields are design texts too, so the files depend on the design only and are
+/// prepared once per design version.
+pub fn localizations(program: &Program) -> Vec<(String, Vec<u8>)> {
+    let design = &program.design;
+    if design.languages.len() < 2 {
+        return Vec::new();
+    }
+    let mut sources: Vec<String> = Vec::new();
+    for kind in FieldKind::ALL {
+        sources.push(design.label(kind).to_string());
+        if let Some(m) = design.change_message(kind) {
+            sources.push(m.to_string());
+        }
+    }
+    sources.extend(program.tiers.as_slice().iter().map(|t| t.name.clone()));
+    for f in &design.back_fields {
+        sources.push(f.label.clone());
+        sources.push(f.value.clone());
+    }
+    sources.push(description(program));
+    sources.push(program.organization.clone());
+    sources.extend(design.logo_text.clone());
+    sources.sort();
+    sources.dedup();
+
+    design
+        .languages
+        .iter()
+        .map(|lang| {
+            let own = design.localizations.get(lang);
+            let entries: Vec<(String, String)> = sources
+                .iter()
+                .filter_map(|s| {
+                    let translated = own
+                        .and_then(|t| t.get(s).cloned())
+                        .or_else(|| builtin(lang.as_str(), s).map(str::to_string))?;
+                    Some((s.clone(), translated))
+                })
+                .collect();
+            (format!("{}.lproj/pass.strings", lang.as_str()), encode_pass_strings(&entries))
+        })
+        .collect()
+}
+
+/// Translations of the default labels and messages, so a two-language card reads well
+/// before the marketer translates anything.
+fn builtin(lang: &str, english: &str) -> Option<&'static str> {
+    let table: &BTreeMap<&str, [&str; 3]> = &BUILTIN;
+    let [de, fr, es] = table.get(english)?;
+    match lang.split('-').next()? {
+        "de" => Some(de),
+        "fr" => Some(fr),
+        "es" => Some(es),
+        _ => None,
+    }
+}
+
+static BUILTIN: std::sync::LazyLock<BTreeMap<&'static str, [&'static str; 3]>> = std::sync::LazyLock::new(|| {
+    BTreeMap::from([
+        ("Points", ["Punkte", "Points", "Puntos"]),
+        ("Tier", ["Stufe", "Niveau", "Nivel"]),
+        ("Member", ["Mitglied", "Membre", "Socio"]),
+        ("Member number", ["Mitgliedsnummer", "Numéro de membre", "Número de socio"]),
+        ("Lifetime points", ["Punkte gesamt", "Points cumulés", "Puntos acumulados"]),
+        ("Member since", ["Mitglied seit", "Membre depuis", "Socio desde"]),
+        ("Next tier", ["Nächste Stufe", "Niveau suivant", "Siguiente nivel"]),
+        ("You now have %@ points", ["Sie haben jetzt %@ Punkte", "Vous avez maintenant %@ points", "Ahora tienes %@ puntos"]),
+        ("You are now %@", ["Sie sind jetzt %@", "Vous êtes maintenant %@", "Ahora eres %@"]),
+    ])
+});
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::OsRandom;
+    use crate::domain::apple_ids::{AuthToken, PassTypeId, SerialNumber, TeamId};
+    use crate::domain::ids::{MemberId, ProgramId};
+    use crate::domain::language::Language;
+    use crate::domain::member::Consent;
+    use crate::domain::program::{Design, EarnRules, Tier, Tiers};
+
+    fn program() -> Program {
+        let mut design = Design::default();
+        design.languages = vec![Language::english(), Language::parse("de").unwrap()];
+        design
+            .localizations
+            .insert(Language::parse("de").unwrap(), BTreeMap::from([("Gold".to_string(), "Gold-Stufe".to_string())]));
+        let now = time::OffsetDateTime::now_utc();
+        Program {
+            id: ProgramId::generate(&OsRandom),
+            name: "Bean There".into(),
+            organization: "Bean There Coffee".into(),
+            pass_type_id: PassTypeId::parse("pass.com.example.beans").unwrap(),
+            team_id: TeamId::parse("ABCDE12345").unwrap(),
+            design: design.validated().unwrap(),
+            tiers: Tiers::validated(vec![
+                Tier { name: "Bronze".into(), threshold: 0, design: None },
+                Tier { name: "Gold".into(), threshold: 500, design: None },
+            ])
+            .unwrap(),
+            earn_rules: EarnRules::default(),
+            design_version: 1,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    fn member(p: &Program) -> Member {
+        let now = time::OffsetDateTime::now_utc();
+        Member {
+            id: MemberId::generate(&OsRandom),
+            program_id: p.id.clone(),
+            external_id: None,
+            name: "Ada Lovelace".into(),
+            email: None,
+            phone: None,
+            consent: Consent::default(),
+            status: MemberStatus::Active,
+            balance: 120,
+            lifetime_points: 320,
+            tier: Some("Bronze".into()),
+            version: 3,
+            card_generation: 1,
+            serial: SerialNumber::generate(&OsRandom),
+            auth_token: AuthToken::generate(&OsRandom),
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    #[test]
+    fn renders_store_card_with_points_tier_and_name() {
+        let p = program();
+        let m = member(&p);
+        let ctx = PassContext { web_service_url: "https://w.example/wallet", barcode_message: "PW1-token" };
+        let v: Value = serde_json::from_slice(&render(&p, &m, &ctx)).unwrap();
+        assert_eq!(v["formatVersion"], 1);
+        assert_eq!(v["serialNumber"], m.serial.as_str());
+        assert_eq!(v["authenticationToken"], m.auth_token.expose());
+        assert_eq!(v["barcodes"][0]["message"], "PW1-token");
+        let card = &v["storeCard"];
+        assert_eq!(card["primaryFields"][0]["value"], 120);
+        assert!(card["primaryFields"][0]["changeMessage"].as_str().unwrap().contains("%@"));
+        assert_eq!(card["headerFields"][0]["value"], "Bronze");
+        assert_eq!(card["secondaryFields"][0]["value"], "Ada Lovelace");
+        assert_eq!(card["auxiliaryFields"][0]["value"], "180 to Gold");
+        assert!(v.get("voided").is_none());
+        let mut voided = m.clone();
+        voided.status = MemberStatus::Voided;
+        let v: Value = serde_json::from_slice(&render(&p, &voided, &ctx)).unwrap();
+        assert_eq!(v["voided"], true);
+    }
+
+    #[test]
+    fn strings_for_each_language() {
+        let p = program();
+        let files = localizations(&p);
+        let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["en.lproj/pass.strings", "de.lproj/pass.strings"]);
+        let de = String::from_utf8(files[1].1.clone()).unwrap();
+        assert!(de.contains("\"Points\" = \"Punkte\";"), "{de}");
+        assert!(de.contains("\"Gold\" = \"Gold-Stufe\";"), "{de}");
+    }
+}

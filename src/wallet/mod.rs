@@ -1,0 +1,3 @@
+//! Wallet formats: what Apple and Google expect, independent of how we store members.
+
+pub mod apple;
