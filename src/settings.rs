@@ -1,6 +1,6 @@
 //! Typed settings, loaded in layers: built-in defaults, an optional TOML file, then
-//! environment variables named `PASSWRIGHT__SECTION__KEY`. Unknown keys are an error that
-//! names the key, so a typo never silently falls back to a default.
+//! environment variables named `PASSWRIGHT__SECTION__KEY`. Unknown keys (all of them, with their
+//! full path) are an error, so a typo never silently falls back to a default.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -12,7 +12,7 @@ use serde::Deserialize;
 const ENV_PREFIX: &str = "PASSWRIGHT__";
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct Settings {
     pub server: ServerSettings,
     pub database: DatabaseSettings,
@@ -24,7 +24,7 @@ pub struct Settings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct ServerSettings {
     pub host: String,
     #[serde(deserialize_with = "de::number")]
@@ -47,7 +47,7 @@ pub struct ServerSettings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct DatabaseSettings {
     /// `sqlite://path/to/file.db` or `postgres://user@host/db`. Empty means the SQLite file
     /// `passwright.db` in the data directory.
@@ -57,7 +57,7 @@ pub struct DatabaseSettings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct AppleSettings {
     /// Pass Type ID certificate, PEM. Goes with `signer_key`.
     pub signer_cert: Option<PathBuf>,
@@ -75,7 +75,7 @@ pub struct AppleSettings {
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct SecretSettings {
     /// Key for barcode tokens and pass links (base64, at least 32 bytes). When empty, the key
     /// is generated once and kept in the database, so that every instance shares it.
@@ -83,7 +83,7 @@ pub struct SecretSettings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct LogSettings {
     /// A tracing filter, e.g. `info` or `passwright=debug,actix_web=info`.
     pub level: String,

@@ -143,6 +143,18 @@ impl Store {
         Ok(())
     }
 
+    /// Rows in one of our tables (operators' sanity checks, tests proving nothing was written).
+    pub async fn count_rows(&self, table: &str) -> Result<i64, StoreError> {
+        const TABLES: [&str; 6] = ["programs", "program_images", "rewards", "members", "ledger_entries", "api_keys"];
+        let table = TABLES
+            .iter()
+            .find(|t| **t == table)
+            .ok_or_else(|| anyhow::anyhow!("unknown table {table}"))?;
+        Ok(sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }

@@ -173,12 +173,16 @@ pub fn localizations(program: &Program) -> Vec<(String, Vec<u8>)> {
         .iter()
         .map(|lang| {
             let own = design.localizations.get(lang);
+            // The default language maps each text to itself, so its file is never empty and
+            // Wallet has a real match for it instead of picking a folder at random.
+            let is_default = lang == design.default_language();
             let entries: Vec<(String, String)> = sources
                 .iter()
                 .filter_map(|s| {
                     let translated = own
                         .and_then(|t| t.get(s).cloned())
-                        .or_else(|| builtin(lang.as_str(), s).map(str::to_string))?;
+                        .or_else(|| builtin(lang.as_str(), s).map(str::to_string))
+                        .or_else(|| is_default.then(|| s.clone()))?;
                     Some((s.clone(), translated))
                 })
                 .collect();

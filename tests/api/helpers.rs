@@ -1,0 +1,293 @@
+//! `spawn_app()`: the real application on port 0 with its own fresh database, development
+//! certificates shared by the whole test binary, and one method per endpoint.
+
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+use passwright::clock::{OsRandom, SystemClock};
+use passwright::domain::api_key::Role;
+use passwright::settings::Settings;
+use passwright::startup::Application;
+use passwright::state::AppState;
+use passwright::wallet::apple::devca::{generate, DevPkiOptions};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+pub const PASS_TYPE_ID: &str = "pass.com.example.passwright-tests";
+pub const TEAM_ID: &str = "TESTTEAM01";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// Fake Apple PKI for the whole test run (generated, never committed).
+pub struct TestPki {
+    pub dir: PathBuf,
+    _keep: tempfile::TempDir,
+}
+
+impl TestPki {
+    pub fn root_pem(&self) -> PathBuf {
+        self.dir.join("root.pem")
+    }
+}
+
+pub fn pki() -> &'static TestPki {
+    static PKI: OnceLock<TestPki> = OnceLock::new();
+    PKI.get_or_init(|| {
+        let keep = tempfile::tempdir().unwrap();
+        let opts = DevPkiOptions::new(PASS_TYPE_ID, TEAM_ID, time::OffsetDateTime::now_utc());
+        generate(&opts).unwrap().write_pem_files(keep.path()).unwrap();
+        TestPki {
+            dir: keep.path().to_path_buf(),
+            _keep: keep,
+        }
+    })
+}
+
+/// The PostgreSQL server tests may create databases on, if configured.
+pub fn postgres_admin_url() -> Option<String> {
+    std::env::var("PASSWRIGHT_TEST_POSTGRES_URL").ok().filter(|s| !s.is_empty())
+}
+
+/// True when CI demands every optional dependency (`PASSWRIGHT_TEST_REQUIRE` lists them).
+pub fn required(what: &str) -> bool {
+    std::env::var("PASSWRIGHT_TEST_REQUIRE")
+        .map(|v| v.split(',').any(|p| p.trim() == what || p.trim() == "all"))
+        .unwrap_or(false)
+}
+
+/// Says loudly that a test did not run, or fails when CI requires it.
+pub fn skip(test: &str, what: &str, how: &str) {
+    if required(what) {
+        panic!("{test}: {what} is required (PASSWRIGHT_TEST_REQUIRE) but not available: {how}");
+    }
+    // Straight to the stderr handle: the test harness captures eprintln! of passing tests.
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "\n*** SKIPPED {test}: {what} not configured ({how}) ***\n");
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub state: AppState,
+    pub client: reqwest::Client,
+    /// An admin key's secret.
+    pub admin: String,
+    /// Kept so the SQLite file and data directory live as long as the app.
+    pub _data_dir: tempfile::TempDir,
+}
+
+async fn database_url(engine: Engine, data_dir: &std::path::Path) -> Option<String> {
+    match engine {
+        Engine::Sqlite => Some(format!("sqlite://{}", data_dir.join("test.db").display())),
+        Engine::Postgres => {
+            let admin = postgres_admin_url()?;
+            let name = format!("pw_test_{}", passwright::domain::ids::random_base32(&OsRandom, 8));
+            let conn = sqlx::PgPool::connect(&admin).await.expect("connect to the test PostgreSQL server");
+            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&conn).await.unwrap();
+            conn.close().await;
+            let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b).to_string();
+            Some(format!("{base}/{name}"))
+        }
+    }
+}
+
+pub fn settings_for(data_dir: &std::path::Path, db_url: &str) -> Settings {
+    let pki = pki();
+    let env: Vec<(String, String)> = [
+        ("PASSWRIGHT__SERVER__PORT", "0".to_string()),
+        ("PASSWRIGHT__SERVER__WORKERS", "2".to_string()),
+        ("PASSWRIGHT__DATABASE__URL", db_url.to_string()),
+        ("PASSWRIGHT__DATABASE__MAX_CONNECTIONS", "8".to_string()),
+        ("PASSWRIGHT__DATA_DIR", data_dir.display().to_string()),
+        ("PASSWRIGHT__APPLE__SIGNER_CERT", pki.dir.join("signer.pem").display().to_string()),
+        ("PASSWRIGHT__APPLE__SIGNER_KEY", pki.dir.join("signer.key").display().to_string()),
+        ("PASSWRIGHT__APPLE__WWDR_CERT", pki.dir.join("wwdr.pem").display().to_string()),
+        ("PASSWRIGHT__LOG__LEVEL", "warn".to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    Settings::load_from(None, &env).unwrap()
+}
+
+/// Starts the application, or `None` (after saying so) when the engine is not configured.
+pub async fn spawn_app(engine: Engine, test: &str) -> Option<TestApp> {
+    let data_dir = tempfile::tempdir().unwrap();
+    let Some(url) = database_url(engine, data_dir.path()).await else {
+        skip(test, "postgres", "set PASSWRIGHT_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres");
+        return None;
+    };
+    let settings = settings_for(data_dir.path(), &url);
+    Some(spawn_with(settings, data_dir).await)
+}
+
+pub async fn spawn_with(settings: Settings, data_dir: tempfile::TempDir) -> TestApp {
+    let app = Application::build_with(&settings, Arc::new(SystemClock), Arc::new(OsRandom))
+        .await
+        .expect("application starts");
+    let port = app.port();
+    let state = app.state().clone();
+    tokio::spawn(app.run_until_stopped());
+    let (_, secret) = passwright::keys::create(&state.store, &OsRandom, "test admin", Role::Admin, None, time::OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        state,
+        client: reqwest::Client::new(),
+        admin: secret.expose().to_string(),
+        _data_dir: data_dir,
+    }
+}
+
+/// A response with its status and JSON body (or raw bytes).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+    pub bytes: Vec<u8>,
+}
+
+impl Reply {
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn send(&self, method: Method, path: &str, key: Option<&str>, body: Option<&Value>, headers: &[(&str, &str)]) -> Reply {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(k) = key {
+            req = req.bearer_auth(k);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        reply(req.send().await.unwrap()).await
+    }
+
+    pub async fn get(&self, path: &str, key: &str) -> Reply {
+        self.send(Method::GET, path, Some(key), None, &[]).await
+    }
+
+    pub async fn post(&self, path: &str, key: &str, body: Value) -> Reply {
+        self.send(Method::POST, path, Some(key), Some(&body), &[]).await
+    }
+
+    pub async fn create_program(&self, key: &str, body: Value) -> Reply {
+        self.post("/api/v1/programs", key, body).await
+    }
+
+    /// A program with tiers at 0/100/500 and a 2x coffee multiplier; returns its id.
+    pub async fn sample_program(&self) -> String {
+        let r = self
+            .create_program(
+                &self.admin,
+                json!({
+                    "name": "Test Beans",
+                    "organization": "Test Beans Ltd",
+                    "tiers": [
+                        {"name": "Bronze", "threshold": 0},
+                        {"name": "Silver", "threshold": 100},
+                        {"name": "Gold", "threshold": 500}
+                    ],
+                    "earn_rules": {"points_per_unit": 1, "multipliers": {"coffee": 2}},
+                    "design": {"languages": ["en", "de"], "localizations": {"de": {"Gold": "Gold"}}}
+                }),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        r.body["id"].as_str().unwrap().to_string()
+    }
+
+    pub async fn enroll(&self, program: &str, body: Value) -> Reply {
+        self.post(&format!("/api/v1/programs/{program}/members"), &self.admin, body).await
+    }
+
+    /// Enrolls a member and returns their id.
+    pub async fn member(&self, program: &str, name: &str) -> String {
+        let r = self.enroll(program, json!({"name": name})).await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        r.body["id"].as_str().unwrap().to_string()
+    }
+
+    pub async fn earn(&self, member: &str, key: &str, idem: &str, body: Value) -> Reply {
+        self.send(
+            Method::POST,
+            &format!("/api/v1/members/{member}/earn"),
+            Some(key),
+            Some(&body),
+            &[("Idempotency-Key", idem)],
+        )
+        .await
+    }
+
+    pub async fn adjust(&self, member: &str, idem: &str, body: Value) -> Reply {
+        self.send(
+            Method::POST,
+            &format!("/api/v1/members/{member}/adjust"),
+            Some(&self.admin),
+            Some(&body),
+            &[("Idempotency-Key", idem)],
+        )
+        .await
+    }
+
+    pub async fn create_key(&self, role: &str, program: Option<&str>) -> String {
+        let mut body = json!({"name": format!("{role} key"), "role": role});
+        if let Some(p) = program {
+            body["program_id"] = json!(p);
+        }
+        let r = self.post("/api/v1/keys", &self.admin, body).await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        r.body["secret"].as_str().unwrap().to_string()
+    }
+
+    /// Rows in a table, to prove that refused requests wrote nothing.
+    pub async fn count(&self, table: &str) -> i64 {
+        self.state.store.count_rows(table).await.unwrap()
+    }
+}
+
+pub async fn reply(resp: reqwest::Response) -> Reply {
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let bytes = resp.bytes().await.unwrap().to_vec();
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    Reply { status, headers, body, bytes }
+}
+
+/// Runs one async test body on SQLite and on PostgreSQL (when configured).
+#[macro_export]
+macro_rules! both_engines {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                if let Some(app) = spawn_app(Engine::Sqlite, concat!(stringify!($name), "::sqlite")).await {
+                    ($body)(app).await;
+                }
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(app) = spawn_app(Engine::Postgres, concat!(stringify!($name), "::postgres")).await {
+                    ($body)(app).await;
+                }
+            }
+        }
+    };
+}
