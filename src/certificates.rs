@@ -34,8 +34,12 @@ pub fn configured_files(apple: &AppleSettings) -> anyhow::Result<Option<CertFile
             cert: cert.clone(),
             key: key.clone(),
         },
-        (Some(_), None, None) => anyhow::bail!("apple.signer_cert is set but apple.signer_key is not"),
-        (None, Some(_), None) => anyhow::bail!("apple.signer_key is set but apple.signer_cert is not"),
+        (Some(_), None, None) => {
+            anyhow::bail!("apple.signer_cert is set but apple.signer_key is not")
+        }
+        (None, Some(_), None) => {
+            anyhow::bail!("apple.signer_key is set but apple.signer_cert is not")
+        }
         (None, None, Some(p12)) => SignerFiles::Pkcs12 {
             path: p12.clone(),
             password: apple
@@ -53,14 +57,23 @@ pub fn configured_files(apple: &AppleSettings) -> anyhow::Result<Option<CertFile
 }
 
 /// Loads the configured identity, or creates/reuses the development one under `data_dir`.
-pub fn load(apple: &AppleSettings, data_dir: &Path, now: OffsetDateTime) -> anyhow::Result<SigningIdentity> {
+pub fn load(
+    apple: &AppleSettings,
+    data_dir: &Path,
+    now: OffsetDateTime,
+) -> anyhow::Result<SigningIdentity> {
     let (files, development) = match configured_files(apple)? {
         Some(files) => (files, false),
         None => {
             let dir = data_dir.join("dev-certs");
-            let opts = DevPkiOptions::new(apple.dev_pass_type_id.clone(), apple.dev_team_id.clone(), now);
-            let (files, created) = ensure_dev_certs(&dir, &opts)
-                .with_context(|| format!("creating development certificates in {}", dir.display()))?;
+            let opts = DevPkiOptions::new(
+                apple.dev_pass_type_id.clone(),
+                apple.dev_team_id.clone(),
+                now,
+            );
+            let (files, created) = ensure_dev_certs(&dir, &opts).with_context(|| {
+                format!("creating development certificates in {}", dir.display())
+            })?;
             if created {
                 tracing::warn!(dir = %dir.display(), "generated a development signing certificate");
             }

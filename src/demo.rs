@@ -31,17 +31,43 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         None => seed(&state).await.context("creating the sample program")?,
     };
     let now = state.clock.now();
-    let (_, secret) = crate::keys::create(&state.store, &OsRandom, "demo admin", Role::Admin, None, now).await?;
-    let members = state.store.members(&program.id, &crate::storage::MemberQuery { limit: 3, ..Default::default() }).await?;
+    let (_, secret) = crate::keys::create(
+        &state.store,
+        &OsRandom,
+        "demo admin",
+        Role::Admin,
+        None,
+        now,
+    )
+    .await?;
+    let members = state
+        .store
+        .members(
+            &program.id,
+            &crate::storage::MemberQuery {
+                limit: 3,
+                ..Default::default()
+            },
+        )
+        .await?;
     let base = state.cards.public_base_url().to_string();
     println!();
     println!("passwright demo is running at {base}");
     println!("  admin API key (shown once): {}", secret.expose());
     println!("  program: {} ({})", program.name, program.id);
     for m in &members.members {
-        println!("  {} ({} points, {}): {}", m.name, m.balance, m.tier.as_deref().unwrap_or("no tier"), state.cards.download_url(m));
+        println!(
+            "  {} ({} points, {}): {}",
+            m.name,
+            m.balance,
+            m.tier.as_deref().unwrap_or("no tier"),
+            state.cards.download_url(m)
+        );
     }
-    println!("  try: curl -H 'Authorization: Bearer {}' {base}/api/v1/programs", secret.expose());
+    println!(
+        "  try: curl -H 'Authorization: Bearer {}' {base}/api/v1/programs",
+        secret.expose()
+    );
     println!("  API description: {base}/api/v1/openapi.json");
     println!("  passes are signed with DEVELOPMENT certificates: they verify, but a real iPhone will refuse them");
     println!();
@@ -50,7 +76,12 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
 }
 
 async fn existing(state: &AppState) -> anyhow::Result<Option<Program>> {
-    Ok(state.store.programs(None).await?.into_iter().find(|p| p.name == DEMO_PROGRAM))
+    Ok(state
+        .store
+        .programs(None)
+        .await?
+        .into_iter()
+        .find(|p| p.name == DEMO_PROGRAM))
 }
 
 async fn seed(state: &AppState) -> anyhow::Result<Program> {
@@ -78,18 +109,43 @@ async fn seed(state: &AppState) -> anyhow::Result<Program> {
         team_id: TeamId::parse(signer.team_id())?,
         design: design.validated()?,
         tiers: Tiers::validated(vec![
-            Tier { name: "Bronze".into(), threshold: 0, design: None },
-            Tier { name: "Silver".into(), threshold: 250, design: None },
-            Tier { name: "Gold".into(), threshold: 1000, design: serde_json::from_value(json!({"background_color": "#6b4e16"}))? },
+            Tier {
+                name: "Bronze".into(),
+                threshold: 0,
+                design: None,
+            },
+            Tier {
+                name: "Silver".into(),
+                threshold: 250,
+                design: None,
+            },
+            Tier {
+                name: "Gold".into(),
+                threshold: 1000,
+                design: serde_json::from_value(json!({"background_color": "#6b4e16"}))?,
+            },
         ])?,
-        earn_rules: serde_json::from_value::<EarnRules>(json!({"points_per_unit": 1, "multipliers": {"coffee": 2, "beans": "1.5"}}))?.validated()?,
+        earn_rules: serde_json::from_value::<EarnRules>(
+            json!({"points_per_unit": 1, "multipliers": {"coffee": 2, "beans": "1.5"}}),
+        )?
+        .validated()?,
         design_version: 1,
         created_at: now,
         updated_at: now,
     };
     state.store.insert_program(&program).await?;
-    for (name, cost, repeatable) in [("Free espresso", 100, true), ("Free cake", 180, true), ("Bag of house beans", 500, false)] {
-        let spec = RewardInput { name: name.into(), cost, repeatable, active: true }.validated()?;
+    for (name, cost, repeatable) in [
+        ("Free espresso", 100, true),
+        ("Free cake", 180, true),
+        ("Bag of house beans", 500, false),
+    ] {
+        let spec = RewardInput {
+            name: name.into(),
+            cost,
+            repeatable,
+            active: true,
+        }
+        .validated()?;
         state
             .store
             .insert_reward(&Reward {
@@ -103,7 +159,11 @@ async fn seed(state: &AppState) -> anyhow::Result<Program> {
             })
             .await?;
     }
-    let people = [("Ada Lovelace", "ada@example.com", "1200"), ("Grace Hopper", "grace@example.com", "140"), ("Alan Turing", "alan@example.com", "35.50")];
+    let people = [
+        ("Ada Lovelace", "ada@example.com", "1200"),
+        ("Grace Hopper", "grace@example.com", "140"),
+        ("Alan Turing", "alan@example.com", "35.50"),
+    ];
     for (i, (name, email, spent)) in people.into_iter().enumerate() {
         let member = Member {
             id: MemberId::generate(rng),
@@ -112,7 +172,10 @@ async fn seed(state: &AppState) -> anyhow::Result<Program> {
             name: name.into(),
             email: Some(EmailAddress::parse(email)?),
             phone: None,
-            consent: Consent { email: true, sms: false },
+            consent: Consent {
+                email: true,
+                sms: false,
+            },
             status: MemberStatus::Active,
             balance: 0,
             lifetime_points: 0,
@@ -125,7 +188,9 @@ async fn seed(state: &AppState) -> anyhow::Result<Program> {
             updated_at: now,
         };
         state.store.insert_member(&member).await?;
-        let points: Points = program.earn_rules.points_for_purchase(Amount::parse(spent)?, &["coffee".into()])?;
+        let points: Points = program
+            .earn_rules
+            .points_for_purchase(Amount::parse(spent)?, &["coffee".into()])?;
         let change = PointsChange {
             kind: EntryKind::Earn,
             amount: points,
@@ -135,7 +200,10 @@ async fn seed(state: &AppState) -> anyhow::Result<Program> {
             fingerprint: "demo".into(),
             allow_negative: false,
         };
-        state.store.apply_points(&program.id, &member.id, &program.tiers, &change, now).await?;
+        state
+            .store
+            .apply_points(&program.id, &member.id, &program.tiers, &change, now)
+            .await?;
     }
     Ok(program)
 }

@@ -163,16 +163,18 @@ impl Settings {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .with_context(|| format!("cannot read settings file {}", path.display()))?;
-                toml::from_str::<toml::Table>(&text)
-                    .with_context(|| format!("settings file {} is not valid TOML", path.display()))?
+                toml::from_str::<toml::Table>(&text).with_context(|| {
+                    format!("settings file {} is not valid TOML", path.display())
+                })?
             }
             None => toml::Table::new(),
         };
         merge_env(&mut table, env)?;
         let mut unknown = Vec::new();
-        let settings: Settings =
-            serde_ignored::deserialize(toml::Value::Table(table), |path| unknown.push(path.to_string()))
-                .map_err(|e| anyhow::anyhow!("invalid settings: {e}"))?;
+        let settings: Settings = serde_ignored::deserialize(toml::Value::Table(table), |path| {
+            unknown.push(path.to_string())
+        })
+        .map_err(|e| anyhow::anyhow!("invalid settings: {e}"))?;
         if !unknown.is_empty() {
             anyhow::bail!("unknown settings: {}", unknown.join(", "));
         }
@@ -184,13 +186,20 @@ impl Settings {
         if !self.server.public_base_url.is_empty() {
             let url = &self.server.public_base_url;
             if !(url.starts_with("http://") || url.starts_with("https://")) {
-                anyhow::bail!("server.public_base_url must start with http:// or https://, got {url:?}");
+                anyhow::bail!(
+                    "server.public_base_url must start with http:// or https://, got {url:?}"
+                );
             }
         }
         if !matches!(self.log.format.as_str(), "text" | "json") {
-            anyhow::bail!("log.format must be \"text\" or \"json\", got {:?}", self.log.format);
+            anyhow::bail!(
+                "log.format must be \"text\" or \"json\", got {:?}",
+                self.log.format
+            );
         }
-        if self.apple.signer_p12.is_some() && (self.apple.signer_cert.is_some() || self.apple.signer_key.is_some()) {
+        if self.apple.signer_p12.is_some()
+            && (self.apple.signer_cert.is_some() || self.apple.signer_key.is_some())
+        {
             anyhow::bail!("apple: set either signer_p12 or signer_cert + signer_key, not both");
         }
         Ok(())
@@ -201,7 +210,10 @@ impl Settings {
         if self.server.public_base_url.is_empty() {
             format!("http://{}:{}", self.server.host, bound_port)
         } else {
-            self.server.public_base_url.trim_end_matches('/').to_string()
+            self.server
+                .public_base_url
+                .trim_end_matches('/')
+                .to_string()
         }
     }
 }
@@ -269,7 +281,10 @@ mod tests {
     use secrecy::ExposeSecret;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -284,14 +299,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("p.toml");
         std::fs::write(&path, "[server]\nport = 9000\nhost = \"0.0.0.0\"\n").unwrap();
-        let s = Settings::load_from(Some(&path), &env(&[("PASSWRIGHT__SERVER__PORT", "9100")])).unwrap();
+        let s = Settings::load_from(Some(&path), &env(&[("PASSWRIGHT__SERVER__PORT", "9100")]))
+            .unwrap();
         assert_eq!(s.server.port, 9100);
         assert_eq!(s.server.host, "0.0.0.0");
     }
 
     #[test]
     fn unknown_keys_are_reported_by_name() {
-        let err = Settings::load_from(None, &env(&[("PASSWRIGHT__SERVER__PROT", "1")])).unwrap_err();
+        let err =
+            Settings::load_from(None, &env(&[("PASSWRIGHT__SERVER__PROT", "1")])).unwrap_err();
         assert!(err.to_string().contains("server.prot"), "{err}");
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("p.toml");
@@ -304,17 +321,31 @@ mod tests {
     fn digit_only_secrets_stay_strings_and_are_not_printed() {
         let s = Settings::load_from(
             None,
-            &env(&[("PASSWRIGHT__APPLE__SIGNER_P12_PASSWORD", "123456"), ("PASSWRIGHT__DATABASE__URL", "postgres://u:hunter2@h/db")]),
+            &env(&[
+                ("PASSWRIGHT__APPLE__SIGNER_P12_PASSWORD", "123456"),
+                ("PASSWRIGHT__DATABASE__URL", "postgres://u:hunter2@h/db"),
+            ]),
         )
         .unwrap();
-        assert_eq!(s.apple.signer_p12_password.as_ref().unwrap().expose_secret(), "123456");
+        assert_eq!(
+            s.apple
+                .signer_p12_password
+                .as_ref()
+                .unwrap()
+                .expose_secret(),
+            "123456"
+        );
         let printed = format!("{s:?}");
-        assert!(!printed.contains("123456") && !printed.contains("hunter2"), "{printed}");
+        assert!(
+            !printed.contains("123456") && !printed.contains("hunter2"),
+            "{printed}"
+        );
     }
 
     #[test]
     fn bad_numbers_are_clear_errors() {
-        let err = Settings::load_from(None, &env(&[("PASSWRIGHT__SERVER__PORT", "eighty")])).unwrap_err();
+        let err =
+            Settings::load_from(None, &env(&[("PASSWRIGHT__SERVER__PORT", "eighty")])).unwrap_err();
         assert!(err.to_string().contains("eighty"), "{err}");
     }
 }

@@ -30,7 +30,10 @@ pub struct Application {
 pub fn database_url(settings: &Settings) -> String {
     let url = settings.database.url.expose_secret();
     if url.is_empty() {
-        format!("sqlite://{}", settings.data_dir.join("passwright.db").display())
+        format!(
+            "sqlite://{}",
+            settings.data_dir.join("passwright.db").display()
+        )
     } else {
         url.to_string()
     }
@@ -38,8 +41,12 @@ pub fn database_url(settings: &Settings) -> String {
 
 /// Connects and migrates.
 pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
-    std::fs::create_dir_all(&settings.data_dir)
-        .with_context(|| format!("cannot create the data directory {}", settings.data_dir.display()))?;
+    std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+        format!(
+            "cannot create the data directory {}",
+            settings.data_dir.display()
+        )
+    })?;
     let store = Store::connect(&database_url(settings), settings.database.max_connections).await?;
     store.migrate().await?;
     Ok(store)
@@ -47,7 +54,12 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
 
 /// The key barcodes and links are signed with: from settings, or generated once and kept in
 /// the database so every instance shares it.
-async fn token_keys(settings: &Settings, store: &Store, clock: &SharedClock, random: &SharedRandom) -> anyhow::Result<TokenKeys> {
+async fn token_keys(
+    settings: &Settings,
+    store: &Store,
+    clock: &SharedClock,
+    random: &SharedRandom,
+) -> anyhow::Result<TokenKeys> {
     let b64 = base64::engine::general_purpose::STANDARD;
     let encoded = match &settings.secrets.token_key {
         Some(k) => k.expose_secret().to_string(),
@@ -77,7 +89,11 @@ impl Application {
     }
 
     /// Builds with a given clock and randomness (tests pin them).
-    pub async fn build_with(settings: &Settings, clock: SharedClock, random: SharedRandom) -> anyhow::Result<Application> {
+    pub async fn build_with(
+        settings: &Settings,
+        clock: SharedClock,
+        random: SharedRandom,
+    ) -> anyhow::Result<Application> {
         let store = open_store(settings).await?;
         let SigningIdentity {
             signer,
@@ -97,10 +113,20 @@ impl Application {
         let keys = token_keys(settings, &store, &clock, &random).await?;
 
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
-            .with_context(|| format!("cannot listen on {}:{}", settings.server.host, settings.server.port))?;
+            .with_context(|| {
+                format!(
+                    "cannot listen on {}:{}",
+                    settings.server.host, settings.server.port
+                )
+            })?;
         let port = listener.local_addr()?.port();
         let base_url = settings.public_base_url(port);
-        let cards = Arc::new(Cards::new(signer, keys, &base_url, settings.server.pass_cache_entries));
+        let cards = Arc::new(Cards::new(
+            signer,
+            keys,
+            &base_url,
+            settings.server.pass_cache_entries,
+        ));
         let state = AppState {
             store,
             cards,

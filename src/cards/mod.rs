@@ -26,7 +26,8 @@ use tokens::TokenKeys;
 /// A signed `.pkpass` ready to send.
 #[derive(Clone)]
 pub struct SignedPass {
-    pub bytes: Arc<Vec<u8>>,
+    /// Shared, so serving a cached pass copies nothing.
+    pub bytes: bytes::Bytes,
     pub last_modified: OffsetDateTime,
     pub file_name: String,
 }
@@ -59,13 +60,20 @@ pub struct Cards {
 }
 
 impl Cards {
-    pub fn new(signer: PassSigner, keys: TokenKeys, public_base_url: &str, cache_entries: usize) -> Cards {
+    pub fn new(
+        signer: PassSigner,
+        keys: TokenKeys,
+        public_base_url: &str,
+        cache_entries: usize,
+    ) -> Cards {
         Cards {
             signer: Arc::new(signer),
             keys,
             public_base_url: public_base_url.trim_end_matches('/').to_string(),
             designs: Mutex::new(HashMap::new()),
-            passes: Mutex::new(LruCache::new(NonZeroUsize::new(cache_entries.max(1)).unwrap_or(NonZeroUsize::MIN))),
+            passes: Mutex::new(LruCache::new(
+                NonZeroUsize::new(cache_entries.max(1)).unwrap_or(NonZeroUsize::MIN),
+            )),
             counters: PassCounters::default(),
         }
     }
@@ -104,7 +112,12 @@ impl Cards {
 
     /// The member's current signed pass, from the cache when neither the design nor the member
     /// changed since it was signed.
-    pub async fn apple_pass(&self, store: &Store, program: &Program, member: &Member) -> Result<SignedPass, StoreError> {
+    pub async fn apple_pass(
+        &self,
+        store: &Store,
+        program: &Program,
+        member: &Member,
+    ) -> Result<SignedPass, StoreError> {
         let key = member.serial.as_str();
         if let Some(hit) = self.cached(key, program.design_version, member.version) {
             self.counters.cache_hits.fetch_add(1, Ordering::Relaxed);
@@ -126,7 +139,7 @@ impl Cards {
             .context("building the pass failed")?;
         self.counters.signed.fetch_add(1, Ordering::Relaxed);
         let pass = SignedPass {
-            bytes: Arc::new(bytes),
+            bytes: bytes::Bytes::from(bytes),
             last_modified: program.updated_at.max(member.updated_at),
             file_name: file_name(program),
         };
@@ -146,12 +159,22 @@ impl Cards {
     fn cached(&self, serial: &str, design_version: i64, member_version: i64) -> Option<SignedPass> {
         let mut cache = self.passes.lock().ok()?;
         let entry = cache.get(serial)?;
-        (entry.design_version == design_version && entry.member_version == member_version).then(|| entry.pass.clone())
+        (entry.design_version == design_version && entry.member_version == member_version)
+            .then(|| entry.pass.clone())
     }
 
     /// Images and translations of the program's current design, hashed once per version.
-    async fn assets(&self, store: &Store, program: &Program) -> Result<Arc<PassAssets>, StoreError> {
-        if let Some(d) = self.designs.lock().ok().and_then(|m| m.get(&program.id).cloned()) {
+    async fn assets(
+        &self,
+        store: &Store,
+        program: &Program,
+    ) -> Result<Arc<PassAssets>, StoreError> {
+        if let Some(d) = self
+            .designs
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&program.id).cloned())
+        {
             if d.version == program.design_version {
                 return Ok(d.assets.clone());
             }
@@ -183,7 +206,13 @@ fn file_name(program: &Program) -> String {
     let cleaned: String = program
         .name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == ' ' || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == ' ' || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let cleaned = cleaned.trim();
     if cleaned.is_empty() {

@@ -61,16 +61,25 @@ impl TokenKeys {
     /// characters that are safe in ISO-8859-1 and in URLs.
     pub fn card_token(&self, serial: &SerialNumber, generation: i64) -> String {
         let g = generation.to_string();
-        let m = base32(&mac(&self.card, &[serial.as_str().as_bytes(), b"|", g.as_bytes()])[..MAC_BYTES]);
+        let m = base32(
+            &mac(
+                &self.card,
+                &[serial.as_str().as_bytes(), b"|", g.as_bytes()],
+            )[..MAC_BYTES],
+        );
         format!("{CARD_PREFIX}-{serial}-{g}-{m}")
     }
 
     pub fn verify_card_token(&self, token: &str) -> Result<TokenClaim, TokenError> {
         let token = token.trim();
         let mut parts = token.split('-');
-        let (Some(CARD_PREFIX), Some(serial), Some(g), Some(m), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
-        else {
+        let (Some(CARD_PREFIX), Some(serial), Some(g), Some(m), None) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
             return Err(TokenError::Malformed);
         };
         let claim = claim(serial, g)?;
@@ -81,13 +90,20 @@ impl TokenKeys {
     /// The secret path segment of a pass download link: `<serial>.<generation>.<mac>`.
     pub fn link_token(&self, serial: &SerialNumber, generation: i64) -> String {
         let g = generation.to_string();
-        let m = base32(&mac(&self.link, &[serial.as_str().as_bytes(), b"|", g.as_bytes()])[..MAC_BYTES]);
+        let m = base32(
+            &mac(
+                &self.link,
+                &[serial.as_str().as_bytes(), b"|", g.as_bytes()],
+            )[..MAC_BYTES],
+        );
         format!("{serial}.{g}.{m}")
     }
 
     pub fn verify_link_token(&self, token: &str) -> Result<TokenClaim, TokenError> {
         let mut parts = token.split('.');
-        let (Some(serial), Some(g), Some(m), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        let (Some(serial), Some(g), Some(m), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
             return Err(TokenError::Malformed);
         };
         let claim = claim(serial, g)?;
@@ -98,7 +114,10 @@ impl TokenKeys {
 
 fn claim(serial: &str, generation: &str) -> Result<TokenClaim, TokenError> {
     let serial = SerialNumber::parse(serial).map_err(|_| TokenError::Malformed)?;
-    if generation.is_empty() || generation.len() > 18 || !generation.bytes().all(|b| b.is_ascii_digit()) {
+    if generation.is_empty()
+        || generation.len() > 18
+        || !generation.bytes().all(|b| b.is_ascii_digit())
+    {
         return Err(TokenError::Malformed);
     }
     let generation = generation.parse().map_err(|_| TokenError::Malformed)?;
@@ -141,12 +160,21 @@ mod tests {
         let serial = SerialNumber::generate(&OsRandom);
         let t = k.card_token(&serial, 3);
         assert!(t.len() < 80, "{t}");
-        assert_eq!(k.verify_card_token(&t).unwrap(), TokenClaim { serial: serial.clone(), generation: 3 });
+        assert_eq!(
+            k.verify_card_token(&t).unwrap(),
+            TokenClaim {
+                serial: serial.clone(),
+                generation: 3
+            }
+        );
         let bumped = t.replacen("-3-", "-4-", 1);
         assert_eq!(k.verify_card_token(&bumped), Err(TokenError::BadSignature));
         let other = TokenKeys::derive(&[8u8; 32]).unwrap();
         assert_eq!(other.verify_card_token(&t), Err(TokenError::BadSignature));
-        assert_eq!(k.verify_card_token(serial.as_str()), Err(TokenError::Malformed));
+        assert_eq!(
+            k.verify_card_token(serial.as_str()),
+            Err(TokenError::Malformed)
+        );
         assert_eq!(k.verify_card_token("PW1-x-1-y"), Err(TokenError::Malformed));
     }
 
@@ -156,7 +184,12 @@ mod tests {
         let serial = SerialNumber::generate(&OsRandom);
         let link = k.link_token(&serial, 1);
         assert_eq!(k.verify_link_token(&link).unwrap().serial, serial);
-        let card_mac = k.card_token(&serial, 1).rsplit('-').next().unwrap().to_string();
+        let card_mac = k
+            .card_token(&serial, 1)
+            .rsplit('-')
+            .next()
+            .unwrap()
+            .to_string();
         let forged = format!("{serial}.1.{card_mac}");
         assert_eq!(k.verify_link_token(&forged), Err(TokenError::BadSignature));
         assert!(TokenKeys::derive(b"short").is_err());

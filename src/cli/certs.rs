@@ -11,16 +11,24 @@ pub async fn check(settings: &Settings) -> anyhow::Result<()> {
     let identity = certificates::load(&settings.apple, &settings.data_dir, now)?;
     let signer = &identity.signer;
     if identity.development {
-        println!("DEVELOPMENT certificates (generated in {}): passes will not install on a real device", settings.data_dir.join("dev-certs").display());
+        println!(
+            "DEVELOPMENT certificates (generated in {}): passes will not install on a real device",
+            settings.data_dir.join("dev-certs").display()
+        );
     }
     println!("pass type id: {}", signer.pass_type_id());
     println!("team id:      {}", signer.team_id());
-    println!("expires:      {}", crate::clock::rfc3339(signer.not_after()));
+    println!(
+        "expires:      {}",
+        crate::clock::rfc3339(signer.not_after())
+    );
     println!("chain:        signer issued by the configured intermediate");
     for w in &identity.warnings {
         println!("warning: {w}");
     }
-    let store = open_store(settings).await.context("checking programs needs the database")?;
+    let store = open_store(settings)
+        .await
+        .context("checking programs needs the database")?;
     let programs = store.programs(None).await?;
     certificates::check_programs(signer, &programs)?;
     println!("programs:     {} use this certificate", programs.len());

@@ -11,11 +11,21 @@ pub async fn run(settings: &Settings, command: KeysCommand) -> anyhow::Result<()
     let store = open_store(settings).await?;
     let now = time::OffsetDateTime::now_utc();
     match command {
-        KeysCommand::Create { name, role, program } => {
+        KeysCommand::Create {
+            name,
+            role,
+            program,
+        } => {
             let role = Role::parse(&role)?;
             let program = program.as_deref().map(ProgramId::parse).transpose()?;
-            let (key, secret) = crate::keys::create(&store, &OsRandom, &name, role, program, now).await?;
-            println!("created {} key {} ({})", key.role.as_str(), key.id, key.name);
+            let (key, secret) =
+                crate::keys::create(&store, &OsRandom, &name, role, program, now).await?;
+            println!(
+                "created {} key {} ({})",
+                key.role.as_str(),
+                key.id,
+                key.name
+            );
             println!("secret (shown once, keep it safe): {}", secret.expose());
         }
         KeysCommand::Revoke { id } => {

@@ -11,7 +11,11 @@ use crate::settings::Settings;
 use crate::startup::{open_store, Application};
 
 #[derive(Debug, Parser)]
-#[command(name = "passwright", version, about = "Loyalty cards for Apple Wallet and Google Wallet")]
+#[command(
+    name = "passwright",
+    version,
+    about = "Loyalty cards for Apple Wallet and Google Wallet"
+)]
 pub struct Cli {
     /// Settings file (TOML). Environment variables PASSWRIGHT__SECTION__KEY override it.
     #[arg(long, short, global = true, env = "PASSWRIGHT_CONFIG")]
@@ -68,14 +72,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::load(cli.config.as_deref())?;
     crate::telemetry::init(&settings.log);
     match cli.command {
-        Command::Serve => Application::build(&settings).await?.run_until_stopped().await?,
+        Command::Serve => {
+            Application::build(&settings)
+                .await?
+                .run_until_stopped()
+                .await?
+        }
         Command::Migrate => {
             let store = open_store(&settings).await?;
             store.close().await;
             println!("database is up to date");
         }
         Command::Demo => crate::demo::run(settings).await?,
-        Command::Certs { command: CertsCommand::Check } => certs::check(&settings).await?,
+        Command::Certs {
+            command: CertsCommand::Check,
+        } => certs::check(&settings).await?,
         Command::Keys { command } => keys::run(&settings, command).await?,
     }
     Ok(())

@@ -19,7 +19,8 @@ impl PassTypeId {
             && s.len() <= 255
             && s.len() > 5
             && s.split('.').all(|part| !part.is_empty())
-            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
         if ok {
             Ok(PassTypeId(s.to_string()))
         } else {
@@ -42,10 +43,16 @@ pub struct TeamId(String);
 
 impl TeamId {
     pub fn parse(s: &str) -> Result<Self, Invalid> {
-        if s.len() == 10 && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()) {
+        if s.len() == 10
+            && s.bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        {
             Ok(TeamId(s.to_string()))
         } else {
-            Err(Invalid::new("team_id", "must be 10 upper-case letters or digits"))
+            Err(Invalid::new(
+                "team_id",
+                "must be 10 upper-case letters or digits",
+            ))
         }
     }
 
@@ -94,7 +101,10 @@ impl AuthToken {
         if s.len() >= 16 && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_graphic()) {
             Ok(AuthToken(s.to_string()))
         } else {
-            Err(Invalid::new("authentication_token", "must be 16 to 128 visible characters"))
+            Err(Invalid::new(
+                "authentication_token",
+                "must be 16 to 128 visible characters",
+            ))
         }
     }
 

@@ -10,7 +10,12 @@ pub struct Rgb(pub u8, pub u8, pub u8);
 
 impl Rgb {
     pub fn parse(s: &str) -> Result<Self, Invalid> {
-        let bad = || Invalid::new("", format!("{s:?} is not a colour; use #rrggbb or rgb(r, g, b)"));
+        let bad = || {
+            Invalid::new(
+                "",
+                format!("{s:?} is not a colour; use #rrggbb or rgb(r, g, b)"),
+            )
+        };
         let s = s.trim();
         if let Some(hex) = s.strip_prefix('#') {
             let digits: Vec<u8> = hex

@@ -30,7 +30,10 @@ impl EmailAddress {
         {
             return Err(bad());
         }
-        Ok(EmailAddress(format!("{local}@{}", domain.to_ascii_lowercase())))
+        Ok(EmailAddress(format!(
+            "{local}@{}",
+            domain.to_ascii_lowercase()
+        )))
     }
 
     pub fn as_str(&self) -> &str {
@@ -49,7 +52,10 @@ impl PhoneNumber {
     pub fn parse(s: &str) -> Result<Self, Invalid> {
         let s = s.trim();
         let digits_part = s.strip_prefix('+').ok_or_else(|| {
-            Invalid::new("phone", "must start with + and the country code, e.g. +4915112345678")
+            Invalid::new(
+                "phone",
+                "must start with + and the country code, e.g. +4915112345678",
+            )
         })?;
         let mut digits = String::with_capacity(16);
         for c in digits_part.chars() {
@@ -60,7 +66,10 @@ impl PhoneNumber {
             }
         }
         if digits.len() < 8 || digits.len() > 15 || digits.starts_with('0') {
-            return Err(Invalid::new("phone", "must have 8 to 15 digits after the + (E.164)"));
+            return Err(Invalid::new(
+                "phone",
+                "must have 8 to 15 digits after the + (E.164)",
+            ));
         }
         Ok(PhoneNumber(format!("+{digits}")))
     }
@@ -89,16 +98,38 @@ mod tests {
 
     #[test]
     fn emails() {
-        assert_eq!(EmailAddress::parse(" Ada@Example.COM ").unwrap().as_str(), "Ada@example.com");
-        for bad in ["", "ada", "ada@", "@x.com", "a b@x.com", "a@b", "a@b..c", "a@@b.c", "a@.b.c"] {
+        assert_eq!(
+            EmailAddress::parse(" Ada@Example.COM ").unwrap().as_str(),
+            "Ada@example.com"
+        );
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@x.com",
+            "a b@x.com",
+            "a@b",
+            "a@b..c",
+            "a@@b.c",
+            "a@.b.c",
+        ] {
             assert!(EmailAddress::parse(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn phones() {
-        assert_eq!(PhoneNumber::parse("+49 151 1234-5678").unwrap().as_str(), "+4915112345678");
-        for bad in ["015112345678", "+12", "+49x151", "+0151234567", "+1234567890123456"] {
+        assert_eq!(
+            PhoneNumber::parse("+49 151 1234-5678").unwrap().as_str(),
+            "+4915112345678"
+        );
+        for bad in [
+            "015112345678",
+            "+12",
+            "+49x151",
+            "+0151234567",
+            "+1234567890123456",
+        ] {
             assert!(PhoneNumber::parse(bad).is_err(), "{bad}");
         }
     }

@@ -14,12 +14,17 @@ impl Language {
     pub fn parse(s: &str) -> Result<Self, Invalid> {
         let mut parts = s.split('-');
         let primary = parts.next().unwrap_or_default();
-        let primary_ok = (2..=3).contains(&primary.len()) && primary.bytes().all(|b| b.is_ascii_lowercase());
-        let rest_ok = parts.all(|p| (2..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()));
+        let primary_ok =
+            (2..=3).contains(&primary.len()) && primary.bytes().all(|b| b.is_ascii_lowercase());
+        let rest_ok = parts
+            .all(|p| (2..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()));
         if primary_ok && rest_ok {
             Ok(Language(s.to_string()))
         } else {
-            Err(Invalid::new("", format!("{s:?} is not a language tag such as en, de or pt-BR")))
+            Err(Invalid::new(
+                "",
+                format!("{s:?} is not a language tag such as en, de or pt-BR"),
+            ))
         }
     }
 

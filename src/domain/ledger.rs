@@ -82,7 +82,10 @@ impl IdempotencyKey {
         if ok {
             Ok(IdempotencyKey(s.to_string()))
         } else {
-            Err(Invalid::new("Idempotency-Key", "must be 1 to 200 visible ASCII characters"))
+            Err(Invalid::new(
+                "Idempotency-Key",
+                "must be 1 to 200 visible ASCII characters",
+            ))
         }
     }
 
@@ -97,7 +100,12 @@ mod tests {
 
     #[test]
     fn kinds_and_keys() {
-        for k in [EntryKind::Earn, EntryKind::Redeem, EntryKind::Adjust, EntryKind::Expire] {
+        for k in [
+            EntryKind::Earn,
+            EntryKind::Redeem,
+            EntryKind::Adjust,
+            EntryKind::Expire,
+        ] {
             assert_eq!(EntryKind::parse(k.as_str()).unwrap(), k);
         }
         assert!(!EntryKind::Redeem.counts_toward_lifetime());

@@ -97,10 +97,16 @@ pub fn external_id(s: &str) -> Result<String, Invalid> {
 
 fn consent_needs_contact(consent: Consent, email: bool, phone: bool) -> Result<(), Invalid> {
     if consent.email && !email {
-        return Err(Invalid::new("consent.email", "e-mail consent needs an e-mail address"));
+        return Err(Invalid::new(
+            "consent.email",
+            "e-mail consent needs an e-mail address",
+        ));
     }
     if consent.sms && !phone {
-        return Err(Invalid::new("consent.sms", "SMS consent needs a phone number"));
+        return Err(Invalid::new(
+            "consent.sms",
+            "SMS consent needs a phone number",
+        ));
     }
     Ok(())
 }
@@ -145,7 +151,13 @@ where
 impl MemberPatchInput {
     /// Applies the patch to `m` (already loaded), checking the result as a whole.
     pub fn apply(self, m: &mut Member) -> Result<bool, Invalid> {
-        let before = (m.external_id.clone(), m.name.clone(), m.email.clone(), m.phone.clone(), m.consent);
+        let before = (
+            m.external_id.clone(),
+            m.name.clone(),
+            m.email.clone(),
+            m.phone.clone(),
+            m.consent,
+        );
         if let Some(v) = self.external_id {
             m.external_id = v.as_deref().map(external_id).transpose()?;
         }
@@ -169,7 +181,13 @@ impl MemberPatchInput {
             m.consent.sms = false;
         }
         consent_needs_contact(m.consent, m.email.is_some(), m.phone.is_some())?;
-        let after = (m.external_id.clone(), m.name.clone(), m.email.clone(), m.phone.clone(), m.consent);
+        let after = (
+            m.external_id.clone(),
+            m.name.clone(),
+            m.email.clone(),
+            m.phone.clone(),
+            m.consent,
+        );
         Ok(before != after)
     }
 }
@@ -187,9 +205,11 @@ mod tests {
         let m = ok.validated().unwrap();
         assert_eq!(m.name, "Ada");
         assert!(m.consent.email && !m.consent.sms);
-        let no_phone: EnrollInput = serde_json::from_str(r#"{"name":"Ada","consent":{"sms":true}}"#).unwrap();
+        let no_phone: EnrollInput =
+            serde_json::from_str(r#"{"name":"Ada","consent":{"sms":true}}"#).unwrap();
         assert_eq!(no_phone.validated().unwrap_err().field, "consent.sms");
-        let bad_email: EnrollInput = serde_json::from_str(r#"{"name":"Ada","email":"nope"}"#).unwrap();
+        let bad_email: EnrollInput =
+            serde_json::from_str(r#"{"name":"Ada","email":"nope"}"#).unwrap();
         assert_eq!(bad_email.validated().unwrap_err().field, "email");
         assert!(serde_json::from_str::<EnrollInput>(r#"{"name":"Ada","balance":5}"#).is_err());
     }

@@ -49,7 +49,10 @@ pub fn text(field: &str, value: &str, max: usize) -> Result<String, Invalid> {
         return Err(Invalid::new(field, "must not be empty"));
     }
     if v.chars().count() > max {
-        return Err(Invalid::new(field, format!("must be at most {max} characters")));
+        return Err(Invalid::new(
+            field,
+            format!("must be at most {max} characters"),
+        ));
     }
     if v.chars().any(|c| c.is_control() && c != '\n') {
         return Err(Invalid::new(field, "must not contain control characters"));
@@ -67,7 +70,10 @@ mod tests {
         assert!(text("name", "   ", 10).is_err());
         assert!(text("name", "abcdefghijk", 10).is_err());
         assert!(text("name", "a\u{7}b", 10).is_err());
-        assert_eq!(Invalid::new("name", "x").within("tiers[1]").field, "tiers[1].name");
+        assert_eq!(
+            Invalid::new("name", "x").within("tiers[1]").field,
+            "tiers[1].name"
+        );
         assert_eq!(Invalid::new("[1]", "x").within("tiers").field, "tiers[1]");
     }
 }

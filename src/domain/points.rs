@@ -19,7 +19,10 @@ impl Points {
         if (-MAX_POINTS..=MAX_POINTS).contains(&n) {
             Ok(Points(n))
         } else {
-            Err(Invalid::new("points", format!("must be between -{MAX_POINTS} and {MAX_POINTS}")))
+            Err(Invalid::new(
+                "points",
+                format!("must be between -{MAX_POINTS} and {MAX_POINTS}"),
+            ))
         }
     }
 
@@ -42,7 +45,12 @@ impl Points {
 
 /// A decimal with up to `SCALE` digits after the point, parsed from a JSON number or string.
 fn parse_fixed(field: &str, s: &str, scale: u32, max_whole: i128) -> Result<i128, Invalid> {
-    let bad = || Invalid::new(field, format!("{s:?} is not a decimal number with at most {scale} decimals"));
+    let bad = || {
+        Invalid::new(
+            field,
+            format!("{s:?} is not a decimal number with at most {scale} decimals"),
+        )
+    };
     let s = s.trim();
     if s.starts_with('-') {
         return Err(Invalid::new(field, "must not be negative"));
@@ -167,7 +175,9 @@ impl Serialize for Rate {
         let text = if frac == 0 {
             whole.to_string()
         } else {
-            format!("{whole}.{frac:03}").trim_end_matches('0').to_string()
+            format!("{whole}.{frac:03}")
+                .trim_end_matches('0')
+                .to_string()
         };
         s.serialize_str(&text)
     }
@@ -176,7 +186,9 @@ impl Serialize for Rate {
 /// Points for `amount` at `per_unit` points per currency unit times `multiplier`, rounded
 /// down: a customer never gets a fraction, and never more than the rule says.
 pub fn points_for(amount: Amount, per_unit: Rate, multiplier: Rate) -> Result<Points, Invalid> {
-    let product = i128::from(amount.minor) * i128::from(per_unit.thousandths) * i128::from(multiplier.thousandths);
+    let product = i128::from(amount.minor)
+        * i128::from(per_unit.thousandths)
+        * i128::from(multiplier.thousandths);
     let points = product / (100 * 1_000 * 1_000);
     Points::new(i64::try_from(points).map_err(|_| Invalid::new("amount", "earns too many points"))?)
         .map_err(|_| Invalid::new("amount", "earns more points than one entry may hold"))
@@ -214,10 +226,23 @@ mod tests {
         let a = Amount::parse("12.99").unwrap();
         assert_eq!(points_for(a, one, one).unwrap().value(), 12);
         assert_eq!(points_for(a, one, double).unwrap().value(), 25);
-        assert_eq!(points_for(a, Rate::parse("1.5").unwrap(), one).unwrap().value(), 19);
-        assert_eq!(serde_json::to_string(&Rate::parse("1.250").unwrap()).unwrap(), "\"1.25\"");
+        assert_eq!(
+            points_for(a, Rate::parse("1.5").unwrap(), one)
+                .unwrap()
+                .value(),
+            19
+        );
+        assert_eq!(
+            serde_json::to_string(&Rate::parse("1.250").unwrap()).unwrap(),
+            "\"1.25\""
+        );
         assert!(Rate::parse("1001").is_err());
         let huge = Amount::parse("10000000").unwrap();
-        assert!(points_for(huge, Rate::parse("1000").unwrap(), Rate::parse("1000").unwrap()).is_err());
+        assert!(points_for(
+            huge,
+            Rate::parse("1000").unwrap(),
+            Rate::parse("1000").unwrap()
+        )
+        .is_err());
     }
 }

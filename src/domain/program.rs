@@ -192,23 +192,32 @@ impl Design {
             let field = format!("change_messages.{}", kind.key());
             *message = text(&field, message, 120)?;
             if message.matches("%@").count() != 1 {
-                return Err(Invalid::new(field, "must contain %@ exactly once (Wallet puts the new value there)"));
+                return Err(Invalid::new(
+                    field,
+                    "must contain %@ exactly once (Wallet puts the new value there)",
+                ));
             }
         }
         if self.back_fields.len() > 10 {
             return Err(Invalid::new("back_fields", "at most 10 back fields"));
         }
-        let mut keys: BTreeSet<String> = FieldKind::ALL.iter().map(|k| k.key().to_string()).collect();
+        let mut keys: BTreeSet<String> =
+            FieldKind::ALL.iter().map(|k| k.key().to_string()).collect();
         for (i, f) in self.back_fields.iter_mut().enumerate() {
             let at = |e: Invalid| e.within(&format!("back_fields[{i}]"));
             let key_ok = !f.key.is_empty()
                 && f.key.len() <= 40
-                && f.key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+                && f.key
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
             if !key_ok {
                 return Err(at(Invalid::new("key", "must be 1 to 40 of a-z, 0-9 and _")));
             }
             if !keys.insert(f.key.clone()) {
-                return Err(at(Invalid::new("key", format!("{:?} is used twice", f.key))));
+                return Err(at(Invalid::new(
+                    "key",
+                    format!("{:?} is used twice", f.key),
+                )));
             }
             f.label = text("label", &f.label, 60).map_err(at)?;
             f.value = text("value", &f.value, 2000).map_err(at)?;
@@ -239,16 +248,29 @@ impl Design {
     fn validate_layout(&self) -> Result<(), Invalid> {
         let l = &self.layout;
         let mut seen = BTreeSet::new();
-        for kind in l.header.iter().chain(&l.primary).chain(&l.secondary).chain(&l.auxiliary).chain(&l.back) {
+        for kind in l
+            .header
+            .iter()
+            .chain(&l.primary)
+            .chain(&l.secondary)
+            .chain(&l.auxiliary)
+            .chain(&l.back)
+        {
             if !seen.insert(*kind) {
-                return Err(Invalid::new("layout", format!("{} is placed twice", kind.key())));
+                return Err(Invalid::new(
+                    "layout",
+                    format!("{} is placed twice", kind.key()),
+                ));
             }
         }
         if l.header.len() > 3 {
             return Err(Invalid::new("layout.header", "at most 3 header fields"));
         }
         if l.primary.len() > 1 {
-            return Err(Invalid::new("layout.primary", "a store card shows one primary field"));
+            return Err(Invalid::new(
+                "layout.primary",
+                "a store card shows one primary field",
+            ));
         }
         if l.secondary.len() + l.auxiliary.len() > 4 {
             return Err(Invalid::new(
@@ -260,7 +282,9 @@ impl Design {
     }
 
     pub fn label(&self, kind: FieldKind) -> &str {
-        self.labels.get(&kind).map_or(kind.default_label(), String::as_str)
+        self.labels
+            .get(&kind)
+            .map_or(kind.default_label(), String::as_str)
     }
 
     pub fn change_message(&self, kind: FieldKind) -> Option<&str> {
@@ -318,10 +342,16 @@ impl Tiers {
             }
             Points::new(t.threshold).map_err(|e| at(Invalid::new("threshold", e.message)))?;
             if !names.insert(t.name.to_lowercase()) {
-                return Err(at(Invalid::new("name", format!("{:?} is used twice", t.name))));
+                return Err(at(Invalid::new(
+                    "name",
+                    format!("{:?} is used twice", t.name),
+                )));
             }
             if !thresholds.insert(t.threshold) {
-                return Err(at(Invalid::new("threshold", "two tiers share this threshold")));
+                return Err(at(Invalid::new(
+                    "threshold",
+                    "two tiers share this threshold",
+                )));
             }
             if let Some(d) = &mut t.design {
                 if let Some(lt) = &d.logo_text {
@@ -384,7 +414,11 @@ impl EarnRules {
 
     /// Points for a purchase: the amount at the base rate times the highest multiplier among
     /// the purchase's product types (product types without a rule count as 1).
-    pub fn points_for_purchase(&self, amount: Amount, product_types: &[String]) -> Result<Points, Invalid> {
+    pub fn points_for_purchase(
+        &self,
+        amount: Amount,
+        product_types: &[String],
+    ) -> Result<Points, Invalid> {
         let multiplier = product_types
             .iter()
             .filter_map(|p| self.multipliers.get(p).copied())
@@ -398,11 +432,15 @@ impl EarnRules {
 pub fn product_type(s: &str) -> Result<String, Invalid> {
     let ok = !s.is_empty()
         && s.len() <= 40
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
     if ok {
         Ok(s.to_string())
     } else {
-        Err(Invalid::new("product_type", format!("{s:?} must be 1 to 40 of a-z, 0-9, - and _")))
+        Err(Invalid::new(
+            "product_type",
+            format!("{s:?} must be 1 to 40 of a-z, 0-9, - and _"),
+        ))
     }
 }
 
@@ -420,7 +458,12 @@ mod tests {
 
     #[test]
     fn tiers_sorted_and_looked_up() {
-        let tiers = Tiers::validated(vec![tier("Gold", 1000), tier("Bronze", 0), tier("Silver", 300)]).unwrap();
+        let tiers = Tiers::validated(vec![
+            tier("Gold", 1000),
+            tier("Bronze", 0),
+            tier("Silver", 300),
+        ])
+        .unwrap();
         assert_eq!(tiers.tier_for(0).unwrap().name, "Bronze");
         assert_eq!(tiers.tier_for(999).unwrap().name, "Silver");
         assert_eq!(tiers.tier_for(1000).unwrap().name, "Gold");
@@ -437,25 +480,36 @@ mod tests {
         let d: Design = serde_json::from_str("{}").unwrap();
         let d = d.validated().unwrap();
         assert_eq!(d.label(FieldKind::Points), "Points");
-        assert_eq!(d.change_message(FieldKind::Points), Some("You now have %@ points"));
+        assert_eq!(
+            d.change_message(FieldKind::Points),
+            Some("You now have %@ points")
+        );
         let twice: Design =
-            serde_json::from_str(r#"{"layout":{"header":["points"],"primary":["points"]}}"#).unwrap();
+            serde_json::from_str(r#"{"layout":{"header":["points"],"primary":["points"]}}"#)
+                .unwrap();
         assert!(twice.validated().is_err());
-        let no_placeholder: Design = serde_json::from_str(r#"{"change_messages":{"points":"Updated"}}"#).unwrap();
+        let no_placeholder: Design =
+            serde_json::from_str(r#"{"change_messages":{"points":"Updated"}}"#).unwrap();
         assert!(no_placeholder.validated().is_err());
         let unknown_lang: Design =
             serde_json::from_str(r#"{"localizations":{"de":{"Points":"Punkte"}}}"#).unwrap();
-        assert_eq!(unknown_lang.validated().unwrap_err().field, "localizations.de");
+        assert_eq!(
+            unknown_lang.validated().unwrap_err().field,
+            "localizations.de"
+        );
         assert!(serde_json::from_str::<Design>(r#"{"colour":{}}"#).is_err());
         let clash: Design =
-            serde_json::from_str(r#"{"back_fields":[{"key":"points","label":"x","value":"y"}]}"#).unwrap();
+            serde_json::from_str(r#"{"back_fields":[{"key":"points","label":"x","value":"y"}]}"#)
+                .unwrap();
         assert!(clash.validated().is_err());
     }
 
     #[test]
     fn earn_rules_use_highest_multiplier() {
-        let rules: EarnRules =
-            serde_json::from_str(r#"{"points_per_unit":"1","multipliers":{"coffee":2,"cake":"1.5"}}"#).unwrap();
+        let rules: EarnRules = serde_json::from_str(
+            r#"{"points_per_unit":"1","multipliers":{"coffee":2,"cake":"1.5"}}"#,
+        )
+        .unwrap();
         let rules = rules.validated().unwrap();
         let amount = Amount::parse("10").unwrap();
         let p = |types: &[&str]| {

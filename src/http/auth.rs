@@ -36,7 +36,9 @@ impl Caller {
         if self.key.can_access(program) {
             Ok(())
         } else {
-            Err(ApiError::forbidden("this key is limited to another program"))
+            Err(ApiError::forbidden(
+                "this key is limited to another program",
+            ))
         }
     }
 
@@ -59,13 +61,21 @@ impl FromRequest for Caller {
             .map(str::to_string);
         Box::pin(async move {
             let state = state.ok_or_else(|| anyhow::anyhow!("application state missing"))?;
-            let header = header.ok_or_else(|| ApiError::unauthorized("send an API key as Authorization: Bearer <key>"))?;
+            let header = header.ok_or_else(|| {
+                ApiError::unauthorized("send an API key as Authorization: Bearer <key>")
+            })?;
             let secret = header
                 .strip_prefix("Bearer ")
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
-                .ok_or_else(|| ApiError::unauthorized("the Authorization header must be Bearer <key>"))?;
-            let key = match state.store.api_key_by_hash(&KeySecret::from_presented(secret).hash()).await {
+                .ok_or_else(|| {
+                    ApiError::unauthorized("the Authorization header must be Bearer <key>")
+                })?;
+            let key = match state
+                .store
+                .api_key_by_hash(&KeySecret::from_presented(secret).hash())
+                .await
+            {
                 Ok(key) => key,
                 Err(StoreError::NotFound) => return Err(ApiError::unauthorized("unknown API key")),
                 Err(e) => return Err(e.into()),

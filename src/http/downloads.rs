@@ -7,28 +7,48 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use super::error::ApiError;
 use super::pass_response;
 use crate::state::AppState;
-use crate::storage::StoreError;
+use crate::storage::{MemberKey, StoreError};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/passes/{token}.pkpass", web::get().to(download));
 }
 
-async fn download(state: web::Data<AppState>, token: web::Path<String>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+async fn download(
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
     let gone = || ApiError::not_found("pass");
-    let claim = state.cards.keys().verify_link_token(&token).map_err(|_| gone())?;
-    let member = match state.store.member_by_serial(&claim.serial).await {
-        Ok(m) => m,
+    let claim = state
+        .cards
+        .keys()
+        .verify_link_token(&token)
+        .map_err(|_| gone())?;
+    let (member, program) = match state
+        .store
+        .member_and_program(MemberKey::Serial(&claim.serial))
+        .await
+    {
+        Ok(found) => found,
         Err(StoreError::NotFound) => return Err(gone()),
         Err(e) => return Err(e.into()),
     };
     if member.card_generation != claim.generation {
         return Err(gone());
     }
-    let program = state.store.program(&member.program_id).await?;
-    let signed = state.cards.apple_pass(&state.store, &program, &member).await?;
+    let signed = state
+        .cards
+        .apple_pass(&state.store, &program, &member)
+        .await?;
     // Inline, so Safari on an iPhone offers "Add to Apple Wallet" straight away.
-    Ok(pass_response(&req, &signed, ContentDisposition {
-        disposition: actix_web::http::header::DispositionType::Inline,
-        parameters: vec![actix_web::http::header::DispositionParam::Filename(signed.file_name.clone())],
-    }))
+    Ok(pass_response(
+        &req,
+        &signed,
+        ContentDisposition {
+            disposition: actix_web::http::header::DispositionType::Inline,
+            parameters: vec![actix_web::http::header::DispositionParam::Filename(
+                signed.file_name.clone(),
+            )],
+        },
+    ))
 }

@@ -40,7 +40,11 @@ impl ApiError {
     }
 
     pub fn not_found(what: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} not found"),
+        )
     }
 
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
@@ -117,7 +121,10 @@ impl ResponseError for ApiError {
             ApiError::Client { message, field, .. } => (message.clone(), field.clone()),
             ApiError::Unexpected(e) => {
                 tracing::error!(error = ?e, "request failed");
-                ("something went wrong on our side; it has been logged".to_string(), None)
+                (
+                    "something went wrong on our side; it has been logged".to_string(),
+                    None,
+                )
             }
         };
         let mut error = json!({ "code": self.code(), "message": message });
@@ -139,15 +146,25 @@ pub fn json_error(err: actix_web::error::JsonPayloadError, limit: usize) -> ApiE
             "unsupported_media_type",
             "send the body as application/json",
         ),
-        E::Deserialize(e) if e.is_data() => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", e.to_string()),
-        E::Deserialize(e) => ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}")),
+        E::Deserialize(e) if e.is_data() => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+            e.to_string(),
+        ),
+        E::Deserialize(e) => {
+            ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
+        }
         other => ApiError::bad_request("bad_body", other.to_string()),
     }
 }
 
 /// Query string errors: 422 with what serde said.
 pub fn query_error(err: actix_web::error::QueryPayloadError) -> ApiError {
-    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_query", err.to_string())
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_query",
+        err.to_string(),
+    )
 }
 
 /// Unknown routes and methods under the API answer JSON too.

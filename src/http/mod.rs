@@ -1,4 +1,4 @@
-//! HTTP areas: the REST API, public pass downloads, health checks. Each area registers its
+//! HTTP areas: the REST API, public pass downloads, health checks and metrics. Each area registers its
 //! own routes.
 
 pub mod api;
@@ -6,6 +6,7 @@ pub mod auth;
 pub mod downloads;
 pub mod error;
 mod health;
+mod metrics;
 
 use actix_web::http::header::{self, ContentDisposition, HttpDate};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -16,6 +17,7 @@ use crate::wallet::apple::PKPASS_CONTENT_TYPE;
 
 pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
     health::configure(cfg);
+    metrics::configure(cfg);
     downloads::configure(cfg);
     api::configure(cfg, max_json_bytes);
 }
@@ -27,7 +29,11 @@ fn http_date(t: time::OffsetDateTime) -> SystemTime {
 }
 
 /// A `.pkpass` answer with `Last-Modified`, honouring `If-Modified-Since` with a 304.
-pub fn pass_response(req: &HttpRequest, pass: &SignedPass, disposition: ContentDisposition) -> HttpResponse {
+pub fn pass_response(
+    req: &HttpRequest,
+    pass: &SignedPass,
+    disposition: ContentDisposition,
+) -> HttpResponse {
     let modified = http_date(pass.last_modified);
     let unchanged = req
         .headers()
@@ -45,5 +51,5 @@ pub fn pass_response(req: &HttpRequest, pass: &SignedPass, disposition: ContentD
         .insert_header(header::LastModified(HttpDate::from(modified)))
         .insert_header(disposition)
         .insert_header((header::CACHE_CONTROL, "no-cache"))
-        .body(pass.bytes.as_ref().clone())
+        .body(pass.bytes.clone())
 }

@@ -23,7 +23,8 @@ impl TryFrom<KeyRow> for ApiKey {
 
     fn try_from(r: KeyRow) -> Result<Self, StoreError> {
         Ok(ApiKey {
-            role: Role::parse(&r.role).map_err(|_| anyhow::anyhow!("api key {} has an invalid role", r.id))?,
+            role: Role::parse(&r.role)
+                .map_err(|_| anyhow::anyhow!("api key {} has an invalid role", r.id))?,
             id: ApiKeyId::from_trusted(r.id),
             name: r.name,
             program_id: r.program_id.map(ProgramId::from_trusted),
@@ -53,31 +54,40 @@ impl Store {
 
     /// The key with this secret hash, revoked or not.
     pub async fn api_key_by_hash(&self, secret_hash: &str) -> Result<ApiKey, StoreError> {
-        let row: KeyRow = sqlx::query_as(&format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE secret_hash = $1"))
-            .bind(secret_hash)
-            .fetch_one(&self.pool)
-            .await?;
+        let row: KeyRow = sqlx::query_as(&format!(
+            "SELECT {KEY_COLUMNS} FROM api_keys WHERE secret_hash = $1"
+        ))
+        .bind(secret_hash)
+        .fetch_one(&self.pool)
+        .await?;
         row.try_into()
     }
 
     pub async fn api_keys(&self) -> Result<Vec<ApiKey>, StoreError> {
-        let rows: Vec<KeyRow> = sqlx::query_as(&format!("SELECT {KEY_COLUMNS} FROM api_keys ORDER BY created_at, id"))
-            .fetch_all(&self.pool)
-            .await?;
+        let rows: Vec<KeyRow> = sqlx::query_as(&format!(
+            "SELECT {KEY_COLUMNS} FROM api_keys ORDER BY created_at, id"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
         rows.into_iter().map(ApiKey::try_from).collect()
     }
 
     /// Revokes a key; revoking it again keeps the first revocation time.
-    pub async fn revoke_api_key(&self, id: &ApiKeyId, now: OffsetDateTime) -> Result<ApiKey, StoreError> {
+    pub async fn revoke_api_key(
+        &self,
+        id: &ApiKeyId,
+        now: OffsetDateTime,
+    ) -> Result<ApiKey, StoreError> {
         sqlx::query("UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
             .bind(id.as_str())
             .bind(to_micros(now))
             .execute(&self.pool)
             .await?;
-        let row: KeyRow = sqlx::query_as(&format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE id = $1"))
-            .bind(id.as_str())
-            .fetch_one(&self.pool)
-            .await?;
+        let row: KeyRow =
+            sqlx::query_as(&format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE id = $1"))
+                .bind(id.as_str())
+                .fetch_one(&self.pool)
+                .await?;
         row.try_into()
     }
 }

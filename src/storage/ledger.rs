@@ -27,7 +27,8 @@ struct EntryRow {
     created_at: i64,
 }
 
-const ENTRY_COLUMNS: &str = "id, program_id, member_id, kind, amount, balance_after, reason, actor, \
+const ENTRY_COLUMNS: &str =
+    "id, program_id, member_id, kind, amount, balance_after, reason, actor, \
      idempotency_key, fingerprint, created_at";
 
 impl TryFrom<EntryRow> for LedgerEntry {
@@ -82,7 +83,11 @@ impl Store {
             return Ok(replay);
         }
         let amount = change.amount.value();
-        let lifetime_delta = if change.kind.counts_toward_lifetime() { amount } else { 0 };
+        let lifetime_delta = if change.kind.counts_toward_lifetime() {
+            amount
+        } else {
+            0
+        };
         let mut tx = self.pool.begin().await?;
         // The first statement writes, so SQLite takes its write lock here and concurrent
         // changes queue on the busy timeout; PostgreSQL locks the member row.
@@ -129,9 +134,13 @@ impl Store {
             return self
                 .replay(program_id, member_id, change)
                 .await?
-                .ok_or_else(|| anyhow::anyhow!("idempotency key conflict without a stored entry").into());
+                .ok_or_else(|| {
+                    anyhow::anyhow!("idempotency key conflict without a stored entry").into()
+                });
         };
-        let new_tier = tiers.tier_for(member.lifetime_points).map(|t| t.name.clone());
+        let new_tier = tiers
+            .tier_for(member.lifetime_points)
+            .map(|t| t.name.clone());
         let tier_changed = new_tier != member.tier;
         if tier_changed {
             sqlx::query("UPDATE members SET tier = $2 WHERE id = $1")
@@ -151,7 +160,10 @@ impl Store {
             balance_after: member.balance,
             reason: change.reason.clone(),
             actor: change.actor.clone(),
-            idempotency_key: change.idempotency_key.as_ref().map(|k| k.as_str().to_string()),
+            idempotency_key: change
+                .idempotency_key
+                .as_ref()
+                .map(|k| k.as_str().to_string()),
             created_at: now,
         };
         Ok(PointsOutcome {
@@ -195,7 +207,9 @@ impl Store {
     async fn why_not_applied(&self, program_id: &ProgramId, member_id: &MemberId) -> StoreError {
         match self.member(member_id).await {
             Ok(m) if &m.program_id != program_id => StoreError::NotFound,
-            Ok(m) if m.status == MemberStatus::Voided => StoreError::Conflict(Conflict::MemberVoided),
+            Ok(m) if m.status == MemberStatus::Voided => {
+                StoreError::Conflict(Conflict::MemberVoided)
+            }
             Ok(m) => StoreError::Conflict(Conflict::InsufficientPoints { balance: m.balance }),
             Err(e) => e,
         }
@@ -217,14 +231,20 @@ impl Store {
         .bind(i64::from(limit) + 1)
         .fetch_all(&self.pool)
         .await?;
-        let mut entries = rows.into_iter().map(LedgerEntry::try_from).collect::<Result<Vec<_>, _>>()?;
+        let mut entries = rows
+            .into_iter()
+            .map(LedgerEntry::try_from)
+            .collect::<Result<Vec<_>, _>>()?;
         let next_before = if entries.len() > limit as usize {
             entries.truncate(limit as usize);
             entries.last().map(|e| e.id)
         } else {
             None
         };
-        Ok(LedgerPage { entries, next_before })
+        Ok(LedgerPage {
+            entries,
+            next_before,
+        })
     }
 
     /// The sum of a member's entries: what the balance must always equal.

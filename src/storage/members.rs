@@ -1,5 +1,7 @@
 //! Members: enrollment, lookups, paging, profile changes and voiding.
 
+use std::sync::Arc;
+
 use sqlx::FromRow;
 use time::OffsetDateTime;
 
@@ -9,6 +11,7 @@ use crate::domain::apple_ids::{AuthToken, SerialNumber};
 use crate::domain::contact::{EmailAddress, PhoneNumber};
 use crate::domain::ids::{MemberId, ProgramId};
 use crate::domain::member::{Consent, Member, MemberStatus};
+use crate::domain::program::Program;
 
 #[derive(FromRow)]
 pub(super) struct MemberRow {
@@ -42,8 +45,18 @@ impl TryFrom<MemberRow> for Member {
     fn try_from(r: MemberRow) -> Result<Self, StoreError> {
         let corrupt = |what: &str| anyhow::anyhow!("stored member {} has an invalid {what}", r.id);
         Ok(Member {
-            email: r.email.as_deref().map(EmailAddress::parse).transpose().map_err(|_| corrupt("email"))?,
-            phone: r.phone.as_deref().map(PhoneNumber::parse).transpose().map_err(|_| corrupt("phone"))?,
+            email: r
+                .email
+                .as_deref()
+                .map(EmailAddress::parse)
+                .transpose()
+                .map_err(|_| corrupt("email"))?,
+            phone: r
+                .phone
+                .as_deref()
+                .map(PhoneNumber::parse)
+                .transpose()
+                .map_err(|_| corrupt("phone"))?,
             status: MemberStatus::parse(&r.status).map_err(|_| corrupt("status"))?,
             serial: SerialNumber::parse(&r.serial).map_err(|_| corrupt("serial"))?,
             auth_token: AuthToken::parse(&r.auth_token).map_err(|_| corrupt("token"))?,
@@ -65,6 +78,25 @@ impl TryFrom<MemberRow> for Member {
         })
     }
 }
+
+/// How a member is looked up.
+#[derive(Debug, Clone, Copy)]
+pub enum MemberKey<'a> {
+    Id(&'a MemberId),
+    Serial(&'a SerialNumber),
+}
+
+#[derive(FromRow)]
+struct MemberWithVersion {
+    #[sqlx(flatten)]
+    member: MemberRow,
+    program_design_version: i64,
+}
+
+/// The member columns qualified with the `m` alias, for joins.
+static MEMBER_COLUMNS_M: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    MEMBER_COLUMNS.split(',').map(|c| format!("m.{}", c.trim())).collect::<Vec<_>>().join(", ")
+});
 
 /// Filters and position for listing members.
 #[derive(Debug, Clone, Default)]
@@ -112,28 +144,49 @@ impl Store {
         .await;
         match result {
             Ok(_) => Ok(()),
-            Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict(Conflict::ExternalIdTaken)),
+            Err(e) if is_unique_violation(&e) => {
+                Err(StoreError::Conflict(Conflict::ExternalIdTaken))
+            }
             Err(e) => Err(e.into()),
         }
     }
 
     pub async fn member(&self, id: &MemberId) -> Result<Member, StoreError> {
-        let row: MemberRow = sqlx::query_as(&format!("SELECT {MEMBER_COLUMNS} FROM members WHERE id = $1"))
-            .bind(id.as_str())
-            .fetch_one(&self.pool)
-            .await?;
+        let row: MemberRow = sqlx::query_as(&format!(
+            "SELECT {MEMBER_COLUMNS} FROM members WHERE id = $1"
+        ))
+        .bind(id.as_str())
+        .fetch_one(&self.pool)
+        .await?;
         row.try_into()
     }
 
-    pub async fn member_by_serial(&self, serial: &SerialNumber) -> Result<Member, StoreError> {
-        let row: MemberRow = sqlx::query_as(&format!("SELECT {MEMBER_COLUMNS} FROM members WHERE serial = $1"))
-            .bind(serial.as_str())
-            .fetch_one(&self.pool)
-            .await?;
-        row.try_into()
+    /// A member and their program in one round trip: the member row carries the program's
+    /// current design version, and the parsed program comes from memory when it matches.
+    pub async fn member_and_program(&self, key: MemberKey<'_>) -> Result<(Member, Arc<Program>), StoreError> {
+        let (column, value) = match key {
+            MemberKey::Id(id) => ("id", id.as_str()),
+            MemberKey::Serial(serial) => ("serial", serial.as_str()),
+        };
+        let columns = &*MEMBER_COLUMNS_M;
+        let row: MemberWithVersion = sqlx::query_as(&format!(
+            "SELECT {columns}, p.design_version AS program_design_version FROM members m \
+             JOIN programs p ON p.id = m.program_id WHERE m.{column} = $1"
+        ))
+        .bind(value)
+        .fetch_one(&self.pool)
+        .await?;
+        let version = row.program_design_version;
+        let member = Member::try_from(row.member)?;
+        let program = self.program_at(&member.program_id, version).await?;
+        Ok((member, program))
     }
 
-    pub async fn members(&self, program: &ProgramId, q: &MemberQuery) -> Result<MemberPage, StoreError> {
+    pub async fn members(
+        &self,
+        program: &ProgramId,
+        q: &MemberQuery,
+    ) -> Result<MemberPage, StoreError> {
         let limit = q.limit.clamp(1, 500);
         let mut sql = format!("SELECT {MEMBER_COLUMNS} FROM members WHERE program_id = $1");
         let mut n = 1;
@@ -149,7 +202,9 @@ impl Store {
         }
         if q.after.is_some() {
             let (a, b) = (next_arg(), next_arg());
-            sql.push_str(&format!(" AND (created_at > ${a} OR (created_at = ${a} AND id > ${b}))"));
+            sql.push_str(&format!(
+                " AND (created_at > ${a} OR (created_at = ${a} AND id > ${b}))"
+            ));
         }
         sql.push_str(&format!(" ORDER BY created_at, id LIMIT ${}", next_arg()));
         let mut query = sqlx::query_as::<_, MemberRow>(&sql).bind(program.as_str());
@@ -162,11 +217,19 @@ impl Store {
         if let Some((at, id)) = &q.after {
             query = query.bind(*at).bind(id.clone());
         }
-        let rows = query.bind(i64::from(limit) + 1).fetch_all(&self.pool).await?;
-        let mut members = rows.into_iter().map(Member::try_from).collect::<Result<Vec<_>, _>>()?;
+        let rows = query
+            .bind(i64::from(limit) + 1)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut members = rows
+            .into_iter()
+            .map(Member::try_from)
+            .collect::<Result<Vec<_>, _>>()?;
         let next = if members.len() > limit as usize {
             members.truncate(limit as usize);
-            members.last().map(|m| (to_micros(m.created_at), m.id.to_string()))
+            members
+                .last()
+                .map(|m| (to_micros(m.created_at), m.id.to_string()))
         } else {
             None
         };
@@ -175,7 +238,11 @@ impl Store {
 
     /// Saves the profile fields of `m` (name, contact, consent, external id) and bumps the
     /// version. Points, tier and status change only through their own operations.
-    pub async fn update_member_profile(&self, m: &Member, now: OffsetDateTime) -> Result<Member, StoreError> {
+    pub async fn update_member_profile(
+        &self,
+        m: &Member,
+        now: OffsetDateTime,
+    ) -> Result<Member, StoreError> {
         let result = sqlx::query(
             "UPDATE members SET external_id = $2, name = $3, email = $4, phone = $5, consent_email = $6, \
              consent_sms = $7, version = version + 1, updated_at = $8 WHERE id = $1",
@@ -193,14 +260,20 @@ impl Store {
         match result {
             Ok(done) if done.rows_affected() == 0 => Err(StoreError::NotFound),
             Ok(_) => self.member(&m.id).await,
-            Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict(Conflict::ExternalIdTaken)),
+            Err(e) if is_unique_violation(&e) => {
+                Err(StoreError::Conflict(Conflict::ExternalIdTaken))
+            }
             Err(e) => Err(e.into()),
         }
     }
 
     /// Voids the card: the pass shows as void, old barcodes stop working. Voiding twice is
     /// not an error; it returns the member as it is.
-    pub async fn void_member(&self, id: &MemberId, now: OffsetDateTime) -> Result<Member, StoreError> {
+    pub async fn void_member(
+        &self,
+        id: &MemberId,
+        now: OffsetDateTime,
+    ) -> Result<Member, StoreError> {
         let done = sqlx::query(
             "UPDATE members SET status = 'voided', version = version + 1, card_generation = card_generation + 1, \
              updated_at = $2 WHERE id = $1 AND status = 'active'",

@@ -11,15 +11,20 @@ mod programs;
 mod rewards;
 mod secrets;
 
+use std::collections::HashMap;
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Executor};
 
+use crate::domain::ids::ProgramId;
+use crate::domain::program::Program;
+
 pub use ledger::{LedgerPage, PointsOutcome};
-pub use members::{MemberPage, MemberQuery};
+pub use members::{MemberKey, MemberPage, MemberQuery};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -70,6 +75,9 @@ pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
 pub struct Store {
     pool: AnyPool,
     engine: Engine,
+    /// Parsed programs by id, each valid only for the design version it was read at; every
+    /// member lookup reads the current version in the same query, so a stale entry is never used.
+    programs: Arc<Mutex<HashMap<ProgramId, Arc<Program>>>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -120,7 +128,11 @@ impl Store {
             .connect_with(options)
             .await
             .context("cannot connect to the database")?;
-        Ok(Store { pool, engine })
+        Ok(Store {
+            pool,
+            engine,
+            programs: Arc::default(),
+        })
     }
 
     pub fn engine(&self) -> Engine {
@@ -133,7 +145,10 @@ impl Store {
             Engine::Sqlite => &SQLITE_MIGRATIONS,
             Engine::Postgres => &POSTGRES_MIGRATIONS,
         };
-        migrator.run(&self.pool).await.context("database migration failed")?;
+        migrator
+            .run(&self.pool)
+            .await
+            .context("database migration failed")?;
         Ok(())
     }
 
@@ -145,7 +160,14 @@ impl Store {
 
     /// Rows in one of our tables (operators' sanity checks, tests proving nothing was written).
     pub async fn count_rows(&self, table: &str) -> Result<i64, StoreError> {
-        const TABLES: [&str; 6] = ["programs", "program_images", "rewards", "members", "ledger_entries", "api_keys"];
+        const TABLES: [&str; 6] = [
+            "programs",
+            "program_images",
+            "rewards",
+            "members",
+            "ledger_entries",
+            "api_keys",
+        ];
         let table = TABLES
             .iter()
             .find(|t| **t == table)

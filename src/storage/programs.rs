@@ -1,5 +1,7 @@
 //! Programs, their design, tiers, earn rules and uploaded images.
 
+use std::sync::Arc;
+
 use anyhow::Context;
 use sqlx::FromRow;
 use time::OffsetDateTime;
@@ -25,7 +27,8 @@ struct ProgramRow {
     updated_at: i64,
 }
 
-const PROGRAM_COLUMNS: &str = "id, name, organization, pass_type_id, team_id, design, tiers, earn_rules, \
+const PROGRAM_COLUMNS: &str =
+    "id, name, organization, pass_type_id, team_id, design, tiers, earn_rules, \
      design_version, created_at, updated_at";
 
 impl TryFrom<ProgramRow> for Program {
@@ -34,11 +37,13 @@ impl TryFrom<ProgramRow> for Program {
     fn try_from(r: ProgramRow) -> Result<Self, StoreError> {
         let corrupt = |what: &str| anyhow::anyhow!("stored program {} has an invalid {what}", r.id);
         Ok(Program {
-            pass_type_id: PassTypeId::parse(&r.pass_type_id).map_err(|_| corrupt("pass type id"))?,
+            pass_type_id: PassTypeId::parse(&r.pass_type_id)
+                .map_err(|_| corrupt("pass type id"))?,
             team_id: TeamId::parse(&r.team_id).map_err(|_| corrupt("team id"))?,
             design: serde_json::from_str::<Design>(&r.design).map_err(|_| corrupt("design"))?,
             tiers: serde_json::from_str::<Tiers>(&r.tiers).map_err(|_| corrupt("tiers"))?,
-            earn_rules: serde_json::from_str::<EarnRules>(&r.earn_rules).map_err(|_| corrupt("earn rules"))?,
+            earn_rules: serde_json::from_str::<EarnRules>(&r.earn_rules)
+                .map_err(|_| corrupt("earn rules"))?,
             id: ProgramId::from_trusted(r.id),
             name: r.name,
             organization: r.organization,
@@ -82,11 +87,27 @@ impl Store {
         Ok(())
     }
 
+    /// The program as of `design_version`, parsed once per version and then served from memory.
+    pub async fn program_at(&self, id: &ProgramId, design_version: i64) -> Result<Arc<Program>, StoreError> {
+        if let Some(p) = self.programs.lock().ok().and_then(|m| m.get(id).cloned()) {
+            if p.design_version == design_version {
+                return Ok(p);
+            }
+        }
+        let program = Arc::new(self.program(id).await?);
+        if let Ok(mut cache) = self.programs.lock() {
+            cache.insert(id.clone(), program.clone());
+        }
+        Ok(program)
+    }
+
     pub async fn program(&self, id: &ProgramId) -> Result<Program, StoreError> {
-        let row: ProgramRow = sqlx::query_as(&format!("SELECT {PROGRAM_COLUMNS} FROM programs WHERE id = $1"))
-            .bind(id.as_str())
-            .fetch_one(&self.pool)
-            .await?;
+        let row: ProgramRow = sqlx::query_as(&format!(
+            "SELECT {PROGRAM_COLUMNS} FROM programs WHERE id = $1"
+        ))
+        .bind(id.as_str())
+        .fetch_one(&self.pool)
+        .await?;
         row.try_into()
     }
 
@@ -94,15 +115,19 @@ impl Store {
     pub async fn programs(&self, scope: Option<&ProgramId>) -> Result<Vec<Program>, StoreError> {
         let rows: Vec<ProgramRow> = match scope {
             Some(id) => {
-                sqlx::query_as(&format!("SELECT {PROGRAM_COLUMNS} FROM programs WHERE id = $1"))
-                    .bind(id.as_str())
-                    .fetch_all(&self.pool)
-                    .await?
+                sqlx::query_as(&format!(
+                    "SELECT {PROGRAM_COLUMNS} FROM programs WHERE id = $1"
+                ))
+                .bind(id.as_str())
+                .fetch_all(&self.pool)
+                .await?
             }
             None => {
-                sqlx::query_as(&format!("SELECT {PROGRAM_COLUMNS} FROM programs ORDER BY created_at, id"))
-                    .fetch_all(&self.pool)
-                    .await?
+                sqlx::query_as(&format!(
+                    "SELECT {PROGRAM_COLUMNS} FROM programs ORDER BY created_at, id"
+                ))
+                .fetch_all(&self.pool)
+                .await?
             }
         };
         rows.into_iter().map(Program::try_from).collect()
@@ -110,7 +135,11 @@ impl Store {
 
     /// Saves name, organization, design and earn rules, bumping the design version.
     /// Tiers go through [`Store::set_tiers`], which also moves members between tiers.
-    pub async fn update_program(&self, p: &Program, now: OffsetDateTime) -> Result<Program, StoreError> {
+    pub async fn update_program(
+        &self,
+        p: &Program,
+        now: OffsetDateTime,
+    ) -> Result<Program, StoreError> {
         let done = sqlx::query(
             "UPDATE programs SET name = $2, organization = $3, design = $4, earn_rules = $5, \
              design_version = design_version + 1, updated_at = $6 WHERE id = $1",
@@ -131,7 +160,12 @@ impl Store {
 
     /// Replaces the tiers and, in the same transaction, recomputes every member's tier from
     /// lifetime points, bumping the version of each member whose tier changed.
-    pub async fn set_tiers(&self, id: &ProgramId, tiers: &Tiers, now: OffsetDateTime) -> Result<Program, StoreError> {
+    pub async fn set_tiers(
+        &self,
+        id: &ProgramId,
+        tiers: &Tiers,
+        now: OffsetDateTime,
+    ) -> Result<Program, StoreError> {
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE programs SET tiers = $2, design_version = design_version + 1, updated_at = $3 WHERE id = $1",
@@ -148,7 +182,11 @@ impl Store {
         let mut case = String::from("CASE");
         let mut arg = 3;
         for _ in tiers.as_slice().iter().rev() {
-            case.push_str(&format!(" WHEN lifetime_points >= ${} THEN ${}", arg, arg + 1));
+            case.push_str(&format!(
+                " WHEN lifetime_points >= ${} THEN ${}",
+                arg,
+                arg + 1
+            ));
             arg += 2;
         }
         case.push_str(" ELSE NULL END");
@@ -202,7 +240,12 @@ impl Store {
     }
 
     /// Removes an uploaded image so the default is used again. `false` if there was none.
-    pub async fn delete_image(&self, id: &ProgramId, name: &str, now: OffsetDateTime) -> Result<bool, StoreError> {
+    pub async fn delete_image(
+        &self,
+        id: &ProgramId,
+        name: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query("DELETE FROM program_images WHERE program_id = $1 AND name = $2")
             .bind(id.as_str())
@@ -222,11 +265,11 @@ impl Store {
     }
 
     pub async fn images(&self, id: &ProgramId) -> Result<Vec<StoredImage>, StoreError> {
-        Ok(
-            sqlx::query_as("SELECT name, content FROM program_images WHERE program_id = $1 ORDER BY name")
-                .bind(id.as_str())
-                .fetch_all(&self.pool)
-                .await?,
+        Ok(sqlx::query_as(
+            "SELECT name, content FROM program_images WHERE program_id = $1 ORDER BY name",
         )
+        .bind(id.as_str())
+        .fetch_all(&self.pool)
+        .await?)
     }
 }

@@ -25,7 +25,8 @@ impl TryFrom<RewardRow> for Reward {
 
     fn try_from(r: RewardRow) -> Result<Self, StoreError> {
         Ok(Reward {
-            cost: Points::positive(r.cost).map_err(|_| anyhow::anyhow!("reward {} has an invalid cost", r.id))?,
+            cost: Points::positive(r.cost)
+                .map_err(|_| anyhow::anyhow!("reward {} has an invalid cost", r.id))?,
             id: RewardId::from_trusted(r.id),
             program_id: ProgramId::from_trusted(r.program_id),
             name: r.name,
@@ -67,12 +68,13 @@ impl Store {
     }
 
     pub async fn reward(&self, program: &ProgramId, id: &RewardId) -> Result<Reward, StoreError> {
-        let row: RewardRow =
-            sqlx::query_as(&format!("SELECT {REWARD_COLUMNS} FROM rewards WHERE program_id = $1 AND id = $2"))
-                .bind(program.as_str())
-                .bind(id.as_str())
-                .fetch_one(&self.pool)
-                .await?;
+        let row: RewardRow = sqlx::query_as(&format!(
+            "SELECT {REWARD_COLUMNS} FROM rewards WHERE program_id = $1 AND id = $2"
+        ))
+        .bind(program.as_str())
+        .bind(id.as_str())
+        .fetch_one(&self.pool)
+        .await?;
         row.try_into()
     }
 

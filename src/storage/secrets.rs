@@ -22,9 +22,11 @@ impl Store {
         .bind(to_micros(now))
         .execute(&self.pool)
         .await?;
-        Ok(sqlx::query_scalar("SELECT value FROM service_secrets WHERE name = $1")
-            .bind(name)
-            .fetch_one(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT value FROM service_secrets WHERE name = $1")
+                .bind(name)
+                .fetch_one(&self.pool)
+                .await?,
+        )
     }
 }

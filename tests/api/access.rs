@@ -10,22 +10,48 @@ both_engines!(roles_scopes_and_revocation, |app: TestApp| async move {
     let member_b = app.member(&b, "Bob").await;
 
     // No key, a wrong key, a malformed header.
-    let r = app.send(reqwest::Method::GET, "/api/v1/programs", None, None, &[]).await;
+    let r = app
+        .send(reqwest::Method::GET, "/api/v1/programs", None, None, &[])
+        .await;
     assert_eq!((r.status.as_u16(), r.code()), (401, "unauthorized"));
     let r = app.get("/api/v1/programs", "pw_notakey").await;
     assert_eq!(r.status, 401);
-    let r = app.send(reqwest::Method::GET, "/api/v1/programs", None, None, &[("Authorization", "Basic abc")]).await;
+    let r = app
+        .send(
+            reqwest::Method::GET,
+            "/api/v1/programs",
+            None,
+            None,
+            &[("Authorization", "Basic abc")],
+        )
+        .await;
     assert_eq!(r.status, 401);
 
     // Staff read and earn, but cannot create programs, enroll, adjust or manage keys.
     let staff = app.create_key("staff", None).await;
-    let r = app.create_program(&staff, json!({"name": "X", "organization": "Y"})).await;
+    let r = app
+        .create_program(&staff, json!({"name": "X", "organization": "Y"}))
+        .await;
     assert_eq!((r.status.as_u16(), r.code()), (403, "forbidden"));
-    let r = app.post(&format!("/api/v1/programs/{a}/members"), &staff, json!({"name": "Z"})).await;
+    let r = app
+        .post(
+            &format!("/api/v1/programs/{a}/members"),
+            &staff,
+            json!({"name": "Z"}),
+        )
+        .await;
     assert_eq!(r.status, 403);
-    let r = app.earn(&member_b, &staff, "s-1", json!({"amount": 5})).await;
+    let r = app
+        .earn(&member_b, &staff, "s-1", json!({"amount": 5}))
+        .await;
     assert_eq!(r.status, 201, "{:?}", r.body);
-    let r = app.post("/api/v1/keys", &staff, json!({"name": "x", "role": "admin"})).await;
+    let r = app
+        .post(
+            "/api/v1/keys",
+            &staff,
+            json!({"name": "x", "role": "admin"}),
+        )
+        .await;
     assert_eq!(r.status, 403);
     assert_eq!(app.count("programs").await, 2);
 
@@ -35,23 +61,54 @@ both_engines!(roles_scopes_and_revocation, |app: TestApp| async move {
     assert_eq!(r.status, 200);
     let r = app.get(&format!("/api/v1/programs/{b}"), &scoped).await;
     assert_eq!((r.status.as_u16(), r.code()), (403, "forbidden"));
-    let r = app.get(&format!("/api/v1/members/{member_b}"), &scoped).await;
+    let r = app
+        .get(&format!("/api/v1/members/{member_b}"), &scoped)
+        .await;
     assert_eq!(r.status, 403);
-    let r = app.earn(&member_b, &scoped, "m-1", json!({"amount": 5})).await;
+    let r = app
+        .earn(&member_b, &scoped, "m-1", json!({"amount": 5}))
+        .await;
     assert_eq!(r.status, 403);
     let list = app.get("/api/v1/programs", &scoped).await;
-    let ids: Vec<&str> = list.body["programs"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = list.body["programs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, [a.as_str()]);
-    let r = app.create_program(&scoped, json!({"name": "X", "organization": "Y"})).await;
+    let r = app
+        .create_program(&scoped, json!({"name": "X", "organization": "Y"}))
+        .await;
     assert_eq!(r.status, 403);
 
     // Revoked keys are refused from then on.
     let keys = app.get("/api/v1/keys", &app.admin).await;
-    let staff_id = keys.body["keys"].as_array().unwrap().iter().find(|k| k["role"] == "staff").unwrap()["id"].as_str().unwrap().to_string();
-    let r = app.post(&format!("/api/v1/keys/{staff_id}/revoke"), &app.admin, json!({})).await;
+    let staff_id = keys.body["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["role"] == "staff")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = app
+        .post(
+            &format!("/api/v1/keys/{staff_id}/revoke"),
+            &app.admin,
+            json!({}),
+        )
+        .await;
     assert_eq!(r.status, 200);
     assert!(r.body["revoked_at"].is_string());
     let r = app.get("/api/v1/programs", &staff).await;
     assert_eq!((r.status.as_u16(), r.code()), (401, "api_key_revoked"));
-    assert!(!keys.bytes.windows(staff.len()).any(|w| w == staff.as_bytes()), "secrets are never listed");
+    assert!(
+        !keys
+            .bytes
+            .windows(staff.len())
+            .any(|w| w == staff.as_bytes()),
+        "secrets are never listed"
+    );
 });

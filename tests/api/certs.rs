@@ -23,7 +23,13 @@ struct Case {
 }
 
 /// Settings as environment variables (so the same case drives the library and the CLI binary).
-fn case(data: &Path, db: &str, files: &[(&str, PathBuf)], extra: &[(&str, &str)], dir: tempfile::TempDir) -> Case {
+fn case(
+    data: &Path,
+    db: &str,
+    files: &[(&str, PathBuf)],
+    extra: &[(&str, &str)],
+    dir: tempfile::TempDir,
+) -> Case {
     let mut env: Vec<(String, String)> = vec![
         ("PASSWRIGHT__DATA_DIR".into(), data.display().to_string()),
         ("PASSWRIGHT__DATABASE__URL".into(), db.into()),
@@ -31,7 +37,10 @@ fn case(data: &Path, db: &str, files: &[(&str, PathBuf)], extra: &[(&str, &str)]
         ("PASSWRIGHT__LOG__LEVEL".into(), "error".into()),
     ];
     for (k, p) in files {
-        env.push((format!("PASSWRIGHT__APPLE__{}", k.to_uppercase()), p.display().to_string()));
+        env.push((
+            format!("PASSWRIGHT__APPLE__{}", k.to_uppercase()),
+            p.display().to_string(),
+        ));
     }
     for (k, v) in extra {
         env.push((k.to_string(), v.to_string()));
@@ -55,7 +64,11 @@ fn cli_check(c: &Case) -> (bool, String) {
         .envs(c.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .output()
         .unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     (out.status.success(), text)
 }
 
@@ -67,9 +80,18 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
 
 fn pem_files(dir: &Path, pki: &DevPki) -> Vec<(&'static str, PathBuf)> {
     vec![
-        ("signer_cert", write(dir, "signer.pem", &pki.signer_cert_pem().unwrap())),
-        ("signer_key", write(dir, "signer.key", &pki.signer_key_pem().unwrap())),
-        ("wwdr_cert", write(dir, "wwdr.pem", &pki.wwdr_pem().unwrap())),
+        (
+            "signer_cert",
+            write(dir, "signer.pem", &pki.signer_cert_pem().unwrap()),
+        ),
+        (
+            "signer_key",
+            write(dir, "signer.key", &pki.signer_key_pem().unwrap()),
+        ),
+        (
+            "wwdr_cert",
+            write(dir, "wwdr.pem", &pki.wwdr_pem().unwrap()),
+        ),
     ]
 }
 
@@ -83,10 +105,21 @@ async fn certificate_problems_are_clear_errors() {
     });
     let other_ca = pki_with(PASS_TYPE_ID, TEAM_ID, |_| {});
 
-    type Setup = Box<dyn Fn(&Path) -> (Vec<(&'static str, PathBuf)>, Vec<(&'static str, &'static str)>)>;
+    type Setup = Box<
+        dyn Fn(
+            &Path,
+        ) -> (
+            Vec<(&'static str, PathBuf)>,
+            Vec<(&'static str, &'static str)>,
+        ),
+    >;
     let good_for = |pki: DevPki| move |dir: &Path| (pem_files(dir, &pki), vec![]);
     let cases: Vec<(&str, Setup, Vec<&str>)> = vec![
-        ("expired", Box::new(good_for(expired)), vec!["signer.pem", "expired"]),
+        (
+            "expired",
+            Box::new(good_for(expired)),
+            vec!["signer.pem", "expired"],
+        ),
         (
             "wrong intermediate",
             Box::new({
@@ -94,7 +127,10 @@ async fn certificate_problems_are_clear_errors() {
                 let other = other_ca.clone();
                 move |dir: &Path| {
                     let mut f = pem_files(dir, &good);
-                    f[2] = ("wwdr_cert", write(dir, "other-wwdr.pem", &other.wwdr_pem().unwrap()));
+                    f[2] = (
+                        "wwdr_cert",
+                        write(dir, "other-wwdr.pem", &other.wwdr_pem().unwrap()),
+                    );
                     (f, vec![])
                 }
             }),
@@ -117,9 +153,16 @@ async fn certificate_problems_are_clear_errors() {
             Box::new({
                 let good = good.clone();
                 move |dir: &Path| {
-                    let p12 = write(dir, "pass.p12", &good.to_pkcs12("right horse battery").unwrap());
+                    let p12 = write(
+                        dir,
+                        "pass.p12",
+                        &good.to_pkcs12("right horse battery").unwrap(),
+                    );
                     let wwdr = write(dir, "wwdr.pem", &good.wwdr_pem().unwrap());
-                    (vec![("signer_p12", p12), ("wwdr_cert", wwdr)], vec![("PASSWRIGHT__APPLE__SIGNER_P12_PASSWORD", "wrong")])
+                    (
+                        vec![("signer_p12", p12), ("wwdr_cert", wwdr)],
+                        vec![("PASSWRIGHT__APPLE__SIGNER_P12_PASSWORD", "wrong")],
+                    )
                 }
             }),
             vec!["pass.p12", "wrong password"],
@@ -131,7 +174,10 @@ async fn certificate_problems_are_clear_errors() {
                 let other = other_ca.clone();
                 move |dir: &Path| {
                     let mut f = pem_files(dir, &good);
-                    f[1] = ("signer_key", write(dir, "other.key", &other.signer_key_pem().unwrap()));
+                    f[1] = (
+                        "signer_key",
+                        write(dir, "other.key", &other.signer_key_pem().unwrap()),
+                    );
                     (f, vec![])
                 }
             }),
@@ -148,8 +194,14 @@ async fn certificate_problems_are_clear_errors() {
         let (ok, cli) = cli_check(&c);
         assert!(!ok, "{name}: certs check should fail\n{cli}");
         for needle in &expect {
-            assert!(err.contains(needle), "{name}: start-up error lacks {needle:?}: {err}");
-            assert!(cli.contains(needle), "{name}: certs check output lacks {needle:?}: {cli}");
+            assert!(
+                err.contains(needle),
+                "{name}: start-up error lacks {needle:?}: {err}"
+            );
+            assert!(
+                cli.contains(needle),
+                "{name}: certs check output lacks {needle:?}: {cli}"
+            );
         }
     }
 }
@@ -162,14 +214,26 @@ async fn programs_must_match_the_certificate() {
     let db = format!("sqlite://{}", dir.path().join("db.sqlite").display());
     let data = dir.path().join("data");
     let first = pki_with(PASS_TYPE_ID, TEAM_ID, |_| {});
-    let soon = pki_with(PASS_TYPE_ID, TEAM_ID, |o| o.signer_not_after = o.now + Duration::days(10));
+    let soon = pki_with(PASS_TYPE_ID, TEAM_ID, |o| {
+        o.signer_not_after = o.now + Duration::days(10)
+    });
     let other_type = pki_with("pass.com.example.other", TEAM_ID, |_| {});
     let other_team = pki_with(PASS_TYPE_ID, "OTHERTEAM9", |_| {});
     let certs = tempfile::tempdir().unwrap();
-    let p12 = write(certs.path(), "first.p12", &first.to_pkcs12("s3cret").unwrap());
+    let p12 = write(
+        certs.path(),
+        "first.p12",
+        &first.to_pkcs12("s3cret").unwrap(),
+    );
     let wwdr = write(certs.path(), "first-wwdr.pem", &first.wwdr_pem().unwrap());
     let files = vec![("signer_p12", p12), ("wwdr_cert", wwdr)];
-    let c = case(&data, &db, &files, &[("PASSWRIGHT__APPLE__SIGNER_P12_PASSWORD", "s3cret")], tempfile::tempdir().unwrap());
+    let c = case(
+        &data,
+        &db,
+        &files,
+        &[("PASSWRIGHT__APPLE__SIGNER_P12_PASSWORD", "s3cret")],
+        tempfile::tempdir().unwrap(),
+    );
     {
         let settings = passwright::settings::Settings::load_from(None, &c.env).unwrap();
         let app = spawn_with(settings, tempfile::tempdir().unwrap()).await;
@@ -177,7 +241,10 @@ async fn programs_must_match_the_certificate() {
     }
     let (ok, out) = cli_check(&c);
     assert!(ok, "{out}");
-    assert!(out.contains(PASS_TYPE_ID) && out.contains("programs:     1"), "{out}");
+    assert!(
+        out.contains(PASS_TYPE_ID) && out.contains("programs:     1"),
+        "{out}"
+    );
 
     let near = tempfile::tempdir().unwrap();
     let c = case(&data, &db, &pem_files(near.path(), &soon), &[], near);
@@ -185,11 +252,17 @@ async fn programs_must_match_the_certificate() {
     assert!(ok, "{out}");
     assert!(out.contains("warning") && out.contains("expires"), "{out}");
 
-    for (pki, needle) in [(other_type, "pass.com.example.other"), (other_team, "OTHERTEAM9")] {
+    for (pki, needle) in [
+        (other_type, "pass.com.example.other"),
+        (other_team, "OTHERTEAM9"),
+    ] {
         let certs = tempfile::tempdir().unwrap();
         let c = case(&data, &db, &pem_files(certs.path(), &pki), &[], certs);
         let err = startup_error(&c).await;
-        assert!(err.contains(needle) && err.contains("signer.pem") && err.contains("Test Beans"), "{err}");
+        assert!(
+            err.contains(needle) && err.contains("signer.pem") && err.contains("Test Beans"),
+            "{err}"
+        );
         let (ok, out) = cli_check(&c);
         assert!(!ok && out.contains(needle), "{out}");
     }

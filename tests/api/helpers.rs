@@ -39,7 +39,10 @@ pub fn pki() -> &'static TestPki {
     PKI.get_or_init(|| {
         let keep = tempfile::tempdir().unwrap();
         let opts = DevPkiOptions::new(PASS_TYPE_ID, TEAM_ID, time::OffsetDateTime::now_utc());
-        generate(&opts).unwrap().write_pem_files(keep.path()).unwrap();
+        generate(&opts)
+            .unwrap()
+            .write_pem_files(keep.path())
+            .unwrap();
         TestPki {
             dir: keep.path().to_path_buf(),
             _keep: keep,
@@ -49,7 +52,9 @@ pub fn pki() -> &'static TestPki {
 
 /// The PostgreSQL server tests may create databases on, if configured.
 pub fn postgres_admin_url() -> Option<String> {
-    std::env::var("PASSWRIGHT_TEST_POSTGRES_URL").ok().filter(|s| !s.is_empty())
+    std::env::var("PASSWRIGHT_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|s| !s.is_empty())
 }
 
 /// True when CI demands every optional dependency (`PASSWRIGHT_TEST_REQUIRE` lists them).
@@ -66,7 +71,10 @@ pub fn skip(test: &str, what: &str, how: &str) {
     }
     // Straight to the stderr handle: the test harness captures eprintln! of passing tests.
     use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "\n*** SKIPPED {test}: {what} not configured ({how}) ***\n");
+    let _ = writeln!(
+        std::io::stderr(),
+        "\n*** SKIPPED {test}: {what} not configured ({how}) ***\n"
+    );
 }
 
 pub struct TestApp {
@@ -84,11 +92,22 @@ async fn database_url(engine: Engine, data_dir: &std::path::Path) -> Option<Stri
         Engine::Sqlite => Some(format!("sqlite://{}", data_dir.join("test.db").display())),
         Engine::Postgres => {
             let admin = postgres_admin_url()?;
-            let name = format!("pw_test_{}", passwright::domain::ids::random_base32(&OsRandom, 8));
-            let conn = sqlx::PgPool::connect(&admin).await.expect("connect to the test PostgreSQL server");
-            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&conn).await.unwrap();
+            let name = format!(
+                "pw_test_{}",
+                passwright::domain::ids::random_base32(&OsRandom, 8)
+            );
+            let conn = sqlx::PgPool::connect(&admin)
+                .await
+                .expect("connect to the test PostgreSQL server");
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&conn)
+                .await
+                .unwrap();
             conn.close().await;
-            let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b).to_string();
+            let base = admin
+                .rsplit_once('/')
+                .map_or(admin.as_str(), |(b, _)| b)
+                .to_string();
             Some(format!("{base}/{name}"))
         }
     }
@@ -102,9 +121,18 @@ pub fn settings_for(data_dir: &std::path::Path, db_url: &str) -> Settings {
         ("PASSWRIGHT__DATABASE__URL", db_url.to_string()),
         ("PASSWRIGHT__DATABASE__MAX_CONNECTIONS", "8".to_string()),
         ("PASSWRIGHT__DATA_DIR", data_dir.display().to_string()),
-        ("PASSWRIGHT__APPLE__SIGNER_CERT", pki.dir.join("signer.pem").display().to_string()),
-        ("PASSWRIGHT__APPLE__SIGNER_KEY", pki.dir.join("signer.key").display().to_string()),
-        ("PASSWRIGHT__APPLE__WWDR_CERT", pki.dir.join("wwdr.pem").display().to_string()),
+        (
+            "PASSWRIGHT__APPLE__SIGNER_CERT",
+            pki.dir.join("signer.pem").display().to_string(),
+        ),
+        (
+            "PASSWRIGHT__APPLE__SIGNER_KEY",
+            pki.dir.join("signer.key").display().to_string(),
+        ),
+        (
+            "PASSWRIGHT__APPLE__WWDR_CERT",
+            pki.dir.join("wwdr.pem").display().to_string(),
+        ),
         ("PASSWRIGHT__LOG__LEVEL", "warn".to_string()),
     ]
     .into_iter()
@@ -117,7 +145,11 @@ pub fn settings_for(data_dir: &std::path::Path, db_url: &str) -> Settings {
 pub async fn spawn_app(engine: Engine, test: &str) -> Option<TestApp> {
     let data_dir = tempfile::tempdir().unwrap();
     let Some(url) = database_url(engine, data_dir.path()).await else {
-        skip(test, "postgres", "set PASSWRIGHT_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres");
+        skip(
+            test,
+            "postgres",
+            "set PASSWRIGHT_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres",
+        );
         return None;
     };
     let settings = settings_for(data_dir.path(), &url);
@@ -131,9 +163,16 @@ pub async fn spawn_with(settings: Settings, data_dir: tempfile::TempDir) -> Test
     let port = app.port();
     let state = app.state().clone();
     tokio::spawn(app.run_until_stopped());
-    let (_, secret) = passwright::keys::create(&state.store, &OsRandom, "test admin", Role::Admin, None, time::OffsetDateTime::now_utc())
-        .await
-        .unwrap();
+    let (_, secret) = passwright::keys::create(
+        &state.store,
+        &OsRandom,
+        "test admin",
+        Role::Admin,
+        None,
+        time::OffsetDateTime::now_utc(),
+    )
+    .await
+    .unwrap();
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
         state,
@@ -163,7 +202,14 @@ impl TestApp {
         format!("{}{path}", self.address)
     }
 
-    pub async fn send(&self, method: Method, path: &str, key: Option<&str>, body: Option<&Value>, headers: &[(&str, &str)]) -> Reply {
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
         let mut req = self.client.request(method, self.url(path));
         if let Some(k) = key {
             req = req.bearer_auth(k);
@@ -182,7 +228,8 @@ impl TestApp {
     }
 
     pub async fn post(&self, path: &str, key: &str, body: Value) -> Reply {
-        self.send(Method::POST, path, Some(key), Some(&body), &[]).await
+        self.send(Method::POST, path, Some(key), Some(&body), &[])
+            .await
     }
 
     pub async fn create_program(&self, key: &str, body: Value) -> Reply {
@@ -212,7 +259,12 @@ impl TestApp {
     }
 
     pub async fn enroll(&self, program: &str, body: Value) -> Reply {
-        self.post(&format!("/api/v1/programs/{program}/members"), &self.admin, body).await
+        self.post(
+            &format!("/api/v1/programs/{program}/members"),
+            &self.admin,
+            body,
+        )
+        .await
     }
 
     /// Enrolls a member and returns their id.
@@ -265,7 +317,12 @@ pub async fn reply(resp: reqwest::Response) -> Reply {
     let headers = resp.headers().clone();
     let bytes = resp.bytes().await.unwrap().to_vec();
     let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    Reply { status, headers, body, bytes }
+    Reply {
+        status,
+        headers,
+        body,
+        bytes,
+    }
 }
 
 /// Runs one async test body on SQLite and on PostgreSQL (when configured).
@@ -277,14 +334,18 @@ macro_rules! both_engines {
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                if let Some(app) = spawn_app(Engine::Sqlite, concat!(stringify!($name), "::sqlite")).await {
+                if let Some(app) =
+                    spawn_app(Engine::Sqlite, concat!(stringify!($name), "::sqlite")).await
+                {
                     ($body)(app).await;
                 }
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                if let Some(app) = spawn_app(Engine::Postgres, concat!(stringify!($name), "::postgres")).await {
+                if let Some(app) =
+                    spawn_app(Engine::Postgres, concat!(stringify!($name), "::postgres")).await
+                {
                     ($body)(app).await;
                 }
             }

@@ -15,9 +15,19 @@ both_engines!(enroll_list_update, |app: TestApp| async move {
     assert_eq!(r.body["tier"], "Bronze");
     assert_eq!(r.body["balance"], 0);
     let ada = r.body["id"].as_str().unwrap().to_string();
-    let r = app.enroll(&program, json!({"name": "Someone else", "external_id": "crm-1"})).await;
+    let r = app
+        .enroll(
+            &program,
+            json!({"name": "Someone else", "external_id": "crm-1"}),
+        )
+        .await;
     assert_eq!((r.status.as_u16(), r.code()), (409, "external_id_taken"));
-    let r = app.enroll(&program, json!({"name": "No phone", "consent": {"sms": true}})).await;
+    let r = app
+        .enroll(
+            &program,
+            json!({"name": "No phone", "consent": {"sms": true}}),
+        )
+        .await;
     assert_eq!(r.status, 422);
 
     for i in 0..6 {
@@ -43,17 +53,44 @@ both_engines!(enroll_list_update, |app: TestApp| async move {
     seen.sort();
     seen.dedup();
     assert_eq!(seen.len(), 7, "no member twice across pages");
-    let r = app.get(&format!("/api/v1/programs/{program}/members?external_id=crm-1"), &app.admin).await;
+    let r = app
+        .get(
+            &format!("/api/v1/programs/{program}/members?external_id=crm-1"),
+            &app.admin,
+        )
+        .await;
     assert_eq!(r.body["members"][0]["id"], ada.as_str());
 
-    let r = app.send(reqwest::Method::PATCH, &format!("/api/v1/members/{ada}"), Some(&app.admin), Some(&json!({"name": "Ada Lovelace", "phone": null})), &[]).await;
+    let r = app
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/members/{ada}"),
+            Some(&app.admin),
+            Some(&json!({"name": "Ada Lovelace", "phone": null})),
+            &[],
+        )
+        .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     assert_eq!(r.body["name"], "Ada Lovelace");
     assert!(r.body["phone"].is_null());
-    assert_eq!(r.body["consent"]["sms"], false, "removing the phone withdraws SMS consent");
+    assert_eq!(
+        r.body["consent"]["sms"], false,
+        "removing the phone withdraws SMS consent"
+    );
     assert_eq!(r.body["version"], 2);
-    let r = app.send(reqwest::Method::PATCH, &format!("/api/v1/members/{ada}"), Some(&app.admin), Some(&json!({"email": "broken"})), &[]).await;
+    let r = app
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/members/{ada}"),
+            Some(&app.admin),
+            Some(&json!({"email": "broken"})),
+            &[],
+        )
+        .await;
     assert_eq!(r.status, 422);
     let again = app.get(&format!("/api/v1/members/{ada}"), &app.admin).await;
-    assert_eq!(again.body["email"], "Ada@example.com", "a refused update changes nothing");
+    assert_eq!(
+        again.body["email"], "Ada@example.com",
+        "a refused update changes nothing"
+    );
 });

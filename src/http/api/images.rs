@@ -37,10 +37,20 @@ fn parse_name(name: &str) -> Result<(ImageKind, u8), ApiError> {
     Ok((kind, scale))
 }
 
-async fn list(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     caller.require(READ)?;
     let program = load::program(&state, &caller, &id).await?;
-    let uploaded: Vec<String> = state.store.images(&program.id).await?.into_iter().map(|i| i.name).collect();
+    let uploaded: Vec<String> = state
+        .store
+        .images(&program.id)
+        .await?
+        .into_iter()
+        .map(|i| i.name)
+        .collect();
     let slots: Vec<_> = ImageKind::ALL
         .into_iter()
         .flat_map(|k| (1..=3).map(move |s| file_name(k, s)))
@@ -81,15 +91,22 @@ async fn put(
         }
         body.extend_from_slice(&chunk);
     }
-    let info = validate_png(kind, scale, &body)
-        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_image", e.to_string()))?;
+    let info = validate_png(kind, scale, &body).map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_image",
+            e.to_string(),
+        )
+    })?;
     let name = file_name(kind, scale);
     state
         .store
         .put_image(&program.id, &name, &body, state.clock.now())
         .await
         .map_err(|e| store_error(e, "program"))?;
-    Ok(HttpResponse::Ok().json(json!({ "name": name, "width": info.width, "height": info.height, "source": "uploaded" })))
+    Ok(HttpResponse::Ok().json(
+        json!({ "name": name, "width": info.width, "height": info.height, "source": "uploaded" }),
+    ))
 }
 
 async fn delete(
@@ -102,7 +119,11 @@ async fn delete(
     let program = load::program(&state, &caller, &id).await?;
     let (kind, scale) = parse_name(&name)?;
     let name = file_name(kind, scale);
-    if !state.store.delete_image(&program.id, &name, state.clock.now()).await? {
+    if !state
+        .store
+        .delete_image(&program.id, &name, state.clock.now())
+        .await?
+    {
         return Err(ApiError::not_found("uploaded image"));
     }
     Ok(HttpResponse::Ok().json(json!({ "name": name, "source": "default" })))

@@ -14,8 +14,12 @@ use crate::keys::{self, KeyError};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/keys").route(web::post().to(create)).route(web::get().to(list)))
-        .service(web::resource("/keys/{id}/revoke").route(web::post().to(revoke)));
+    cfg.service(
+        web::resource("/keys")
+            .route(web::post().to(create))
+            .route(web::get().to(list)),
+    )
+    .service(web::resource("/keys/{id}/revoke").route(web::post().to(revoke)));
 }
 
 #[derive(Deserialize)]
@@ -26,22 +30,43 @@ struct CreateKey {
     program_id: Option<String>,
 }
 
-async fn create(state: web::Data<AppState>, caller: Caller, body: web::Json<CreateKey>) -> Result<HttpResponse, ApiError> {
+async fn create(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<CreateKey>,
+) -> Result<HttpResponse, ApiError> {
     caller.require(&[Role::Admin])?;
     let body = body.into_inner();
-    let program = body.program_id.as_deref().map(ProgramId::parse).transpose()?;
+    let program = body
+        .program_id
+        .as_deref()
+        .map(ProgramId::parse)
+        .transpose()?;
     if let Some(p) = &program {
         caller.check_program(p)?;
     } else if caller.key.program_id.is_some() {
-        return Err(ApiError::forbidden("a key limited to one program can only create keys for that program"));
+        return Err(ApiError::forbidden(
+            "a key limited to one program can only create keys for that program",
+        ));
     }
-    let (key, secret) = keys::create(&state.store, state.random.as_ref(), &body.name, body.role, program, state.clock.now())
-        .await
-        .map_err(|e| match e {
-            KeyError::Invalid(i) => i.into(),
-            KeyError::UnknownProgram(_) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", e.to_string()),
-            KeyError::Store(s) => s.into(),
-        })?;
+    let (key, secret) = keys::create(
+        &state.store,
+        state.random.as_ref(),
+        &body.name,
+        body.role,
+        program,
+        state.clock.now(),
+    )
+    .await
+    .map_err(|e| match e {
+        KeyError::Invalid(i) => i.into(),
+        KeyError::UnknownProgram(_) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            e.to_string(),
+        ),
+        KeyError::Store(s) => s.into(),
+    })?;
     let mut body = views::api_key(&key);
     body["secret"] = json!(secret.expose());
     Ok(HttpResponse::Created().json(body))
@@ -56,13 +81,23 @@ async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse
         .into_iter()
         .filter(|k| caller.key.program_id.is_none() || k.program_id == caller.key.program_id)
         .collect();
-    Ok(HttpResponse::Ok().json(json!({ "keys": keys.iter().map(views::api_key).collect::<Vec<_>>() })))
+    Ok(HttpResponse::Ok()
+        .json(json!({ "keys": keys.iter().map(views::api_key).collect::<Vec<_>>() })))
 }
 
-async fn revoke(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn revoke(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     caller.require(&[Role::Admin])?;
     let id = ApiKeyId::parse(&id).map_err(|_| ApiError::not_found("API key"))?;
-    let existing = state.store.api_keys().await?.into_iter().find(|k| k.id == id);
+    let existing = state
+        .store
+        .api_keys()
+        .await?
+        .into_iter()
+        .find(|k| k.id == id);
     match existing {
         Some(k) if caller.key.program_id.is_none() || k.program_id == caller.key.program_id => {}
         _ => return Err(ApiError::not_found("API key")),

@@ -1,27 +1,33 @@
 //! Loading the program or member a request names, with the caller's scope checked. An id
 //! that does not parse is as unknown as one that does not exist.
 
+use std::sync::Arc;
+
 use super::super::auth::Caller;
 use super::super::error::{store_error, ApiError};
 use crate::domain::ids::{MemberId, ProgramId};
 use crate::domain::member::Member;
 use crate::domain::program::Program;
 use crate::state::AppState;
+use crate::storage::MemberKey;
 
 pub async fn program(state: &AppState, caller: &Caller, id: &str) -> Result<Program, ApiError> {
     let id = ProgramId::parse(id).map_err(|_| ApiError::not_found("program"))?;
     caller.check_program(&id)?;
-    state.store.program(&id).await.map_err(|e| store_error(e, "program"))
+    state
+        .store
+        .program(&id)
+        .await
+        .map_err(|e| store_error(e, "program"))
 }
 
-pub async fn member(state: &AppState, caller: &Caller, id: &str) -> Result<(Program, Member), ApiError> {
+pub async fn member(state: &AppState, caller: &Caller, id: &str) -> Result<(Arc<Program>, Member), ApiError> {
     let id = MemberId::parse(id).map_err(|_| ApiError::not_found("member"))?;
-    let member = state.store.member(&id).await.map_err(|e| store_error(e, "member"))?;
-    caller.check_program(&member.program_id)?;
-    let program = state
+    let (member, program) = state
         .store
-        .program(&member.program_id)
+        .member_and_program(MemberKey::Id(&id))
         .await
-        .map_err(|e| store_error(e, "program"))?;
+        .map_err(|e| store_error(e, "member"))?;
+    caller.check_program(&member.program_id)?;
     Ok((program, member))
 }

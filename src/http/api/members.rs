@@ -23,7 +23,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(enroll))
             .route(web::get().to(list)),
     )
-    .service(web::resource("/members/{id}").route(web::get().to(get)).route(web::patch().to(patch)))
+    .service(
+        web::resource("/members/{id}")
+            .route(web::get().to(get))
+            .route(web::patch().to(patch)),
+    )
     .service(web::resource("/members/{id}/void").route(web::post().to(void)))
     .service(web::resource("/members/{id}/pass").route(web::get().to(pass)));
 }
@@ -78,7 +82,9 @@ fn encode_cursor((at, id): &(i64, String)) -> String {
 
 fn decode_cursor(s: &str) -> Result<(i64, String), Invalid> {
     let bad = || Invalid::new("cursor", "is not a cursor from a previous page");
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).map_err(|_| bad())?;
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(s)
+        .map_err(|_| bad())?;
     let raw = String::from_utf8(raw).map_err(|_| bad())?;
     let (at, id) = raw.split_once(':').ok_or_else(bad)?;
     let id = MemberId::parse(id).map_err(|_| bad())?;
@@ -100,7 +106,11 @@ async fn list(
     }
     let query = MemberQuery {
         status: q.status.as_deref().map(MemberStatus::parse).transpose()?,
-        external_id: q.external_id.as_deref().map(member::external_id).transpose()?,
+        external_id: q
+            .external_id
+            .as_deref()
+            .map(member::external_id)
+            .transpose()?,
         after: q.cursor.as_deref().map(decode_cursor).transpose()?,
         limit,
     };
@@ -111,7 +121,11 @@ async fn list(
     })))
 }
 
-async fn get(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn get(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     caller.require(READ)?;
     let (program, member) = load::member(&state, &caller, &id).await?;
     Ok(HttpResponse::Ok().json(views::member(&member, &program, &state.cards)))
@@ -145,7 +159,11 @@ async fn patch(
 }
 
 /// Voids the card: the pass on the phone shows as void and its barcode stops working.
-async fn void(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn void(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     caller.require(MANAGE)?;
     let (program, member) = load::member(&state, &caller, &id).await?;
     let member = state
@@ -166,8 +184,15 @@ async fn pass(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(READ)?;
     let (program, member) = load::member(&state, &caller, &id).await?;
-    let signed = state.cards.apple_pass(&state.store, &program, &member).await?;
-    Ok(pass_response(&req, &signed, header::ContentDisposition::attachment(signed.file_name.clone())))
+    let signed = state
+        .cards
+        .apple_pass(&state.store, &program, &member)
+        .await?;
+    Ok(pass_response(
+        &req,
+        &signed,
+        header::ContentDisposition::attachment(signed.file_name.clone()),
+    ))
 }
 
 #[cfg(test)]
@@ -179,6 +204,9 @@ mod tests {
         let c = (1_700_000_000_000_000, "mem_aaaaaaaaaaaaaaaa".to_string());
         assert_eq!(decode_cursor(&encode_cursor(&c)).unwrap(), c);
         assert!(decode_cursor("garbage!").is_err());
-        assert!(decode_cursor(&base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("1:prg_x")).is_err());
+        assert!(
+            decode_cursor(&base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("1:prg_x"))
+                .is_err()
+        );
     }
 }

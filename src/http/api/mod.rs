@@ -30,7 +30,9 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
                     .limit(max_json_bytes)
                     .error_handler(move |err, _req| json_error(err, max_json_bytes).into()),
             )
-            .app_data(web::QueryConfig::default().error_handler(|err, _req| query_error(err).into()))
+            .app_data(
+                web::QueryConfig::default().error_handler(|err, _req| query_error(err).into()),
+            )
             .route("/openapi.json", web::get().to(openapi))
             .configure(programs::configure)
             .configure(rewards::configure)
@@ -43,5 +45,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
 }
 
 async fn openapi() -> HttpResponse {
-    HttpResponse::Ok().content_type("application/json").body(OPENAPI)
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(OPENAPI)
 }

@@ -31,7 +31,9 @@ fn idempotency_key(req: &HttpRequest) -> Result<IdempotencyKey, ApiError> {
             "send an Idempotency-Key header (any unique string per change, reused on retries)",
         )
     })?;
-    let value = value.to_str().map_err(|_| Invalid::new("Idempotency-Key", "must be visible ASCII"))?;
+    let value = value
+        .to_str()
+        .map_err(|_| Invalid::new("Idempotency-Key", "must be visible ASCII"))?;
     Ok(IdempotencyKey::parse(value)?)
 }
 
@@ -89,7 +91,13 @@ async fn earn(
     let change = PointsChange {
         kind: EntryKind::Earn,
         amount: points,
-        fingerprint: fingerprint(&["earn", member.id.as_str(), &amount, &products.join(","), &reason]),
+        fingerprint: fingerprint(&[
+            "earn",
+            member.id.as_str(),
+            &amount,
+            &products.join(","),
+            &reason,
+        ]),
         reason,
         actor: caller.actor(),
         idempotency_key: Some(key),
@@ -151,7 +159,13 @@ async fn apply(
 ) -> Result<HttpResponse, ApiError> {
     let outcome: PointsOutcome = state
         .store
-        .apply_points(&program.id, &member.id, &program.tiers, &change, state.clock.now())
+        .apply_points(
+            &program.id,
+            &member.id,
+            &program.tiers,
+            &change,
+            state.clock.now(),
+        )
         .await
         .map_err(|e| store_error(e, "member"))?;
     if !outcome.replayed {
@@ -163,9 +177,16 @@ async fn apply(
             "points changed"
         );
     }
-    let status = if outcome.replayed { StatusCode::OK } else { StatusCode::CREATED };
+    let status = if outcome.replayed {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
     Ok(HttpResponse::build(status)
-        .insert_header(("Idempotent-Replayed", if outcome.replayed { "true" } else { "false" }))
+        .insert_header((
+            "Idempotent-Replayed",
+            if outcome.replayed { "true" } else { "false" },
+        ))
         .json(json!({
             "entry": views::entry(&outcome.entry),
             "member": views::member(&outcome.member, program, &state.cards),

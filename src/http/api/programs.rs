@@ -15,11 +15,19 @@ use crate::domain::{text, Invalid};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/programs").route(web::post().to(create)).route(web::get().to(list)))
-        .service(web::resource("/programs/{id}").route(web::get().to(get)).route(web::patch().to(patch)))
-        .service(web::resource("/programs/{id}/design").route(web::put().to(put_design)))
-        .service(web::resource("/programs/{id}/tiers").route(web::put().to(put_tiers)))
-        .service(web::resource("/programs/{id}/earn_rules").route(web::put().to(put_earn_rules)));
+    cfg.service(
+        web::resource("/programs")
+            .route(web::post().to(create))
+            .route(web::get().to(list)),
+    )
+    .service(
+        web::resource("/programs/{id}")
+            .route(web::get().to(get))
+            .route(web::patch().to(patch)),
+    )
+    .service(web::resource("/programs/{id}/design").route(web::put().to(put_design)))
+    .service(web::resource("/programs/{id}/tiers").route(web::put().to(put_tiers)))
+    .service(web::resource("/programs/{id}/earn_rules").route(web::put().to(put_earn_rules)));
 }
 
 #[derive(Deserialize)]
@@ -39,7 +47,11 @@ struct CreateProgram {
 
 /// The program must use the pass type id and team id of the configured signing certificate,
 /// or no pass of it could ever be signed.
-fn apple_ids(state: &AppState, pass_type_id: Option<&str>, team_id: Option<&str>) -> Result<(PassTypeId, TeamId), ApiError> {
+fn apple_ids(
+    state: &AppState,
+    pass_type_id: Option<&str>,
+    team_id: Option<&str>,
+) -> Result<(PassTypeId, TeamId), ApiError> {
     let signer = state.cards.signer();
     let pass_type_id = PassTypeId::parse(pass_type_id.unwrap_or(signer.pass_type_id()))?;
     let team_id = TeamId::parse(team_id.unwrap_or(signer.team_id()))?;
@@ -59,13 +71,23 @@ fn apple_ids(state: &AppState, pass_type_id: Option<&str>, team_id: Option<&str>
     Ok((pass_type_id, team_id))
 }
 
-async fn create(state: web::Data<AppState>, caller: Caller, body: web::Json<CreateProgram>) -> Result<HttpResponse, ApiError> {
+async fn create(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<CreateProgram>,
+) -> Result<HttpResponse, ApiError> {
     caller.require(MANAGE)?;
     if caller.key.program_id.is_some() {
-        return Err(ApiError::forbidden("a key limited to one program cannot create programs"));
+        return Err(ApiError::forbidden(
+            "a key limited to one program cannot create programs",
+        ));
     }
     let body = body.into_inner();
-    let (pass_type_id, team_id) = apple_ids(&state, body.pass_type_id.as_deref(), body.team_id.as_deref())?;
+    let (pass_type_id, team_id) = apple_ids(
+        &state,
+        body.pass_type_id.as_deref(),
+        body.team_id.as_deref(),
+    )?;
     let now = state.clock.now();
     let program = Program {
         id: ProgramId::generate(state.random.as_ref()),
@@ -75,7 +97,10 @@ async fn create(state: web::Data<AppState>, caller: Caller, body: web::Json<Crea
         team_id,
         design: body.design.validated().map_err(|e| e.within("design"))?,
         tiers: Tiers::validated(body.tiers)?,
-        earn_rules: body.earn_rules.validated().map_err(|e| e.within("earn_rules"))?,
+        earn_rules: body
+            .earn_rules
+            .validated()
+            .map_err(|e| e.within("earn_rules"))?,
         design_version: 1,
         created_at: now,
         updated_at: now,
@@ -88,10 +113,15 @@ async fn create(state: web::Data<AppState>, caller: Caller, body: web::Json<Crea
 async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     caller.require(READ)?;
     let programs = state.store.programs(caller.key.program_id.as_ref()).await?;
-    Ok(HttpResponse::Ok().json(json!({ "programs": programs.iter().map(views::program).collect::<Vec<_>>() })))
+    Ok(HttpResponse::Ok()
+        .json(json!({ "programs": programs.iter().map(views::program).collect::<Vec<_>>() })))
 }
 
-async fn get(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn get(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     caller.require(READ)?;
     let program = load::program(&state, &caller, &id).await?;
     Ok(HttpResponse::Ok().json(views::program(&program)))
@@ -129,7 +159,10 @@ async fn put_design(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(MANAGE)?;
     let mut program = load::program(&state, &caller, &id).await?;
-    program.design = body.into_inner().validated().map_err(|e| e.within("design"))?;
+    program.design = body
+        .into_inner()
+        .validated()
+        .map_err(|e| e.within("design"))?;
     save(&state, &program).await
 }
 
@@ -141,7 +174,10 @@ async fn put_earn_rules(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(MANAGE)?;
     let mut program = load::program(&state, &caller, &id).await?;
-    program.earn_rules = body.into_inner().validated().map_err(|e: Invalid| e.within("earn_rules"))?;
+    program.earn_rules = body
+        .into_inner()
+        .validated()
+        .map_err(|e: Invalid| e.within("earn_rules"))?;
     save(&state, &program).await
 }
 

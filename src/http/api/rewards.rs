@@ -41,11 +41,16 @@ async fn create(
     Ok(HttpResponse::Created().json(views::reward(&reward)))
 }
 
-async fn list(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     caller.require(READ)?;
     let program = load::program(&state, &caller, &id).await?;
     let rewards = state.store.rewards(&program.id).await?;
-    Ok(HttpResponse::Ok().json(json!({ "rewards": rewards.iter().map(views::reward).collect::<Vec<_>>() })))
+    Ok(HttpResponse::Ok()
+        .json(json!({ "rewards": rewards.iter().map(views::reward).collect::<Vec<_>>() })))
 }
 
 /// Replaces a reward's name, cost and flags. Set `active` to false to retire it.

@@ -28,9 +28,10 @@ pub fn program(p: &Program) -> Value {
 }
 
 pub fn member(m: &Member, program: &Program, cards: &Cards) -> Value {
-    let next_tier = program.tiers.next_after(m.lifetime_points).map(|t| {
-        json!({ "name": t.name, "points_needed": t.threshold - m.lifetime_points })
-    });
+    let next_tier = program
+        .tiers
+        .next_after(m.lifetime_points)
+        .map(|t| json!({ "name": t.name, "points_needed": t.threshold - m.lifetime_points }));
     json!({
         "id": m.id,
         "program_id": m.program_id,

@@ -47,7 +47,11 @@ pub struct DevPkiOptions {
 impl DevPkiOptions {
     /// A signer valid for a year and CAs valid for ten, all starting an hour before `now` so
     /// small clock differences between machines do not matter.
-    pub fn new(pass_type_id: impl Into<String>, team_id: impl Into<String>, now: OffsetDateTime) -> Self {
+    pub fn new(
+        pass_type_id: impl Into<String>,
+        team_id: impl Into<String>,
+        now: OffsetDateTime,
+    ) -> Self {
         let start = now - Duration::hours(1);
         DevPkiOptions {
             pass_type_id: pass_type_id.into(),
@@ -73,11 +77,17 @@ pub struct DevPki {
 /// Generates a fresh root, intermediate and signer (three RSA 2048 keys).
 pub fn generate(opts: &DevPkiOptions) -> Result<DevPki, anyhow::Error> {
     let (root_cert, root_key) = make_root(opts).context("generating the development root CA")?;
-    let (wwdr_cert, wwdr_key) =
-        make_wwdr(&root_cert, &root_key, opts).context("generating the development intermediate")?;
+    let (wwdr_cert, wwdr_key) = make_wwdr(&root_cert, &root_key, opts)
+        .context("generating the development intermediate")?;
     let (signer_cert, signer_key) =
         issue_signer(&wwdr_cert, &wwdr_key, opts).context("generating the development signer")?;
-    Ok(DevPki { root_cert, wwdr_cert, wwdr_key, signer_cert, signer_key })
+    Ok(DevPki {
+        root_cert,
+        wwdr_cert,
+        wwdr_key,
+        signer_cert,
+        signer_key,
+    })
 }
 
 fn make_root(opts: &DevPkiOptions) -> Result<(X509, PKey<Private>), anyhow::Error> {
@@ -85,12 +95,30 @@ fn make_root(opts: &DevPkiOptions) -> Result<(X509, PKey<Private>), anyhow::Erro
     let subject = name(&[
         (Nid::COUNTRYNAME, "US"),
         (Nid::ORGANIZATIONNAME, DEV_ORGANIZATION),
-        (Nid::ORGANIZATIONALUNITNAME, "Development Certification Authority"),
-        (Nid::COMMONNAME, "passwright DEVELOPMENT Root CA - NOT FROM APPLE"),
+        (
+            Nid::ORGANIZATIONALUNITNAME,
+            "Development Certification Authority",
+        ),
+        (
+            Nid::COMMONNAME,
+            "passwright DEVELOPMENT Root CA - NOT FROM APPLE",
+        ),
     ])?;
-    let mut root = builder(&subject, &subject, &key, opts.ca_not_before, opts.ca_not_after)?;
+    let mut root = builder(
+        &subject,
+        &subject,
+        &key,
+        opts.ca_not_before,
+        opts.ca_not_after,
+    )?;
     root.append_extension(BasicConstraints::new().critical().ca().build()?)?;
-    root.append_extension(KeyUsage::new().critical().key_cert_sign().crl_sign().build()?)?;
+    root.append_extension(
+        KeyUsage::new()
+            .critical()
+            .key_cert_sign()
+            .crl_sign()
+            .build()?,
+    )?;
     let ski = SubjectKeyIdentifier::new().build(&root.x509v3_context(None, None))?;
     root.append_extension(ski)?;
     root.sign(&key, MessageDigest::sha256())?;
@@ -105,14 +133,29 @@ fn make_wwdr(
 ) -> Result<(X509, PKey<Private>), anyhow::Error> {
     let key = new_key()?;
     let subject = name(&[
-        (Nid::COMMONNAME, "passwright DEVELOPMENT WWDR CA - NOT FROM APPLE"),
+        (
+            Nid::COMMONNAME,
+            "passwright DEVELOPMENT WWDR CA - NOT FROM APPLE",
+        ),
         (Nid::ORGANIZATIONALUNITNAME, "G4"),
         (Nid::ORGANIZATIONNAME, DEV_ORGANIZATION),
         (Nid::COUNTRYNAME, "US"),
     ])?;
-    let mut wwdr = builder(&subject, root_cert.subject_name(), &key, opts.ca_not_before, opts.ca_not_after)?;
+    let mut wwdr = builder(
+        &subject,
+        root_cert.subject_name(),
+        &key,
+        opts.ca_not_before,
+        opts.ca_not_after,
+    )?;
     wwdr.append_extension(BasicConstraints::new().critical().ca().pathlen(0).build()?)?;
-    wwdr.append_extension(KeyUsage::new().critical().key_cert_sign().crl_sign().build()?)?;
+    wwdr.append_extension(
+        KeyUsage::new()
+            .critical()
+            .key_cert_sign()
+            .crl_sign()
+            .build()?,
+    )?;
     append_key_ids(&mut wwdr, root_cert)?;
     wwdr.sign(root_key, MessageDigest::sha256())?;
     Ok((wwdr.build(), key))
@@ -121,9 +164,13 @@ fn make_wwdr(
 impl DevPki {
     /// The same root and intermediate with a new signer made from `opts` (e.g. an expired one).
     pub fn reissue_signer(&self, opts: &DevPkiOptions) -> Result<DevPki, anyhow::Error> {
-        let (signer_cert, signer_key) =
-            issue_signer(&self.wwdr_cert, &self.wwdr_key, opts).context("generating the development signer")?;
-        Ok(DevPki { signer_cert, signer_key, ..self.clone() })
+        let (signer_cert, signer_key) = issue_signer(&self.wwdr_cert, &self.wwdr_key, opts)
+            .context("generating the development signer")?;
+        Ok(DevPki {
+            signer_cert,
+            signer_key,
+            ..self.clone()
+        })
     }
 
     pub fn root_pem(&self) -> Result<Vec<u8>, anyhow::Error> {
@@ -155,7 +202,12 @@ impl DevPki {
 
     /// Loads the signer the way the service would, with all checks, at time `now`.
     pub fn signer(&self, now: OffsetDateTime) -> Result<PassSigner, anyhow::Error> {
-        let signer = PassSigner::from_pem_at(&self.signer_cert_pem()?, &self.signer_key_pem()?, &self.wwdr_pem()?, now)?;
+        let signer = PassSigner::from_pem_at(
+            &self.signer_cert_pem()?,
+            &self.signer_key_pem()?,
+            &self.wwdr_pem()?,
+            now,
+        )?;
         Ok(signer)
     }
 
@@ -174,15 +226,23 @@ impl DevPki {
 }
 
 /// Makes sure `dir` holds a development PKI for `opts.pass_type_id` / `opts.team_id` that is valid
-/// at `opts.now`, generating one if not. Returns the files to load and whether anything was
-/// written. Refuses to overwrite certificates that are not passwright development certificates.
-pub fn ensure_dev_certs(dir: &Path, opts: &DevPkiOptions) -> Result<(CertFiles, bool), anyhow::Error> {
+/// at `opts.now` and not about to expire, generating one if not. Returns the files to load and
+/// whether anything was written. Refuses to overwrite certificates that are not passwright
+/// development certificates.
+pub fn ensure_dev_certs(
+    dir: &Path,
+    opts: &DevPkiOptions,
+) -> Result<(CertFiles, bool), anyhow::Error> {
     let files = dev_cert_files(dir);
-    let SignerFiles::Pem { cert: cert_path, .. } = &files.signer else {
+    let SignerFiles::Pem {
+        cert: cert_path, ..
+    } = &files.signer
+    else {
         bail!("development certificates are always PEM files");
     };
     if cert_path.exists() {
-        let existing = std::fs::read(cert_path).with_context(|| format!("reading {}", cert_path.display()))?;
+        let existing =
+            std::fs::read(cert_path).with_context(|| format!("reading {}", cert_path.display()))?;
         let ours = X509::from_pem(&existing).is_ok_and(|cert| is_dev_cert(&cert));
         if !ours {
             bail!(
@@ -192,8 +252,11 @@ pub fn ensure_dev_certs(dir: &Path, opts: &DevPkiOptions) -> Result<(CertFiles, 
             );
         }
         let usable = dir.join("root.pem").exists()
-            && PassSigner::load_at(&files, opts.now)
-                .is_ok_and(|s| s.pass_type_id() == opts.pass_type_id && s.team_id() == opts.team_id);
+            && PassSigner::load_at(&files, opts.now).is_ok_and(|s| {
+                s.pass_type_id() == opts.pass_type_id
+                    && s.team_id() == opts.team_id
+                    && s.check(opts.now).is_empty()
+            });
         if usable {
             return Ok((files, false));
         }
@@ -205,7 +268,10 @@ pub fn ensure_dev_certs(dir: &Path, opts: &DevPkiOptions) -> Result<(CertFiles, 
 
 fn dev_cert_files(dir: &Path) -> CertFiles {
     CertFiles {
-        signer: SignerFiles::Pem { cert: dir.join("signer.pem"), key: dir.join("signer.key") },
+        signer: SignerFiles::Pem {
+            cert: dir.join("signer.pem"),
+            key: dir.join("signer.key"),
+        },
         wwdr: dir.join("wwdr.pem"),
     }
 }
@@ -225,17 +291,34 @@ fn issue_signer(
     let key = new_key()?;
     let subject = name(&[
         (Nid::USERID, &opts.pass_type_id),
-        (Nid::COMMONNAME, &format!("Pass Type ID: {}", opts.pass_type_id)),
+        (
+            Nid::COMMONNAME,
+            &format!("Pass Type ID: {}", opts.pass_type_id),
+        ),
         (Nid::ORGANIZATIONALUNITNAME, &opts.team_id),
         (Nid::ORGANIZATIONNAME, DEV_ORGANIZATION),
         (Nid::COUNTRYNAME, "US"),
     ])?;
-    let mut cert = builder(&subject, wwdr_cert.subject_name(), &key, opts.signer_not_before, opts.signer_not_after)?;
+    let mut cert = builder(
+        &subject,
+        wwdr_cert.subject_name(),
+        &key,
+        opts.signer_not_before,
+        opts.signer_not_after,
+    )?;
     cert.append_extension(BasicConstraints::new().critical().build()?)?;
     cert.append_extension(KeyUsage::new().critical().digital_signature().build()?)?;
-    cert.append_extension(ExtendedKeyUsage::new().client_auth().other(OID_EKU_PASS_TYPE_ID).build()?)?;
+    cert.append_extension(
+        ExtendedKeyUsage::new()
+            .client_auth()
+            .other(OID_EKU_PASS_TYPE_ID)
+            .build()?,
+    )?;
     append_key_ids(&mut cert, wwdr_cert)?;
-    cert.append_extension(raw_extension(OID_PASS_TYPE_ID, &der_utf8_string(&opts.pass_type_id))?)?;
+    cert.append_extension(raw_extension(
+        OID_PASS_TYPE_ID,
+        &der_utf8_string(&opts.pass_type_id),
+    )?)?;
     cert.append_extension(raw_extension(OID_PASS_CERT_MARKER, &[0x05, 0x00])?)?;
     cert.sign(wwdr_key, MessageDigest::sha256())?;
     Ok((cert.build(), key))
@@ -265,8 +348,8 @@ fn builder(
     let mut b = X509Builder::new()?;
     b.set_version(2)?;
     let serial = serial.to_asn1_integer()?;
-    let not_before = Asn1Time::from_unix(not_before.unix_timestamp().try_into()?)?;
-    let not_after = Asn1Time::from_unix(not_after.unix_timestamp().try_into()?)?;
+    let not_before = asn1_time(not_before)?;
+    let not_after = asn1_time(not_after)?;
     b.set_serial_number(&serial)?;
     b.set_subject_name(subject)?;
     b.set_issuer_name(issuer)?;
@@ -276,9 +359,17 @@ fn builder(
     Ok(b)
 }
 
+// `time_t` is i64 on the targets we build for, but not on every target.
+#[allow(clippy::useless_conversion)]
+fn asn1_time(t: OffsetDateTime) -> Result<Asn1Time, anyhow::Error> {
+    Ok(Asn1Time::from_unix(t.unix_timestamp().try_into()?)?)
+}
+
 fn append_key_ids(b: &mut X509Builder, issuer: &X509Ref) -> Result<(), anyhow::Error> {
     let ski = SubjectKeyIdentifier::new().build(&b.x509v3_context(Some(issuer), None))?;
-    let aki = AuthorityKeyIdentifier::new().keyid(true).build(&b.x509v3_context(Some(issuer), None))?;
+    let aki = AuthorityKeyIdentifier::new()
+        .keyid(true)
+        .build(&b.x509v3_context(Some(issuer), None))?;
     b.append_extension(ski)?;
     b.append_extension(aki)?;
     Ok(())
@@ -297,7 +388,11 @@ fn der_utf8_string(value: &str) -> Vec<u8> {
     if len < 0x80 {
         der.push(len as u8);
     } else {
-        let len_bytes: Vec<u8> = len.to_be_bytes().into_iter().skip_while(|b| *b == 0).collect();
+        let len_bytes: Vec<u8> = len
+            .to_be_bytes()
+            .into_iter()
+            .skip_while(|b| *b == 0)
+            .collect();
         der.push(0x80 | len_bytes.len() as u8);
         der.extend(len_bytes);
     }
@@ -314,10 +409,15 @@ fn write_file(path: &Path, bytes: &[u8], mode: u32) -> Result<(), anyhow::Error>
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, mode);
     #[cfg(not(unix))]
     let _ = mode;
-    let mut file = options.open(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-    file.write_all(bytes).with_context(|| format!("writing {}", tmp.display()))?;
-    file.sync_all().with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
+    let mut file = options
+        .open(&tmp)
+        .with_context(|| format!("creating {}", tmp.display()))?;
+    file.write_all(bytes)
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    file.sync_all()
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path)
+        .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
     Ok(())
 }
 
@@ -329,8 +429,14 @@ pub(crate) mod tests {
     pub(crate) const PASS_TYPE_ID: &str = "pass.com.example.loyalty";
     pub(crate) const TEAM_ID: &str = "ABCDE12345";
 
+    /// The real clock, read once and then fixed for every test: the OpenSSL CLI checks
+    /// certificate dates against the real time, so the test PKI must be valid now.
     pub(crate) fn now() -> OffsetDateTime {
-        time::macros::datetime!(2026-03-01 12:00 UTC)
+        static NOW: OnceLock<OffsetDateTime> = OnceLock::new();
+        *NOW.get_or_init(|| {
+            let now = OffsetDateTime::now_utc();
+            now - Duration::nanoseconds(i64::from(now.nanosecond()))
+        })
     }
 
     pub(crate) fn options() -> DevPkiOptions {
@@ -356,7 +462,10 @@ pub(crate) mod tests {
         let text = String::from_utf8(pki.signer_cert.to_text().unwrap()).unwrap();
         assert!(text.contains("1.2.840.113635.100.6.1.16"), "{text}");
         assert!(text.contains("1.2.840.113635.100.6.3.2"), "{text}");
-        assert!(text.contains("TLS Web Client Authentication, 1.2.840.113635.100.4.14"), "{text}");
+        assert!(
+            text.contains("TLS Web Client Authentication, 1.2.840.113635.100.4.14"),
+            "{text}"
+        );
         let signer = pki.signer(now()).unwrap();
         assert_eq!(signer.pass_type_id(), PASS_TYPE_ID);
         assert_eq!(signer.team_id(), TEAM_ID);
@@ -371,17 +480,34 @@ pub(crate) mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
-            let mode = std::fs::metadata(dir.path().join("signer.key")).unwrap().permissions().mode();
+            let mode = std::fs::metadata(dir.path().join("signer.key"))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         assert!(PassSigner::load_at(&files, now()).is_ok());
         let (_, generated) = ensure_dev_certs(dir.path(), &options()).unwrap();
         assert!(!generated, "existing matching certificates must be kept");
 
+        // About to expire: replaced rather than left to break next month.
+        let mut short = options();
+        short.signer_not_after = now() + Duration::days(5);
+        shared_pki()
+            .reissue_signer(&short)
+            .unwrap()
+            .write_pem_files(dir.path())
+            .unwrap();
+        assert!(ensure_dev_certs(dir.path(), &options()).unwrap().1);
+        assert!(!ensure_dev_certs(dir.path(), &options()).unwrap().1);
+
         let other = DevPkiOptions::new("pass.com.example.other", TEAM_ID, now());
         let (files, generated) = ensure_dev_certs(dir.path(), &other).unwrap();
         assert!(generated);
-        assert_eq!(PassSigner::load_at(&files, now()).unwrap().pass_type_id(), "pass.com.example.other");
+        assert_eq!(
+            PassSigner::load_at(&files, now()).unwrap().pass_type_id(),
+            "pass.com.example.other"
+        );
     }
 
     #[test]
@@ -390,12 +516,21 @@ pub(crate) mod tests {
         // The dev root is not a dev *signer* by name alone, so use a certificate from elsewhere:
         // a self-signed one with another organisation.
         let key = new_key().unwrap();
-        let subject = name(&[(Nid::ORGANIZATIONNAME, "Real Company"), (Nid::USERID, PASS_TYPE_ID)]).unwrap();
+        let subject = name(&[
+            (Nid::ORGANIZATIONNAME, "Real Company"),
+            (Nid::USERID, PASS_TYPE_ID),
+        ])
+        .unwrap();
         let mut b = builder(&subject, &subject, &key, now(), now() + Duration::days(1)).unwrap();
         b.sign(&key, MessageDigest::sha256()).unwrap();
         std::fs::write(dir.path().join("signer.pem"), b.build().to_pem().unwrap()).unwrap();
-        let err = ensure_dev_certs(dir.path(), &options()).unwrap_err().to_string();
-        assert!(err.contains("refusing to overwrite") && err.contains("signer.pem"), "{err}");
+        let err = ensure_dev_certs(dir.path(), &options())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("refusing to overwrite") && err.contains("signer.pem"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -63,7 +63,11 @@ pub enum ImageError {
     #[error("{file} is empty")]
     Empty { file: String },
     #[error("{file} is {size} bytes; the limit is {max} bytes")]
-    TooManyBytes { file: String, size: usize, max: usize },
+    TooManyBytes {
+        file: String,
+        size: usize,
+        max: usize,
+    },
     #[error("{file} is a {format} image; Apple Wallet only accepts PNG")]
     WrongFormat { file: String, format: &'static str },
     #[error("{file} is not a PNG image")]
@@ -71,8 +75,14 @@ pub enum ImageError {
     #[error("{file} is damaged or incomplete: {detail}")]
     Corrupt { file: String, detail: String },
     #[error("{file} must be square, but it is {width}x{height} pixels")]
-    NotSquare { file: String, width: u32, height: u32 },
-    #[error("{file} is {width}x{height} pixels; it must be at most {max_width}x{max_height} pixels")]
+    NotSquare {
+        file: String,
+        width: u32,
+        height: u32,
+    },
+    #[error(
+        "{file} is {width}x{height} pixels; it must be at most {max_width}x{max_height} pixels"
+    )]
     TooLarge {
         file: String,
         width: u32,
@@ -80,7 +90,9 @@ pub enum ImageError {
         max_width: u32,
         max_height: u32,
     },
-    #[error("{file} is {width}x{height} pixels; it must be at least {min_width}x{min_height} pixels")]
+    #[error(
+        "{file} is {width}x{height} pixels; it must be at least {min_width}x{min_height} pixels"
+    )]
     TooSmall {
         file: String,
         width: u32,
@@ -110,7 +122,11 @@ pub fn validate_png(kind: ImageKind, scale: u8, bytes: &[u8]) -> Result<PngInfo,
         return Err(ImageError::Empty { file });
     }
     if bytes.len() > MAX_PNG_BYTES {
-        return Err(ImageError::TooManyBytes { file, size: bytes.len(), max: MAX_PNG_BYTES });
+        return Err(ImageError::TooManyBytes {
+            file,
+            size: bytes.len(),
+            max: MAX_PNG_BYTES,
+        });
     }
     if !bytes.starts_with(&PNG_SIGNATURE) {
         return Err(match sniff_format(bytes) {
@@ -134,7 +150,10 @@ fn sniff_format(bytes: &[u8]) -> Option<&'static str> {
         Some("GIF")
     } else if bytes.starts_with(b"RIFF") && bytes.get(8..12) == Some(b"WEBP") {
         Some("WebP")
-    } else if bytes.get(4..12).is_some_and(|b| b == b"ftypheic" || b == b"ftypheix" || b == b"ftypmif1") {
+    } else if bytes
+        .get(4..12)
+        .is_some_and(|b| b == b"ftypheic" || b == b"ftypheix" || b == b"ftypmif1")
+    {
         Some("HEIC")
     } else if bytes.starts_with(b"<svg") || bytes.starts_with(b"<?xml") {
         Some("SVG")
@@ -153,11 +172,21 @@ fn header_size(bytes: &[u8]) -> Option<(u32, u32)> {
     Some((width, height))
 }
 
-fn check_dimensions(kind: ImageKind, scale: u8, file: &str, width: u32, height: u32) -> Result<(), ImageError> {
+fn check_dimensions(
+    kind: ImageKind,
+    scale: u8,
+    file: &str,
+    width: u32,
+    height: u32,
+) -> Result<(), ImageError> {
     let s = u32::from(scale);
     let (min_w, min_h, max_w, max_h) = kind.bounds_pt();
     if kind == ImageKind::Icon && width != height {
-        return Err(ImageError::NotSquare { file: file.to_owned(), width, height });
+        return Err(ImageError::NotSquare {
+            file: file.to_owned(),
+            width,
+            height,
+        });
     }
     if width > max_w * s || height > max_h * s {
         return Err(ImageError::TooLarge {
@@ -184,7 +213,9 @@ fn check_dimensions(kind: ImageKind, scale: u8, file: &str, width: u32, height: 
 fn decode_fully(bytes: &[u8]) -> Result<(), String> {
     let mut decoder = png::Decoder::new(bytes);
     // Dimensions are already bounded (at most 1125x432 at @3x); this only guards odd pixel formats.
-    decoder.set_limits(png::Limits { bytes: 32 * 1024 * 1024 });
+    decoder.set_limits(png::Limits {
+        bytes: 32 * 1024 * 1024,
+    });
     let mut reader = decoder.read_info().map_err(|e| e.to_string())?;
     let mut pixels = vec![0; reader.output_buffer_size()];
     reader.next_frame(&mut pixels).map_err(|e| e.to_string())?;
@@ -196,7 +227,10 @@ fn decode_fully(bytes: &[u8]) -> Result<(), String> {
 pub fn default_images() -> Vec<(String, Vec<u8>)> {
     macro_rules! image {
         ($name:literal) => {
-            ($name.to_owned(), include_bytes!(concat!("../../../templates/images/", $name)).to_vec())
+            (
+                $name.to_owned(),
+                include_bytes!(concat!("../../../templates/images/", $name)).to_vec(),
+            )
         };
     }
     vec![
@@ -223,7 +257,9 @@ mod tests {
         encoder.set_color(png::ColorType::Rgb);
         encoder.set_depth(png::BitDepth::Eight);
         let mut writer = encoder.write_header().unwrap();
-        writer.write_image_data(&vec![90; (width * height * 3) as usize]).unwrap();
+        writer
+            .write_image_data(&vec![90; (width * height * 3) as usize])
+            .unwrap();
         writer.finish().unwrap();
         out
     }
@@ -240,7 +276,13 @@ mod tests {
             }
         }
         let icon = &defaults.iter().find(|(n, _)| n == "icon@3x.png").unwrap().1;
-        assert_eq!(validate_png(ImageKind::Icon, 3, icon), Ok(PngInfo { width: 87, height: 87 }));
+        assert_eq!(
+            validate_png(ImageKind::Icon, 3, icon),
+            Ok(PngInfo {
+                width: 87,
+                height: 87
+            })
+        );
     }
 
     #[test]
@@ -253,12 +295,28 @@ mod tests {
     #[test]
     fn garbage_and_other_formats_are_rejected_by_name() {
         let err = validate_png(ImageKind::Logo, 1, b"definitely not an image").unwrap_err();
-        assert_eq!(err, ImageError::NotPng { file: "logo.png".into() });
+        assert_eq!(
+            err,
+            ImageError::NotPng {
+                file: "logo.png".into()
+            }
+        );
         let jpeg = [0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, b'J', b'F', b'I', b'F', 0];
         let err = validate_png(ImageKind::Logo, 2, &jpeg).unwrap_err();
-        assert_eq!(err.to_string(), "logo@2x.png is a JPEG image; Apple Wallet only accepts PNG");
-        assert_eq!(validate_png(ImageKind::Icon, 1, &[]).unwrap_err(), ImageError::Empty { file: "icon.png".into() });
-        assert_eq!(validate_png(ImageKind::Icon, 4, &png(29, 29)).unwrap_err(), ImageError::BadScale(4));
+        assert_eq!(
+            err.to_string(),
+            "logo@2x.png is a JPEG image; Apple Wallet only accepts PNG"
+        );
+        assert_eq!(
+            validate_png(ImageKind::Icon, 1, &[]).unwrap_err(),
+            ImageError::Empty {
+                file: "icon.png".into()
+            }
+        );
+        assert_eq!(
+            validate_png(ImageKind::Icon, 4, &png(29, 29)).unwrap_err(),
+            ImageError::BadScale(4)
+        );
     }
 
     #[test]
@@ -268,15 +326,25 @@ mod tests {
         let truncated = &good[..good.len() - 20];
         let err = validate_png(ImageKind::Logo, 1, truncated).unwrap_err();
         assert!(matches!(err, ImageError::Corrupt { .. }), "{err:?}");
-        assert!(err.to_string().starts_with("logo.png is damaged or incomplete"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("logo.png is damaged or incomplete"),
+            "{err}"
+        );
 
         let mut flipped = good.clone();
         let idat = flipped.windows(4).position(|w| w == b"IDAT").unwrap();
         flipped[idat + 6] ^= 0xFF;
-        assert!(matches!(validate_png(ImageKind::Logo, 1, &flipped), Err(ImageError::Corrupt { .. })));
+        assert!(matches!(
+            validate_png(ImageKind::Logo, 1, &flipped),
+            Err(ImageError::Corrupt { .. })
+        ));
 
         let only_signature = &good[..8];
-        assert!(matches!(validate_png(ImageKind::Logo, 1, only_signature), Err(ImageError::Corrupt { .. })));
+        assert!(matches!(
+            validate_png(ImageKind::Logo, 1, only_signature),
+            Err(ImageError::Corrupt { .. })
+        ));
     }
 
     #[test]
@@ -286,12 +354,29 @@ mod tests {
         bomb[16..20].copy_from_slice(&100_000u32.to_be_bytes());
         bomb[20..24].copy_from_slice(&100_000u32.to_be_bytes());
         let err = validate_png(ImageKind::Strip, 3, &bomb).unwrap_err();
-        assert!(matches!(err, ImageError::TooLarge { width: 100_000, max_width: 1125, max_height: 432, .. }), "{err:?}");
+        assert!(
+            matches!(
+                err,
+                ImageError::TooLarge {
+                    width: 100_000,
+                    max_width: 1125,
+                    max_height: 432,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
 
         let err = validate_png(ImageKind::Logo, 1, &png(400, 50)).unwrap_err();
-        assert_eq!(err.to_string(), "logo.png is 400x50 pixels; it must be at most 160x50 pixels");
+        assert_eq!(
+            err.to_string(),
+            "logo.png is 400x50 pixels; it must be at most 160x50 pixels"
+        );
         let too_many_bytes = vec![0u8; MAX_PNG_BYTES + 1];
-        assert!(matches!(validate_png(ImageKind::Strip, 1, &too_many_bytes), Err(ImageError::TooManyBytes { .. })));
+        assert!(matches!(
+            validate_png(ImageKind::Strip, 1, &too_many_bytes),
+            Err(ImageError::TooManyBytes { .. })
+        ));
     }
 
     #[test]
@@ -299,16 +384,34 @@ mod tests {
         assert!(validate_png(ImageKind::Icon, 2, &png(58, 58)).is_ok());
         assert!(validate_png(ImageKind::Icon, 2, &png(116, 116)).is_ok());
         let err = validate_png(ImageKind::Icon, 2, &png(29, 29)).unwrap_err();
-        assert_eq!(err.to_string(), "icon@2x.png is 29x29 pixels; it must be at least 58x58 pixels");
+        assert_eq!(
+            err.to_string(),
+            "icon@2x.png is 29x29 pixels; it must be at least 58x58 pixels"
+        );
         let err = validate_png(ImageKind::Icon, 1, &png(200, 200)).unwrap_err();
-        assert!(matches!(err, ImageError::TooLarge { max_width: 58, .. }), "{err:?}");
+        assert!(
+            matches!(err, ImageError::TooLarge { max_width: 58, .. }),
+            "{err:?}"
+        );
         let err = validate_png(ImageKind::Icon, 1, &png(40, 30)).unwrap_err();
-        assert_eq!(err.to_string(), "icon.png must be square, but it is 40x30 pixels");
+        assert_eq!(
+            err.to_string(),
+            "icon.png must be square, but it is 40x30 pixels"
+        );
     }
 
     #[test]
     fn strip_within_store_card_bounds_is_accepted() {
-        assert_eq!(validate_png(ImageKind::Strip, 1, &png(375, 123)), Ok(PngInfo { width: 375, height: 123 }));
-        assert!(matches!(validate_png(ImageKind::Strip, 1, &png(100, 123)), Err(ImageError::TooSmall { .. })));
+        assert_eq!(
+            validate_png(ImageKind::Strip, 1, &png(375, 123)),
+            Ok(PngInfo {
+                width: 375,
+                height: 123
+            })
+        );
+        assert!(matches!(
+            validate_png(ImageKind::Strip, 1, &png(100, 123)),
+            Err(ImageError::TooSmall { .. })
+        ));
     }
 }

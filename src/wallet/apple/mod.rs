@@ -1,11 +1,13 @@
 //! Apple Wallet `.pkpass`: certificates, signing, packaging, images, localisation.
 
+mod archive;
 pub mod certs;
 pub mod devca;
 pub mod images;
 pub mod package;
 pub mod pass_json;
+mod signature;
 pub mod strings;
 
 pub use certs::{CertError, CertFiles, CertWarning, PassSigner, SignerFiles};
-pub use package::{build_pkpass, PackageError, PassAssets, PKPASS_CONTENT_TYPE};
+pub use package::{build_pkpass, build_pkpass_at, PackageError, PassAssets, PKPASS_CONTENT_TYPE};

@@ -22,26 +22,46 @@ pub struct PassContext<'a> {
 /// pass.json bytes (compact JSON) for `member` of `program`.
 pub fn render(program: &Program, member: &Member, ctx: &PassContext<'_>) -> Vec<u8> {
     let design = &program.design;
-    let tier = member.tier.as_deref().and_then(|t| program.tiers.by_name(t));
+    let tier = member
+        .tier
+        .as_deref()
+        .and_then(|t| program.tiers.by_name(t));
     let tier_design = tier.and_then(|t| t.design.as_ref());
     let colors = &design.colors;
-    let background = tier_design.and_then(|d| d.background_color).unwrap_or(colors.background);
-    let foreground = tier_design.and_then(|d| d.foreground_color).unwrap_or(colors.foreground);
-    let label = tier_design.and_then(|d| d.label_color).unwrap_or(colors.label);
+    let background = tier_design
+        .and_then(|d| d.background_color)
+        .unwrap_or(colors.background);
+    let foreground = tier_design
+        .and_then(|d| d.foreground_color)
+        .unwrap_or(colors.foreground);
+    let label = tier_design
+        .and_then(|d| d.label_color)
+        .unwrap_or(colors.label);
     let logo_text = tier_design
         .and_then(|d| d.logo_text.as_deref())
         .or(design.logo_text.as_deref());
 
     let layout = &design.layout;
     let fields = |kinds: &[FieldKind], back: bool| -> Vec<Value> {
-        kinds.iter().filter_map(|k| field(program, member, *k, back)).collect()
+        kinds
+            .iter()
+            .filter_map(|k| field(program, member, *k, back))
+            .collect()
     };
     let mut back = fields(&layout.back, true);
-    back.extend(design.back_fields.iter().map(|f| json!({"key": f.key, "label": f.label, "value": f.value})));
+    back.extend(
+        design
+            .back_fields
+            .iter()
+            .map(|f| json!({"key": f.key, "label": f.label, "value": f.value})),
+    );
 
     let mut pass = Map::new();
     pass.insert("formatVersion".into(), json!(1));
-    pass.insert("passTypeIdentifier".into(), json!(program.pass_type_id.as_str()));
+    pass.insert(
+        "passTypeIdentifier".into(),
+        json!(program.pass_type_id.as_str()),
+    );
     pass.insert("serialNumber".into(), json!(member.serial.as_str()));
     pass.insert("teamIdentifier".into(), json!(program.team_id.as_str()));
     pass.insert("organizationName".into(), json!(program.organization));
@@ -53,7 +73,10 @@ pub fn render(program: &Program, member: &Member, ctx: &PassContext<'_>) -> Vec<
     pass.insert("foregroundColor".into(), json!(foreground.apple()));
     pass.insert("labelColor".into(), json!(label.apple()));
     pass.insert("webServiceURL".into(), json!(ctx.web_service_url));
-    pass.insert("authenticationToken".into(), json!(member.auth_token.expose()));
+    pass.insert(
+        "authenticationToken".into(),
+        json!(member.auth_token.expose()),
+    );
     pass.insert(
         "barcodes".into(),
         json!([{
@@ -122,11 +145,17 @@ fn field(program: &Program, member: &Member, kind: FieldKind, back: bool) -> Opt
             f.insert("timeStyle".into(), json!("PKDateStyleNone"));
             // Whole seconds: Wallet's ISO 8601 parsing does not take fractions.
             let day = member.created_at.replace_nanosecond(0).ok()?;
-            json!(day.format(&time::format_description::well_known::Rfc3339).ok()?)
+            json!(day
+                .format(&time::format_description::well_known::Rfc3339)
+                .ok()?)
         }
         FieldKind::NextTier => {
             let next = program.tiers.next_after(member.lifetime_points)?;
-            json!(format!("{} to {}", next.threshold - member.lifetime_points, next.name))
+            json!(format!(
+                "{} to {}",
+                next.threshold - member.lifetime_points,
+                next.name
+            ))
         }
     };
     f.insert("value".into(), value);
@@ -186,7 +215,10 @@ pub fn localizations(program: &Program) -> Vec<(String, Vec<u8>)> {
                     Some((s.clone(), translated))
                 })
                 .collect();
-            (format!("{}.lproj/pass.strings", lang.as_str()), encode_pass_strings(&entries))
+            (
+                format!("{}.lproj/pass.strings", lang.as_str()),
+                encode_pass_strings(&entries),
+            )
         })
         .collect()
 }
@@ -204,19 +236,46 @@ fn builtin(lang: &str, english: &str) -> Option<&'static str> {
     }
 }
 
-static BUILTIN: std::sync::LazyLock<BTreeMap<&'static str, [&'static str; 3]>> = std::sync::LazyLock::new(|| {
-    BTreeMap::from([
-        ("Points", ["Punkte", "Points", "Puntos"]),
-        ("Tier", ["Stufe", "Niveau", "Nivel"]),
-        ("Member", ["Mitglied", "Membre", "Socio"]),
-        ("Member number", ["Mitgliedsnummer", "Numéro de membre", "Número de socio"]),
-        ("Lifetime points", ["Punkte gesamt", "Points cumulés", "Puntos acumulados"]),
-        ("Member since", ["Mitglied seit", "Membre depuis", "Socio desde"]),
-        ("Next tier", ["Nächste Stufe", "Niveau suivant", "Siguiente nivel"]),
-        ("You now have %@ points", ["Sie haben jetzt %@ Punkte", "Vous avez maintenant %@ points", "Ahora tienes %@ puntos"]),
-        ("You are now %@", ["Sie sind jetzt %@", "Vous êtes maintenant %@", "Ahora eres %@"]),
-    ])
-});
+static BUILTIN: std::sync::LazyLock<BTreeMap<&'static str, [&'static str; 3]>> =
+    std::sync::LazyLock::new(|| {
+        BTreeMap::from([
+            ("Points", ["Punkte", "Points", "Puntos"]),
+            ("Tier", ["Stufe", "Niveau", "Nivel"]),
+            ("Member", ["Mitglied", "Membre", "Socio"]),
+            (
+                "Member number",
+                ["Mitgliedsnummer", "Numéro de membre", "Número de socio"],
+            ),
+            (
+                "Lifetime points",
+                ["Punkte gesamt", "Points cumulés", "Puntos acumulados"],
+            ),
+            (
+                "Member since",
+                ["Mitglied seit", "Membre depuis", "Socio desde"],
+            ),
+            (
+                "Next tier",
+                ["Nächste Stufe", "Niveau suivant", "Siguiente nivel"],
+            ),
+            (
+                "You now have %@ points",
+                [
+                    "Sie haben jetzt %@ Punkte",
+                    "Vous avez maintenant %@ points",
+                    "Ahora tienes %@ puntos",
+                ],
+            ),
+            (
+                "You are now %@",
+                [
+                    "Sie sind jetzt %@",
+                    "Vous êtes maintenant %@",
+                    "Ahora eres %@",
+                ],
+            ),
+        ])
+    });
 
 #[cfg(test)]
 mod tests {
@@ -229,11 +288,15 @@ mod tests {
     use crate::domain::program::{Design, EarnRules, Tier, Tiers};
 
     fn program() -> Program {
-        let mut design = Design::default();
-        design.languages = vec![Language::english(), Language::parse("de").unwrap()];
-        design
-            .localizations
-            .insert(Language::parse("de").unwrap(), BTreeMap::from([("Gold".to_string(), "Gold-Stufe".to_string())]));
+        let de = Language::parse("de").unwrap();
+        let design = Design {
+            languages: vec![Language::english(), de.clone()],
+            localizations: BTreeMap::from([(
+                de,
+                BTreeMap::from([("Gold".to_string(), "Gold-Stufe".to_string())]),
+            )]),
+            ..Design::default()
+        };
         let now = time::OffsetDateTime::now_utc();
         Program {
             id: ProgramId::generate(&OsRandom),
@@ -243,8 +306,16 @@ mod tests {
             team_id: TeamId::parse("ABCDE12345").unwrap(),
             design: design.validated().unwrap(),
             tiers: Tiers::validated(vec![
-                Tier { name: "Bronze".into(), threshold: 0, design: None },
-                Tier { name: "Gold".into(), threshold: 500, design: None },
+                Tier {
+                    name: "Bronze".into(),
+                    threshold: 0,
+                    design: None,
+                },
+                Tier {
+                    name: "Gold".into(),
+                    threshold: 500,
+                    design: None,
+                },
             ])
             .unwrap(),
             earn_rules: EarnRules::default(),
@@ -281,7 +352,10 @@ mod tests {
     fn renders_store_card_with_points_tier_and_name() {
         let p = program();
         let m = member(&p);
-        let ctx = PassContext { web_service_url: "https://w.example/wallet", barcode_message: "PW1-token" };
+        let ctx = PassContext {
+            web_service_url: "https://w.example/wallet",
+            barcode_message: "PW1-token",
+        };
         let v: Value = serde_json::from_slice(&render(&p, &m, &ctx)).unwrap();
         assert_eq!(v["formatVersion"], 1);
         assert_eq!(v["serialNumber"], m.serial.as_str());
@@ -289,7 +363,10 @@ mod tests {
         assert_eq!(v["barcodes"][0]["message"], "PW1-token");
         let card = &v["storeCard"];
         assert_eq!(card["primaryFields"][0]["value"], 120);
-        assert!(card["primaryFields"][0]["changeMessage"].as_str().unwrap().contains("%@"));
+        assert!(card["primaryFields"][0]["changeMessage"]
+            .as_str()
+            .unwrap()
+            .contains("%@"));
         assert_eq!(card["headerFields"][0]["value"], "Bronze");
         assert_eq!(card["secondaryFields"][0]["value"], "Ada Lovelace");
         assert_eq!(card["auxiliaryFields"][0]["value"], "180 to Gold");

@@ -83,21 +83,37 @@ mod tests {
             ("Say \"hi\"".to_owned(), "Sag \"Hallo\"".to_owned()),
         ];
         let text = String::from_utf8(encode_pass_strings(&entries)).unwrap();
-        assert_eq!(text, "\"POINTS\" = \"Punkte\";\n\"Say \\\"hi\\\"\" = \"Sag \\\"Hallo\\\"\";\n");
+        assert_eq!(
+            text,
+            "\"POINTS\" = \"Punkte\";\n\"Say \\\"hi\\\"\" = \"Sag \\\"Hallo\\\"\";\n"
+        );
     }
 
     #[test]
     fn quotes_backslashes_newlines_and_umlauts_round_trip() {
         let entries = vec![
             ("Member since".to_owned(), "Mitglied seit".to_owned()),
-            ("C:\\path \"quoted\"".to_owned(), "Größe: \"groß\" \\ Äpfel".to_owned()),
-            ("Line one\nLine two".to_owned(), "Zeile eins\r\nZeile zwei\tTab".to_owned()),
+            (
+                "C:\\path \"quoted\"".to_owned(),
+                "Größe: \"groß\" \\ Äpfel".to_owned(),
+            ),
+            (
+                "Line one\nLine two".to_owned(),
+                "Zeile eins\r\nZeile zwei\tTab".to_owned(),
+            ),
             ("bell\u{7}".to_owned(), "Grüße 🎉".to_owned()),
         ];
         let bytes = encode_pass_strings(&entries);
         assert!(!bytes.starts_with(&[0xEF, 0xBB, 0xBF]), "no BOM");
-        assert!(std::str::from_utf8(&bytes).unwrap().contains("Größe"), "umlauts stay as UTF-8, unescaped");
-        assert_eq!(bytes.iter().filter(|b| **b == b'\n').count(), entries.len(), "one line per entry");
+        assert!(
+            std::str::from_utf8(&bytes).unwrap().contains("Größe"),
+            "umlauts stay as UTF-8, unescaped"
+        );
+        assert_eq!(
+            bytes.iter().filter(|b| **b == b'\n').count(),
+            entries.len(),
+            "one line per entry"
+        );
         assert_eq!(decode(&bytes), entries);
     }
 

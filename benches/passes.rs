@@ -1,0 +1,395 @@
+//! Pass throughput against the machine's own RSA-2048 signing speed, in one run.
+//!
+//! 1. `openssl speed -seconds 3 rsa2048`: RSA-2048 signs per second on one core: the limit.
+//! 2. Fresh pass builds in process (render pass.json + manifest + PKCS#7 sign + zip), one thread.
+//! 3. `passwright serve` as its own process with one HTTP worker; a client in this process asks
+//!    for passes over HTTP (bearer auth + database + build). Every request names another member
+//!    and the pass cache holds one entry, so every answer is signed afresh. Throughput is divided
+//!    by the CPU seconds the server process used (from /proc), giving passes per core-second.
+//! 4. The same member again and again: served from the cache. The server's signing counter is
+//!    read before and after to show it signed nothing.
+//! 5. Idle resident memory of `serve`.
+//!
+//! Run: `cargo bench --bench passes` (release build). Results go to docs/BENCHMARKS.md by hand.
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use passwright::clock::OsRandom;
+use passwright::domain::apple_ids::{AuthToken, PassTypeId, SerialNumber, TeamId};
+use passwright::domain::ids::{MemberId, ProgramId};
+use passwright::domain::member::{Consent, Member, MemberStatus};
+use passwright::domain::program::{Design, EarnRules, Program, Tier, Tiers};
+use passwright::wallet::apple::devca::{generate, DevPkiOptions};
+use passwright::wallet::apple::images::default_images;
+use passwright::wallet::apple::pass_json::{self, PassContext};
+use passwright::wallet::apple::{build_pkpass, PassAssets};
+use serde_json::{json, Value};
+
+const PASS_TYPE_ID: &str = "pass.com.example.bench";
+const TEAM_ID: &str = "BENCHTEAM1";
+
+fn main() {
+    let limit = openssl_rsa2048_signs_per_sec();
+    println!("openssl speed rsa2048 sign/s (1 core): {limit:.0}");
+
+    let build = in_process_builds_per_sec(Duration::from_secs(5));
+    println!(
+        "fresh pass builds in process, 1 thread: {build:.0}/s  ratio {:.2} (target >= 0.90)",
+        build / limit
+    );
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let server = Server::start().await;
+        let idle_rss = server.rss_kib();
+        println!("idle RSS of serve: {:.1} MB (target < 50 MB)", idle_rss as f64 / 1024.0);
+        let members = server.seed(2000).await;
+
+        let api: Vec<String> = members.iter().map(|m| m.0.clone()).collect();
+        let links: Vec<String> = members.iter().map(|m| m.1.clone()).collect();
+        let window = Duration::from_secs(8);
+        let report = |name: &str, r: &LoadResult, target: &str| {
+            println!(
+                "{name}: {:.0} req/s wall, {:.0} per server core-second = {:.2} of the limit {target}; signed {} of {} requests; p50 {:.2} ms p99 {:.2} ms",
+                r.per_wall_sec, r.per_cpu_sec, r.per_cpu_sec / limit, r.signed, r.requests, r.p50_ms, r.p99_ms
+            )
+        };
+        let fresh_link = server.load(links.clone(), false, window, 4).await;
+        report("fresh passes, public pass link (link token + database + build)", &fresh_link, "(target >= 0.75)");
+        let fresh_api = server.load(api.clone(), true, window, 4).await;
+        report("fresh passes, API with bearer key (key lookup + database + build)", &fresh_api, "(target >= 0.75)");
+        let _warm = server.load(vec![links[0].clone(), api[0].clone()], true, Duration::from_millis(200), 1).await;
+        let cached_link = server.load(vec![links[0].clone()], false, window, 4).await;
+        report("unchanged pass, public link (cache)", &cached_link, "");
+        println!("  cached / fresh per core-second: {:.1}x (target >= 5x)", cached_link.per_cpu_sec / fresh_link.per_cpu_sec);
+        let cached_api = server.load(vec![api[0].clone()], true, window, 4).await;
+        report("unchanged pass, API (cache)", &cached_api, "");
+        println!("  cached / fresh per core-second: {:.1}x (target >= 5x)", cached_api.per_cpu_sec / fresh_api.per_cpu_sec);
+        println!("RSS after load: {:.1} MB", server.rss_kib() as f64 / 1024.0);
+    });
+}
+
+fn openssl_rsa2048_signs_per_sec() -> f64 {
+    let out = Command::new("openssl")
+        .args(["speed", "-seconds", "3", "rsa2048"])
+        .output()
+        .expect("openssl CLI");
+    let text = String::from_utf8_lossy(&out.stdout);
+    // "rsa 2048 bits 0.000612s 0.000018s   1634.9  55555.6"
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("rsa 2048 bits"))
+        .expect("openssl speed output");
+    let cols: Vec<&str> = line.split_whitespace().collect();
+    cols[5].parse().expect("sign/s column")
+}
+
+fn sample_program() -> Program {
+    let design: Design =
+        serde_json::from_value(json!({"languages": ["en", "de"], "logo_text": "Bench"})).unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    Program {
+        id: ProgramId::generate(&OsRandom),
+        name: "Bench".into(),
+        organization: "Bench Org".into(),
+        pass_type_id: PassTypeId::parse(PASS_TYPE_ID).unwrap(),
+        team_id: TeamId::parse(TEAM_ID).unwrap(),
+        design: design.validated().unwrap(),
+        tiers: Tiers::validated(vec![
+            Tier {
+                name: "Bronze".into(),
+                threshold: 0,
+                design: None,
+            },
+            Tier {
+                name: "Gold".into(),
+                threshold: 500,
+                design: None,
+            },
+        ])
+        .unwrap(),
+        earn_rules: EarnRules::default(),
+        design_version: 1,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+fn in_process_builds_per_sec(window: Duration) -> f64 {
+    let pki = generate(&DevPkiOptions::new(
+        PASS_TYPE_ID,
+        TEAM_ID,
+        time::OffsetDateTime::now_utc(),
+    ))
+    .unwrap();
+    let signer = pki.signer(time::OffsetDateTime::now_utc()).unwrap();
+    let program = sample_program();
+    let mut files = default_images();
+    files.extend(pass_json::localizations(&program));
+    let assets = PassAssets::new(files).unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let mut member = Member {
+        id: MemberId::generate(&OsRandom),
+        program_id: program.id.clone(),
+        external_id: Some("B-1".into()),
+        name: "Bench Member".into(),
+        email: None,
+        phone: None,
+        consent: Consent::default(),
+        status: MemberStatus::Active,
+        balance: 0,
+        lifetime_points: 0,
+        tier: Some("Bronze".into()),
+        version: 1,
+        card_generation: 1,
+        serial: SerialNumber::generate(&OsRandom),
+        auth_token: AuthToken::generate(&OsRandom),
+        created_at: now,
+        updated_at: now,
+    };
+    let started = Instant::now();
+    let mut n = 0u64;
+    while started.elapsed() < window {
+        member.balance += 1;
+        let json = pass_json::render(
+            &program,
+            &member,
+            &PassContext {
+                web_service_url: "https://example.com/wallet",
+                barcode_message: "PW1-x",
+            },
+        );
+        let bytes = build_pkpass(&json, &assets, &signer).unwrap();
+        assert!(bytes.len() > 1000);
+        n += 1;
+    }
+    n as f64 / started.elapsed().as_secs_f64()
+}
+
+struct Server {
+    child: Child,
+    base: String,
+    key: String,
+    client: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+struct LoadResult {
+    requests: u64,
+    signed: u64,
+    per_wall_sec: f64,
+    per_cpu_sec: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+impl Server {
+    async fn start() -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let pki = generate(&DevPkiOptions::new(
+            PASS_TYPE_ID,
+            TEAM_ID,
+            time::OffsetDateTime::now_utc(),
+        ))
+        .unwrap();
+        pki.write_pem_files(&dir.path().join("certs")).unwrap();
+        let env = |cmd: &mut Command| {
+            cmd.env("PASSWRIGHT__DATA_DIR", dir.path().join("data"))
+                .env("PASSWRIGHT__SERVER__PORT", port.to_string())
+                .env("PASSWRIGHT__SERVER__WORKERS", "1")
+                .env("PASSWRIGHT__SERVER__PASS_CACHE_ENTRIES", "1")
+                .env("PASSWRIGHT__LOG__LEVEL", "warn")
+                .env(
+                    "PASSWRIGHT__APPLE__SIGNER_CERT",
+                    dir.path().join("certs/signer.pem"),
+                )
+                .env(
+                    "PASSWRIGHT__APPLE__SIGNER_KEY",
+                    dir.path().join("certs/signer.key"),
+                )
+                .env(
+                    "PASSWRIGHT__APPLE__WWDR_CERT",
+                    dir.path().join("certs/wwdr.pem"),
+                );
+        };
+        let bin = env!("CARGO_BIN_EXE_passwright");
+        let mut keys = Command::new(bin);
+        keys.args(["keys", "create", "--name", "bench", "--role", "admin"]);
+        env(&mut keys);
+        let out = keys.output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let key = stdout
+            .lines()
+            .find_map(|l| l.split("keep it safe): ").nth(1))
+            .expect("key secret")
+            .trim()
+            .to_string();
+        let mut serve = Command::new(bin);
+        serve.arg("serve").stdout(Stdio::null());
+        env(&mut serve);
+        let child = serve.spawn().unwrap();
+        let base = format!("http://127.0.0.1:{port}");
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(16)
+            .build()
+            .unwrap();
+        for _ in 0..100 {
+            if client.get(format!("{base}/readyz")).send().await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await; // settle before reading idle RSS
+        Server {
+            child,
+            base,
+            key,
+            client,
+            _dir: dir,
+        }
+    }
+
+    fn proc_status(&self, field: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        status
+            .lines()
+            .find(|l| l.starts_with(field))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    }
+
+    fn rss_kib(&self) -> u64 {
+        self.proc_status("VmRSS:")
+    }
+
+    /// utime + stime of the server process, in seconds.
+    fn cpu_seconds(&self) -> f64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap();
+        let after_comm = &stat[stat.rfind(')').unwrap() + 2..];
+        let cols: Vec<&str> = after_comm.split_whitespace().collect();
+        let ticks: f64 = cols[11].parse::<f64>().unwrap() + cols[12].parse::<f64>().unwrap();
+        ticks / 100.0 // USER_HZ is 100 on Linux
+    }
+
+    async fn post(&self, path: &str, body: Value, idem: Option<&str>) -> Value {
+        let mut req = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.key)
+            .json(&body);
+        if let Some(k) = idem {
+            req = req.header("Idempotency-Key", k);
+        }
+        let r = req.send().await.unwrap();
+        assert!(r.status().is_success(), "{path}: {}", r.status());
+        r.json().await.unwrap()
+    }
+
+    /// Members of a new program: (API pass URL, public pass link).
+    async fn seed(&self, n: usize) -> Vec<(String, String)> {
+        let p = self
+            .post("/api/v1/programs", json!({"name": "Bench", "organization": "Bench Org", "tiers": [{"name": "Bronze", "threshold": 0}, {"name": "Gold", "threshold": 500}], "design": {"languages": ["en", "de"]}}), None)
+            .await;
+        let program = p["id"].as_str().unwrap().to_string();
+        let mut members = Vec::with_capacity(n);
+        for i in 0..n {
+            let m = self
+                .post(
+                    &format!("/api/v1/programs/{program}/members"),
+                    json!({"name": format!("Member {i}")}),
+                    None,
+                )
+                .await;
+            let api = format!("{}/api/v1/members/{}/pass", self.base, m["id"].as_str().unwrap());
+            members.push((api, m["pass_url"].as_str().unwrap().to_string()));
+        }
+        members
+    }
+
+    /// The server's own count of signed passes, from /metrics.
+    async fn signed_count(&self) -> u64 {
+        let text = self
+            .client
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix("passwright_passes_signed_total "))
+            .and_then(|v| v.trim().parse().ok())
+            .expect("signed counter in /metrics")
+    }
+
+    /// Requests `urls` round robin from `concurrency` clients; `with_key` sends the API key.
+    async fn load(&self, urls: Vec<String>, with_key: bool, window: Duration, concurrency: usize) -> LoadResult {
+        let urls = Arc::new(urls);
+        let signed_before = self.signed_count().await;
+        let cpu_before = self.cpu_seconds();
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for t in 0..concurrency {
+            let urls = urls.clone();
+            let client = self.client.clone();
+            let key = self.key.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                let mut i = t;
+                while started.elapsed() < window {
+                    let url = &urls[i % urls.len()];
+                    i += concurrency;
+                    let t0 = Instant::now();
+                    let mut req = client.get(url);
+                    if with_key {
+                        req = req.bearer_auth(&key);
+                    }
+                    let r = req.send().await.unwrap();
+                    assert_eq!(r.status(), 200);
+                    let body = r.bytes().await.unwrap();
+                    assert!(body.len() > 1000);
+                    latencies.push(t0.elapsed().as_secs_f64() * 1000.0);
+                }
+                latencies
+            }));
+        }
+        let mut latencies = Vec::new();
+        for t in tasks {
+            latencies.extend(t.await.unwrap());
+        }
+        let wall = started.elapsed().as_secs_f64();
+        let cpu = self.cpu_seconds() - cpu_before;
+        latencies.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        let pct =
+            |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
+        let requests = latencies.len() as u64;
+        LoadResult {
+            requests,
+            signed: self.signed_count().await - signed_before,
+            per_wall_sec: requests as f64 / wall,
+            per_cpu_sec: requests as f64 / cpu,
+            p50_ms: pct(0.50),
+            p99_ms: pct(0.99),
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
