@@ -95,7 +95,11 @@ struct MemberWithVersion {
 
 /// The member columns qualified with the `m` alias, for joins.
 static MEMBER_COLUMNS_M: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    MEMBER_COLUMNS.split(',').map(|c| format!("m.{}", c.trim())).collect::<Vec<_>>().join(", ")
+    MEMBER_COLUMNS
+        .split(',')
+        .map(|c| format!("m.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
 });
 
 /// Filters and position for listing members.
@@ -163,7 +167,10 @@ impl Store {
 
     /// A member and their program in one round trip: the member row carries the program's
     /// current design version, and the parsed program comes from memory when it matches.
-    pub async fn member_and_program(&self, key: MemberKey<'_>) -> Result<(Member, Arc<Program>), StoreError> {
+    pub async fn member_and_program(
+        &self,
+        key: MemberKey<'_>,
+    ) -> Result<(Member, Arc<Program>), StoreError> {
         let (column, value) = match key {
             MemberKey::Id(id) => ("id", id.as_str()),
             MemberKey::Serial(serial) => ("serial", serial.as_str()),

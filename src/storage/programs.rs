@@ -88,7 +88,11 @@ impl Store {
     }
 
     /// The program as of `design_version`, parsed once per version and then served from memory.
-    pub async fn program_at(&self, id: &ProgramId, design_version: i64) -> Result<Arc<Program>, StoreError> {
+    pub async fn program_at(
+        &self,
+        id: &ProgramId,
+        design_version: i64,
+    ) -> Result<Arc<Program>, StoreError> {
         if let Some(p) = self.programs.lock().ok().and_then(|m| m.get(id).cloned()) {
             if p.design_version == design_version {
                 return Ok(p);

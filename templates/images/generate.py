@@ -7,11 +7,10 @@ Python 3 standard library only (zlib + struct). Run from anywhere:
 
 The design is deliberately plain so it suits any programme until the operator uploads
 their own artwork: a slate rounded square holding a light "card" with a slate stripe
-(icon and logo), and a soft slate gradient with faint arcs (strip). Sizes follow
-Apple's storeCard guidance in points (x2 / x3 for @2x / @3x): icon 29x29,
-logo 50x50 (inside the 160x50 limit), strip 375x123.
+(icon and logo), and a soft slate gradient (strip). Sizes follow Apple's storeCard
+guidance in points (x2 / x3 for @2x / @3x): icon 29x29, logo 50x50 (inside the 160x50
+limit), strip 375x123.
 """
-import math
 import os
 import struct
 import zlib
@@ -28,17 +27,12 @@ def png_bytes(width, height, rows, alpha):
     """Encode rows (lists of channel ints) as an 8-bit RGB or RGBA PNG."""
     channels = 4 if alpha else 3
     raw = bytearray()
-    previous = None
     for row in rows:
         row = bytes(row)
-        # Filter "Up" (2) for repeated rows, None (0) otherwise: gradients then compress to almost nothing.
-        if previous is not None:
-            raw.append(2)
-            raw.extend((a - b) & 0xFF for a, b in zip(row, previous))
-        else:
-            raw.append(0)
-            raw.extend(row)
-        previous = row
+        # Filter "Sub" (1): each byte minus the same channel of the pixel to its left. Flat areas
+        # and one-colour rows become runs of zeros, which deflate to almost nothing.
+        raw.append(1)
+        raw.extend((row[i] - (row[i - channels] if i >= channels else 0)) & 0xFF for i in range(len(row)))
 
     def chunk(kind, data):
         body = kind + data
@@ -104,20 +98,13 @@ def render_mark(size, opaque):
 
 
 def render_strip(width, height):
+    """A vertical slate gradient. Every row is one colour, so with the Sub filter the image
+    compresses to almost nothing and keeps every pass download small."""
     rows = []
     for py in range(height):
         t = py / max(1, height - 1)
-        base = [SLATE[i] + (SLATE_DARK[i] - SLATE[i]) * t for i in range(3)]
-        row = []
-        for px in range(width):
-            # Faint concentric arcs centred beyond the right edge.
-            dx = (px - width * 1.05) / height
-            dy = (py - height * 0.5) / height
-            d = math.hypot(dx, dy)
-            ring = 0.5 + 0.5 * math.cos(d * 2 * math.pi * 1.6)
-            lift = 10 * ring * max(0.0, 1.0 - d / 2.2)
-            row.extend(min(255, round(base[i] + lift)) for i in range(3))
-        rows.append(row)
+        colour = [SLATE[i] + (SLATE_DARK[i] - SLATE[i]) * t for i in range(3)]
+        rows.append([round(c) for c in colour] * width)
     return rows
 
 

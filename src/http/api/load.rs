@@ -21,7 +21,11 @@ pub async fn program(state: &AppState, caller: &Caller, id: &str) -> Result<Prog
         .map_err(|e| store_error(e, "program"))
 }
 
-pub async fn member(state: &AppState, caller: &Caller, id: &str) -> Result<(Arc<Program>, Member), ApiError> {
+pub async fn member(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<(Arc<Program>, Member), ApiError> {
     let id = MemberId::parse(id).map_err(|_| ApiError::not_found("member"))?;
     let (member, program) = state
         .store

@@ -206,8 +206,8 @@ impl PassSigner {
             });
         }
 
-        let template =
-            SignedDataTemplate::new(&cert, &wwdr).context("preparing the signature template")?;
+        let template = SignedDataTemplate::new(&cert, &key, &wwdr)
+            .context("preparing the signature template")?;
         let cert_pem = cert.to_pem().context("encoding the signer certificate")?;
         let key_pem = key
             .private_key_to_pem_pkcs8()
@@ -313,7 +313,7 @@ impl PassSigner {
         now: OffsetDateTime,
     ) -> Result<Vec<u8>, PackageError> {
         self.template
-            .sign(&self.key, manifest, now)
+            .sign(manifest, now)
             .map_err(PackageError::Sign)
     }
 

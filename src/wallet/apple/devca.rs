@@ -402,9 +402,19 @@ fn der_utf8_string(value: &str) -> Vec<u8> {
 
 /// Writes through a temporary file and a rename so a crash never leaves half a key behind.
 fn write_file(path: &Path, bytes: &[u8], mode: u32) -> Result<(), anyhow::Error> {
-    let tmp = PathBuf::from(format!("{}.tmp", path.display()));
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    // A leftover from an interrupted run may have other permissions; start afresh so `mode`
+    // applies (it only does when the file is created).
+    match std::fs::remove_file(&tmp) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(e).with_context(|| format!("removing {}", tmp.display()));
+        }
+        _ => {}
+    }
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, mode);
     #[cfg(not(unix))]

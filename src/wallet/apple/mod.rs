@@ -1,6 +1,5 @@
 //! Apple Wallet `.pkpass`: certificates, signing, packaging, images, localisation.
 
-mod archive;
 pub mod certs;
 pub mod devca;
 pub mod images;

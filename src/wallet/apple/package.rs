@@ -7,10 +7,13 @@
 //! for the manifest, compressing text and laying them out as zip entries. Per pass we hash
 //! `pass.json`, sign, and append three small entries.
 
+use std::io::{Cursor, Write as _};
+
 use sha1::{Digest as _, Sha1};
 use time::OffsetDateTime;
+use zip::write::SimpleFileOptions;
+use zip::{CompressionMethod, ZipWriter};
 
-use super::archive::{ArchiveError, ZipBuilder};
 use super::certs::PassSigner;
 
 /// `Content-Type` for a single pass.
@@ -28,7 +31,7 @@ pub enum PackageError {
     #[error("signing manifest.json failed")]
     Sign(#[source] openssl::error::ErrorStack),
     #[error("writing the .pkpass zip failed")]
-    Zip(#[from] ArchiveError),
+    Zip(#[from] zip::result::ZipError),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -39,8 +42,8 @@ pub struct PassAssets {
     names: Vec<String>,
     /// `,"name":"sha1hex"` for every asset, spliced into each manifest as-is.
     manifest_tail: Vec<u8>,
-    /// The assets as the first entries of every `.pkpass`.
-    zip: ZipBuilder,
+    /// A complete zip of the assets alone; every `.pkpass` is this plus its own three files.
+    template: Vec<u8>,
 }
 
 impl std::fmt::Debug for PassAssets {
@@ -57,7 +60,7 @@ impl PassAssets {
     pub fn new(files: Vec<(String, Vec<u8>)>) -> Result<PassAssets, PackageError> {
         let mut names: Vec<String> = Vec::with_capacity(files.len());
         let mut manifest_tail = Vec::new();
-        let mut zip = ZipBuilder::default();
+        let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
         for (name, bytes) in files {
             if let Err(reason) = check_asset_name(&name) {
                 return Err(PackageError::InvalidAssetName { name, reason });
@@ -71,17 +74,19 @@ impl PassAssets {
             manifest_tail.extend_from_slice(sha1_hex(&bytes).as_bytes());
             manifest_tail.push(b'"');
             // PNGs are compressed already; text (pass.strings) shrinks well.
-            if name.ends_with(".png") {
-                zip.add_stored(&name, &bytes)?;
+            let method = if name.ends_with(".png") {
+                CompressionMethod::Stored
             } else {
-                zip.add_deflated(&name, &bytes)?;
-            }
+                CompressionMethod::Deflated
+            };
+            zip.start_file(name.as_str(), entry_options(method))?;
+            zip.write_all(&bytes).map_err(zip::result::ZipError::Io)?;
             names.push(name);
         }
         Ok(PassAssets {
             names,
             manifest_tail,
-            zip,
+            template: zip.finish()?.into_inner(),
         })
     }
 
@@ -138,12 +143,30 @@ pub fn build_pkpass_at(
     let signature = signer.sign_manifest_at(&manifest, now)?;
 
     // Three entries: their data, and under 100 bytes of headers and directory record each.
-    let room = pass_json.len() + manifest.len() + signature.len() + 3 * 100 + 22;
-    let mut zip = assets.zip.clone_with_room(room);
-    zip.add_stored("pass.json", pass_json)?;
-    zip.add_stored("manifest.json", &manifest)?;
-    zip.add_stored("signature", &signature)?;
-    Ok(zip.finish()?)
+    // The assets' entries are copied as they are; the zip crate reads back their directory and
+    // appends ours. Three entries: their data, and under 100 bytes of headers each.
+    let room = pass_json.len() + manifest.len() + signature.len() + 3 * 100;
+    let mut buf = Vec::with_capacity(assets.template.len() + room);
+    buf.extend_from_slice(&assets.template);
+    let mut zip = ZipWriter::new_append(Cursor::new(buf))?;
+    for (name, data) in [
+        ("pass.json", pass_json),
+        ("manifest.json", manifest.as_slice()),
+        ("signature", signature.as_slice()),
+    ] {
+        zip.start_file(name, entry_options(CompressionMethod::Stored))?;
+        zip.write_all(data).map_err(zip::result::ZipError::Io)?;
+    }
+    Ok(zip.finish()?.into_inner())
+}
+
+/// Entry options: a fixed timestamp (1980-01-01, the earliest zip time) so identical inputs
+/// give identical bytes; Wallet ignores it.
+fn entry_options(method: CompressionMethod) -> SimpleFileOptions {
+    SimpleFileOptions::default()
+        .compression_method(method)
+        .last_modified_time(zip::DateTime::default())
+        .unix_permissions(0o644)
 }
 
 /// Compact `{"pass.json":"<sha1>","icon.png":"<sha1>",...}`; the signature covers exactly these

@@ -7,7 +7,8 @@
 //! pass. We do not call `PKCS7_sign` per pass because it rebuilds the whole structure each time
 //! (name copies, algorithm fetches, the capability list): measured at 40-70 us on top of a
 //! ~260 us RSA-2048 signature, which alone broke the throughput budget of building a pass.
-//! Here a signature costs one SHA-256, the RSA operation, and a few concatenations.
+//! Here a signature costs two SHA-256 hashes, the RSA operation (with a signing context kept
+//! per thread) and a few concatenations.
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -87,8 +88,13 @@ thread_local! {
 }
 
 impl SignedDataTemplate {
-    /// `signer` must hold an RSA key (Apple's Pass Type ID certificates do; the caller checks).
-    pub(crate) fn new(signer: &X509Ref, intermediate: &X509Ref) -> Result<Self, anyhow::Error> {
+    /// `key` must be the RSA key of `signer` (Apple's Pass Type ID certificates are RSA; the
+    /// caller checks both).
+    pub(crate) fn new(
+        signer: &X509Ref,
+        key: &PKey<Private>,
+        intermediate: &X509Ref,
+    ) -> Result<Self, anyhow::Error> {
         let certs = [signer.to_der()?, intermediate.to_der()?];
         let serial = signer.serial_number().to_bn()?;
         anyhow::ensure!(
@@ -109,12 +115,7 @@ impl SignedDataTemplate {
     }
 
     /// DER `signature` for `content` (the exact manifest bytes), signed at `now`.
-    pub(crate) fn sign(
-        &self,
-        key: &PKeyRef<Private>,
-        content: &[u8],
-        now: OffsetDateTime,
-    ) -> Result<Vec<u8>, ErrorStack> {
+    pub(crate) fn sign(&self, content: &[u8], now: OffsetDateTime) -> Result<Vec<u8>, ErrorStack> {
         let digest = openssl::sha::sha256(content);
         let mut attributes = [
             ATTR_CONTENT_TYPE.to_vec(),
@@ -152,6 +153,31 @@ impl SignedDataTemplate {
             ],
         );
         Ok(tlv(0x30, &[OID_SIGNED_DATA, &tlv(0xA0, &[&signed_data])]))
+    }
+
+    /// RSA PKCS#1 v1.5 signature over SHA-256 of `data`, with this thread's cached context.
+    fn sign_sha256(&self, data: &[u8]) -> Result<Vec<u8>, ErrorStack> {
+        let digest = openssl::sha::sha256(data);
+        CONTEXTS.with(|contexts| {
+            let mut contexts = contexts.borrow_mut();
+            let index = match contexts.iter().position(|(id, _)| *id == self.id) {
+                Some(index) => index,
+                None => {
+                    let mut ctx = PkeyCtx::new(&self.key)?;
+                    ctx.sign_init()?;
+                    ctx.set_rsa_padding(Padding::PKCS1)?;
+                    ctx.set_signature_md(Md::sha256())?;
+                    if contexts.len() == CONTEXTS_PER_THREAD {
+                        contexts.remove(0);
+                    }
+                    contexts.push((self.id, ctx));
+                    contexts.len() - 1
+                }
+            };
+            let mut signature = Vec::with_capacity(512);
+            contexts[index].1.sign_to_vec(&digest, &mut signature)?;
+            Ok(signature)
+        })
     }
 }
 
@@ -198,7 +224,8 @@ mod tests {
     #[test]
     fn matches_openssl_pkcs7_sign_byte_for_byte() {
         let pki = shared_pki();
-        let template = SignedDataTemplate::new(&pki.signer_cert, &pki.wwdr_cert).unwrap();
+        let template =
+            SignedDataTemplate::new(&pki.signer_cert, &pki.signer_key, &pki.wwdr_cert).unwrap();
         let mut extra = Stack::new().unwrap();
         extra.push(pki.wwdr_cert.clone()).unwrap();
         let manifest = br#"{"pass.json":"0123456789abcdef0123456789abcdef01234567"}"#;
@@ -214,11 +241,48 @@ mod tests {
             if before.unix_timestamp() != after.unix_timestamp() {
                 continue;
             }
-            let ours = template.sign(&pki.signer_key, manifest, before).unwrap();
+            let ours = template.sign(manifest, before).unwrap();
             assert_eq!(hex::encode(ours), hex::encode(reference));
             return;
         }
         panic!("could not get OpenSSL to sign within one second");
+    }
+
+    #[test]
+    fn cached_contexts_never_sign_with_another_signers_key() {
+        use openssl::x509::store::X509StoreBuilder;
+        use openssl::x509::X509PurposeId;
+        let pki = shared_pki();
+        let mut store = X509StoreBuilder::new().unwrap();
+        store.add_cert(pki.root_cert.clone()).unwrap();
+        store.set_purpose(X509PurposeId::ANY).unwrap();
+        let store = store.build();
+        // More signers than contexts kept per thread, each with its own key, used in turns.
+        let opts = crate::wallet::apple::devca::tests::options();
+        let signers: Vec<_> = (0..CONTEXTS_PER_THREAD + 2)
+            .map(|_| {
+                let issued = pki.reissue_signer(&opts).unwrap();
+                SignedDataTemplate::new(&issued.signer_cert, &issued.signer_key, &pki.wwdr_cert)
+                    .unwrap()
+            })
+            .collect();
+        let now = OffsetDateTime::now_utc();
+        for round in 0..2 {
+            for (i, template) in signers.iter().enumerate() {
+                let content = format!("round {round} signer {i}");
+                let der = template.sign(content.as_bytes(), now).unwrap();
+                let none = Stack::new().unwrap();
+                let flags = Pkcs7Flags::BINARY;
+                let verified = Pkcs7::from_der(&der).unwrap().verify(
+                    &none,
+                    &store,
+                    Some(content.as_bytes()),
+                    None,
+                    flags,
+                );
+                assert!(verified.is_ok(), "round {round}, signer {i}: {verified:?}");
+            }
+        }
     }
 
     #[test]
