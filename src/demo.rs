@@ -9,11 +9,11 @@ use serde_json::json;
 
 use crate::clock::{OsRandom, SystemClock};
 use crate::domain::api_key::Role;
-use crate::domain::apple_ids::{AuthToken, PassTypeId, SerialNumber, TeamId};
+use crate::domain::apple_ids::{PassTypeId, TeamId};
 use crate::domain::contact::EmailAddress;
-use crate::domain::ids::{MemberId, ProgramId, RewardId};
+use crate::domain::ids::{ProgramId, RewardId};
 use crate::domain::ledger::{EntryKind, IdempotencyKey, PointsChange};
-use crate::domain::member::{Consent, Member, MemberStatus};
+use crate::domain::member::{Consent, Member, NewMember};
 use crate::domain::points::{Amount, Points};
 use crate::domain::program::{Design, EarnRules, Program, Tier, Tiers};
 use crate::domain::reward::{Reward, RewardInput};
@@ -165,9 +165,7 @@ async fn seed(state: &AppState) -> anyhow::Result<Program> {
         ("Alan Turing", "alan@example.com", "35.50"),
     ];
     for (i, (name, email, spent)) in people.into_iter().enumerate() {
-        let member = Member {
-            id: MemberId::generate(rng),
-            program_id: program.id.clone(),
+        let new = NewMember {
             external_id: Some(format!("DEMO-{:04}", i + 1)),
             name: name.into(),
             email: Some(EmailAddress::parse(email)?),
@@ -176,17 +174,8 @@ async fn seed(state: &AppState) -> anyhow::Result<Program> {
                 email: true,
                 sms: false,
             },
-            status: MemberStatus::Active,
-            balance: 0,
-            lifetime_points: 0,
-            tier: program.tiers.tier_for(0).map(|t| t.name.clone()),
-            version: 1,
-            card_generation: 1,
-            serial: SerialNumber::generate(rng),
-            auth_token: AuthToken::generate(rng),
-            created_at: now,
-            updated_at: now,
         };
+        let member = Member::enroll(&program, new, rng, now);
         state.store.insert_member(&member).await?;
         let points: Points = program
             .earn_rules

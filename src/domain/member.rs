@@ -6,7 +6,9 @@ use time::OffsetDateTime;
 use super::apple_ids::{AuthToken, SerialNumber};
 use super::contact::{EmailAddress, PhoneNumber};
 use super::ids::{MemberId, ProgramId};
+use super::program::Program;
 use super::{text, Invalid};
+use crate::clock::Random;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -85,6 +87,37 @@ pub struct NewMember {
     pub email: Option<EmailAddress>,
     pub phone: Option<PhoneNumber>,
     pub consent: Consent,
+}
+
+impl Member {
+    /// A newly enrolled member of `program`: no points yet, the tier that zero lifetime points
+    /// reach, a fresh serial number and authentication token for the card.
+    pub fn enroll(
+        program: &Program,
+        new: NewMember,
+        rng: &dyn Random,
+        now: OffsetDateTime,
+    ) -> Member {
+        Member {
+            id: MemberId::generate(rng),
+            program_id: program.id.clone(),
+            external_id: new.external_id,
+            name: new.name,
+            email: new.email,
+            phone: new.phone,
+            consent: new.consent,
+            status: MemberStatus::Active,
+            balance: 0,
+            lifetime_points: 0,
+            tier: program.tiers.tier_for(0).map(|t| t.name.clone()),
+            version: 1,
+            card_generation: 1,
+            serial: SerialNumber::generate(rng),
+            auth_token: AuthToken::generate(rng),
+            created_at: now,
+            updated_at: now,
+        }
+    }
 }
 
 pub fn external_id(s: &str) -> Result<String, Invalid> {

@@ -113,6 +113,10 @@ impl Store {
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections.max(1))
             .acquire_timeout(Duration::from_secs(10))
+            // sqlx pings every connection before handing it out by default: one more round trip
+            // per query (on SQLite, one more hop to the connection's thread). A broken connection
+            // shows up as an error on its next query instead, and is replaced.
+            .test_before_acquire(false)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if engine == Engine::Sqlite {

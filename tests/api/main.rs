@@ -7,6 +7,7 @@ mod access;
 mod bad_input;
 mod certs;
 mod members;
+mod openapi;
 mod passes;
 mod points;
 mod programs;

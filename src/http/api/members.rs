@@ -9,7 +9,6 @@ use serde_json::json;
 use super::super::auth::Caller;
 use super::super::error::{store_error, ApiError};
 use super::{load, views, MANAGE, READ};
-use crate::domain::apple_ids::{AuthToken, SerialNumber};
 use crate::domain::ids::MemberId;
 use crate::domain::member::{self, EnrollInput, Member, MemberPatchInput, MemberStatus};
 use crate::domain::Invalid;
@@ -42,26 +41,7 @@ async fn enroll(
     let program = load::program(&state, &caller, &id).await?;
     let new = body.into_inner().validated()?;
     let now = state.clock.now();
-    let rng = state.random.as_ref();
-    let member = Member {
-        id: MemberId::generate(rng),
-        program_id: program.id.clone(),
-        external_id: new.external_id,
-        name: new.name,
-        email: new.email,
-        phone: new.phone,
-        consent: new.consent,
-        status: MemberStatus::Active,
-        balance: 0,
-        lifetime_points: 0,
-        tier: program.tiers.tier_for(0).map(|t| t.name.clone()),
-        version: 1,
-        card_generation: 1,
-        serial: SerialNumber::generate(rng),
-        auth_token: AuthToken::generate(rng),
-        created_at: now,
-        updated_at: now,
-    };
+    let member = Member::enroll(&program, new, state.random.as_ref(), now);
     state.store.insert_member(&member).await?;
     tracing::info!(member = %member.id, program = %program.id, "member enrolled");
     Ok(HttpResponse::Created().json(views::member(&member, &program, &state.cards)))
