@@ -14,8 +14,10 @@ pub trait Clock: Send + Sync + 'static {
 pub struct SystemClock;
 
 impl Clock for SystemClock {
+    /// Microseconds, the precision timestamps are stored with, so an answer given before a
+    /// write shows the same time as a later read.
     fn now(&self) -> OffsetDateTime {
-        OffsetDateTime::now_utc()
+        from_micros(to_micros(OffsetDateTime::now_utc()))
     }
 }
 

@@ -170,7 +170,15 @@ pub struct MemberPatchInput {
     pub email: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
     pub phone: Option<Option<String>>,
-    pub consent: Option<Consent>,
+    pub consent: Option<ConsentPatch>,
+}
+
+/// Consent changes per channel; a channel not named keeps its consent.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentPatch {
+    pub email: Option<bool>,
+    pub sms: Option<bool>,
 }
 
 fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
@@ -204,7 +212,8 @@ impl MemberPatchInput {
             m.phone = v.as_deref().map(PhoneNumber::parse).transpose()?;
         }
         if let Some(c) = self.consent {
-            m.consent = c;
+            m.consent.email = c.email.unwrap_or(m.consent.email);
+            m.consent.sms = c.sms.unwrap_or(m.consent.sms);
         }
         // Removing an address withdraws the consent that depended on it.
         if m.email.is_none() {

@@ -167,7 +167,17 @@ pub fn query_error(err: actix_web::error::QueryPayloadError) -> ApiError {
     )
 }
 
-/// Unknown routes and methods under the API answer JSON too.
+/// Unknown routes under the API answer JSON too.
 pub async fn no_route() -> HttpResponse {
     ApiError::not_found("route").error_response()
+}
+
+/// A known route asked with a method it does not have.
+pub async fn no_method() -> HttpResponse {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route does not take that method",
+    )
+    .error_response()
 }

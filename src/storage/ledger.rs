@@ -89,13 +89,15 @@ impl Store {
             0
         };
         let mut tx = self.pool.begin().await?;
+        // Credits always apply; debits only while the balance stays at or above zero, unless
+        // the change allows a negative balance.
         // The first statement writes, so SQLite takes its write lock here and concurrent
         // changes queue on the busy timeout; PostgreSQL locks the member row.
         let row: Option<MemberRow> = sqlx::query_as(&format!(
             "UPDATE members SET balance = balance + $2, \
              lifetime_points = CASE WHEN lifetime_points + $3 < 0 THEN 0 ELSE lifetime_points + $3 END, \
              version = version + CASE WHEN $2 = 0 THEN 0 ELSE 1 END, updated_at = $4 \
-             WHERE id = $1 AND program_id = $6 AND status = 'active' AND ($5 = 1 OR balance + $2 >= 0) \
+             WHERE id = $1 AND program_id = $6 AND status = 'active' AND ($5 = 1 OR $2 >= 0 OR balance + $2 >= 0) \
              RETURNING {MEMBER_COLUMNS}"
         ))
         .bind(member_id.as_str())

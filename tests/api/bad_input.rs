@@ -122,6 +122,16 @@ both_engines!(
             let r = app.get(path, &app.admin).await;
             assert_eq!((r.status.as_u16(), r.code()), (404, "not_found"), "{path}");
         }
+        let r = app
+            .send(
+                reqwest::Method::DELETE,
+                "/api/v1/programs",
+                Some(&app.admin),
+                None,
+                &[],
+            )
+            .await;
+        assert_eq!((r.status.as_u16(), r.code()), (405, "method_not_allowed"));
         let r = app.get("/api/v1/no/such/route", &app.admin).await;
         assert_eq!((r.status.as_u16(), r.code()), (404, "not_found"));
         let r = app

@@ -61,6 +61,24 @@ both_engines!(enroll_list_update, |app: TestApp| async move {
         .await;
     assert_eq!(r.body["members"][0]["id"], ada.as_str());
 
+    // Consent changes per channel: naming one leaves the other as it was.
+    let r = app
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/members/{ada}"),
+            Some(&app.admin),
+            Some(&json!({"consent": {"email": false}})),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        (
+            r.body["consent"]["email"].as_bool(),
+            r.body["consent"]["sms"].as_bool()
+        ),
+        (Some(false), Some(true))
+    );
+
     let r = app
         .send(
             reqwest::Method::PATCH,
@@ -77,7 +95,7 @@ both_engines!(enroll_list_update, |app: TestApp| async move {
         r.body["consent"]["sms"], false,
         "removing the phone withdraws SMS consent"
     );
-    assert_eq!(r.body["version"], 2);
+    assert_eq!(r.body["version"], 3);
     let r = app
         .send(
             reqwest::Method::PATCH,

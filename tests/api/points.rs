@@ -143,6 +143,12 @@ both_engines!(
             r.body["member"]["lifetime_points"], 0,
             "lifetime points never go below zero"
         );
+        // Earning always applies, also below zero.
+        let r = app
+            .earn(&member, &app.admin, "e2", json!({"amount": 10}))
+            .await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        assert_eq!(r.body["member"]["balance"], -20);
         let r = app
             .adjust(&member, "a3", json!({"points": 0, "reason": "nothing"}))
             .await;

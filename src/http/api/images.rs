@@ -8,14 +8,14 @@ use serde_json::json;
 
 use super::super::auth::Caller;
 use super::super::error::{store_error, ApiError};
-use super::{load, MANAGE, READ};
+use super::{load, resource, MANAGE, READ};
 use crate::state::AppState;
 use crate::wallet::apple::images::{file_name, validate_png, ImageKind};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/programs/{id}/images").route(web::get().to(list)))
+    cfg.service(resource("/programs/{id}/images").route(web::get().to(list)))
         .service(
-            web::resource("/programs/{id}/images/{name}")
+            resource("/programs/{id}/images/{name}")
                 .route(web::put().to(put))
                 .route(web::delete().to(delete)),
         );

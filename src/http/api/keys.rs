@@ -7,19 +7,21 @@ use serde_json::json;
 
 use super::super::auth::Caller;
 use super::super::error::{store_error, ApiError};
+use super::resource;
 use super::views;
 use crate::domain::api_key::Role;
 use crate::domain::ids::{ApiKeyId, ProgramId};
+use crate::domain::Invalid;
 use crate::keys::{self, KeyError};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        web::resource("/keys")
+        resource("/keys")
             .route(web::post().to(create))
             .route(web::get().to(list)),
     )
-    .service(web::resource("/keys/{id}/revoke").route(web::post().to(revoke)));
+    .service(resource("/keys/{id}/revoke").route(web::post().to(revoke)));
 }
 
 #[derive(Deserialize)]
@@ -41,7 +43,8 @@ async fn create(
         .program_id
         .as_deref()
         .map(ProgramId::parse)
-        .transpose()?;
+        .transpose()
+        .map_err(|e| Invalid::new("program_id", e.message))?;
     if let Some(p) = &program {
         caller.check_program(p)?;
     } else if caller.key.program_id.is_some() {

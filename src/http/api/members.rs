@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::super::auth::Caller;
 use super::super::error::{store_error, ApiError};
-use super::{load, views, MANAGE, READ};
+use super::{load, resource, views, MANAGE, READ};
 use crate::domain::ids::MemberId;
 use crate::domain::member::{self, EnrollInput, Member, MemberPatchInput, MemberStatus};
 use crate::domain::Invalid;
@@ -18,17 +18,17 @@ use crate::storage::MemberQuery;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        web::resource("/programs/{id}/members")
+        resource("/programs/{id}/members")
             .route(web::post().to(enroll))
             .route(web::get().to(list)),
     )
     .service(
-        web::resource("/members/{id}")
+        resource("/members/{id}")
             .route(web::get().to(get))
             .route(web::patch().to(patch)),
     )
-    .service(web::resource("/members/{id}/void").route(web::post().to(void)))
-    .service(web::resource("/members/{id}/pass").route(web::get().to(pass)));
+    .service(resource("/members/{id}/void").route(web::post().to(void)))
+    .service(resource("/members/{id}/pass").route(web::get().to(pass)));
 }
 
 async fn enroll(

@@ -11,7 +11,7 @@ mod views;
 
 use actix_web::{web, HttpResponse};
 
-use super::error::{json_error, no_route, query_error};
+use super::error::{json_error, no_method, no_route, query_error};
 use crate::domain::api_key::Role;
 
 /// Roles that may change programs and members.
@@ -42,6 +42,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
             .configure(keys::configure)
             .default_service(web::to(no_route)),
     );
+}
+
+/// An API resource whose other methods answer a JSON 405 (actix's own 405 has no body).
+pub(crate) fn resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(no_method))
 }
 
 async fn openapi() -> HttpResponse {

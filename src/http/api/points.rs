@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 
 use super::super::auth::Caller;
 use super::super::error::{store_error, ApiError};
-use super::{load, views, MANAGE, READ};
+use super::{load, resource, views, MANAGE, READ};
 use crate::domain::api_key::Role;
 use crate::domain::ledger::{EntryKind, IdempotencyKey, PointsChange};
 use crate::domain::points::{Amount, Points};
@@ -19,9 +19,9 @@ use crate::state::AppState;
 use crate::storage::PointsOutcome;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/members/{id}/earn").route(web::post().to(earn)))
-        .service(web::resource("/members/{id}/adjust").route(web::post().to(adjust)))
-        .service(web::resource("/members/{id}/ledger").route(web::get().to(ledger)));
+    cfg.service(resource("/members/{id}/earn").route(web::post().to(earn)))
+        .service(resource("/members/{id}/adjust").route(web::post().to(adjust)))
+        .service(resource("/members/{id}/ledger").route(web::get().to(ledger)));
 }
 
 fn idempotency_key(req: &HttpRequest) -> Result<IdempotencyKey, ApiError> {

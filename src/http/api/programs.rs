@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::super::auth::Caller;
 use super::super::error::{store_error, ApiError};
-use super::{load, views, MANAGE, READ};
+use super::{load, resource, views, MANAGE, READ};
 use crate::domain::apple_ids::{PassTypeId, TeamId};
 use crate::domain::ids::ProgramId;
 use crate::domain::program::{Design, EarnRules, Program, Tier, Tiers};
@@ -16,18 +16,18 @@ use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        web::resource("/programs")
+        resource("/programs")
             .route(web::post().to(create))
             .route(web::get().to(list)),
     )
     .service(
-        web::resource("/programs/{id}")
+        resource("/programs/{id}")
             .route(web::get().to(get))
             .route(web::patch().to(patch)),
     )
-    .service(web::resource("/programs/{id}/design").route(web::put().to(put_design)))
-    .service(web::resource("/programs/{id}/tiers").route(web::put().to(put_tiers)))
-    .service(web::resource("/programs/{id}/earn_rules").route(web::put().to(put_earn_rules)));
+    .service(resource("/programs/{id}/design").route(web::put().to(put_design)))
+    .service(resource("/programs/{id}/tiers").route(web::put().to(put_tiers)))
+    .service(resource("/programs/{id}/earn_rules").route(web::put().to(put_earn_rules)));
 }
 
 #[derive(Deserialize)]

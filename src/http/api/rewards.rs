@@ -5,18 +5,18 @@ use serde_json::json;
 
 use super::super::auth::Caller;
 use super::super::error::{store_error, ApiError};
-use super::{load, views, MANAGE, READ};
+use super::{load, resource, views, MANAGE, READ};
 use crate::domain::ids::RewardId;
 use crate::domain::reward::{Reward, RewardInput};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        web::resource("/programs/{id}/rewards")
+        resource("/programs/{id}/rewards")
             .route(web::post().to(create))
             .route(web::get().to(list)),
     )
-    .service(web::resource("/programs/{id}/rewards/{reward}").route(web::put().to(update)));
+    .service(resource("/programs/{id}/rewards/{reward}").route(web::put().to(update)));
 }
 
 async fn create(
