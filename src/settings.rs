@@ -44,6 +44,11 @@ pub struct ServerSettings {
     /// How many signed passes each instance keeps in memory.
     #[serde(deserialize_with = "de::number")]
     pub pass_cache_entries: usize,
+    /// How long an instance trusts an API key it looked up, in milliseconds; 0 looks every
+    /// request up. A key revoked on another instance or with the CLI is refused here at
+    /// most this much later (on the instance that revoked it, at once).
+    #[serde(deserialize_with = "de::number")]
+    pub api_key_cache_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -114,6 +119,7 @@ impl Default for ServerSettings {
             max_image_bytes: 4 * 1024 * 1024,
             workers: 0,
             pass_cache_entries: 10_000,
+            api_key_cache_ms: 1_000,
         }
     }
 }

@@ -15,6 +15,7 @@ use crate::cards::tokens::TokenKeys;
 use crate::cards::Cards;
 use crate::certificates::{self, SigningIdentity};
 use crate::clock::{OsRandom, SharedClock, SharedRandom, SystemClock};
+use crate::keys::KeyCache;
 use crate::settings::Settings;
 use crate::state::{AppState, Limits};
 use crate::storage::Store;
@@ -130,6 +131,9 @@ impl Application {
         let state = AppState {
             store,
             cards,
+            api_keys: Arc::new(KeyCache::new(time::Duration::milliseconds(
+                i64::try_from(settings.server.api_key_cache_ms).unwrap_or(i64::MAX),
+            ))),
             clock,
             random,
             limits: Limits {

@@ -5,12 +5,14 @@ use std::sync::Arc;
 
 use crate::cards::Cards;
 use crate::clock::{SharedClock, SharedRandom};
+use crate::keys::KeyCache;
 use crate::storage::Store;
 
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
     pub cards: Arc<Cards>,
+    pub api_keys: Arc<KeyCache>,
     pub clock: SharedClock,
     pub random: SharedRandom,
     pub limits: Limits,

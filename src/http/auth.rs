@@ -71,14 +71,20 @@ impl FromRequest for Caller {
                 .ok_or_else(|| {
                     ApiError::unauthorized("the Authorization header must be Bearer <key>")
                 })?;
-            let key = match state
-                .store
-                .api_key_by_hash(&KeySecret::from_presented(secret).hash())
-                .await
-            {
-                Ok(key) => key,
-                Err(StoreError::NotFound) => return Err(ApiError::unauthorized("unknown API key")),
-                Err(e) => return Err(e.into()),
+            let hash = KeySecret::from_presented(secret).hash();
+            let now = state.clock.now();
+            let key = match state.api_keys.get(&hash, now) {
+                Some(key) => key,
+                None => match state.store.api_key_by_hash(&hash).await {
+                    Ok(key) => {
+                        state.api_keys.put(&hash, &key, now);
+                        key
+                    }
+                    Err(StoreError::NotFound) => {
+                        return Err(ApiError::unauthorized("unknown API key"))
+                    }
+                    Err(e) => return Err(e.into()),
+                },
             };
             if key.revoked_at.is_some() {
                 return Err(ApiError::new(

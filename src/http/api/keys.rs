@@ -110,5 +110,7 @@ async fn revoke(
         .revoke_api_key(&id, state.clock.now())
         .await
         .map_err(|e| store_error(e, "API key"))?;
+    // After the database says revoked, so a concurrent lookup cannot cache it again.
+    state.api_keys.forget(&id);
     Ok(HttpResponse::Ok().json(views::api_key(&key)))
 }
