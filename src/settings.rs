@@ -214,7 +214,12 @@ impl Settings {
     /// The public base URL without a trailing slash, defaulting to the listening address.
     pub fn public_base_url(&self, bound_port: u16) -> String {
         if self.server.public_base_url.is_empty() {
-            format!("http://{}:{}", self.server.host, bound_port)
+            // A wildcard listen address is no address a phone can reach.
+            let host = match self.server.host.as_str() {
+                "0.0.0.0" | "::" | "[::]" => "127.0.0.1",
+                h => h,
+            };
+            format!("http://{host}:{bound_port}")
         } else {
             self.server
                 .public_base_url
@@ -346,6 +351,22 @@ mod tests {
             !printed.contains("123456") && !printed.contains("hunter2"),
             "{printed}"
         );
+    }
+
+    #[test]
+    fn public_base_url_defaults_to_a_reachable_address() {
+        let s =
+            Settings::load_from(None, &env(&[("PASSWRIGHT__SERVER__HOST", "0.0.0.0")])).unwrap();
+        assert_eq!(s.public_base_url(8080), "http://127.0.0.1:8080");
+        let s = Settings::load_from(
+            None,
+            &env(&[(
+                "PASSWRIGHT__SERVER__PUBLIC_BASE_URL",
+                "https://cards.example.com/",
+            )]),
+        )
+        .unwrap();
+        assert_eq!(s.public_base_url(8080), "https://cards.example.com");
     }
 
     #[test]

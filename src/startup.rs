@@ -122,6 +122,12 @@ impl Application {
             })?;
         let port = listener.local_addr()?.port();
         let base_url = settings.public_base_url(port);
+        if !development && !base_url.starts_with("https://") {
+            tracing::warn!(
+                %base_url,
+                "server.public_base_url is not https: Wallet on a device will not register passes for updates"
+            );
+        }
         let cards = Arc::new(Cards::new(
             signer,
             keys,
