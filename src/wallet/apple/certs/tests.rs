@@ -44,8 +44,9 @@ fn pem_files_load_and_expose_ids() {
     assert!(signer.ensure_matches(PASS_TYPE_ID, TEAM_ID).is_ok());
     assert!(signer.check(now()).is_empty());
     assert!(String::from_utf8_lossy(signer.cert_pem()).starts_with("-----BEGIN CERTIFICATE"));
-    let key = String::from_utf8_lossy(signer.key_pem().expose_secret()).into_owned();
-    assert!(key.starts_with("-----BEGIN PRIVATE KEY"));
+    // The PEM handed out (for the APNs client identity) is the signer's own key.
+    let key = openssl::pkey::PKey::private_key_from_pem(signer.key_pem().expose_secret()).unwrap();
+    assert!(key.public_eq(signer.private_key()));
     assert!(
         !format!("{signer:?}").contains("PRIVATE"),
         "Debug must not show the key"
