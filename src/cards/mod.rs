@@ -54,6 +54,8 @@ pub struct Cards {
     signer: Arc<PassSigner>,
     keys: TokenKeys,
     public_base_url: String,
+    /// `webServiceURL` for passes: the PassKit web service lives under `/wallet`.
+    web_service_url: String,
     designs: Mutex<HashMap<ProgramId, Arc<PreparedDesign>>>,
     passes: Mutex<LruCache<String, CachedPass>>,
     pub counters: PassCounters,
@@ -66,10 +68,12 @@ impl Cards {
         public_base_url: &str,
         cache_entries: usize,
     ) -> Cards {
+        let public_base_url = public_base_url.trim_end_matches('/').to_string();
         Cards {
             signer: Arc::new(signer),
             keys,
-            public_base_url: public_base_url.trim_end_matches('/').to_string(),
+            web_service_url: format!("{public_base_url}/wallet"),
+            public_base_url,
             designs: Mutex::new(HashMap::new()),
             passes: Mutex::new(LruCache::new(
                 NonZeroUsize::new(cache_entries.max(1)).unwrap_or(NonZeroUsize::MIN),
@@ -91,8 +95,8 @@ impl Cards {
     }
 
     /// `webServiceURL` for passes: the PassKit web service lives under `/wallet`.
-    pub fn web_service_url(&self) -> String {
-        format!("{}/wallet", self.public_base_url)
+    pub fn web_service_url(&self) -> &str {
+        &self.web_service_url
     }
 
     /// What the member's barcode carries.
@@ -128,7 +132,7 @@ impl Cards {
             program,
             member,
             &PassContext {
-                web_service_url: &self.web_service_url(),
+                web_service_url: &self.web_service_url,
                 barcode_message: &self.card_token(member),
             },
         );

@@ -83,6 +83,10 @@ impl Store {
             .bind(to_micros(now))
             .execute(&self.pool)
             .await?;
+        self.api_key(id).await
+    }
+
+    pub async fn api_key(&self, id: &ApiKeyId) -> Result<ApiKey, StoreError> {
         let row: KeyRow =
             sqlx::query_as(&format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE id = $1"))
                 .bind(id.as_str())

@@ -93,14 +93,24 @@ struct MemberWithVersion {
     program_design_version: i64,
 }
 
-/// The member columns qualified with the `m` alias, for joins.
-static MEMBER_COLUMNS_M: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    MEMBER_COLUMNS
+/// A member joined with their program's current design version, by `m.<column>`; built once,
+/// since this query runs for every pass and member request.
+fn member_and_version_sql(column: &str) -> String {
+    let columns = MEMBER_COLUMNS
         .split(',')
         .map(|c| format!("m.{}", c.trim()))
         .collect::<Vec<_>>()
-        .join(", ")
-});
+        .join(", ");
+    format!(
+        "SELECT {columns}, p.design_version AS program_design_version FROM members m \
+         JOIN programs p ON p.id = m.program_id WHERE m.{column} = $1"
+    )
+}
+
+static MEMBER_BY_ID_SQL: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| member_and_version_sql("id"));
+static MEMBER_BY_SERIAL_SQL: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| member_and_version_sql("serial"));
 
 /// Filters and position for listing members.
 #[derive(Debug, Clone, Default)]
@@ -171,18 +181,14 @@ impl Store {
         &self,
         key: MemberKey<'_>,
     ) -> Result<(Member, Arc<Program>), StoreError> {
-        let (column, value) = match key {
-            MemberKey::Id(id) => ("id", id.as_str()),
-            MemberKey::Serial(serial) => ("serial", serial.as_str()),
+        let (sql, value) = match key {
+            MemberKey::Id(id) => (&*MEMBER_BY_ID_SQL, id.as_str()),
+            MemberKey::Serial(serial) => (&*MEMBER_BY_SERIAL_SQL, serial.as_str()),
         };
-        let columns = &*MEMBER_COLUMNS_M;
-        let row: MemberWithVersion = sqlx::query_as(&format!(
-            "SELECT {columns}, p.design_version AS program_design_version FROM members m \
-             JOIN programs p ON p.id = m.program_id WHERE m.{column} = $1"
-        ))
-        .bind(value)
-        .fetch_one(&self.pool)
-        .await?;
+        let row: MemberWithVersion = sqlx::query_as(sql)
+            .bind(value)
+            .fetch_one(&self.pool)
+            .await?;
         let version = row.program_design_version;
         let member = Member::try_from(row.member)?;
         let program = self.program_at(&member.program_id, version).await?;

@@ -97,13 +97,12 @@ async fn revoke(
     let id = ApiKeyId::parse(&id).map_err(|_| ApiError::not_found("API key"))?;
     let existing = state
         .store
-        .api_keys()
-        .await?
-        .into_iter()
-        .find(|k| k.id == id);
-    match existing {
-        Some(k) if caller.key.program_id.is_none() || k.program_id == caller.key.program_id => {}
-        _ => return Err(ApiError::not_found("API key")),
+        .api_key(&id)
+        .await
+        .map_err(|e| store_error(e, "API key"))?;
+    // A scoped admin does not learn that keys of other programs exist.
+    if caller.key.program_id.is_some() && existing.program_id != caller.key.program_id {
+        return Err(ApiError::not_found("API key"));
     }
     let key = state
         .store
