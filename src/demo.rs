@@ -11,7 +11,7 @@ use crate::clock::{OsRandom, SystemClock};
 use crate::domain::api_key::Role;
 use crate::domain::apple_ids::{PassTypeId, TeamId};
 use crate::domain::contact::EmailAddress;
-use crate::domain::ids::{ProgramId, RewardId};
+use crate::domain::ids::ProgramId;
 use crate::domain::ledger::{EntryKind, IdempotencyKey, PointsChange};
 use crate::domain::member::{Consent, Member, NewMember};
 use crate::domain::points::{Amount, Points};
@@ -148,15 +148,7 @@ async fn seed(state: &AppState) -> anyhow::Result<Program> {
         .validated()?;
         state
             .store
-            .insert_reward(&Reward {
-                id: RewardId::generate(rng),
-                program_id: program.id.clone(),
-                name: spec.name,
-                cost: spec.cost,
-                repeatable: spec.repeatable,
-                active: true,
-                created_at: now,
-            })
+            .insert_reward(&Reward::create(&program.id, spec, rng, now))
             .await?;
     }
     let people = [

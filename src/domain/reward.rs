@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 use super::ids::{ProgramId, RewardId};
 use super::points::Points;
 use super::{text, Invalid};
+use crate::clock::Random;
 
 #[derive(Debug, Clone)]
 pub struct Reward {
@@ -17,6 +18,26 @@ pub struct Reward {
     pub repeatable: bool,
     pub active: bool,
     pub created_at: OffsetDateTime,
+}
+
+impl Reward {
+    /// A new reward of `program` from a checked spec.
+    pub fn create(
+        program: &ProgramId,
+        spec: RewardSpec,
+        rng: &dyn Random,
+        now: OffsetDateTime,
+    ) -> Reward {
+        Reward {
+            id: RewardId::generate(rng),
+            program_id: program.clone(),
+            name: spec.name,
+            cost: spec.cost,
+            repeatable: spec.repeatable,
+            active: spec.active,
+            created_at: now,
+        }
+    }
 }
 
 /// What a marketer sends to create or change a reward.

@@ -1,11 +1,10 @@
 //! Public pass downloads: `/passes/<link token>.pkpass`. The token's MAC is checked before
 //! any database lookup; a voided or re-issued card's old links are dead.
 
-use actix_web::http::header::ContentDisposition;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::error::ApiError;
-use super::pass_response;
+use super::{pass_response, Delivery};
 use crate::state::AppState;
 use crate::storage::{MemberKey, StoreError};
 
@@ -40,15 +39,5 @@ async fn download(
         .cards
         .apple_pass(&state.store, &program, &member)
         .await?;
-    // Inline, so Safari on an iPhone offers "Add to Apple Wallet" straight away.
-    Ok(pass_response(
-        &req,
-        &signed,
-        ContentDisposition {
-            disposition: actix_web::http::header::DispositionType::Inline,
-            parameters: vec![actix_web::http::header::DispositionParam::Filename(
-                signed.file_name.clone(),
-            )],
-        },
-    ))
+    Ok(pass_response(&req, &signed, Delivery::Inline))
 }

@@ -8,7 +8,9 @@ pub mod error;
 mod health;
 mod metrics;
 
-use actix_web::http::header::{self, ContentDisposition, HttpDate};
+use actix_web::http::header::{
+    self, ContentDisposition, DispositionParam, DispositionType, HttpDate,
+};
 use actix_web::{web, HttpRequest, HttpResponse};
 use std::time::{Duration, SystemTime};
 
@@ -28,12 +30,24 @@ fn http_date(t: time::OffsetDateTime) -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
 }
 
+/// How a pass is handed over.
+#[derive(Debug, Clone, Copy)]
+pub enum Delivery {
+    /// Shown by the browser: Safari on an iPhone offers "Add to Apple Wallet" straight away.
+    Inline,
+    /// Saved as a file, for integrations.
+    Attachment,
+}
+
 /// A `.pkpass` answer with `Last-Modified`, honouring `If-Modified-Since` with a 304.
-pub fn pass_response(
-    req: &HttpRequest,
-    pass: &SignedPass,
-    disposition: ContentDisposition,
-) -> HttpResponse {
+pub fn pass_response(req: &HttpRequest, pass: &SignedPass, delivery: Delivery) -> HttpResponse {
+    let disposition = ContentDisposition {
+        disposition: match delivery {
+            Delivery::Inline => DispositionType::Inline,
+            Delivery::Attachment => DispositionType::Attachment,
+        },
+        parameters: vec![DispositionParam::Filename(pass.file_name.clone())],
+    };
     let modified = http_date(pass.last_modified);
     let unchanged = req
         .headers()

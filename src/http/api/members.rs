@@ -1,6 +1,5 @@
 //! Members: enroll, list, read, update, void, and download a member's pass.
 
-use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use base64::Engine as _;
 use serde::Deserialize;
@@ -12,7 +11,7 @@ use super::{load, resource, views, MANAGE, READ};
 use crate::domain::ids::MemberId;
 use crate::domain::member::{self, EnrollInput, Member, MemberPatchInput, MemberStatus};
 use crate::domain::Invalid;
-use crate::http::pass_response;
+use crate::http::{pass_response, Delivery};
 use crate::state::AppState;
 use crate::storage::MemberQuery;
 
@@ -168,11 +167,7 @@ async fn pass(
         .cards
         .apple_pass(&state.store, &program, &member)
         .await?;
-    Ok(pass_response(
-        &req,
-        &signed,
-        header::ContentDisposition::attachment(signed.file_name.clone()),
-    ))
+    Ok(pass_response(&req, &signed, Delivery::Attachment))
 }
 
 #[cfg(test)]

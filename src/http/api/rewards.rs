@@ -28,15 +28,7 @@ async fn create(
     caller.require(MANAGE)?;
     let program = load::program(&state, &caller, &id).await?;
     let spec = body.into_inner().validated()?;
-    let reward = Reward {
-        id: RewardId::generate(state.random.as_ref()),
-        program_id: program.id,
-        name: spec.name,
-        cost: spec.cost,
-        repeatable: spec.repeatable,
-        active: spec.active,
-        created_at: state.clock.now(),
-    };
+    let reward = Reward::create(&program.id, spec, state.random.as_ref(), state.clock.now());
     state.store.insert_reward(&reward).await?;
     Ok(HttpResponse::Created().json(views::reward(&reward)))
 }
