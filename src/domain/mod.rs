@@ -5,6 +5,7 @@ pub mod api_key;
 pub mod apple_ids;
 pub mod color;
 pub mod contact;
+pub mod device;
 pub mod ids;
 pub mod language;
 pub mod ledger;
