@@ -158,6 +158,7 @@ fn sample_program() -> Program {
         design_version: 1,
         created_at: now,
         updated_at: now,
+        pass_modified: now,
     }
 }
 
@@ -192,6 +193,7 @@ fn in_process_builds_per_sec(window: Duration) -> f64 {
         auth_token: AuthToken::generate(&OsRandom),
         created_at: now,
         updated_at: now,
+        pass_modified: now,
     };
     let started = Instant::now();
     let mut n = 0u64;

@@ -58,6 +58,15 @@ pub fn from_micros(micros: i64) -> OffsetDateTime {
         .unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
+pub fn from_seconds(secs: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(secs).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// `t` without its fraction of a second, as HTTP dates show it.
+pub fn whole_seconds(t: OffsetDateTime) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(t.unix_timestamp()).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
 /// RFC 3339 with a `Z`, as the API shows times.
 pub fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339)

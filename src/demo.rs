@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use serde_json::json;
 
-use crate::clock::{OsRandom, SystemClock};
+use crate::clock::{whole_seconds, OsRandom, SystemClock};
 use crate::domain::api_key::Role;
 use crate::domain::apple_ids::{PassTypeId, TeamId};
 use crate::domain::contact::EmailAddress;
@@ -132,6 +132,7 @@ async fn seed(state: &AppState) -> anyhow::Result<Program> {
         design_version: 1,
         created_at: now,
         updated_at: now,
+        pass_modified: whole_seconds(now),
     };
     state.store.insert_program(&program).await?;
     for (name, cost, repeatable) in [

@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use crate::cards::Cards;
 use crate::clock::{SharedClock, SharedRandom};
+use crate::http::passkit::PassKitLimits;
 use crate::keys::KeyCache;
+use crate::outbox::Outbox;
 use crate::storage::Store;
 
 #[derive(Clone)]
@@ -16,6 +18,9 @@ pub struct AppState {
     pub clock: SharedClock,
     pub random: SharedRandom,
     pub limits: Limits,
+    /// Delivers what changes must be told (pushes now; Google, email, SMS later).
+    pub outbox: Arc<Outbox>,
+    pub passkit: Arc<PassKitLimits>,
 }
 
 #[derive(Debug, Clone, Copy)]

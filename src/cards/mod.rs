@@ -144,7 +144,7 @@ impl Cards {
         self.counters.signed.fetch_add(1, Ordering::Relaxed);
         let pass = SignedPass {
             bytes: bytes::Bytes::from(bytes),
-            last_modified: program.updated_at.max(member.updated_at),
+            last_modified: program.pass_modified.max(member.pass_modified),
             file_name: file_name(program),
         };
         if let Ok(mut cache) = self.passes.lock() {

@@ -1,7 +1,9 @@
-//! The `passwright` command line: serve, migrate, demo, certs check, keys create/revoke.
+//! The `passwright` command line: serve, migrate, demo, certs check, keys create/revoke,
+//! device logs and outbox jobs.
 
 mod certs;
 mod keys;
+mod ops;
 
 use std::path::PathBuf;
 
@@ -42,6 +44,30 @@ pub enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Show what Wallet devices logged (newest first).
+    DeviceLogs {
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Inspect the outbox: jobs by state, and sending failed jobs again.
+    Jobs {
+        #[command(subcommand)]
+        command: JobsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// List jobs (newest first).
+    List {
+        /// pending, running, done or failed
+        #[arg(long, default_value = "failed")]
+        state: String,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Send a failed job again.
+    Retry { id: i64 },
 }
 
 #[derive(Debug, Subcommand)]
@@ -88,6 +114,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             command: CertsCommand::Check,
         } => certs::check(&settings).await?,
         Command::Keys { command } => keys::run(&settings, command).await?,
+        Command::DeviceLogs { limit } => ops::device_logs(&settings, limit).await?,
+        Command::Jobs { command } => ops::jobs(&settings, command).await?,
     }
     Ok(())
 }

@@ -47,7 +47,9 @@ pub struct PushToken(String);
 
 impl PushToken {
     pub fn parse(s: &str) -> Result<Self, Invalid> {
-        if (8..=200).contains(&s.len()) && s.len() % 2 == 0 && s.bytes().all(|b| b.is_ascii_hexdigit())
+        if (8..=200).contains(&s.len())
+            && s.len() % 2 == 0
+            && s.bytes().all(|b| b.is_ascii_hexdigit())
         {
             Ok(PushToken(s.to_ascii_lowercase()))
         } else {

@@ -8,7 +8,7 @@ use super::contact::{EmailAddress, PhoneNumber};
 use super::ids::{MemberId, ProgramId};
 use super::program::Program;
 use super::{text, Invalid};
-use crate::clock::Random;
+use crate::clock::{whole_seconds, Random};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -65,6 +65,9 @@ pub struct Member {
     pub auth_token: AuthToken,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
+    /// The card's Last-Modified for what the member contributes: whole seconds, strictly
+    /// increasing with every change, so a device's If-Modified-Since never hides one.
+    pub pass_modified: OffsetDateTime,
 }
 
 /// Enrollment request body.
@@ -116,6 +119,7 @@ impl Member {
             auth_token: AuthToken::generate(rng),
             created_at: now,
             updated_at: now,
+            pass_modified: whole_seconds(now),
         }
     }
 }

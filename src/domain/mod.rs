@@ -7,6 +7,7 @@ pub mod color;
 pub mod contact;
 pub mod device;
 pub mod ids;
+pub mod job;
 pub mod language;
 pub mod ledger;
 pub mod member;

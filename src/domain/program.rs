@@ -29,6 +29,8 @@ pub struct Program {
     pub design_version: i64,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
+    /// Last-Modified of every card for what the program contributes (whole seconds).
+    pub pass_modified: OffsetDateTime,
 }
 
 /// What a card field shows.

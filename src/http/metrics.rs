@@ -1,36 +1,144 @@
-//! `/metrics` in the Prometheus text format. Counters are per instance; Prometheus sums them.
+//! `/metrics` in the Prometheus text format. Counters are per instance (Prometheus sums
+//! them); the outbox and device-log gauges are read from the database and so are the same on
+//! every instance.
 
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 
 use actix_web::{web, HttpResponse};
 
+use crate::outbox::PushResult;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/metrics", web::get().to(metrics));
 }
 
+#[derive(Default)]
+struct Text(String);
+
+impl Text {
+    fn metric(&mut self, kind: &str, name: &str, help: &str, samples: &[(&str, f64)]) {
+        let _ = writeln!(self.0, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for (labels, value) in samples {
+            let _ = writeln!(self.0, "{name}{labels} {value}");
+        }
+    }
+
+    fn counter(&mut self, name: &str, help: &str, value: u64) {
+        self.metric("counter", name, help, &[("", value as f64)]);
+    }
+
+    fn gauge(&mut self, name: &str, help: &str, value: f64) {
+        self.metric("gauge", name, help, &[("", value)]);
+    }
+}
+
 async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let mut out = Text::default();
     let c = &state.cards.counters;
-    let mut out = String::new();
-    let mut counter = |name: &str, help: &str, value: u64| {
-        let _ = writeln!(
-            out,
-            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
-        );
-    };
-    counter(
+    out.counter(
         "passwright_passes_signed_total",
         "Apple passes signed (cache misses).",
         c.signed.load(Ordering::Relaxed),
     );
-    counter(
+    out.counter(
         "passwright_pass_cache_hits_total",
         "Apple passes served from the in-memory cache without signing.",
         c.cache_hits.load(Ordering::Relaxed),
     );
+    let o = &state.outbox.counters;
+    let labels: Vec<String> = PushResult::ALL
+        .iter()
+        .map(|r| format!("{{outcome=\"{}\"}}", r.label()))
+        .collect();
+    let samples: Vec<(&str, f64)> = PushResult::ALL
+        .iter()
+        .zip(&labels)
+        .map(|(r, l)| (l.as_str(), o.pushes(*r) as f64))
+        .collect();
+    out.metric(
+        "counter",
+        "passwright_apns_pushes_total",
+        "APNs pushes by outcome (retried: will be tried again; gave_up: attempts used up).",
+        &samples,
+    );
+    out.counter(
+        "passwright_outbox_jobs_done_total",
+        "Delivery jobs finished by this instance's workers (fan-outs are counted apart).",
+        o.jobs_done.load(Ordering::Relaxed),
+    );
+    out.counter(
+        "passwright_outbox_fan_outs_total",
+        "Program-wide changes fanned out to devices by this instance.",
+        o.fan_outs.load(Ordering::Relaxed),
+    );
+    out.counter(
+        "passwright_outbox_jobs_retried_total",
+        "Outbox job attempts that will be retried.",
+        o.jobs_retried.load(Ordering::Relaxed),
+    );
+    out.counter(
+        "passwright_outbox_jobs_failed_total",
+        "Outbox jobs recorded as failed by this instance's workers.",
+        o.jobs_failed.load(Ordering::Relaxed),
+    );
+    if let crate::outbox::Apns::On(client) = state.outbox.apns() {
+        let s = client.stats();
+        out.counter(
+            "passwright_apns_connections_total",
+            "HTTP/2 connections opened to APNs.",
+            s.connections,
+        );
+        out.counter(
+            "passwright_apns_connect_failures_total",
+            "Failed attempts to connect to APNs (TLS or network).",
+            s.connect_failures,
+        );
+        out.counter(
+            "passwright_apns_forbidden_responses_total",
+            "403 answers from APNs: the certificate or provider token was refused.",
+            s.forbidden_responses,
+        );
+        out.gauge(
+            "passwright_apns_in_flight",
+            "Pushes waiting for an APNs answer right now.",
+            s.in_flight as f64,
+        );
+    }
+    match state.store.outbox_stats().await {
+        Ok(stats) => {
+            out.metric(
+                "gauge",
+                "passwright_outbox_jobs",
+                "Outbox jobs by state (all instances).",
+                &[
+                    ("{state=\"pending\"}", stats.pending as f64),
+                    ("{state=\"running\"}", stats.running as f64),
+                    ("{state=\"failed\"}", stats.failed as f64),
+                ],
+            );
+            let age = stats
+                .oldest_pending
+                .map(|t| (state.clock.now() - t).as_seconds_f64().max(0.0))
+                .unwrap_or(0.0);
+            out.gauge(
+                "passwright_outbox_oldest_pending_seconds",
+                "Age of the oldest pending job (due, or waiting for its retry); 0 when none.",
+                age,
+            );
+        }
+        Err(e) => tracing::error!(error = ?e, "metrics: reading the outbox failed"),
+    }
+    match state.store.count_rows("device_logs").await {
+        Ok(n) => out.gauge(
+            "passwright_device_logs",
+            "Log entries Wallet devices posted that are kept for operators.",
+            n as f64,
+        ),
+        Err(e) => tracing::error!(error = ?e, "metrics: counting device logs failed"),
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(out)
+        .body(out.0)
 }

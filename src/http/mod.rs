@@ -7,6 +7,7 @@ pub mod downloads;
 pub mod error;
 mod health;
 mod metrics;
+pub mod passkit;
 
 use actix_web::http::header::{
     self, ContentDisposition, DispositionParam, DispositionType, HttpDate,
@@ -21,6 +22,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
     health::configure(cfg);
     metrics::configure(cfg);
     downloads::configure(cfg);
+    passkit::configure(cfg);
     api::configure(cfg, max_json_bytes);
 }
 

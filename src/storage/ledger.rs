@@ -152,6 +152,10 @@ impl Store {
                 .await?;
             member.tier = new_tier;
         }
+        if amount != 0 {
+            self.member_card_changed(&mut tx, member_id, &member.serial, now)
+                .await?;
+        }
         tx.commit().await?;
         let entry = LedgerEntry {
             id: entry_id,

@@ -6,7 +6,7 @@ use sqlx::FromRow;
 use time::OffsetDateTime;
 
 use super::{flag, is_unique_violation, Conflict, Store, StoreError};
-use crate::clock::{from_micros, to_micros};
+use crate::clock::{from_micros, from_seconds, to_micros};
 use crate::domain::apple_ids::{AuthToken, SerialNumber};
 use crate::domain::contact::{EmailAddress, PhoneNumber};
 use crate::domain::ids::{MemberId, ProgramId};
@@ -33,11 +33,12 @@ pub(super) struct MemberRow {
     auth_token: String,
     created_at: i64,
     updated_at: i64,
+    pass_modified: i64,
 }
 
 pub(super) const MEMBER_COLUMNS: &str = "id, program_id, external_id, name, email, phone, consent_email, \
      consent_sms, status, balance, lifetime_points, tier, version, card_generation, serial, auth_token, \
-     created_at, updated_at";
+     created_at, updated_at, pass_modified";
 
 impl TryFrom<MemberRow> for Member {
     type Error = StoreError;
@@ -75,6 +76,7 @@ impl TryFrom<MemberRow> for Member {
             card_generation: r.card_generation,
             created_at: from_micros(r.created_at),
             updated_at: from_micros(r.updated_at),
+            pass_modified: from_seconds(r.pass_modified),
         })
     }
 }
@@ -134,7 +136,8 @@ impl Store {
         let result = sqlx::query(
             "INSERT INTO members (id, program_id, external_id, name, email, phone, consent_email, consent_sms, \
              status, balance, lifetime_points, tier, version, card_generation, serial, auth_token, created_at, \
-             updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+             updated_at, pass_modified) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
         )
         .bind(m.id.as_str())
         .bind(m.program_id.as_str())
@@ -154,6 +157,7 @@ impl Store {
         .bind(m.auth_token.expose())
         .bind(to_micros(m.created_at))
         .bind(to_micros(m.updated_at))
+        .bind(m.pass_modified.unix_timestamp())
         .execute(&self.pool)
         .await;
         match result {
@@ -256,6 +260,7 @@ impl Store {
         m: &Member,
         now: OffsetDateTime,
     ) -> Result<Member, StoreError> {
+        let mut tx = self.pool.begin().await?;
         let result = sqlx::query(
             "UPDATE members SET external_id = $2, name = $3, email = $4, phone = $5, consent_email = $6, \
              consent_sms = $7, version = version + 1, updated_at = $8 WHERE id = $1",
@@ -268,11 +273,16 @@ impl Store {
         .bind(flag(m.consent.email))
         .bind(flag(m.consent.sms))
         .bind(to_micros(now))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await;
         match result {
             Ok(done) if done.rows_affected() == 0 => Err(StoreError::NotFound),
-            Ok(_) => self.member(&m.id).await,
+            Ok(_) => {
+                self.member_card_changed(&mut tx, &m.id, &m.serial, now)
+                    .await?;
+                tx.commit().await?;
+                self.member(&m.id).await
+            }
             Err(e) if is_unique_violation(&e) => {
                 Err(StoreError::Conflict(Conflict::ExternalIdTaken))
             }
@@ -287,16 +297,23 @@ impl Store {
         id: &MemberId,
         now: OffsetDateTime,
     ) -> Result<Member, StoreError> {
-        let done = sqlx::query(
+        let mut tx = self.pool.begin().await?;
+        let serial: Option<String> = sqlx::query_scalar(
             "UPDATE members SET status = 'voided', version = version + 1, card_generation = card_generation + 1, \
-             updated_at = $2 WHERE id = $1 AND status = 'active'",
+             updated_at = $2 WHERE id = $1 AND status = 'active' RETURNING serial",
         )
         .bind(id.as_str())
         .bind(to_micros(now))
-        .execute(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?;
+        if let Some(serial) = &serial {
+            let serial = SerialNumber::parse(serial)
+                .map_err(|_| anyhow::anyhow!("stored member {id} has an invalid serial"))?;
+            self.member_card_changed(&mut tx, id, &serial, now).await?;
+        }
+        tx.commit().await?;
         let member = self.member(id).await?;
-        if done.rows_affected() == 0 && member.status != MemberStatus::Voided {
+        if serial.is_none() && member.status != MemberStatus::Voided {
             return Err(anyhow::anyhow!("member {id} could not be voided").into());
         }
         Ok(member)

@@ -5,8 +5,11 @@
 //! one representation. Where the engines really differ (locking, DDL) the code says so.
 
 mod api_keys;
+mod apple;
+mod changes;
 mod ledger;
 mod members;
+mod outbox;
 mod programs;
 mod rewards;
 mod secrets;
@@ -23,8 +26,10 @@ use sqlx::{AnyPool, ConnectOptions, Executor};
 use crate::domain::ids::ProgramId;
 use crate::domain::program::Program;
 
+pub use apple::{FanOut, Registration, UpdatedSerials};
 pub use ledger::{LedgerPage, PointsOutcome};
 pub use members::{MemberKey, MemberPage, MemberQuery};
+pub use outbox::{ClaimedJob, Finish, JobRecord, OutboxStats};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -78,6 +83,10 @@ pub struct Store {
     /// Parsed programs by id, each valid only for the design version it was read at; every
     /// member lookup reads the current version in the same query, so a stale entry is never used.
     programs: Arc<Mutex<HashMap<ProgramId, Arc<Program>>>>,
+    /// How long a card change waits before its fan-out runs, so a burst coalesces.
+    change_delay: time::Duration,
+    /// Wakes this instance's outbox workers when a job was added outside a change.
+    jobs: Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for Store {
@@ -136,7 +145,25 @@ impl Store {
             pool,
             engine,
             programs: Arc::default(),
+            change_delay: time::Duration::ZERO,
+            jobs: Arc::default(),
         })
+    }
+
+    /// How long card changes wait before they are fanned out to wallets: changes within
+    /// this window become one push per device.
+    pub fn with_change_delay(mut self, delay: time::Duration) -> Store {
+        self.change_delay = delay;
+        self
+    }
+
+    /// Notified when jobs were added that are due now.
+    pub fn job_signal(&self) -> Arc<tokio::sync::Notify> {
+        self.jobs.clone()
+    }
+
+    fn jobs_added(&self) {
+        self.jobs.notify_waiters();
     }
 
     pub fn engine(&self) -> Engine {
@@ -164,13 +191,17 @@ impl Store {
 
     /// Rows in one of our tables (operators' sanity checks, tests proving nothing was written).
     pub async fn count_rows(&self, table: &str) -> Result<i64, StoreError> {
-        const TABLES: [&str; 6] = [
+        const TABLES: [&str; 10] = [
             "programs",
             "program_images",
             "rewards",
             "members",
             "ledger_entries",
             "api_keys",
+            "apple_devices",
+            "apple_registrations",
+            "device_logs",
+            "outbox_jobs",
         ];
         let table = TABLES
             .iter()

@@ -7,7 +7,7 @@ use sqlx::FromRow;
 use time::OffsetDateTime;
 
 use super::{Store, StoreError};
-use crate::clock::{from_micros, to_micros};
+use crate::clock::{from_micros, from_seconds, to_micros};
 use crate::domain::apple_ids::{PassTypeId, TeamId};
 use crate::domain::ids::ProgramId;
 use crate::domain::program::{Design, EarnRules, Program, Tiers};
@@ -25,11 +25,12 @@ struct ProgramRow {
     design_version: i64,
     created_at: i64,
     updated_at: i64,
+    pass_modified: i64,
 }
 
 const PROGRAM_COLUMNS: &str =
     "id, name, organization, pass_type_id, team_id, design, tiers, earn_rules, \
-     design_version, created_at, updated_at";
+     design_version, created_at, updated_at, pass_modified";
 
 impl TryFrom<ProgramRow> for Program {
     type Error = StoreError;
@@ -50,6 +51,7 @@ impl TryFrom<ProgramRow> for Program {
             design_version: r.design_version,
             created_at: from_micros(r.created_at),
             updated_at: from_micros(r.updated_at),
+            pass_modified: from_seconds(r.pass_modified),
         })
     }
 }
@@ -69,7 +71,8 @@ impl Store {
     pub async fn insert_program(&self, p: &Program) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO programs (id, name, organization, pass_type_id, team_id, design, tiers, earn_rules, \
-             design_version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+             design_version, created_at, updated_at, pass_modified) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(p.id.as_str())
         .bind(&p.name)
@@ -82,6 +85,7 @@ impl Store {
         .bind(p.design_version)
         .bind(to_micros(p.created_at))
         .bind(to_micros(p.updated_at))
+        .bind(p.pass_modified.unix_timestamp())
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -144,6 +148,7 @@ impl Store {
         p: &Program,
         now: OffsetDateTime,
     ) -> Result<Program, StoreError> {
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE programs SET name = $2, organization = $3, design = $4, earn_rules = $5, \
              design_version = design_version + 1, updated_at = $6 WHERE id = $1",
@@ -154,11 +159,13 @@ impl Store {
         .bind(json(&p.design)?)
         .bind(json(&p.earn_rules)?)
         .bind(to_micros(now))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
+        self.program_cards_changed(&mut tx, &p.id, now).await?;
+        tx.commit().await?;
         self.program(&p.id).await
     }
 
@@ -209,6 +216,7 @@ impl Store {
             q = q.bind(t.threshold).bind(t.name.clone());
         }
         q.execute(&mut *tx).await?;
+        self.program_cards_changed(&mut tx, id, now).await?;
         tx.commit().await?;
         self.program(id).await
     }
@@ -239,6 +247,7 @@ impl Store {
         .bind(to_micros(now))
         .execute(&mut *tx)
         .await?;
+        self.program_cards_changed(&mut tx, id, now).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -264,6 +273,7 @@ impl Store {
             .bind(to_micros(now))
             .execute(&mut *tx)
             .await?;
+        self.program_cards_changed(&mut tx, id, now).await?;
         tx.commit().await?;
         Ok(true)
     }

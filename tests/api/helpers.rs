@@ -87,7 +87,7 @@ pub struct TestApp {
     pub _data_dir: tempfile::TempDir,
 }
 
-async fn database_url(engine: Engine, data_dir: &std::path::Path) -> Option<String> {
+pub async fn database_url(engine: Engine, data_dir: &std::path::Path) -> Option<String> {
     match engine {
         Engine::Sqlite => Some(format!("sqlite://{}", data_dir.join("test.db").display())),
         Engine::Postgres => {
@@ -134,6 +134,11 @@ pub fn settings_for(data_dir: &std::path::Path, db_url: &str) -> Settings {
             pki.dir.join("wwdr.pem").display().to_string(),
         ),
         ("PASSWRIGHT__LOG__LEVEL", "warn".to_string()),
+        // Nothing leaves the machine: tests that push point apns.url at a local stand-in.
+        ("PASSWRIGHT__APNS__ENABLED", "false".to_string()),
+        // Deliveries run when a test drains the outbox, so what arrived can be asserted exactly.
+        ("PASSWRIGHT__OUTBOX__WORKERS", "0".to_string()),
+        ("PASSWRIGHT__OUTBOX__COALESCE_MS", "0".to_string()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
@@ -157,7 +162,15 @@ pub async fn spawn_app(engine: Engine, test: &str) -> Option<TestApp> {
 }
 
 pub async fn spawn_with(settings: Settings, data_dir: tempfile::TempDir) -> TestApp {
-    let app = Application::build_with(&settings, Arc::new(SystemClock), Arc::new(OsRandom))
+    spawn_with_clock(settings, data_dir, Arc::new(SystemClock)).await
+}
+
+pub async fn spawn_with_clock(
+    settings: Settings,
+    data_dir: tempfile::TempDir,
+    clock: passwright::clock::SharedClock,
+) -> TestApp {
+    let app = Application::build_with(&settings, clock, Arc::new(OsRandom))
         .await
         .expect("application starts");
     let port = app.port();
@@ -351,4 +364,46 @@ macro_rules! both_engines {
             }
         }
     };
+}
+
+/// Points the app's APNs client at a local stand-in, trusting the stand-in's CA.
+pub fn push_to(
+    settings: &mut Settings,
+    data_dir: &std::path::Path,
+    fake: &crate::fake_apns::FakeApns,
+) {
+    let ca = data_dir.join("apns-ca.pem");
+    std::fs::write(&ca, fake.ca().to_pem().unwrap()).unwrap();
+    settings.apns.enabled = true;
+    settings.apns.url = fake.url();
+    settings.apns.ca_file = Some(ca);
+    settings.apns.timeout_ms = 5_000;
+    settings.outbox.retry_base_ms = 1_000;
+}
+
+/// An app whose pushes go to `fake`, on `engine`, with `clock`; `None` when the engine is
+/// not configured (after saying so).
+pub async fn spawn_pushing(
+    engine: Engine,
+    test: &str,
+    fake: &crate::fake_apns::FakeApns,
+    clock: passwright::clock::SharedClock,
+) -> Option<TestApp> {
+    let data_dir = tempfile::tempdir().unwrap();
+    let Some(url) = database_url(engine, data_dir.path()).await else {
+        skip(test, "postgres", "set PASSWRIGHT_TEST_POSTGRES_URL");
+        return None;
+    };
+    let mut settings = settings_for(data_dir.path(), &url);
+    push_to(&mut settings, data_dir.path(), fake);
+    Some(spawn_with_clock(settings, data_dir, clock).await)
+}
+
+/// The stand-in requiring the test PKI's Pass Type ID certificate, as APNs does.
+pub async fn fake_apns(delay: std::time::Duration) -> crate::fake_apns::FakeApns {
+    use crate::fake_apns::{FakeApns, FakeApnsOptions, FakeAuth};
+    let root = openssl::x509::X509::from_pem(&std::fs::read(pki().root_pem()).unwrap()).unwrap();
+    let mut options = FakeApnsOptions::new(FakeAuth::Certificate { trust: root });
+    options.delay = delay;
+    FakeApns::start(options).await
 }

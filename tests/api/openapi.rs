@@ -13,14 +13,30 @@ use crate::helpers::*;
 const DOCUMENT: &str = include_str!("../../docs/openapi.json");
 
 /// Every route the server registers, read from the `configure` functions: `src/http/health.rs`,
-/// `metrics.rs`, `downloads.rs`, and under `/api/v1` `src/http/api/mod.rs` and each
-/// `src/http/api/*.rs`. It must be updated together with the routes (and the document).
+/// `metrics.rs`, `downloads.rs`, under `/wallet/v1` `src/http/passkit/mod.rs`, and under
+/// `/api/v1` `src/http/api/mod.rs` and each `src/http/api/*.rs`. It must be updated together
+/// with the routes (and the document).
 const ROUTES: &[(&str, &str)] = &[
     // health.rs, metrics.rs, downloads.rs
     ("GET", "/healthz"),
     ("GET", "/readyz"),
     ("GET", "/metrics"),
     ("GET", "/passes/{token}.pkpass"),
+    // passkit/mod.rs: the PassKit web service Wallet calls
+    (
+        "POST",
+        "/wallet/v1/devices/{device}/registrations/{pass_type}/{serial}",
+    ),
+    (
+        "DELETE",
+        "/wallet/v1/devices/{device}/registrations/{pass_type}/{serial}",
+    ),
+    (
+        "GET",
+        "/wallet/v1/devices/{device}/registrations/{pass_type}",
+    ),
+    ("GET", "/wallet/v1/passes/{pass_type}/{serial}"),
+    ("POST", "/wallet/v1/log"),
     // api/mod.rs
     ("GET", "/api/v1/openapi.json"),
     // api/programs.rs
@@ -54,6 +70,10 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/keys"),
     ("GET", "/api/v1/keys"),
     ("POST", "/api/v1/keys/{id}/revoke"),
+    // api/operations.rs
+    ("GET", "/api/v1/device-logs"),
+    ("GET", "/api/v1/outbox/jobs"),
+    ("POST", "/api/v1/outbox/jobs/{id}/retry"),
 ];
 
 /// The routes that refuse a request without an `Idempotency-Key` header (api/points.rs).
@@ -344,13 +364,18 @@ impl Ids {
         let collection = template.split('/').nth(3).unwrap_or("");
         let mut path = template.to_string();
         for name in placeholders(template) {
-            let value = match (name, collection) {
+            let value: &str = match (name, collection) {
                 ("id", "programs") => &self.program,
                 ("id", "members") => &self.member,
                 ("id", "keys") => &self.key,
                 ("reward", _) => &self.reward,
                 ("name", _) => &self.image,
                 ("token", _) => &self.token,
+                // No such job, device or pass: the outbox and the PassKit web service.
+                ("id", "outbox") => "1",
+                ("device", _) => "openapiprobe",
+                ("pass_type", _) => PASS_TYPE_ID,
+                ("serial", _) => "aaaaaaaaaaaaaaaaaaaa",
                 _ => panic!("no test value for {{{name}}} in {template}; add one to Ids"),
             };
             path = path.replace(&format!("{{{name}}}"), value);

@@ -152,7 +152,7 @@ pub fn assert_valid_pkpass(bytes: &[u8]) -> Value {
     pass
 }
 
-fn field<'a>(pass: &'a Value, key: &str) -> &'a Value {
+pub fn field<'a>(pass: &'a Value, key: &str) -> &'a Value {
     for group in pass["storeCard"].as_object().unwrap().values() {
         if let Some(f) = group.as_array().unwrap().iter().find(|f| f["key"] == key) {
             return &f["value"];

@@ -4,6 +4,7 @@ mod images;
 mod keys;
 mod load;
 mod members;
+mod operations;
 mod points;
 mod programs;
 mod rewards;
@@ -40,6 +41,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
             .configure(members::configure)
             .configure(points::configure)
             .configure(keys::configure)
+            .configure(operations::configure)
             .default_service(web::to(no_route)),
     );
 }

@@ -8,6 +8,7 @@ use serde_json::json;
 use super::super::auth::Caller;
 use super::super::error::{store_error, ApiError};
 use super::{load, resource, views, MANAGE, READ};
+use crate::clock::whole_seconds;
 use crate::domain::apple_ids::{PassTypeId, TeamId};
 use crate::domain::ids::ProgramId;
 use crate::domain::program::{Design, EarnRules, Program, Tier, Tiers};
@@ -104,6 +105,7 @@ async fn create(
         design_version: 1,
         created_at: now,
         updated_at: now,
+        pass_modified: whole_seconds(now),
     };
     state.store.insert_program(&program).await?;
     tracing::info!(program = %program.id, "program created");

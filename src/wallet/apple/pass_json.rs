@@ -322,6 +322,7 @@ mod tests {
             design_version: 1,
             created_at: now,
             updated_at: now,
+            pass_modified: now,
         }
     }
 
@@ -345,6 +346,7 @@ mod tests {
             auth_token: AuthToken::generate(&OsRandom),
             created_at: now,
             updated_at: now,
+            pass_modified: now,
         }
     }
 

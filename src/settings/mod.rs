@@ -2,12 +2,16 @@
 //! environment variables named `PASSWRIGHT__SECTION__KEY`. Unknown keys (all of them, with their
 //! full path) are an error, so a typo never silently falls back to a default.
 
+mod delivery;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use secrecy::SecretString;
 use serde::Deserialize;
+
+pub use delivery::{ApnsSettings, OutboxSettings, PassKitSettings};
 
 const ENV_PREFIX: &str = "PASSWRIGHT__";
 
@@ -21,6 +25,9 @@ pub struct Settings {
     pub apple: AppleSettings,
     pub secrets: SecretSettings,
     pub log: LogSettings,
+    pub apns: ApnsSettings,
+    pub outbox: OutboxSettings,
+    pub passkit: PassKitSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -105,6 +112,9 @@ impl Default for Settings {
             apple: AppleSettings::default(),
             secrets: SecretSettings::default(),
             log: LogSettings::default(),
+            apns: ApnsSettings::default(),
+            outbox: OutboxSettings::default(),
+            passkit: PassKitSettings::default(),
         }
     }
 }
@@ -203,6 +213,28 @@ impl Settings {
                 self.log.format
             );
         }
+        if !matches!(self.apns.environment.as_str(), "production" | "sandbox") {
+            anyhow::bail!(
+                "apns.environment must be \"production\" or \"sandbox\", got {:?}",
+                self.apns.environment
+            );
+        }
+        if self.apns.token_key_file.is_some() != self.apns.token_key_id.is_some() {
+            anyhow::bail!("apns: token_key_file and token_key_id go together");
+        }
+        if self.outbox.lease_ms <= self.apns.timeout_ms {
+            anyhow::bail!(
+                "outbox.lease_ms ({}) must be longer than apns.timeout_ms ({}), or a slow push could be sent twice",
+                self.outbox.lease_ms,
+                self.apns.timeout_ms
+            );
+        }
+        if self.outbox.batch == 0 || self.outbox.max_attempts == 0 || self.outbox.fan_out_batch == 0
+        {
+            anyhow::bail!(
+                "outbox.batch, outbox.max_attempts and outbox.fan_out_batch must be at least 1"
+            );
+        }
         if self.apple.signer_p12.is_some()
             && (self.apple.signer_cert.is_some() || self.apple.signer_key.is_some())
         {
@@ -261,6 +293,27 @@ fn merge_env(table: &mut toml::Table, env: &[(String, String)]) -> anyhow::Resul
 mod de {
     use serde::{Deserialize, Deserializer};
     use std::str::FromStr;
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum FlagOrString {
+        Flag(bool),
+        Text(String),
+    }
+
+    /// `true`/`false`, also as strings from the environment.
+    pub fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+        match FlagOrString::deserialize(d)? {
+            FlagOrString::Flag(b) => Ok(b),
+            FlagOrString::Text(s) => match s.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" | "on" => Ok(true),
+                "false" | "0" | "no" | "off" => Ok(false),
+                _ => Err(serde::de::Error::custom(format!(
+                    "{s:?} is not true or false"
+                ))),
+            },
+        }
+    }
 
     #[derive(Deserialize)]
     #[serde(untagged)]
@@ -367,6 +420,32 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.public_base_url(8080), "https://cards.example.com");
+    }
+
+    #[test]
+    fn delivery_settings_from_the_environment() {
+        let s = Settings::load_from(
+            None,
+            &env(&[
+                ("PASSWRIGHT__APNS__ENABLED", "false"),
+                ("PASSWRIGHT__APNS__URL", "https://127.0.0.1:8443/"),
+                ("PASSWRIGHT__OUTBOX__WORKERS", "0"),
+            ]),
+        )
+        .unwrap();
+        assert!(!s.apns.enabled);
+        assert_eq!(s.apns.base_url(), "https://127.0.0.1:8443");
+        assert_eq!(s.outbox.workers, 0);
+        assert_eq!(
+            Settings::default().apns.base_url(),
+            "https://api.push.apple.com"
+        );
+        let err =
+            Settings::load_from(None, &env(&[("PASSWRIGHT__APNS__ENABLED", "maybe")])).unwrap_err();
+        assert!(err.to_string().contains("maybe"), "{err}");
+        let err =
+            Settings::load_from(None, &env(&[("PASSWRIGHT__OUTBOX__LEASE_MS", "10")])).unwrap_err();
+        assert!(err.to_string().contains("lease_ms"), "{err}");
     }
 
     #[test]

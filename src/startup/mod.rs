@@ -5,26 +5,35 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::dev::Server;
+use actix_web::middleware::{NormalizePath, TrailingSlash};
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use base64::Engine as _;
 use secrecy::ExposeSecret;
 use tracing_actix_web::TracingLogger;
 
+use tokio::sync::watch;
+
 use crate::cards::tokens::TokenKeys;
 use crate::cards::Cards;
 use crate::certificates::{self, SigningIdentity};
 use crate::clock::{OsRandom, SharedClock, SharedRandom, SystemClock};
+use crate::http::passkit::{PassKitLimits, RateLimiter};
 use crate::keys::KeyCache;
+use crate::outbox::{Backoff, Outbox, OutboxConfig};
 use crate::settings::Settings;
 use crate::state::{AppState, Limits};
 use crate::storage::Store;
+
+mod delivery;
 
 pub struct Application {
     port: u16,
     server: Server,
     state: AppState,
     development_certificates: bool,
+    workers: Vec<tokio::task::JoinHandle<()>>,
+    stop_workers: watch::Sender<bool>,
 }
 
 /// The database URL from settings, or the SQLite file in the data directory.
@@ -84,6 +93,24 @@ async fn token_keys(
     TokenKeys::derive(&key).context("secrets.token_key")
 }
 
+fn outbox_config(settings: &Settings) -> OutboxConfig {
+    let ms = std::time::Duration::from_millis;
+    let o = &settings.outbox;
+    OutboxConfig {
+        workers: o.workers,
+        batch: o.batch,
+        poll: ms(o.poll_ms),
+        lease: ms(o.lease_ms),
+        backoff: Backoff {
+            base: ms(o.retry_base_ms),
+            max: ms(o.retry_max_ms),
+        },
+        max_attempts: o.max_attempts,
+        fan_out_batch: o.fan_out_batch,
+        retention: std::time::Duration::from_secs(o.retention_hours.saturating_mul(3600)),
+    }
+}
+
 impl Application {
     pub async fn build(settings: &Settings) -> anyhow::Result<Application> {
         Self::build_with(settings, Arc::new(SystemClock), Arc::new(OsRandom)).await
@@ -95,7 +122,11 @@ impl Application {
         clock: SharedClock,
         random: SharedRandom,
     ) -> anyhow::Result<Application> {
-        let store = open_store(settings).await?;
+        let store = open_store(settings)
+            .await?
+            .with_change_delay(time::Duration::milliseconds(
+                i64::try_from(settings.outbox.coalesce_ms).unwrap_or(i64::MAX),
+            ));
         let SigningIdentity {
             signer,
             warnings,
@@ -128,6 +159,14 @@ impl Application {
                 "server.public_base_url is not https: Wallet on a device will not register passes for updates"
             );
         }
+        let apns = delivery::apns(settings, &signer, development, clock.clone())?;
+        let outbox = Arc::new(Outbox::new(
+            store.clone(),
+            clock.clone(),
+            random.clone(),
+            apns,
+            outbox_config(settings),
+        ));
         let cards = Arc::new(Cards::new(
             signer,
             keys,
@@ -146,11 +185,22 @@ impl Application {
                 max_json_bytes: settings.server.max_json_bytes,
                 max_image_bytes: settings.server.max_image_bytes,
             },
+            outbox: outbox.clone(),
+            passkit: Arc::new(PassKitLimits {
+                devices: RateLimiter::new(
+                    settings.passkit.device_burst,
+                    settings.passkit.device_per_minute,
+                ),
+                max_log_entries: settings.passkit.max_log_entries,
+            }),
         };
         let data = web::Data::new(state.clone());
         let max_json = settings.server.max_json_bytes;
         let mut server = HttpServer::new(move || {
             App::new()
+                // Wallet appends `/v1/...` to webServiceURL; one configured with a trailing
+                // slash yields `//v1/...`, which must still route.
+                .wrap(NormalizePath::new(TrailingSlash::MergeOnly))
                 .wrap(TracingLogger::default())
                 .app_data(data.clone())
                 .configure(|cfg| crate::http::configure(cfg, max_json))
@@ -160,11 +210,15 @@ impl Application {
             server = server.workers(settings.server.workers);
         }
         tracing::info!(%base_url, port, "listening");
+        let (stop_workers, stop) = watch::channel(false);
+        let workers = outbox.spawn(stop);
         Ok(Application {
             port,
             server: server.run(),
             state,
             development_certificates: development,
+            workers,
+            stop_workers,
         })
     }
 
@@ -180,8 +234,14 @@ impl Application {
         self.development_certificates
     }
 
-    /// Serves until SIGINT/SIGTERM (or the server handle is stopped).
+    /// Serves until SIGINT/SIGTERM (or the server handle is stopped), then lets the outbox
+    /// workers finish the batch in hand; unfinished jobs stay in the outbox.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        let _ = self.stop_workers.send(true);
+        for worker in self.workers {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(10), worker).await;
+        }
+        served
     }
 }

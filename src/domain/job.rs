@@ -1,0 +1,101 @@
+//! Outbox jobs: what must be delivered after a change, written in the same transaction as
+//! the change. A job is a kind plus a JSON payload; the same table will carry Google updates,
+//! email, SMS and webhooks, each a new variant here.
+
+use serde::{Deserialize, Serialize};
+
+use super::apple_ids::{PassTypeId, SerialNumber};
+use super::device::PushToken;
+use super::ids::ProgramId;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Job {
+    /// One member's card changed: tell every wallet that holds it.
+    PassChanged { serial: String },
+    /// Something every card of the program shows changed (design, tiers, images). Fanned out
+    /// in batches; `after` is the last registration already handled, so a restart resumes.
+    ProgramChanged { program_id: String, after: i64 },
+    /// One APNs push to one device for one pass type.
+    ApplePush {
+        pass_type_id: String,
+        push_token: String,
+    },
+}
+
+impl Job {
+    pub fn pass_changed(serial: &SerialNumber) -> Job {
+        Job::PassChanged {
+            serial: serial.as_str().to_string(),
+        }
+    }
+
+    pub fn program_changed(program: &ProgramId) -> Job {
+        Job::ProgramChanged {
+            program_id: program.as_str().to_string(),
+            after: 0,
+        }
+    }
+
+    pub fn apple_push(topic: &PassTypeId, token: &PushToken) -> Job {
+        Job::ApplePush {
+            pass_type_id: topic.as_str().to_string(),
+            push_token: token.as_str().to_string(),
+        }
+    }
+
+    /// The stored kind name.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Job::PassChanged { .. } => "pass_changed",
+            Job::ProgramChanged { .. } => "program_changed",
+            Job::ApplePush { .. } => "apple_push",
+        }
+    }
+
+    /// Jobs with the same key coalesce while one is pending: many changes to one card in a
+    /// short window become one fan-out, and one push per device.
+    pub fn dedup_key(&self) -> String {
+        match self {
+            Job::PassChanged { serial } => format!("pass:{serial}"),
+            Job::ProgramChanged { program_id, .. } => format!("program:{program_id}"),
+            Job::ApplePush {
+                pass_type_id,
+                push_token,
+            } => format!("apns:{pass_type_id}:{push_token}"),
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        // A derived Serialize of strings and integers cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    pub fn from_json(s: &str) -> Result<Job, serde_json::Error> {
+        serde_json::from_str(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::OsRandom;
+
+    #[test]
+    fn jobs_round_trip_and_coalesce_by_target() {
+        let serial = SerialNumber::generate(&OsRandom);
+        let job = Job::pass_changed(&serial);
+        assert_eq!(Job::from_json(&job.to_json()).unwrap(), job);
+        assert_eq!(job.kind(), "pass_changed");
+        assert_eq!(job.dedup_key(), format!("pass:{serial}"));
+        let topic = PassTypeId::parse("pass.com.example.x").unwrap();
+        let token = PushToken::parse(&"ab".repeat(32)).unwrap();
+        let push = Job::apple_push(&topic, &token);
+        assert_eq!(Job::from_json(&push.to_json()).unwrap(), push);
+        assert_ne!(
+            push.dedup_key(),
+            Job::apple_push(&topic, &PushToken::parse(&"cd".repeat(32)).unwrap()).dedup_key()
+        );
+        assert!(Job::from_json(r#"{"kind":"nope"}"#).is_err());
+    }
+}

@@ -1,0 +1,94 @@
+//! The Apple PassKit web service under `webServiceURL` (`/wallet`), exactly as Wallet calls
+//! it: register and unregister a pass on a device, list the serials updated since a tag,
+//! fetch the latest pass, and post logs. Token-protected calls answer 401 for a wrong token
+//! and for an unknown pass alike, so serials cannot be probed.
+
+mod error;
+mod limit;
+mod log;
+mod passes;
+mod registrations;
+
+use std::sync::Arc;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+
+pub use error::PassKitError;
+pub use limit::RateLimiter;
+
+use crate::domain::apple_ids::SerialNumber;
+use crate::domain::member::Member;
+use crate::domain::program::Program;
+use crate::state::AppState;
+use crate::storage::MemberKey;
+
+/// Limits of the web service, shared by its handlers.
+pub struct PassKitLimits {
+    pub devices: RateLimiter,
+    pub max_log_entries: usize,
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/wallet/v1")
+            .app_data(web::PayloadConfig::new(64 * 1024))
+            .service(
+                web::resource("/devices/{device}/registrations/{pass_type}/{serial}")
+                    .route(web::post().to(registrations::register))
+                    .route(web::delete().to(registrations::unregister)),
+            )
+            .route(
+                "/devices/{device}/registrations/{pass_type}",
+                web::get().to(registrations::updated_serials),
+            )
+            .route(
+                "/passes/{pass_type}/{serial}",
+                web::get().to(passes::latest),
+            )
+            .route("/log", web::post().to(log::log))
+            .default_service(web::to(HttpResponse::NotFound)),
+    );
+}
+
+/// Counts one request against `key`'s budget.
+fn limit(state: &AppState, key: &str) -> Result<(), PassKitError> {
+    state
+        .passkit
+        .devices
+        .check(key)
+        .map_err(PassKitError::TooMany)
+}
+
+/// The member behind (`pass_type`, `serial`) if the request carries that pass's
+/// `Authorization: ApplePass <token>`; compared in constant time.
+async fn authorized(
+    state: &AppState,
+    req: &HttpRequest,
+    pass_type: &str,
+    serial: &str,
+) -> Result<(Member, Arc<Program>), PassKitError> {
+    let presented = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("ApplePass "))
+        .map(str::trim)
+        .ok_or(PassKitError::Unauthorized)?;
+    let serial = SerialNumber::parse(serial).map_err(|_| PassKitError::Unauthorized)?;
+    let (member, program) = state
+        .store
+        .member_and_program(MemberKey::Serial(&serial))
+        .await?;
+    let expected = member.auth_token.expose().as_bytes();
+    let token_ok =
+        presented.len() == expected.len() && openssl::memcmp::eq(presented.as_bytes(), expected);
+    if !token_ok || program.pass_type_id.as_str() != pass_type {
+        return Err(PassKitError::Unauthorized);
+    }
+    Ok((member, program))
+}
+
+/// Parses a small JSON body; anything malformed is a bare 400.
+fn json_body<T: serde::de::DeserializeOwned>(body: &[u8], what: &str) -> Result<T, PassKitError> {
+    serde_json::from_slice(body).map_err(|e| PassKitError::BadRequest(format!("{what}: {e}")))
+}

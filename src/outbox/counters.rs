@@ -1,0 +1,61 @@
+//! What the workers did since start, for `/metrics`.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// How one push ended, as a metrics label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushResult {
+    Delivered,
+    Unregistered,
+    BadDeviceToken,
+    Rejected,
+    Forbidden,
+    Retried,
+    GaveUp,
+    Skipped,
+}
+
+impl PushResult {
+    pub const ALL: [PushResult; 8] = [
+        PushResult::Delivered,
+        PushResult::Unregistered,
+        PushResult::BadDeviceToken,
+        PushResult::Rejected,
+        PushResult::Forbidden,
+        PushResult::Retried,
+        PushResult::GaveUp,
+        PushResult::Skipped,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            PushResult::Delivered => "delivered",
+            PushResult::Unregistered => "unregistered",
+            PushResult::BadDeviceToken => "bad_device_token",
+            PushResult::Rejected => "rejected",
+            PushResult::Forbidden => "forbidden",
+            PushResult::Retried => "retried",
+            PushResult::GaveUp => "gave_up",
+            PushResult::Skipped => "skipped",
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct OutboxCounters {
+    pushes: [AtomicU64; 8],
+    pub jobs_done: AtomicU64,
+    pub jobs_failed: AtomicU64,
+    pub jobs_retried: AtomicU64,
+    pub fan_outs: AtomicU64,
+}
+
+impl OutboxCounters {
+    pub fn push(&self, result: PushResult) {
+        self.pushes[result as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn pushes(&self, result: PushResult) -> u64 {
+        self.pushes[result as usize].load(Ordering::Relaxed)
+    }
+}

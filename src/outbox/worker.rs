@@ -1,0 +1,294 @@
+//! The worker loop: claim a batch, handle its jobs concurrently, record every outcome in
+//! one write, repeat; sleep when nothing is due. Plus the housekeeping each instance runs:
+//! taking back jobs whose lease expired and deleting old finished jobs and device logs.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use tokio::sync::watch;
+
+use super::backoff::Backoff;
+use super::counters::OutboxCounters;
+use super::deliver::Apns;
+use crate::clock::{SharedClock, SharedRandom};
+use crate::domain::ids::random_base32;
+use crate::domain::job::Job;
+use crate::storage::{ClaimedJob, FanOut, Finish, Store, StoreError};
+
+#[derive(Debug, Clone)]
+pub struct OutboxConfig {
+    pub workers: usize,
+    pub batch: u32,
+    pub poll: Duration,
+    pub lease: Duration,
+    pub backoff: Backoff,
+    pub max_attempts: u32,
+    pub fan_out_batch: u32,
+    pub retention: Duration,
+}
+
+pub struct Outbox {
+    pub(super) store: Store,
+    pub(super) clock: SharedClock,
+    pub(super) random: SharedRandom,
+    pub(super) apns: Apns,
+    pub(super) config: OutboxConfig,
+    pub counters: Arc<OutboxCounters>,
+    /// Names this instance's leases, so a job is only finished by the worker holding it.
+    instance: String,
+}
+
+/// What handling one job came to.
+pub(super) enum Handled {
+    /// The handler recorded the outcome itself, in the transaction that did the work.
+    Recorded,
+    Finish(Finish),
+}
+
+impl Outbox {
+    pub fn new(
+        store: Store,
+        clock: SharedClock,
+        random: SharedRandom,
+        apns: Apns,
+        config: OutboxConfig,
+    ) -> Outbox {
+        let instance = random_base32(&*random, 5);
+        Outbox {
+            store,
+            clock,
+            random,
+            apns,
+            config,
+            counters: Arc::default(),
+            instance,
+        }
+    }
+
+    pub fn apns(&self) -> &Apns {
+        &self.apns
+    }
+
+    /// Starts the configured number of worker loops and the housekeeping loop; they stop
+    /// when `stop` turns true.
+    pub fn spawn(
+        self: &Arc<Self>,
+        stop: watch::Receiver<bool>,
+    ) -> Vec<tokio::task::JoinHandle<()>> {
+        let mut tasks = Vec::new();
+        if self.config.workers == 0 {
+            return tasks;
+        }
+        for n in 0..self.config.workers {
+            let me = self.clone();
+            let stop = stop.clone();
+            tasks.push(tokio::spawn(async move { me.work(n, stop).await }));
+        }
+        let me = self.clone();
+        tasks.push(tokio::spawn(async move { me.housekeeping(stop).await }));
+        tasks
+    }
+
+    fn worker_name(&self, n: usize) -> String {
+        format!("{}-{n}", self.instance)
+    }
+
+    async fn work(&self, n: usize, mut stop: watch::Receiver<bool>) {
+        let name = self.worker_name(n);
+        let signal = self.store.job_signal();
+        while !*stop.borrow() {
+            let handled = match self.run_once(&name).await {
+                Ok(handled) => handled,
+                Err(e) => {
+                    tracing::error!(worker = %name, error = ?e, "outbox worker could not claim or record jobs");
+                    0
+                }
+            };
+            if handled > 0 {
+                continue;
+            }
+            tokio::select! {
+                _ = stop.changed() => {}
+                _ = signal.notified() => {}
+                _ = tokio::time::sleep(self.config.poll) => {}
+            }
+        }
+    }
+
+    /// Claims one batch for `worker`, handles it and records the outcomes. Returns how many
+    /// jobs it handled; 0 when nothing was due.
+    pub async fn run_once(&self, worker: &str) -> Result<usize, StoreError> {
+        let now = self.clock.now();
+        let jobs = self
+            .store
+            .claim_jobs(worker, now, now + self.config.lease, self.config.batch)
+            .await?;
+        if jobs.is_empty() {
+            return Ok(0);
+        }
+        let outcomes = join_all(jobs.iter().map(|job| self.handle(worker, job))).await;
+        let finishes: Vec<(i64, Finish)> = jobs
+            .iter()
+            .zip(outcomes)
+            .filter_map(|(job, handled)| match handled {
+                Handled::Recorded => None,
+                Handled::Finish(f) => Some((job.id, f)),
+            })
+            .collect();
+        for (_, f) in &finishes {
+            let counter = match f {
+                Finish::Done { .. } => &self.counters.jobs_done,
+                Finish::Retry { .. } => &self.counters.jobs_retried,
+                Finish::Failed { .. } => &self.counters.jobs_failed,
+            };
+            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        self.store
+            .finish_jobs(worker, &finishes, self.clock.now())
+            .await?;
+        Ok(jobs.len())
+    }
+
+    /// Runs batches until nothing is due: tests and the CLI use it to deliver deterministically.
+    pub async fn drain(&self) -> Result<usize, StoreError> {
+        let name = self.worker_name(99);
+        let mut total = 0;
+        loop {
+            match self.run_once(&name).await? {
+                0 => return Ok(total),
+                n => total += n,
+            }
+        }
+    }
+
+    async fn handle(&self, worker: &str, claimed: &ClaimedJob) -> Handled {
+        let span = tracing::info_span!("job", id = claimed.id, attempt = claimed.attempts);
+        let _enter = span.enter();
+        let job = match &claimed.job {
+            Ok(job) => job,
+            Err(e) => {
+                return Handled::Finish(Finish::Failed {
+                    error: format!("unreadable job: {e}"),
+                })
+            }
+        };
+        let result = match job {
+            Job::PassChanged { serial } => self
+                .store
+                .fan_out_card(claimed.id, worker, serial, self.clock.now())
+                .await
+                .map(|pushes| {
+                    tracing::debug!(pushes, "card change fanned out");
+                    Handled::Recorded
+                }),
+            Job::ProgramChanged { program_id, after } => {
+                self.fan_out_program(claimed.id, worker, program_id, *after)
+                    .await
+            }
+            Job::ApplePush {
+                pass_type_id,
+                push_token,
+            } => Ok(Handled::Finish(
+                self.apple_push(claimed, pass_type_id, push_token).await,
+            )),
+        };
+        result.unwrap_or_else(|e| {
+            Handled::Finish(self.retry_or_fail(claimed, &format!("{e:#}"), None))
+        })
+    }
+
+    async fn fan_out_program(
+        &self,
+        id: i64,
+        worker: &str,
+        program: &str,
+        mut after: i64,
+    ) -> Result<Handled, StoreError> {
+        self.counters
+            .fan_outs
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        loop {
+            let now = self.clock.now();
+            let step = self
+                .store
+                .fan_out_program(
+                    (id, worker),
+                    program,
+                    after,
+                    self.config.fan_out_batch,
+                    now,
+                    now + self.config.lease,
+                )
+                .await?;
+            match step {
+                FanOut::Continue { after: next } if next > after => after = next,
+                _ => return Ok(Handled::Recorded),
+            }
+            self.store.job_signal().notify_waiters();
+        }
+    }
+
+    /// Retry later with backoff, or record the failure once the attempts are used up.
+    pub(super) fn retry_or_fail(
+        &self,
+        job: &ClaimedJob,
+        error: &str,
+        at_least: Option<Duration>,
+    ) -> Finish {
+        if job.attempts >= self.config.max_attempts {
+            tracing::warn!(error, attempts = job.attempts, "job failed for good");
+            return Finish::Failed {
+                error: format!("gave up after {} attempts: {error}", job.attempts),
+            };
+        }
+        let delay = self
+            .config
+            .backoff
+            .delay(job.attempts, &*self.random)
+            .max(at_least.unwrap_or_default());
+        tracing::info!(
+            error,
+            retry_in_ms = delay.as_millis() as u64,
+            "job will be retried"
+        );
+        Finish::Retry {
+            at: self.clock.now() + delay,
+            error: error.to_string(),
+        }
+    }
+
+    async fn housekeeping(&self, mut stop: watch::Receiver<bool>) {
+        let every =
+            (self.config.lease / 4).clamp(Duration::from_millis(50), Duration::from_secs(15));
+        let mut last_purge = None;
+        while !*stop.borrow() {
+            let now = self.clock.now();
+            match self
+                .store
+                .reclaim_expired(now, self.config.max_attempts)
+                .await
+            {
+                Ok(0) => {}
+                Ok(n) => tracing::warn!(jobs = n, "took back jobs whose worker stopped"),
+                Err(e) => tracing::error!(error = ?e, "reclaiming expired jobs failed"),
+            }
+            let due = last_purge
+                .is_none_or(|t: time::OffsetDateTime| now - t > time::Duration::minutes(10));
+            if due {
+                last_purge = Some(now);
+                let before = now - self.config.retention;
+                if let Err(e) = self.store.purge_done_jobs(before).await {
+                    tracing::error!(error = ?e, "deleting finished jobs failed");
+                }
+                if let Err(e) = self.store.purge_device_logs(before).await {
+                    tracing::error!(error = ?e, "deleting old device logs failed");
+                }
+            }
+            tokio::select! {
+                _ = stop.changed() => {}
+                _ = tokio::time::sleep(every) => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,403 @@
+//! The Apple PassKit web service's storage: devices and their push tokens, registrations of
+//! passes on devices, "serials updated since", device logs, and the fan-out from a changed
+//! card to one push job per device.
+
+use sqlx::FromRow;
+use time::OffsetDateTime;
+
+use super::{Engine, Store, StoreError};
+use crate::clock::to_micros;
+use crate::domain::apple_ids::{PassTypeId, SerialNumber};
+use crate::domain::device::{DeviceLibraryId, PushToken};
+use crate::domain::ids::ProgramId;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Registration {
+    Created,
+    /// The device had this pass registered already (its push token may have changed).
+    Existing,
+}
+
+/// Answer to "which of my passes changed since `tag`".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpdatedSerials {
+    pub serials: Vec<String>,
+    /// Opaque; the device sends it back next time.
+    pub tag: String,
+}
+
+#[derive(FromRow)]
+struct UpdatedRow {
+    tag: String,
+    serial: Option<String>,
+    changed: Option<i64>,
+}
+
+/// SQL fragment: the JSON payload of an `apple_push` job for registration `r` and device `d`.
+/// Pass type ids and push tokens are parsed before storage (letters, digits, '.', '-'; hex),
+/// so plain concatenation yields valid JSON; `Job::from_json` reads it back (tested).
+const PUSH_JOB_COLUMNS: &str = "'apple_push', 'apns:' || r.pass_type_id || ':' || d.push_token, \
+     '{\"kind\":\"apple_push\",\"pass_type_id\":\"' || r.pass_type_id || '\",\"push_token\":\"' || d.push_token || '\"}', \
+     'pending', 0, $2, $2";
+
+/// Progress of a program-wide fan-out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FanOut {
+    /// Registrations up to this id are handled; more may follow.
+    Continue {
+        after: i64,
+    },
+    Finished,
+}
+
+impl Store {
+    /// Registers `serial` on the device (creating the device), refreshing its push token.
+    pub async fn register_device(
+        &self,
+        device: &DeviceLibraryId,
+        push_token: &PushToken,
+        pass_type: &PassTypeId,
+        serial: &SerialNumber,
+        program: &ProgramId,
+        now: OffsetDateTime,
+    ) -> Result<Registration, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO apple_devices (device_library_id, push_token, created_at, updated_at) VALUES ($1, $2, $3, $3) \
+             ON CONFLICT (device_library_id) DO UPDATE SET push_token = excluded.push_token, updated_at = excluded.updated_at",
+        )
+        .bind(device.as_str())
+        .bind(push_token.as_str())
+        .bind(to_micros(now))
+        .execute(&mut *tx)
+        .await?;
+        let added = sqlx::query(
+            "INSERT INTO apple_registrations (device_library_id, pass_type_id, serial, program_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (device_library_id, pass_type_id, serial) DO NOTHING",
+        )
+        .bind(device.as_str())
+        .bind(pass_type.as_str())
+        .bind(serial.as_str())
+        .bind(program.as_str())
+        .bind(to_micros(now))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(if added.rows_affected() == 1 {
+            Registration::Created
+        } else {
+            Registration::Existing
+        })
+    }
+
+    /// Removes the registration (and the device once it has none). Idempotent.
+    pub async fn unregister_device(
+        &self,
+        device: &DeviceLibraryId,
+        pass_type: &PassTypeId,
+        serial: &SerialNumber,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "DELETE FROM apple_registrations WHERE device_library_id = $1 AND pass_type_id = $2 AND serial = $3",
+        )
+        .bind(device.as_str())
+        .bind(pass_type.as_str())
+        .bind(serial.as_str())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "DELETE FROM apple_devices WHERE device_library_id = $1 AND NOT EXISTS \
+             (SELECT 1 FROM apple_registrations r WHERE r.device_library_id = $1)",
+        )
+        .bind(device.as_str())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// APNs said the token is no longer valid for the topic since `since`: remove the
+    /// registrations of devices with that token for that pass type, unless they registered
+    /// again after `since`. Returns how many registrations went.
+    pub async fn drop_push_token(
+        &self,
+        pass_type: &PassTypeId,
+        token: &PushToken,
+        since: OffsetDateTime,
+    ) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "DELETE FROM apple_registrations WHERE pass_type_id = $1 AND device_library_id IN \
+             (SELECT device_library_id FROM apple_devices WHERE push_token = $2 AND updated_at <= $3)",
+        )
+        .bind(pass_type.as_str())
+        .bind(token.as_str())
+        .bind(to_micros(since))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// The device's passes of `pass_type` changed after `since` (all of them without a tag
+    /// or with one this engine did not issue), and the tag to send next time. `None` when
+    /// the device has no such passes registered.
+    pub async fn serials_updated_since(
+        &self,
+        device: &DeviceLibraryId,
+        pass_type: &PassTypeId,
+        since: Option<&str>,
+    ) -> Result<Option<UpdatedSerials>, StoreError> {
+        let sql = match self.engine {
+            Engine::Sqlite => {
+                "SELECT s.tag, x.serial, x.changed FROM \
+                 (SELECT CAST(value AS TEXT) AS tag FROM change_clock WHERE id = 1) s LEFT JOIN \
+                 (SELECT r.serial AS serial, CASE WHEN $3 IS NULL OR m.pass_mark > $3 OR p.pass_mark > $3 \
+                  THEN 1 ELSE 0 END AS changed \
+                  FROM apple_registrations r JOIN members m ON m.serial = r.serial JOIN programs p ON p.id = m.program_id \
+                  WHERE r.device_library_id = $1 AND r.pass_type_id = $2) x ON 1 = 1"
+            }
+            // One statement, one snapshot: the tag is the snapshot the answer was read at.
+            Engine::Postgres => {
+                "SELECT s.tag, x.serial, x.changed FROM \
+                 (SELECT pg_current_snapshot()::text AS tag) s LEFT JOIN \
+                 (SELECT r.serial AS serial, CASE WHEN $3::text IS NULL \
+                  OR NOT pg_visible_in_snapshot(m.pass_mark, $3::text::pg_snapshot) \
+                  OR NOT pg_visible_in_snapshot(p.pass_mark, $3::text::pg_snapshot) THEN 1 ELSE 0 END AS changed \
+                  FROM apple_registrations r JOIN members m ON m.serial = r.serial JOIN programs p ON p.id = m.program_id \
+                  WHERE r.device_library_id = $1 AND r.pass_type_id = $2) x ON TRUE"
+            }
+        };
+        let query = sqlx::query_as::<_, UpdatedRow>(sql)
+            .bind(device.as_str())
+            .bind(pass_type.as_str());
+        let query = match self.engine {
+            Engine::Sqlite => query.bind(since.and_then(|t| t.parse::<i64>().ok())),
+            Engine::Postgres => query.bind(since.filter(|t| is_pg_snapshot(t)).map(str::to_string)),
+        };
+        let rows = query.fetch_all(&self.pool).await?;
+        let Some(tag) = rows.first().map(|r| r.tag.clone()) else {
+            return Err(anyhow::anyhow!("the change tag query returned no row").into());
+        };
+        if rows.iter().all(|r| r.serial.is_none()) {
+            return Ok(None);
+        }
+        let mut serials: Vec<String> = rows
+            .into_iter()
+            .filter(|r| r.changed == Some(1))
+            .filter_map(|r| r.serial)
+            .collect();
+        serials.sort();
+        Ok(Some(UpdatedSerials { serials, tag }))
+    }
+
+    /// Enqueues one push per distinct device holding `serial` and finishes the fan-out job,
+    /// in one transaction; nothing happens if `worker` no longer holds the job's lease.
+    pub async fn fan_out_card(
+        &self,
+        job_id: i64,
+        worker: &str,
+        serial: &str,
+        now: OffsetDateTime,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let added = sqlx::query(&format!(
+            "INSERT INTO outbox_jobs (kind, dedup_key, payload, state, attempts, run_at, created_at) \
+             SELECT DISTINCT {PUSH_JOB_COLUMNS} FROM apple_registrations r \
+             JOIN apple_devices d ON d.device_library_id = r.device_library_id WHERE r.serial = $1 \
+             ON CONFLICT (dedup_key) WHERE state = 'pending' DO NOTHING"
+        ))
+        .bind(serial)
+        .bind(to_micros(now))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if !finish_held(&mut tx, job_id, worker, now).await? {
+            tx.rollback().await?;
+            return Ok(0);
+        }
+        tx.commit().await?;
+        Ok(added)
+    }
+
+    /// One batch of a program-wide fan-out: pushes for the next `batch` registrations after
+    /// `after`, and the job's progress saved with them, so a restart resumes where it stopped.
+    pub async fn fan_out_program(
+        &self,
+        (job_id, worker): (i64, &str),
+        program: &str,
+        after: i64,
+        batch: u32,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+    ) -> Result<FanOut, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // Writing first makes SQLite take its write lock before the reads below; a read
+        // first would make the later write fail outright when another writer got in between.
+        let held = sqlx::query(
+            "UPDATE outbox_jobs SET lease_until = $3 WHERE id = $1 AND leased_by = $2 AND state = 'running'",
+        )
+        .bind(job_id)
+        .bind(worker)
+        .bind(to_micros(lease_until))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !held {
+            tx.rollback().await?;
+            return Ok(FanOut::Finished);
+        }
+        let upto: Option<i64> = sqlx::query_scalar(
+            "SELECT MAX(id) FROM (SELECT id FROM apple_registrations WHERE program_id = $1 AND id > $2 \
+             ORDER BY id LIMIT $3) b",
+        )
+        .bind(program)
+        .bind(after)
+        .bind(i64::from(batch.max(1)))
+        .fetch_one(&mut *tx)
+        .await?;
+        let Some(upto) = upto else {
+            finish_held(&mut tx, job_id, worker, now).await?;
+            tx.commit().await?;
+            return Ok(FanOut::Finished);
+        };
+        sqlx::query(&format!(
+            "INSERT INTO outbox_jobs (kind, dedup_key, payload, state, attempts, run_at, created_at) \
+             SELECT DISTINCT {PUSH_JOB_COLUMNS} FROM apple_registrations r \
+             JOIN apple_devices d ON d.device_library_id = r.device_library_id \
+             WHERE r.program_id = $1 AND r.id > $3 AND r.id <= $4 \
+             ON CONFLICT (dedup_key) WHERE state = 'pending' DO NOTHING"
+        ))
+        .bind(program)
+        .bind(to_micros(now))
+        .bind(after)
+        .bind(upto)
+        .execute(&mut *tx)
+        .await?;
+        let payload = crate::domain::job::Job::ProgramChanged {
+            program_id: program.to_string(),
+            after: upto,
+        }
+        .to_json();
+        sqlx::query("UPDATE outbox_jobs SET payload = $2 WHERE id = $1")
+            .bind(job_id)
+            .bind(payload)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(FanOut::Continue { after: upto })
+    }
+
+    pub async fn add_device_logs(
+        &self,
+        messages: &[String],
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for m in messages {
+            sqlx::query("INSERT INTO device_logs (received_at, message) VALUES ($1, $2)")
+                .bind(to_micros(now))
+                .bind(m)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Newest first: (received at, message).
+    pub async fn device_logs(&self, limit: u32) -> Result<Vec<(i64, String)>, StoreError> {
+        Ok(
+            sqlx::query_as(
+                "SELECT received_at, message FROM device_logs ORDER BY id DESC LIMIT $1",
+            )
+            .bind(i64::from(limit.clamp(1, 1000)))
+            .fetch_all(&self.pool)
+            .await?,
+        )
+    }
+
+    pub async fn purge_device_logs(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
+        Ok(
+            sqlx::query("DELETE FROM device_logs WHERE received_at < $1")
+                .bind(to_micros(before))
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
+        )
+    }
+}
+
+/// Marks the job done if `worker` still holds it.
+async fn finish_held(
+    conn: &mut sqlx::AnyConnection,
+    job_id: i64,
+    worker: &str,
+    now: OffsetDateTime,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE outbox_jobs SET state = 'done', finished_at = $3, lease_until = NULL \
+         WHERE id = $1 AND leased_by = $2 AND state = 'running'",
+    )
+    .bind(job_id)
+    .bind(worker)
+    .bind(to_micros(now))
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// A PostgreSQL snapshot as text (`xmin:xmax:xip,…`) that the server will accept: a tag we
+/// did not issue (another engine's, or garbage) is treated as no tag at all.
+fn is_pg_snapshot(s: &str) -> bool {
+    if s.len() > 4096 {
+        return false;
+    }
+    let mut parts = s.split(':');
+    let (Some(xmin), Some(xmax), Some(xip), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    let number = |t: &str| -> Option<u64> {
+        (!t.is_empty() && t.len() <= 20 && t.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| t.parse().ok())
+            .flatten()
+    };
+    let (Some(xmin), Some(xmax)) = (number(xmin), number(xmax)) else {
+        return false;
+    };
+    if xmin == 0 || xmin > xmax {
+        return false;
+    }
+    if xip.is_empty() {
+        return true;
+    }
+    let mut last = None;
+    for x in xip.split(',') {
+        match number(x) {
+            Some(v) if v >= xmin && v < xmax && last.is_none_or(|l| v > l) => last = Some(v),
+            _ => return false,
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_pg_snapshot;
+
+    #[test]
+    fn only_well_formed_snapshots_reach_postgresql() {
+        assert!(is_pg_snapshot("795:795:"));
+        assert!(is_pg_snapshot("10:20:10,14,15"));
+        assert!(!is_pg_snapshot("17"));
+        assert!(!is_pg_snapshot("20:10:"));
+        assert!(!is_pg_snapshot("10:20:21"));
+        assert!(!is_pg_snapshot("10:20:15,14"));
+        assert!(!is_pg_snapshot("10:20:x"));
+        assert!(!is_pg_snapshot("0:0:"));
+        assert!(!is_pg_snapshot("1:2:3:4"));
+        assert!(!is_pg_snapshot("99999999999999999999999:1:"));
+    }
+}

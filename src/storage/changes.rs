@@ -1,0 +1,101 @@
+//! Recording that cards changed, inside the transaction that changed them: the change mark
+//! that "serials updated since" compares against, the Last-Modified stamp, and the outbox
+//! job that tells the wallets. Every write that changes what a card shows goes through here.
+
+use sqlx::AnyConnection;
+use time::OffsetDateTime;
+
+use super::outbox::enqueue;
+use super::{Engine, Store, StoreError};
+use crate::domain::apple_ids::SerialNumber;
+use crate::domain::ids::{MemberId, ProgramId};
+use crate::domain::job::Job;
+
+impl Store {
+    /// The value rows changed by the current transaction are stamped with.
+    pub(super) fn mark_sql(&self) -> &'static str {
+        match self.engine {
+            Engine::Sqlite => "(SELECT value FROM change_clock WHERE id = 1)",
+            // The transaction id; see migrations/postgres/0002 for why this is exact.
+            Engine::Postgres => "pg_current_xact_id()",
+        }
+    }
+
+    fn greatest(&self) -> &'static str {
+        match self.engine {
+            Engine::Sqlite => "MAX",
+            Engine::Postgres => "GREATEST",
+        }
+    }
+
+    /// SQLite: advance the change clock, once per transaction, before stamping.
+    async fn tick(&self, conn: &mut AnyConnection) -> Result<(), StoreError> {
+        if self.engine == Engine::Sqlite {
+            sqlx::query("UPDATE change_clock SET value = value + 1 WHERE id = 1")
+                .execute(conn)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// One member's card changed: stamp it and enqueue the fan-out to its wallets, due after
+    /// the coalescing window so a burst of changes becomes one push per device.
+    pub(super) async fn member_card_changed(
+        &self,
+        conn: &mut AnyConnection,
+        member: &MemberId,
+        serial: &SerialNumber,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.tick(conn).await?;
+        // Last-Modified moves forward by at least a second per change, and past the program's,
+        // so the card's combined Last-Modified grows with every version.
+        sqlx::query(&format!(
+            "UPDATE members SET pass_mark = {mark}, pass_modified = {max}($2, pass_modified + 1, \
+             (SELECT p.pass_modified + 1 FROM programs p WHERE p.id = members.program_id)) WHERE id = $1",
+            mark = self.mark_sql(),
+            max = self.greatest(),
+        ))
+        .bind(member.as_str())
+        .bind(now.unix_timestamp())
+        .execute(&mut *conn)
+        .await?;
+        enqueue(
+            conn,
+            &Job::pass_changed(serial),
+            now + self.change_delay,
+            now,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Something every card of the program shows changed.
+    pub(super) async fn program_cards_changed(
+        &self,
+        conn: &mut AnyConnection,
+        program: &ProgramId,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.tick(conn).await?;
+        sqlx::query(&format!(
+            "UPDATE programs SET pass_mark = {mark}, pass_modified = {max}($2, pass_modified + 1, \
+             (SELECT COALESCE(MAX(m.pass_modified), 0) + 1 FROM members m WHERE m.program_id = programs.id)) \
+             WHERE id = $1",
+            mark = self.mark_sql(),
+            max = self.greatest(),
+        ))
+        .bind(program.as_str())
+        .bind(now.unix_timestamp())
+        .execute(&mut *conn)
+        .await?;
+        enqueue(
+            conn,
+            &Job::program_changed(program),
+            now + self.change_delay,
+            now,
+        )
+        .await?;
+        Ok(())
+    }
+}

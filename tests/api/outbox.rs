@@ -1,0 +1,315 @@
+//! The outbox's own rules, on both engines: jobs are written with the change, coalesce while
+//! pending, are claimed by one worker at a time, come back when a worker dies, and a retry
+//! that a newer job already covers ends as superseded.
+
+use std::time::Duration;
+
+use passwright::domain::apple_ids::PassTypeId;
+use passwright::domain::device::{DeviceLibraryId, PushToken};
+use passwright::domain::job::Job;
+use passwright::storage::Finish;
+use serde_json::json;
+
+use crate::both_engines;
+use crate::device::{install, push_token, Device};
+use crate::helpers::*;
+
+both_engines!(
+    changes_enqueue_coalesced_jobs_in_their_transaction,
+    |app: TestApp| async move {
+        let store = &app.state.store;
+        let program = app.sample_program().await;
+        let member = app.member(&program, "Ada").await;
+        assert_eq!(
+            app.count("outbox_jobs").await,
+            0,
+            "enrolment tells no wallet"
+        );
+        for i in 0..3 {
+            let r = app
+                .adjust(
+                    &member,
+                    &format!("c-{i}"),
+                    json!({"points": 1, "reason": "x"}),
+                )
+                .await;
+            assert_eq!(r.status, 201);
+        }
+        let pending = store.jobs_in_state("pending", 10).await.unwrap();
+        assert_eq!(
+            pending.len(),
+            1,
+            "three changes, one pending fan-out: {pending:?}"
+        );
+        assert_eq!(pending[0].kind, "pass_changed");
+        // A refused change enqueues nothing.
+        let r = app
+            .adjust(&member, "too-much", json!({"points": -100, "reason": "x"}))
+            .await;
+        assert_eq!(r.status, 409);
+        assert_eq!(store.jobs_in_state("pending", 10).await.unwrap().len(), 1);
+        // A replayed request changes nothing and enqueues nothing.
+        let r = app
+            .adjust(&member, "c-0", json!({"points": 1, "reason": "x"}))
+            .await;
+        assert_eq!(r.status, 200);
+        assert_eq!(app.count("outbox_jobs").await, 1);
+    }
+);
+
+both_engines!(
+    one_worker_holds_a_job_and_dead_workers_lose_it,
+    |app: TestApp| async move {
+        let store = &app.state.store;
+        let now = time::OffsetDateTime::now_utc();
+        let topic = PassTypeId::parse(PASS_TYPE_ID).unwrap();
+        for n in 0..4 {
+            let token = PushToken::parse(&push_token(n)).unwrap();
+            assert!(store
+                .enqueue_job(&Job::apple_push(&topic, &token), now, now)
+                .await
+                .unwrap());
+        }
+        let lease = now + Duration::from_secs(30);
+        let a = store.claim_jobs("worker-a", now, lease, 3).await.unwrap();
+        let b = store.claim_jobs("worker-b", now, lease, 3).await.unwrap();
+        assert_eq!((a.len(), b.len()), (3, 1), "no job is claimed twice");
+        assert!(a.iter().all(|j| b.iter().all(|k| k.id != j.id)));
+        assert!(store
+            .claim_jobs("worker-c", now, lease, 3)
+            .await
+            .unwrap()
+            .is_empty());
+        // b may not finish a's jobs.
+        store
+            .finish_jobs("worker-b", &[(a[0].id, Finish::Done { note: None })], now)
+            .await
+            .unwrap();
+        assert_eq!(store.outbox_stats().await.unwrap().running, 4);
+        store
+            .finish_jobs("worker-a", &[(a[0].id, Finish::Done { note: None })], now)
+            .await
+            .unwrap();
+        assert_eq!(store.outbox_stats().await.unwrap().running, 3);
+        // worker-a dies; once its lease runs out its jobs are due again, b's are not touched.
+        assert_eq!(
+            store
+                .reclaim_expired(now + Duration::from_secs(10), 5)
+                .await
+                .unwrap(),
+            0
+        );
+        assert_eq!(
+            store
+                .reclaim_expired(lease + Duration::from_secs(1), 5)
+                .await
+                .unwrap(),
+            3
+        );
+        let again = store
+            .claim_jobs(
+                "worker-d",
+                lease + Duration::from_secs(1),
+                lease + Duration::from_secs(60),
+                10,
+            )
+            .await
+            .unwrap();
+        assert_eq!(again.len(), 3);
+        assert!(again.iter().all(|j| j.attempts == 2));
+        let stats = store.outbox_stats().await.unwrap();
+        assert_eq!((stats.pending, stats.running), (0, 3));
+        // A job that keeps killing its worker fails once its attempts are used up.
+        let later = lease + Duration::from_secs(120);
+        assert_eq!(store.reclaim_expired(later, 2).await.unwrap(), 3);
+        let failed = store.jobs_in_state("failed", 10).await.unwrap();
+        assert_eq!(failed.len(), 3);
+        assert!(failed[0]
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("last attempt"));
+    }
+);
+
+both_engines!(
+    a_retry_covered_by_a_newer_job_is_superseded,
+    |app: TestApp| async move {
+        let store = &app.state.store;
+        let now = time::OffsetDateTime::now_utc();
+        let topic = PassTypeId::parse(PASS_TYPE_ID).unwrap();
+        let token = PushToken::parse(&push_token(9)).unwrap();
+        let job = Job::apple_push(&topic, &token);
+        assert!(store.enqueue_job(&job, now, now).await.unwrap());
+        assert!(
+            !store.enqueue_job(&job, now, now).await.unwrap(),
+            "coalesced while pending"
+        );
+        let held = store
+            .claim_jobs("w", now, now + Duration::from_secs(30), 10)
+            .await
+            .unwrap();
+        assert_eq!(held.len(), 1);
+        assert_eq!(held[0].job.as_ref().unwrap(), &job);
+        assert!(
+            store.enqueue_job(&job, now, now).await.unwrap(),
+            "a running job does not absorb a new change"
+        );
+        store
+            .finish_jobs(
+                "w",
+                &[(
+                    held[0].id,
+                    Finish::Retry {
+                        at: now,
+                        error: "503 ServiceUnavailable".into(),
+                    },
+                )],
+                now,
+            )
+            .await
+            .unwrap();
+        let done = store.jobs_in_state("done", 10).await.unwrap();
+        assert_eq!(done.len(), 1);
+        assert!(done[0]
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("superseded"));
+        assert_eq!(store.outbox_stats().await.unwrap().pending, 1);
+        // Failing for good is recorded with the reason, and an operator can send it again.
+        let held = store
+            .claim_jobs("w", now, now + Duration::from_secs(30), 10)
+            .await
+            .unwrap();
+        store
+            .finish_jobs(
+                "w",
+                &[(
+                    held[0].id,
+                    Finish::Failed {
+                        error: "400 BadDeviceToken".into(),
+                    },
+                )],
+                now,
+            )
+            .await
+            .unwrap();
+        let failed = app
+            .get("/api/v1/outbox/jobs?state=failed", &app.admin)
+            .await;
+        assert_eq!(failed.status, 200);
+        assert_eq!(failed.body["jobs"][0]["last_error"], "400 BadDeviceToken");
+        assert_eq!(
+            failed.body["jobs"][0]["payload"]["push_token"],
+            push_token(9)
+        );
+        let id = failed.body["jobs"][0]["id"].as_i64().unwrap();
+        let r = app
+            .post(
+                &format!("/api/v1/outbox/jobs/{id}/retry"),
+                &app.admin,
+                json!({}),
+            )
+            .await;
+        assert_eq!(r.status, 202, "{:?}", r.body);
+        assert_eq!(store.outbox_stats().await.unwrap().pending, 1);
+        let r = app
+            .post(
+                &format!("/api/v1/outbox/jobs/{id}/retry"),
+                &app.admin,
+                json!({}),
+            )
+            .await;
+        assert_eq!(r.status, 404, "no longer failed");
+    }
+);
+
+both_engines!(
+    a_card_change_fans_out_one_push_per_device,
+    |app: TestApp| async move {
+        let store = &app.state.store;
+        let program = app.sample_program().await;
+        let member = app.member(&program, "Ada").await;
+        let pass = install(&app, &member).await;
+        let phones: Vec<Device> = (0..3)
+            .map(|n| Device::new(&format!("phone{n}"), &push_token(100 + n)))
+            .collect();
+        for p in &phones {
+            assert_eq!(p.register(&pass).await, 201);
+        }
+        assert_eq!(
+            app.adjust(&member, "f-1", json!({"points": 3, "reason": "x"}))
+                .await
+                .status,
+            201
+        );
+        let now = time::OffsetDateTime::now_utc();
+        let fan = store
+            .claim_jobs("w", now, now + Duration::from_secs(30), 10)
+            .await
+            .unwrap();
+        assert_eq!(fan.len(), 1);
+        let Ok(Job::PassChanged { serial }) = &fan[0].job else {
+            panic!("{fan:?}")
+        };
+        assert_eq!(serial, &pass.serial);
+        // Another worker cannot complete a fan-out it does not hold: nothing is enqueued.
+        assert_eq!(
+            store
+                .fan_out_card(fan[0].id, "intruder", serial, now)
+                .await
+                .unwrap(),
+            0
+        );
+        assert_eq!(
+            store
+                .fan_out_card(fan[0].id, "w", serial, now)
+                .await
+                .unwrap(),
+            3
+        );
+        let pushes = store
+            .claim_jobs("w", now, now + Duration::from_secs(30), 10)
+            .await
+            .unwrap();
+        let mut tokens: Vec<String> = pushes
+            .iter()
+            .map(|j| match j.job.as_ref().unwrap() {
+                Job::ApplePush {
+                    pass_type_id,
+                    push_token,
+                } => {
+                    assert_eq!(pass_type_id, PASS_TYPE_ID);
+                    push_token.clone()
+                }
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        tokens.sort();
+        let mut expected: Vec<String> = phones.iter().map(|p| p.push_token.clone()).collect();
+        expected.sort();
+        assert_eq!(tokens, expected);
+        // A 410 older than the registration removes nothing; one newer removes it.
+        let token = PushToken::parse(&phones[0].push_token).unwrap();
+        let topic = PassTypeId::parse(PASS_TYPE_ID).unwrap();
+        let before = now - time::Duration::hours(1);
+        assert_eq!(
+            store.drop_push_token(&topic, &token, before).await.unwrap(),
+            0
+        );
+        assert_eq!(
+            store
+                .drop_push_token(&topic, &token, time::OffsetDateTime::now_utc())
+                .await
+                .unwrap(),
+            1
+        );
+        let device = DeviceLibraryId::parse("phone0").unwrap();
+        assert!(store
+            .serials_updated_since(&device, &topic, None)
+            .await
+            .unwrap()
+            .is_none());
+    }
+);
