@@ -83,8 +83,10 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// An admin key's secret.
     pub admin: String,
-    /// Kept so the SQLite file and data directory live as long as the app.
-    pub _data_dir: tempfile::TempDir,
+    /// Kept so the SQLite file and data directory live as long as the app. Shared, because
+    /// a test body that only uses some fields of the app captures only those (edition 2021
+    /// closures), and the directory must outlive it anyway: see `both_engines!`.
+    pub data_dir: Arc<tempfile::TempDir>,
 }
 
 pub async fn database_url(engine: Engine, data_dir: &std::path::Path) -> Option<String> {
@@ -191,7 +193,7 @@ pub async fn spawn_with_clock(
         state,
         client: reqwest::Client::new(),
         admin: secret.expose().to_string(),
-        _data_dir: data_dir,
+        data_dir: Arc::new(data_dir),
     }
 }
 
@@ -350,7 +352,9 @@ macro_rules! both_engines {
                 if let Some(app) =
                     spawn_app(Engine::Sqlite, concat!(stringify!($name), "::sqlite")).await
                 {
+                    let keep = app.data_dir.clone();
                     ($body)(app).await;
+                    drop(keep);
                 }
             }
 
@@ -359,7 +363,9 @@ macro_rules! both_engines {
                 if let Some(app) =
                     spawn_app(Engine::Postgres, concat!(stringify!($name), "::postgres")).await
                 {
+                    let keep = app.data_dir.clone();
                     ($body)(app).await;
+                    drop(keep);
                 }
             }
         }

@@ -313,3 +313,91 @@ both_engines!(
             .is_none());
     }
 );
+
+both_engines!(
+    a_fan_out_taken_over_resumes_where_it_stopped,
+    |app: TestApp| async move {
+        use passwright::storage::FanOut;
+        let store = &app.state.store;
+        let program = app.sample_program().await;
+        let mut tokens = Vec::new();
+        for n in 0..5u32 {
+            let member = app.member(&program, &format!("M{n}")).await;
+            let pass = install(&app, &member).await;
+            let phone = Device::new(&format!("resume{n}"), &push_token(300 + n));
+            assert_eq!(phone.register(&pass).await, 201);
+            tokens.push(phone.push_token);
+        }
+        let r = app
+            .send(
+                reqwest::Method::PATCH,
+                &format!("/api/v1/programs/{program}"),
+                Some(&app.admin),
+                Some(&json!({"name": "New name"})),
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, 200);
+        let now = time::OffsetDateTime::now_utc();
+        let lease = now + Duration::from_secs(30);
+        let job = store.claim_jobs("first", now, lease, 10).await.unwrap();
+        assert_eq!(job.len(), 1);
+        let Ok(Job::ProgramChanged { program_id, after }) = job[0].job.clone() else {
+            panic!("{job:?}")
+        };
+        // The first worker handles two registrations, then dies.
+        let step = store
+            .fan_out_program((job[0].id, "first"), &program_id, after, 2, now, lease)
+            .await
+            .unwrap();
+        let FanOut::Continue { after: saved } = step else {
+            panic!("{step:?}")
+        };
+        assert_eq!(store.outbox_stats().await.unwrap().pending, 2);
+        // Its lease runs out; another worker takes the job back with the saved position.
+        let later = lease + Duration::from_secs(1);
+        assert_eq!(store.reclaim_expired(later, 10).await.unwrap(), 1);
+        let again = store
+            .claim_jobs("second", later, later + Duration::from_secs(30), 10)
+            .await
+            .unwrap();
+        let fan_out = again
+            .iter()
+            .find(|j| matches!(j.job, Ok(Job::ProgramChanged { .. })))
+            .unwrap();
+        let expected = Job::ProgramChanged {
+            program_id: program_id.clone(),
+            after: saved,
+        };
+        assert_eq!(fan_out.job.as_ref().unwrap(), &expected);
+        // The dead worker can no longer touch it.
+        let stale = store
+            .fan_out_program((fan_out.id, "first"), &program_id, saved, 10, later, later)
+            .await
+            .unwrap();
+        assert_eq!(stale, FanOut::Finished);
+        let mut at = saved;
+        let until = later + Duration::from_secs(30);
+        while let FanOut::Continue { after } = store
+            .fan_out_program((fan_out.id, "second"), &program_id, at, 2, later, until)
+            .await
+            .unwrap()
+        {
+            at = after;
+        }
+        // Every device has exactly one push job: none lost, none doubled.
+        let mut pushed: Vec<String> = Vec::new();
+        for state in ["pending", "running"] {
+            for j in store.jobs_in_state(state, 100).await.unwrap() {
+                if let Ok(Job::ApplePush { push_token, .. }) = Job::from_json(&j.payload) {
+                    pushed.push(push_token);
+                }
+            }
+        }
+        pushed.sort();
+        tokens.sort();
+        assert_eq!(pushed, tokens);
+        let done = store.jobs_in_state("done", 10).await.unwrap();
+        assert_eq!(done.len(), 1, "the fan-out finished");
+    }
+);

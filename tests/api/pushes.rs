@@ -292,12 +292,26 @@ async fn program_change(engine: Engine, test: &str) {
     }
     assert_eq!(fake.requests().len(), 4);
     // The tier change shows on the card the device fetches next.
-    let (_, pass, phone) = &devices[2];
+    let (member, pass, phone) = &devices[2];
     let fetched = phone.fetch(pass, None).await;
     assert_eq!(
         crate::passes::field(&pass_json(&fetched.bytes), "tier"),
         "VIP"
     );
+    // Voiding a card pushes to its device, and the pass it fetches is voided.
+    let r = app
+        .post(
+            &format!("/api/v1/members/{member}/void"),
+            &app.admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    drain(&app).await;
+    assert_eq!(fake.count_for(&phone.push_token), 2);
+    assert_eq!(fake.requests().len(), 5);
+    let fetched = phone.fetch(pass, None).await;
+    assert_eq!(pass_json(&fetched.bytes)["voided"], true);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
