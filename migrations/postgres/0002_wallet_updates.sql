@@ -60,6 +60,6 @@ CREATE TABLE outbox_jobs (
     finished_at BIGINT
 );
 CREATE UNIQUE INDEX outbox_pending_once ON outbox_jobs (dedup_key) WHERE state = 'pending';
-CREATE INDEX outbox_due ON outbox_jobs (run_at) WHERE state = 'pending';
+CREATE INDEX outbox_due ON outbox_jobs (run_at, id) WHERE state = 'pending';
 CREATE INDEX outbox_leases ON outbox_jobs (lease_until) WHERE state = 'running';
 CREATE INDEX outbox_finished ON outbox_jobs (state, finished_at);

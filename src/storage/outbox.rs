@@ -117,22 +117,31 @@ impl Store {
         lease_until: OffsetDateTime,
         limit: u32,
     ) -> Result<Vec<ClaimedJob>, StoreError> {
-        let lock = match self.engine {
-            Engine::Postgres => " FOR UPDATE SKIP LOCKED",
-            Engine::Sqlite => "",
+        // PostgreSQL: pick the rows once in a CTE, locking them and skipping rows another
+        // instance is taking; as `id IN (subquery)` the planner may run the picking subquery
+        // once per row. SQLite has one writer at a time, so the plain form is atomic.
+        let sql = match self.engine {
+            Engine::Postgres => {
+                "WITH picked AS (SELECT id FROM outbox_jobs WHERE state = 'pending' AND run_at <= $1 \
+                 ORDER BY run_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) \
+                 UPDATE outbox_jobs o SET state = 'running', attempts = o.attempts + 1, lease_until = $2, \
+                 leased_by = $3 FROM picked WHERE o.id = picked.id \
+                 RETURNING o.id, o.payload, o.attempts, o.created_at"
+            }
+            Engine::Sqlite => {
+                "UPDATE outbox_jobs SET state = 'running', attempts = attempts + 1, lease_until = $2, \
+                 leased_by = $3 WHERE id IN (SELECT id FROM outbox_jobs WHERE state = 'pending' \
+                 AND run_at <= $1 ORDER BY run_at, id LIMIT $4) \
+                 RETURNING id, payload, attempts, created_at"
+            }
         };
-        let rows: Vec<ClaimRow> = sqlx::query_as(&format!(
-            "UPDATE outbox_jobs SET state = 'running', attempts = attempts + 1, lease_until = $2, leased_by = $3 \
-             WHERE id IN (SELECT id FROM outbox_jobs WHERE state = 'pending' AND run_at <= $1 \
-             ORDER BY run_at, id LIMIT $4{lock}) \
-             RETURNING id, payload, attempts, created_at"
-        ))
-        .bind(to_micros(now))
-        .bind(to_micros(lease_until))
-        .bind(worker)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
+        let rows: Vec<ClaimRow> = sqlx::query_as(sql)
+            .bind(to_micros(now))
+            .bind(to_micros(lease_until))
+            .bind(worker)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
         let mut jobs: Vec<ClaimedJob> = rows
             .into_iter()
             .map(|r| ClaimedJob {
