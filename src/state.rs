@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::cards::google::GoogleCards;
 use crate::cards::Cards;
 use crate::clock::{SharedClock, SharedRandom};
 use crate::http::passkit::PassKitLimits;
@@ -21,6 +22,8 @@ pub struct AppState {
     /// Delivers what changes must be told (pushes now; Google, email, SMS later).
     pub outbox: Arc<Outbox>,
     pub passkit: Arc<PassKitLimits>,
+    /// Google Wallet, when configured.
+    pub google: Option<Arc<GoogleCards>>,
 }
 
 #[derive(Debug, Clone, Copy)]

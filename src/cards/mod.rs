@@ -3,6 +3,7 @@
 //! (design version, member version), so both caches are keyed by those versions and no
 //! cache entry is ever authoritative.
 
+pub mod google;
 pub mod tokens;
 
 use std::collections::HashMap;

@@ -2,3 +2,4 @@
 //! later, Google's API, email and SMS).
 
 pub mod apns;
+pub mod google;

@@ -21,6 +21,10 @@ pub enum Job {
         pass_type_id: String,
         push_token: String,
     },
+    /// Bring the member's Google Wallet object up to date (and notify when it should).
+    GoogleObject { member_id: String },
+    /// Bring the program's Google Wallet class up to date.
+    GoogleClass { program_id: String },
 }
 
 impl Job {
@@ -50,6 +54,8 @@ impl Job {
             Job::PassChanged { .. } => "pass_changed",
             Job::ProgramChanged { .. } => "program_changed",
             Job::ApplePush { .. } => "apple_push",
+            Job::GoogleObject { .. } => "google_object",
+            Job::GoogleClass { .. } => "google_class",
         }
     }
 
@@ -63,6 +69,8 @@ impl Job {
                 pass_type_id,
                 push_token,
             } => format!("apns:{pass_type_id}:{push_token}"),
+            Job::GoogleObject { member_id } => format!("google-object:{member_id}"),
+            Job::GoogleClass { program_id } => format!("google-class:{program_id}"),
         }
     }
 

@@ -160,6 +160,9 @@ pub struct Design {
     pub languages: Vec<Language>,
     /// Per language, English text -> translation (labels, tier names, messages, back fields).
     pub localizations: BTreeMap<Language, BTreeMap<String, String>>,
+    /// Google Wallet: a plain balance change notifies the card holder too (it counts against
+    /// Google's three notifications a day). Tier changes and newly affordable rewards always do.
+    pub notify_balance_changes: bool,
 }
 
 impl Default for Design {
@@ -174,6 +177,7 @@ impl Default for Design {
             back_fields: Vec::new(),
             languages: vec![Language::english()],
             localizations: BTreeMap::new(),
+            notify_balance_changes: false,
         }
     }
 }

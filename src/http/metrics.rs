@@ -106,6 +106,9 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
             s.in_flight as f64,
         );
     }
+    if let Some(google) = &state.google {
+        google_metrics(&mut out, google);
+    }
     match state.store.outbox_stats().await {
         Ok(stats) => {
             out.metric(
@@ -141,4 +144,43 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(out.0)
+}
+
+fn google_metrics(out: &mut Text, google: &crate::cards::google::GoogleCards) {
+    let c = &google.counters;
+    out.metric(
+        "counter",
+        "passwright_google_messages_total",
+        "Google Wallet messages by how they went out: notify (TEXT_AND_NOTIFY), or silent \
+         because the card had its notifications for the day.",
+        &[
+            (
+                "{sent=\"notify\"}",
+                c.notified.load(Ordering::Relaxed) as f64,
+            ),
+            (
+                "{sent=\"silent_over_quota\"}",
+                c.over_quota.load(Ordering::Relaxed) as f64,
+            ),
+        ],
+    );
+    if let Some(api) = google.api() {
+        let s = api.stats();
+        out.metric(
+            "counter",
+            "passwright_google_api_calls_total",
+            "Calls to Google's walletobjects API by outcome.",
+            &[
+                ("{outcome=\"done\"}", s.done as f64),
+                ("{outcome=\"retry\"}", s.retry as f64),
+                ("{outcome=\"failed\"}", s.failed as f64),
+                ("{outcome=\"quota_exceeded\"}", s.quota_exceeded as f64),
+            ],
+        );
+        out.counter(
+            "passwright_google_token_refreshes_total",
+            "OAuth access tokens fetched for Google's API.",
+            s.token_refreshes,
+        );
+    }
 }

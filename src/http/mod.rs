@@ -5,7 +5,9 @@ pub mod api;
 pub mod auth;
 pub mod downloads;
 pub mod error;
+pub mod google;
 mod health;
+mod images;
 mod metrics;
 pub mod passkit;
 
@@ -22,6 +24,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
     health::configure(cfg);
     metrics::configure(cfg);
     downloads::configure(cfg);
+    images::configure(cfg);
+    google::configure(cfg);
     passkit::configure(cfg);
     api::configure(cfg, max_json_bytes);
 }

@@ -6,9 +6,11 @@
 mod backoff;
 mod counters;
 mod deliver;
+mod google;
 mod worker;
 
 pub use backoff::Backoff;
 pub use counters::{OutboxCounters, PushResult};
 pub use deliver::Apns;
+pub use google::Google;
 pub use worker::{Outbox, OutboxConfig};

@@ -11,6 +11,7 @@ use tokio::sync::watch;
 use super::backoff::Backoff;
 use super::counters::OutboxCounters;
 use super::deliver::Apns;
+use super::google::Google;
 use crate::clock::{SharedClock, SharedRandom};
 use crate::domain::ids::random_base32;
 use crate::domain::job::Job;
@@ -33,6 +34,7 @@ pub struct Outbox {
     pub(super) clock: SharedClock,
     pub(super) random: SharedRandom,
     pub(super) apns: Apns,
+    pub(super) google: Google,
     pub(super) config: OutboxConfig,
     pub counters: Arc<OutboxCounters>,
     /// Names this instance's leases, so a job is only finished by the worker holding it.
@@ -60,6 +62,7 @@ impl Outbox {
             clock,
             random,
             apns,
+            google: Google::Off,
             config,
             counters: Arc::default(),
             instance,
@@ -68,6 +71,12 @@ impl Outbox {
 
     pub fn apns(&self) -> &Apns {
         &self.apns
+    }
+
+    /// Delivers Google Wallet updates through `google`.
+    pub fn with_google(mut self, google: Google) -> Outbox {
+        self.google = google;
+        self
     }
 
     /// Starts the configured number of worker loops and the housekeeping loop; they stop
@@ -192,6 +201,9 @@ impl Outbox {
             } => Ok(Handled::Finish(
                 self.apple_push(claimed, pass_type_id, push_token).await,
             )),
+            Job::GoogleObject { .. } | Job::GoogleClass { .. } => {
+                Ok(Handled::Finish(self.google_job(claimed, job).await))
+            }
         };
         result.unwrap_or_else(|e| {
             Handled::Finish(self.retry_or_fail(claimed, &format!("{e:#}"), None))

@@ -14,13 +14,14 @@ use tracing_actix_web::TracingLogger;
 
 use tokio::sync::watch;
 
+use crate::cards::google::GoogleCards;
 use crate::cards::tokens::TokenKeys;
 use crate::cards::Cards;
 use crate::certificates::{self, SigningIdentity};
 use crate::clock::{OsRandom, SharedClock, SharedRandom, SystemClock};
 use crate::http::passkit::{PassKitLimits, RateLimiter};
 use crate::keys::KeyCache;
-use crate::outbox::{Backoff, Outbox, OutboxConfig};
+use crate::outbox::{Backoff, Google, Outbox, OutboxConfig};
 use crate::settings::Settings;
 use crate::state::{AppState, Limits};
 use crate::storage::Store;
@@ -160,19 +161,33 @@ impl Application {
             );
         }
         let apns = delivery::apns(settings, &signer, development, clock.clone())?;
-        let outbox = Arc::new(Outbox::new(
-            store.clone(),
-            clock.clone(),
-            random.clone(),
-            apns,
-            outbox_config(settings),
-        ));
         let cards = Arc::new(Cards::new(
             signer,
             keys,
             &base_url,
             settings.server.pass_cache_entries,
         ));
+        let google = GoogleCards::from_settings(
+            &settings.google,
+            cards.public_base_url(),
+            clock.clone(),
+            clock.now(),
+        )?
+        .map(Arc::new);
+        let mut outbox = Outbox::new(
+            store.clone(),
+            clock.clone(),
+            random.clone(),
+            apns,
+            outbox_config(settings),
+        );
+        if let Some(google) = &google {
+            outbox = outbox.with_google(Google::On {
+                google: google.clone(),
+                cards: cards.clone(),
+            });
+        }
+        let outbox = Arc::new(outbox);
         let state = AppState {
             store,
             cards,
@@ -193,6 +208,7 @@ impl Application {
                 ),
                 max_log_entries: settings.passkit.max_log_entries,
             }),
+            google,
         };
         let data = web::Data::new(state.clone());
         let max_json = settings.server.max_json_bytes;

@@ -1,6 +1,5 @@
 //! The Apple PassKit web service's storage: devices and their push tokens, registrations of
-//! passes on devices, "serials updated since", device logs, and the fan-out from a changed
-//! card to one push job per device.
+//! passes on devices, "serials updated since" and device logs.
 
 use sqlx::FromRow;
 use time::OffsetDateTime;
@@ -31,23 +30,6 @@ struct UpdatedRow {
     tag: String,
     serial: Option<String>,
     changed: Option<i64>,
-}
-
-/// SQL fragment: the JSON payload of an `apple_push` job for registration `r` and device `d`.
-/// Pass type ids and push tokens are parsed before storage (letters, digits, '.', '-'; hex),
-/// so plain concatenation yields valid JSON; `Job::from_json` reads it back (tested).
-const PUSH_JOB_COLUMNS: &str = "'apple_push', 'apns:' || r.pass_type_id || ':' || d.push_token, \
-     '{\"kind\":\"apple_push\",\"pass_type_id\":\"' || r.pass_type_id || '\",\"push_token\":\"' || d.push_token || '\"}', \
-     'pending', 0, $2, $2";
-
-/// Progress of a program-wide fan-out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FanOut {
-    /// Registrations up to this id are handled; more may follow.
-    Continue {
-        after: i64,
-    },
-    Finished,
 }
 
 impl Store {
@@ -190,104 +172,6 @@ impl Store {
         Ok(Some(UpdatedSerials { serials, tag }))
     }
 
-    /// Enqueues one push per distinct device holding `serial` and finishes the fan-out job,
-    /// in one transaction; nothing happens if `worker` no longer holds the job's lease.
-    pub async fn fan_out_card(
-        &self,
-        job_id: i64,
-        worker: &str,
-        serial: &str,
-        now: OffsetDateTime,
-    ) -> Result<u64, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let added = sqlx::query(&format!(
-            "INSERT INTO outbox_jobs (kind, dedup_key, payload, state, attempts, run_at, created_at) \
-             SELECT DISTINCT {PUSH_JOB_COLUMNS} FROM apple_registrations r \
-             JOIN apple_devices d ON d.device_library_id = r.device_library_id WHERE r.serial = $1 \
-             ON CONFLICT (dedup_key) WHERE state = 'pending' DO NOTHING"
-        ))
-        .bind(serial)
-        .bind(to_micros(now))
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if !finish_held(&mut tx, job_id, worker, now).await? {
-            tx.rollback().await?;
-            return Ok(0);
-        }
-        tx.commit().await?;
-        Ok(added)
-    }
-
-    /// One batch of a program-wide fan-out: pushes for the next `batch` registrations after
-    /// `after`, and the job's progress saved with them, so a restart resumes where it stopped.
-    pub async fn fan_out_program(
-        &self,
-        (job_id, worker): (i64, &str),
-        program: &str,
-        after: i64,
-        batch: u32,
-        now: OffsetDateTime,
-        lease_until: OffsetDateTime,
-    ) -> Result<FanOut, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        // Writing first makes SQLite take its write lock before the reads below; a read
-        // first would make the later write fail outright when another writer got in between.
-        let held = sqlx::query(
-            "UPDATE outbox_jobs SET lease_until = $3 WHERE id = $1 AND leased_by = $2 AND state = 'running'",
-        )
-        .bind(job_id)
-        .bind(worker)
-        .bind(to_micros(lease_until))
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        if !held {
-            tx.rollback().await?;
-            return Ok(FanOut::Finished);
-        }
-        let upto: Option<i64> = sqlx::query_scalar(
-            "SELECT MAX(id) FROM (SELECT id FROM apple_registrations WHERE program_id = $1 AND id > $2 \
-             ORDER BY id LIMIT $3) b",
-        )
-        .bind(program)
-        .bind(after)
-        .bind(i64::from(batch.max(1)))
-        .fetch_one(&mut *tx)
-        .await?;
-        let Some(upto) = upto else {
-            finish_held(&mut tx, job_id, worker, now).await?;
-            tx.commit().await?;
-            return Ok(FanOut::Finished);
-        };
-        sqlx::query(&format!(
-            "INSERT INTO outbox_jobs (kind, dedup_key, payload, state, attempts, run_at, created_at) \
-             SELECT DISTINCT {PUSH_JOB_COLUMNS} FROM apple_registrations r \
-             JOIN apple_devices d ON d.device_library_id = r.device_library_id \
-             WHERE r.program_id = $1 AND r.id > $3 AND r.id <= $4 \
-             ON CONFLICT (dedup_key) WHERE state = 'pending' DO NOTHING"
-        ))
-        .bind(program)
-        .bind(to_micros(now))
-        .bind(after)
-        .bind(upto)
-        .execute(&mut *tx)
-        .await?;
-        let payload = crate::domain::job::Job::ProgramChanged {
-            program_id: program.to_string(),
-            after: upto,
-        }
-        .to_json();
-        sqlx::query("UPDATE outbox_jobs SET payload = $2 WHERE id = $1")
-            .bind(job_id)
-            .bind(payload)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(FanOut::Continue { after: upto })
-    }
-
     pub async fn add_device_logs(
         &self,
         messages: &[String],
@@ -326,25 +210,6 @@ impl Store {
                 .rows_affected(),
         )
     }
-}
-
-/// Marks the job done if `worker` still holds it.
-async fn finish_held(
-    conn: &mut sqlx::AnyConnection,
-    job_id: i64,
-    worker: &str,
-    now: OffsetDateTime,
-) -> Result<bool, StoreError> {
-    let done = sqlx::query(
-        "UPDATE outbox_jobs SET state = 'done', finished_at = $3, lease_until = NULL \
-         WHERE id = $1 AND leased_by = $2 AND state = 'running'",
-    )
-    .bind(job_id)
-    .bind(worker)
-    .bind(to_micros(now))
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
 }
 
 /// A PostgreSQL snapshot as text (`xmin:xmax:xip,…`) that the server will accept: a tag we

@@ -7,6 +7,8 @@
 mod api_keys;
 mod apple;
 mod changes;
+mod fan_out;
+mod google;
 mod ledger;
 mod members;
 mod outbox;
@@ -26,7 +28,9 @@ use sqlx::{AnyPool, ConnectOptions, Executor};
 use crate::domain::ids::ProgramId;
 use crate::domain::program::Program;
 
-pub use apple::{FanOut, Registration, UpdatedSerials};
+pub use apple::{Registration, UpdatedSerials};
+pub use fan_out::FanOut;
+pub use google::{GoogleObjectRecord, PushedState};
 pub use ledger::{LedgerPage, PointsOutcome};
 pub use members::{MemberKey, MemberPage, MemberQuery};
 pub use outbox::{ClaimedJob, Finish, JobRecord, OutboxStats};
@@ -191,7 +195,7 @@ impl Store {
 
     /// Rows in one of our tables (operators' sanity checks, tests proving nothing was written).
     pub async fn count_rows(&self, table: &str) -> Result<i64, StoreError> {
-        const TABLES: [&str; 10] = [
+        const TABLES: [&str; 12] = [
             "programs",
             "program_images",
             "rewards",
@@ -202,6 +206,8 @@ impl Store {
             "apple_registrations",
             "device_logs",
             "outbox_jobs",
+            "google_objects",
+            "google_callbacks",
         ];
         let table = TABLES
             .iter()

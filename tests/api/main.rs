@@ -3,6 +3,12 @@
 
 #[path = "../support/fake_apns.rs"]
 mod fake_apns;
+#[path = "../support/fake_google.rs"]
+mod fake_google;
+#[path = "../support/google_callbacks.rs"]
+mod google_callbacks;
+#[path = "../support/google_schema.rs"]
+mod google_schema;
 mod helpers;
 
 mod access;
@@ -11,6 +17,9 @@ mod bad_input;
 mod certs;
 mod crash;
 mod device;
+mod google_api;
+mod google_schema_check;
+mod google_wallet;
 mod members;
 mod openapi;
 mod outbox;

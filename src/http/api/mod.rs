@@ -1,5 +1,6 @@
 //! The REST API under `/api/v1`: bearer API keys, JSON in and out, errors with a stable code.
 
+mod google;
 mod images;
 mod keys;
 mod load;
@@ -41,6 +42,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
             .configure(members::configure)
             .configure(points::configure)
             .configure(keys::configure)
+            .configure(google::configure)
             .configure(operations::configure)
             .default_service(web::to(no_route)),
     );

@@ -1,0 +1,8 @@
+//! Google Wallet formats: the loyalty class and object built from a program and a member,
+//! "Save to Google Wallet" links, and verification of Google's save/delete callbacks.
+
+pub mod callback;
+pub mod class;
+pub mod ids;
+pub mod object;
+pub mod save_link;
