@@ -372,3 +372,59 @@ async fn without_the_api_links_carry_the_whole_card_within_1800_characters() {
     crate::google_schema::validate("LoyaltyClass", class).unwrap();
     assert!(class.get("localizedProgramName").is_none(), "{class}");
 }
+
+/// A change made while one instance runs is delivered by another started later on the same
+/// database: the job waits in the outbox, not in a process.
+#[tokio::test]
+async fn a_pending_google_update_survives_a_restart() {
+    let fake = FakeGoogle::start().await;
+    let account = fake.service_account();
+    let first_dir = tempfile::tempdir().unwrap();
+    let url = database_url(Engine::Sqlite, first_dir.path())
+        .await
+        .unwrap();
+    let google_settings = |dir: &std::path::Path| {
+        let mut s = settings_for(dir, &url);
+        s.server.public_base_url = "https://cards.example.com".into();
+        s.google.issuer_id = ISSUER.into();
+        s.google.service_account_file = Some(account.path.clone());
+        s.google.api_url = fake.api_base_url();
+        s
+    };
+    let first = spawn_with(
+        google_settings(first_dir.path()),
+        tempfile::tempdir().unwrap(),
+    )
+    .await;
+    let program = first.sample_program().await;
+    let member = first.member(&program, "Ada").await;
+    let r = first
+        .post(
+            &format!("/api/v1/members/{member}/google"),
+            &first.admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let r = first
+        .adjust(
+            &member,
+            "before-restart",
+            json!({"points": 42, "reason": "x"}),
+        )
+        .await;
+    assert_eq!(r.status, 201);
+    let (object_id, object) = fake.objects().into_iter().next().unwrap();
+    assert_eq!(
+        object["loyaltyPoints"]["balance"]["int"], 0,
+        "not delivered yet"
+    );
+    // The first instance never delivers (it has no workers); a second one takes over.
+    let second_dir = tempfile::tempdir().unwrap();
+    let second = spawn_with(google_settings(second_dir.path()), second_dir).await;
+    second.state.outbox.drain().await.unwrap();
+    assert_eq!(
+        fake.object(&object_id).unwrap()["loyaltyPoints"]["balance"]["int"],
+        42
+    );
+}
