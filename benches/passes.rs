@@ -15,10 +15,13 @@
 //! Run: `cargo bench --bench passes` (release build). Results go to docs/BENCHMARKS.md by hand.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::Bracket;
 use passwright::clock::OsRandom;
 use passwright::domain::apple_ids::{AuthToken, PassTypeId, SerialNumber, TeamId};
 use passwright::domain::ids::{MemberId, ProgramId};
@@ -92,42 +95,6 @@ fn main() {
         println!("  cached / fresh per core-second: {:.1}x (target >= 5x)", cached_api.per_cpu_sec / fresh_api.per_cpu_sec);
         println!("RSS after load: {:.1} MB", server.rss_kib() as f64 / 1024.0);
     });
-}
-
-/// `openssl speed` runs around measurements: `close` measures again and returns the mean of
-/// the runs just before and just after, which becomes the "before" of the next measurement.
-struct Bracket {
-    before: f64,
-}
-
-impl Bracket {
-    fn new() -> Bracket {
-        Bracket {
-            before: openssl_rsa2048_signs_per_sec(),
-        }
-    }
-
-    fn close(&mut self) -> f64 {
-        let after = openssl_rsa2048_signs_per_sec();
-        let mean = (self.before + after) / 2.0;
-        self.before = after;
-        mean
-    }
-}
-
-fn openssl_rsa2048_signs_per_sec() -> f64 {
-    let out = Command::new("openssl")
-        .args(["speed", "-seconds", "3", "rsa2048"])
-        .output()
-        .expect("openssl CLI");
-    let text = String::from_utf8_lossy(&out.stdout);
-    // "rsa 2048 bits 0.000612s 0.000018s   1634.9  55555.6"
-    let line = text
-        .lines()
-        .find(|l| l.trim_start().starts_with("rsa 2048 bits"))
-        .expect("openssl speed output");
-    let cols: Vec<&str> = line.split_whitespace().collect();
-    cols[5].parse().expect("sign/s column")
 }
 
 fn sample_program() -> Program {

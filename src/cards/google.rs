@@ -399,7 +399,7 @@ fn store_failure_text(reason: String) -> GoogleOutcome {
 
 /// A class or object without what Google can do without: translations, descriptions, extra
 /// images and modules. Used when the whole card would not fit in a save link.
-fn essentials(resource: &Value) -> Value {
+pub fn essentials(resource: &Value) -> Value {
     const OPTIONAL: [&str; 10] = [
         "heroImage",
         "textModulesData",

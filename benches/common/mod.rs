@@ -1,0 +1,42 @@
+//! Helpers shared by the benches (`mod common;` in each): the `openssl speed` limit that
+//! throughput figures are compared with.
+
+use std::process::Command;
+
+/// `openssl speed` runs around measurements: `close` measures again and returns the mean of
+/// the runs just before and just after, which becomes the "before" of the next measurement.
+pub struct Bracket {
+    before: f64,
+}
+
+impl Bracket {
+    pub fn new() -> Bracket {
+        Bracket {
+            before: openssl_rsa2048_signs_per_sec(),
+        }
+    }
+
+    pub fn close(&mut self) -> f64 {
+        let after = openssl_rsa2048_signs_per_sec();
+        let mean = (self.before + after) / 2.0;
+        self.before = after;
+        mean
+    }
+}
+
+/// RSA-2048 signs per second on one core, from `openssl speed -seconds 3 rsa2048` (which
+/// divides by the CPU user time of its process, not by wall time).
+pub fn openssl_rsa2048_signs_per_sec() -> f64 {
+    let out = Command::new("openssl")
+        .args(["speed", "-seconds", "3", "rsa2048"])
+        .output()
+        .expect("openssl CLI");
+    let text = String::from_utf8_lossy(&out.stdout);
+    // "rsa 2048 bits 0.000612s 0.000018s   1634.9  55555.6"
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("rsa 2048 bits"))
+        .expect("openssl speed output");
+    let cols: Vec<&str> = line.split_whitespace().collect();
+    cols[5].parse().expect("sign/s column")
+}
