@@ -18,7 +18,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 async fn callback(state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
     let Some(verifier) = state.google.as_ref().and_then(|g| g.verifier()) else {
-        return HttpResponse::NotFound().finish();
+        return HttpResponse::NotFound()
+            .content_type("text/plain")
+            .body("Google Wallet callbacks are not configured");
     };
     let now = state.clock.now();
     let message = match verifier.verify(&body, now) {

@@ -27,9 +27,13 @@ fn pass_image(file: &str) -> &str {
 async fn image(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
-) -> Result<HttpResponse, actix_web::Error> {
+) -> Result<HttpResponse, std::convert::Infallible> {
     let (program, file) = path.into_inner();
-    let not_found = || Ok(HttpResponse::NotFound().finish());
+    let not_found = || {
+        Ok(HttpResponse::NotFound()
+            .content_type("text/plain")
+            .body("no such image"))
+    };
     let Ok(program) = ProgramId::parse(&program) else {
         return not_found();
     };
@@ -43,7 +47,10 @@ async fn image(
             .find(|i| i.name == name)
             .map(|i| i.content),
         Err(StoreError::NotFound) => return not_found(),
-        Err(e) => return Err(actix_web::error::ErrorInternalServerError(e)),
+        Err(e) => {
+            tracing::error!(error = ?e, "reading program images failed");
+            return Ok(HttpResponse::InternalServerError().finish());
+        }
     };
     if uploaded.is_none() && state.store.program(&program).await.is_err() {
         return not_found();

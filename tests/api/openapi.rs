@@ -13,15 +13,19 @@ use crate::helpers::*;
 const DOCUMENT: &str = include_str!("../../docs/openapi.json");
 
 /// Every route the server registers, read from the `configure` functions: `src/http/health.rs`,
-/// `metrics.rs`, `downloads.rs`, under `/wallet/v1` `src/http/passkit/mod.rs`, and under
-/// `/api/v1` `src/http/api/mod.rs` and each `src/http/api/*.rs`. It must be updated together
-/// with the routes (and the document).
+/// `metrics.rs`, `downloads.rs`, `images.rs`, `google.rs`, under `/wallet/v1`
+/// `src/http/passkit/mod.rs`, and under `/api/v1` `src/http/api/mod.rs` and each
+/// `src/http/api/*.rs`. It must be updated together with the routes (and the document).
 const ROUTES: &[(&str, &str)] = &[
     // health.rs, metrics.rs, downloads.rs
     ("GET", "/healthz"),
     ("GET", "/readyz"),
     ("GET", "/metrics"),
     ("GET", "/passes/{token}.pkpass"),
+    // images.rs: program images Google fetches
+    ("GET", "/images/{program}/{file}"),
+    // google.rs: Google Wallet's save/delete callbacks
+    ("POST", "/google/callbacks"),
     // passkit/mod.rs: the PassKit web service Wallet calls
     (
         "POST",
@@ -66,6 +70,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/members/{id}/earn"),
     ("POST", "/api/v1/members/{id}/adjust"),
     ("GET", "/api/v1/members/{id}/ledger"),
+    // api/google.rs
+    ("POST", "/api/v1/members/{id}/google"),
     // api/keys.rs
     ("POST", "/api/v1/keys"),
     ("GET", "/api/v1/keys"),
@@ -371,6 +377,9 @@ impl Ids {
                 ("reward", _) => &self.reward,
                 ("name", _) => &self.image,
                 ("token", _) => &self.token,
+                // Public program images (images.rs): the program, and an image name that exists.
+                ("program", _) => &self.program,
+                ("file", _) => "google-logo.png",
                 // No such job, device or pass: the outbox and the PassKit web service.
                 ("id", "outbox") => "1",
                 ("device", _) => "openapiprobe",
