@@ -284,7 +284,10 @@ impl GoogleCards {
         };
         let known = record.pushed_version.is_some();
         let mut messages = Vec::new();
-        if known && member.tier.is_some() && member.tier != before.tier {
+        if known
+            && member.tier.is_some()
+            && promoted(&program, before.tier.as_deref(), member.tier.as_deref())
+        {
             let tier = member.tier.clone().unwrap_or_default();
             messages.push((
                 format!("tier-{}", member.version),
@@ -350,9 +353,6 @@ impl GoogleCards {
             Err(e) => return store_failure(e),
         };
         let mut notify = sent < i64::from(self.notifications_per_day);
-        if !notify {
-            self.counters.over_quota.fetch_add(1, Ordering::Relaxed);
-        }
         loop {
             match api
                 .add_message(object_id, &message(id, header, body, notify))
@@ -365,15 +365,44 @@ impl GoogleCards {
                     }
                     return GoogleOutcome::Done;
                 }
+                // A retried job sends its messages again; Google already has this one.
+                GoogleOutcome::Done
+                | GoogleOutcome::Failed {
+                    status: Some(409), ..
+                } => {
+                    if !notify {
+                        self.counters.over_quota.fetch_add(1, Ordering::Relaxed);
+                    }
+                    return GoogleOutcome::Done;
+                }
                 GoogleOutcome::QuotaExceeded if notify => {
                     // Google counted differently (another sender, or our record was lost):
                     // send it silently rather than not at all.
-                    self.counters.over_quota.fetch_add(1, Ordering::Relaxed);
                     notify = false;
+                }
+                GoogleOutcome::QuotaExceeded => {
+                    return GoogleOutcome::Retry {
+                        status: None,
+                        reason: "Google refused a silent message for its quota".into(),
+                        after: None,
+                    }
                 }
                 other => return other,
             }
         }
+    }
+}
+
+/// True when `now` is a higher tier than `was` (a downgrade is shown, not announced).
+fn promoted(program: &Program, was: Option<&str>, now: Option<&str>) -> bool {
+    let threshold = |name: Option<&str>| {
+        name.and_then(|n| program.tiers.as_slice().iter().find(|t| t.name == n))
+            .map(|t| t.threshold)
+    };
+    match (threshold(was), threshold(now)) {
+        (_, None) => false,
+        (None, Some(_)) => was != now,
+        (Some(a), Some(b)) => b > a,
     }
 }
 

@@ -73,10 +73,10 @@ impl Outbox {
                     "Google Wallet refused an update; not retried"
                 );
                 Finish::Failed {
-                    error: format!(
-                        "Google {}: {reason}",
-                        status.map(|s| s.to_string()).unwrap_or_default()
-                    ),
+                    error: match status {
+                        Some(s) => format!("Google {s}: {reason}"),
+                        None => format!("Google: {reason}"),
+                    },
                 }
             }
             // Only messages can exceed the quota, and those fall back to silent ones.

@@ -296,6 +296,11 @@ impl Outbox {
                 if let Err(e) = self.store.purge_device_logs(before).await {
                     tracing::error!(error = ?e, "deleting old device logs failed");
                 }
+                // Only the last day counts against Google's notification limit.
+                let day_ago = now - time::Duration::hours(48);
+                if let Err(e) = self.store.purge_google_notifications(day_ago).await {
+                    tracing::error!(error = ?e, "deleting old Google notification records failed");
+                }
             }
             tokio::select! {
                 _ = stop.changed() => {}

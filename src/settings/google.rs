@@ -12,10 +12,12 @@ use super::de;
 pub struct GoogleSettings {
     /// The numeric issuer id from the Google Pay & Wallet Console. Empty: Google Wallet off.
     pub issuer_id: String,
-    /// The service account's JSON key file. Without it, save links carry the whole object
-    /// (only when the link stays within 1,800 characters) and nothing is updated later.
+    /// The service account's JSON key file; required with `issuer_id` (save links are
+    /// signed with its key).
     pub service_account_file: Option<PathBuf>,
-    /// Base URL of the walletobjects API.
+    /// Base URL of the walletobjects API. Empty: no API calls; save links then carry the
+    /// whole card (only when the link stays within 1,800 characters) and nothing is updated
+    /// later.
     pub api_url: String,
     /// OAuth token endpoint; empty: the key file's `token_uri`.
     pub token_url: String,

@@ -156,4 +156,18 @@ impl Store {
         tx.commit().await?;
         Ok(fresh)
     }
+
+    /// Forgets notifications sent before `before` (only the last 24 hours count).
+    pub async fn purge_google_notifications(
+        &self,
+        before: OffsetDateTime,
+    ) -> Result<u64, StoreError> {
+        Ok(
+            sqlx::query("DELETE FROM google_notifications WHERE sent_at < $1")
+                .bind(to_micros(before))
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
+        )
+    }
 }
