@@ -29,10 +29,10 @@ use openssl::rsa::Rsa;
 use openssl::sign::Verifier;
 use passwright::cards::google::essentials;
 use passwright::clock::OsRandom;
-use passwright::domain::apple_ids::{AuthToken, PassTypeId, SerialNumber, TeamId};
-use passwright::domain::ids::{MemberId, ProgramId};
+use passwright::domain::apple_ids::{AuthToken, SerialNumber};
+use passwright::domain::ids::MemberId;
 use passwright::domain::member::{Consent, Member, MemberStatus};
-use passwright::domain::program::{Design, EarnRules, Program, Tier, Tiers};
+use passwright::domain::program::{Design, Program};
 use passwright::wallet::google::class::loyalty_class;
 use passwright::wallet::google::ids::{class_id, object_id, GoogleContext, IssuerId};
 use passwright::wallet::google::object::loyalty_object;
@@ -296,33 +296,13 @@ fn sample_program() -> Program {
         }}
     }))
     .unwrap();
-    let now = time::OffsetDateTime::now_utc();
-    Program {
-        id: ProgramId::generate(&OsRandom),
-        name: "Bean There Rewards".into(),
-        organization: "Bean There Coffee".into(),
-        pass_type_id: PassTypeId::parse("pass.com.example.bench").unwrap(),
-        team_id: TeamId::parse("BENCHTEAM1").unwrap(),
-        design: design.validated().unwrap(),
-        tiers: Tiers::validated(vec![
-            Tier {
-                name: "Bronze".into(),
-                threshold: 0,
-                design: None,
-            },
-            Tier {
-                name: "Gold".into(),
-                threshold: 500,
-                design: None,
-            },
-        ])
-        .unwrap(),
-        earn_rules: EarnRules::default(),
-        design_version: 1,
-        created_at: now,
-        updated_at: now,
-        pass_modified: now,
-    }
+    common::program(
+        "Bean There Rewards",
+        "Bean There Coffee",
+        design,
+        "pass.com.example.bench",
+        "BENCHTEAM1",
+    )
 }
 
 fn sample_member(program: &Program) -> Member {

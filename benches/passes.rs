@@ -23,10 +23,10 @@ use std::time::{Duration, Instant};
 
 use common::Bracket;
 use passwright::clock::OsRandom;
-use passwright::domain::apple_ids::{AuthToken, PassTypeId, SerialNumber, TeamId};
-use passwright::domain::ids::{MemberId, ProgramId};
+use passwright::domain::apple_ids::{AuthToken, SerialNumber};
+use passwright::domain::ids::MemberId;
 use passwright::domain::member::{Consent, Member, MemberStatus};
-use passwright::domain::program::{Design, EarnRules, Program, Tier, Tiers};
+use passwright::domain::program::{Design, Program};
 use passwright::wallet::apple::devca::{generate, DevPkiOptions};
 use passwright::wallet::apple::images::default_images;
 use passwright::wallet::apple::pass_json::{self, PassContext};
@@ -100,33 +100,7 @@ fn main() {
 fn sample_program() -> Program {
     let design: Design =
         serde_json::from_value(json!({"languages": ["en", "de"], "logo_text": "Bench"})).unwrap();
-    let now = time::OffsetDateTime::now_utc();
-    Program {
-        id: ProgramId::generate(&OsRandom),
-        name: "Bench".into(),
-        organization: "Bench Org".into(),
-        pass_type_id: PassTypeId::parse(PASS_TYPE_ID).unwrap(),
-        team_id: TeamId::parse(TEAM_ID).unwrap(),
-        design: design.validated().unwrap(),
-        tiers: Tiers::validated(vec![
-            Tier {
-                name: "Bronze".into(),
-                threshold: 0,
-                design: None,
-            },
-            Tier {
-                name: "Gold".into(),
-                threshold: 500,
-                design: None,
-            },
-        ])
-        .unwrap(),
-        earn_rules: EarnRules::default(),
-        design_version: 1,
-        created_at: now,
-        updated_at: now,
-        pass_modified: now,
-    }
+    common::program("Bench", "Bench Org", design, PASS_TYPE_ID, TEAM_ID)
 }
 
 fn in_process_builds_per_sec(window: Duration) -> f64 {

@@ -40,3 +40,37 @@ pub fn openssl_rsa2048_signs_per_sec() -> f64 {
     let cols: Vec<&str> = line.split_whitespace().collect();
     cols[5].parse().expect("sign/s column")
 }
+
+/// A program with Bronze (0) and Gold (500) tiers and default earn rules, for the benches.
+pub fn program(
+    name: &str,
+    organization: &str,
+    design: passwright::domain::program::Design,
+    pass_type_id: &str,
+    team_id: &str,
+) -> passwright::domain::program::Program {
+    use passwright::clock::OsRandom;
+    use passwright::domain::apple_ids::{PassTypeId, TeamId};
+    use passwright::domain::ids::ProgramId;
+    use passwright::domain::program::{EarnRules, Program, Tier, Tiers};
+    let tier = |name: &str, threshold| Tier {
+        name: name.into(),
+        threshold,
+        design: None,
+    };
+    let now = time::OffsetDateTime::now_utc();
+    Program {
+        id: ProgramId::generate(&OsRandom),
+        name: name.into(),
+        organization: organization.into(),
+        pass_type_id: PassTypeId::parse(pass_type_id).unwrap(),
+        team_id: TeamId::parse(team_id).unwrap(),
+        design: design.validated().unwrap(),
+        tiers: Tiers::validated(vec![tier("Bronze", 0), tier("Gold", 500)]).unwrap(),
+        earn_rules: EarnRules::default(),
+        design_version: 1,
+        created_at: now,
+        updated_at: now,
+        pass_modified: now,
+    }
+}
