@@ -130,8 +130,8 @@ impl Store {
             }
             Engine::Sqlite => {
                 "UPDATE outbox_jobs SET state = 'running', attempts = attempts + 1, lease_until = $2, \
-                 leased_by = $3 WHERE id IN (SELECT id FROM outbox_jobs WHERE state = 'pending' \
-                 AND run_at <= $1 ORDER BY run_at, id LIMIT $4) \
+                 leased_by = $3 WHERE id IN (SELECT id FROM outbox_jobs INDEXED BY outbox_due \
+                 WHERE state = 'pending' AND run_at <= $1 ORDER BY run_at, id LIMIT $4) \
                  RETURNING id, payload, attempts, created_at"
             }
         };
