@@ -28,10 +28,6 @@ use openssl::pkey::PKey;
 use openssl::rsa::Rsa;
 use openssl::sign::Verifier;
 use passwright::cards::google::essentials;
-use passwright::clock::OsRandom;
-use passwright::domain::apple_ids::{AuthToken, SerialNumber};
-use passwright::domain::ids::MemberId;
-use passwright::domain::member::{Consent, Member, MemberStatus};
 use passwright::domain::program::{Design, Program};
 use passwright::wallet::google::class::loyalty_class;
 use passwright::wallet::google::ids::{class_id, object_id, GoogleContext, IssuerId};
@@ -62,7 +58,7 @@ fn main() {
         None,
     );
     let program = sample_program();
-    let mut member = sample_member(&program);
+    let mut member = common::member(&program);
     let token = format!("PW1-{}-1-ABCDEFGHIJKLMNOP", member.serial.as_str());
     let class = loyalty_class(&program, &ctx);
     let object = loyalty_object(&program, &member, &token, &ctx);
@@ -303,30 +299,6 @@ fn sample_program() -> Program {
         "pass.com.example.bench",
         "BENCHTEAM1",
     )
-}
-
-fn sample_member(program: &Program) -> Member {
-    let now = time::OffsetDateTime::now_utc();
-    Member {
-        id: MemberId::generate(&OsRandom),
-        program_id: program.id.clone(),
-        external_id: Some("B-1".into()),
-        name: "Bench Member".into(),
-        email: None,
-        phone: None,
-        consent: Consent::default(),
-        status: MemberStatus::Active,
-        balance: 0,
-        lifetime_points: 0,
-        tier: Some("Bronze".into()),
-        version: 1,
-        card_generation: 1,
-        serial: SerialNumber::generate(&OsRandom),
-        auth_token: AuthToken::generate(&OsRandom),
-        created_at: now,
-        updated_at: now,
-        pass_modified: now,
-    }
 }
 
 fn print_machine() {

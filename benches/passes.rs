@@ -22,10 +22,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::Bracket;
-use passwright::clock::OsRandom;
-use passwright::domain::apple_ids::{AuthToken, SerialNumber};
-use passwright::domain::ids::MemberId;
-use passwright::domain::member::{Consent, Member, MemberStatus};
 use passwright::domain::program::{Design, Program};
 use passwright::wallet::apple::devca::{generate, DevPkiOptions};
 use passwright::wallet::apple::images::default_images;
@@ -115,27 +111,7 @@ fn in_process_builds_per_sec(window: Duration) -> f64 {
     let mut files = default_images();
     files.extend(pass_json::localizations(&program));
     let assets = PassAssets::new(files).unwrap();
-    let now = time::OffsetDateTime::now_utc();
-    let mut member = Member {
-        id: MemberId::generate(&OsRandom),
-        program_id: program.id.clone(),
-        external_id: Some("B-1".into()),
-        name: "Bench Member".into(),
-        email: None,
-        phone: None,
-        consent: Consent::default(),
-        status: MemberStatus::Active,
-        balance: 0,
-        lifetime_points: 0,
-        tier: Some("Bronze".into()),
-        version: 1,
-        card_generation: 1,
-        serial: SerialNumber::generate(&OsRandom),
-        auth_token: AuthToken::generate(&OsRandom),
-        created_at: now,
-        updated_at: now,
-        pass_modified: now,
-    };
+    let mut member = common::member(&program);
     let started = Instant::now();
     let mut n = 0u64;
     while started.elapsed() < window {

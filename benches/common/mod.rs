@@ -74,3 +74,34 @@ pub fn program(
         pass_modified: now,
     }
 }
+
+/// An active Bronze member of `program` with no points, for the benches.
+pub fn member(
+    program: &passwright::domain::program::Program,
+) -> passwright::domain::member::Member {
+    use passwright::clock::OsRandom;
+    use passwright::domain::apple_ids::{AuthToken, SerialNumber};
+    use passwright::domain::ids::MemberId;
+    use passwright::domain::member::{Consent, Member, MemberStatus};
+    let now = time::OffsetDateTime::now_utc();
+    Member {
+        id: MemberId::generate(&OsRandom),
+        program_id: program.id.clone(),
+        external_id: Some("B-1".into()),
+        name: "Bench Member".into(),
+        email: None,
+        phone: None,
+        consent: Consent::default(),
+        status: MemberStatus::Active,
+        balance: 0,
+        lifetime_points: 0,
+        tier: Some("Bronze".into()),
+        version: 1,
+        card_generation: 1,
+        serial: SerialNumber::generate(&OsRandom),
+        auth_token: AuthToken::generate(&OsRandom),
+        created_at: now,
+        updated_at: now,
+        pass_modified: now,
+    }
+}

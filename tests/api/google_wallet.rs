@@ -194,15 +194,7 @@ async fn journey(engine: Engine, test: &str) {
     let messages = g.fake.messages(&object_id);
     assert_eq!(messages.len(), 4);
     assert_eq!(messages[3]["messageType"], "TEXT");
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("passwright_google_messages_total{sent=\"silent_over_quota\"} 1"),
         "{metrics}"

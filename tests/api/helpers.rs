@@ -321,6 +321,12 @@ impl TestApp {
         r.body["secret"].as_str().unwrap().to_string()
     }
 
+    /// The `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        let r = self.client.get(self.url("/metrics")).send().await.unwrap();
+        r.text().await.unwrap()
+    }
+
     /// Rows in a table, to prove that refused requests wrote nothing.
     pub async fn count(&self, table: &str) -> i64 {
         self.state.store.count_rows(table).await.unwrap()

@@ -97,15 +97,7 @@ async fn walk(engine: Engine, test: &str) {
     assert_eq!(r.status, 201);
     drain(&app).await;
     assert_eq!(fake.requests().len(), 1, "no push after unregistering");
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("passwright_apns_pushes_total{outcome=\"delivered\"} 1"),
         "{metrics}"
@@ -204,15 +196,7 @@ async fn outcomes(engine: Engine, test: &str) {
     assert_eq!(statuses, vec![Some(429), Some(503), Some(200)]);
     let stats = app.state.store.outbox_stats().await.unwrap();
     assert_eq!((stats.pending, stats.running, stats.failed), (0, 0, 1));
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     for line in [
         "passwright_apns_pushes_total{outcome=\"delivered\"} 1",
         "passwright_apns_pushes_total{outcome=\"unregistered\"} 1",

@@ -231,15 +231,7 @@ both_engines!(
         assert!(entries[1]["message"].as_str().unwrap().contains("401"));
         let staff = app.create_key("staff", None).await;
         assert_eq!(app.get("/api/v1/device-logs", &staff).await.status, 403);
-        let metrics = app
-            .client
-            .get(app.url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let metrics = app.metrics().await;
         assert!(metrics.contains("passwright_device_logs 2"), "{metrics}");
     }
 );
