@@ -6,6 +6,7 @@ pub mod apple_ids;
 pub mod color;
 pub mod contact;
 pub mod device;
+pub mod expiry;
 pub mod ids;
 pub mod job;
 pub mod language;
