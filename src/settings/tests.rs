@@ -106,6 +106,23 @@ fn delivery_settings_from_the_environment() {
 }
 
 #[test]
+fn webhook_timeout_from_the_environment_and_checked_against_the_lease() {
+    assert_eq!(Settings::default().webhooks.timeout_ms, 10_000);
+    let s =
+        Settings::load_from(None, &env(&[("PASSWRIGHT__WEBHOOKS__TIMEOUT_MS", "2500")])).unwrap();
+    assert_eq!(s.webhooks.timeout_ms, 2_500);
+    let err = Settings::load_from(
+        None,
+        &env(&[
+            ("PASSWRIGHT__WEBHOOKS__TIMEOUT_MS", "90000"),
+            ("PASSWRIGHT__OUTBOX__LEASE_MS", "60000"),
+        ]),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("webhooks.timeout_ms"), "{err}");
+}
+
+#[test]
 fn bad_numbers_are_clear_errors() {
     let err =
         Settings::load_from(None, &env(&[("PASSWRIGHT__SERVER__PORT", "eighty")])).unwrap_err();

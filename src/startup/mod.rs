@@ -19,6 +19,7 @@ use crate::cards::tokens::TokenKeys;
 use crate::cards::Cards;
 use crate::certificates::{self, SigningIdentity};
 use crate::clock::{OsRandom, SharedClock, SharedRandom, SystemClock};
+use crate::delivery::webhook::WebhookClient;
 use crate::http::passkit::{PassKitLimits, RateLimiter};
 use crate::keys::KeyCache;
 use crate::outbox::{Backoff, Google, Outbox, OutboxConfig};
@@ -127,7 +128,8 @@ impl Application {
             .await?
             .with_change_delay(time::Duration::milliseconds(
                 i64::try_from(settings.outbox.coalesce_ms).unwrap_or(i64::MAX),
-            ));
+            ))
+            .with_random(random.clone());
         let SigningIdentity {
             signer,
             warnings,
@@ -174,13 +176,17 @@ impl Application {
             clock.now(),
         )?
         .map(Arc::new);
+        let webhooks = WebhookClient::new(std::time::Duration::from_millis(
+            settings.webhooks.timeout_ms,
+        ))?;
         let mut outbox = Outbox::new(
             store.clone(),
             clock.clone(),
             random.clone(),
             apns,
             outbox_config(settings),
-        );
+        )
+        .with_webhooks(webhooks);
         if let Some(google) = &google {
             outbox = outbox.with_google(Google::On {
                 google: google.clone(),

@@ -1,6 +1,8 @@
 //! The points ledger and the one transaction every points change goes through: append the
-//! entry, move the member's balance, lifetime points, tier and version, all or nothing.
+//! entry, move the member's balance, lifetime points, tier and version, and emit the
+//! `points.changed` / `member.tier_changed` webhook events, all or nothing.
 
+use serde_json::json;
 use sqlx::FromRow;
 use time::OffsetDateTime;
 
@@ -11,6 +13,7 @@ use crate::domain::ids::{MemberId, ProgramId};
 use crate::domain::ledger::{EntryKind, LedgerEntry, PointsChange};
 use crate::domain::member::{Member, MemberStatus};
 use crate::domain::program::Tiers;
+use crate::domain::webhook::{entry_data, member_data, EventType};
 
 #[derive(FromRow)]
 struct EntryRow {
@@ -143,7 +146,8 @@ impl Store {
         let new_tier = tiers
             .tier_for(member.lifetime_points)
             .map(|t| t.name.clone());
-        let tier_changed = new_tier != member.tier;
+        let previous_tier = member.tier.clone();
+        let tier_changed = new_tier != previous_tier;
         if tier_changed {
             sqlx::query("UPDATE members SET tier = $2 WHERE id = $1")
                 .bind(member_id.as_str())
@@ -152,11 +156,6 @@ impl Store {
                 .await?;
             member.tier = new_tier;
         }
-        if amount != 0 {
-            self.member_card_changed(&mut tx, member_id, &member.serial, now)
-                .await?;
-        }
-        tx.commit().await?;
         let entry = LedgerEntry {
             id: entry_id,
             program_id: program_id.clone(),
@@ -172,6 +171,31 @@ impl Store {
                 .map(|k| k.as_str().to_string()),
             created_at: now,
         };
+        let mut emitted = false;
+        if amount != 0 {
+            self.member_card_changed(&mut tx, member_id, &member.serial, now)
+                .await?;
+            let data = json!({ "member": member_data(&member), "entry": entry_data(&entry) });
+            emitted |= self
+                .emit_event(&mut tx, program_id, EventType::PointsChanged, data, now)
+                .await?
+                .is_some();
+        }
+        if tier_changed {
+            let data = json!({
+                "member": member_data(&member),
+                "previous_tier": previous_tier,
+                "tier": member.tier,
+            });
+            emitted |= self
+                .emit_event(&mut tx, program_id, EventType::MemberTierChanged, data, now)
+                .await?
+                .is_some();
+        }
+        tx.commit().await?;
+        if emitted {
+            self.jobs_added();
+        }
         Ok(PointsOutcome {
             entry,
             member,

@@ -6,6 +6,7 @@
 
 mod api_keys;
 mod apple;
+mod card_events;
 mod changes;
 mod fan_out;
 mod google;
@@ -15,6 +16,7 @@ mod outbox;
 mod programs;
 mod rewards;
 mod secrets;
+mod webhooks;
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -25,15 +27,18 @@ use anyhow::Context;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Executor};
 
+use crate::clock::{OsRandom, SharedRandom};
 use crate::domain::ids::ProgramId;
 use crate::domain::program::Program;
 
 pub use apple::{Registration, UpdatedSerials};
+pub use card_events::CardEventRecord;
 pub use fan_out::FanOut;
 pub use google::{GoogleObjectRecord, PushedState};
 pub use ledger::{LedgerPage, PointsOutcome};
 pub use members::{MemberKey, MemberPage, MemberQuery};
 pub use outbox::{ClaimedJob, Finish, JobRecord, OutboxStats};
+pub use webhooks::{DeliveryRecord, WebhookEvent};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -91,6 +96,8 @@ pub struct Store {
     change_delay: time::Duration,
     /// Wakes this instance's outbox workers when a job was added outside a change.
     jobs: Arc<tokio::sync::Notify>,
+    /// For ids made inside transactions (webhook events).
+    random: SharedRandom,
 }
 
 impl std::fmt::Debug for Store {
@@ -164,6 +171,7 @@ impl Store {
             programs: Arc::default(),
             change_delay: time::Duration::ZERO,
             jobs: Arc::default(),
+            random: Arc::new(OsRandom),
         })
     }
 
@@ -171,6 +179,12 @@ impl Store {
     /// this window become one push per device.
     pub fn with_change_delay(mut self, delay: time::Duration) -> Store {
         self.change_delay = delay;
+        self
+    }
+
+    /// Where ids made by the store (webhook events) get their randomness.
+    pub fn with_random(mut self, random: SharedRandom) -> Store {
+        self.random = random;
         self
     }
 
@@ -208,7 +222,7 @@ impl Store {
 
     /// Rows in one of our tables (operators' sanity checks, tests proving nothing was written).
     pub async fn count_rows(&self, table: &str) -> Result<i64, StoreError> {
-        const TABLES: [&str; 12] = [
+        const TABLES: [&str; 16] = [
             "programs",
             "program_images",
             "rewards",
@@ -221,6 +235,10 @@ impl Store {
             "outbox_jobs",
             "google_objects",
             "google_callbacks",
+            "webhook_endpoints",
+            "webhook_events",
+            "webhook_deliveries",
+            "card_events",
         ];
         let table = TABLES
             .iter()
