@@ -10,6 +10,7 @@ mod points;
 mod programs;
 mod rewards;
 mod views;
+mod webhooks;
 
 use actix_web::{web, HttpResponse};
 
@@ -44,6 +45,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
             .configure(keys::configure)
             .configure(google::configure)
             .configure(operations::configure)
+            .configure(webhooks::configure)
             .default_service(web::to(no_route)),
     );
 }
