@@ -10,6 +10,8 @@ mod google_callbacks;
 #[path = "../support/google_schema.rs"]
 mod google_schema;
 mod helpers;
+#[path = "../support/webhook_receiver.rs"]
+mod webhook_receiver;
 
 mod access;
 mod apns;
@@ -28,3 +30,4 @@ mod points;
 mod programs;
 mod pushes;
 mod web_service;
+mod webhooks;
