@@ -237,12 +237,8 @@ impl Settings {
                 self.apns.timeout_ms
             );
         }
-        if self.webhooks.timeout_ms == 0 || self.outbox.lease_ms <= self.webhooks.timeout_ms {
-            anyhow::bail!(
-                "webhooks.timeout_ms ({}) must be at least 1 and shorter than outbox.lease_ms ({}), or a slow delivery could be sent twice",
-                self.webhooks.timeout_ms,
-                self.outbox.lease_ms
-            );
+        if self.webhooks.timeout_ms == 0 {
+            anyhow::bail!("webhooks.timeout_ms must be at least 1");
         }
         if self.outbox.batch == 0 || self.outbox.max_attempts == 0 || self.outbox.fan_out_batch == 0
         {

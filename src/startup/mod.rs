@@ -176,9 +176,14 @@ impl Application {
             clock.now(),
         )?
         .map(Arc::new);
-        let webhooks = WebhookClient::new(std::time::Duration::from_millis(
-            settings.webhooks.timeout_ms,
-        ))?;
+        let webhook_timeout = settings.webhooks.timeout(settings.outbox.lease_ms);
+        if webhook_timeout.as_millis() < u128::from(settings.webhooks.timeout_ms) {
+            tracing::warn!(
+                timeout_ms = webhook_timeout.as_millis() as u64,
+                "webhooks.timeout_ms is capped at half of outbox.lease_ms"
+            );
+        }
+        let webhooks = WebhookClient::new(webhook_timeout)?;
         let mut outbox = Outbox::new(
             store.clone(),
             clock.clone(),
