@@ -188,7 +188,8 @@ pub struct ConsentPatch {
     pub sms: Option<bool>,
 }
 
-fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+/// For PATCH bodies: an absent key is `None`, `null` is `Some(None)`.
+pub(crate) fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
 where
     D: serde::Deserializer<'de>,
     T: Deserialize<'de>,
