@@ -19,6 +19,7 @@ mod bad_input;
 mod certs;
 mod crash;
 mod device;
+mod expiry;
 mod google_api;
 mod google_schema_check;
 mod google_wallet;
