@@ -17,17 +17,17 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::server::{percentile, Server};
 use common::Bracket;
 use passwright::domain::program::{Design, Program};
 use passwright::wallet::apple::devca::{generate, DevPkiOptions};
 use passwright::wallet::apple::images::default_images;
 use passwright::wallet::apple::pass_json::{self, PassContext};
 use passwright::wallet::apple::{build_pkpass, PassAssets};
-use serde_json::{json, Value};
+use serde_json::json;
 
 const PASS_TYPE_ID: &str = "pass.com.example.bench";
 const TEAM_ID: &str = "BENCHTEAM1";
@@ -58,7 +58,15 @@ fn main() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let server = Server::start().await;
+        let server = Server::start(
+            PASS_TYPE_ID,
+            TEAM_ID,
+            &[
+                ("PASSWRIGHT__SERVER__WORKERS", "1".to_string()),
+                ("PASSWRIGHT__SERVER__PASS_CACHE_ENTRIES", "1".to_string()),
+            ],
+        )
+        .await;
         let idle_rss = server.rss_kib();
         println!("idle RSS of serve: {:.1} MB (target < 50 MB)", idle_rss as f64 / 1024.0);
         let members = server.seed(2000).await;
@@ -131,14 +139,6 @@ fn in_process_builds_per_sec(window: Duration) -> f64 {
     n as f64 / started.elapsed().as_secs_f64()
 }
 
-struct Server {
-    child: Child,
-    base: String,
-    key: String,
-    client: reqwest::Client,
-    _dir: tempfile::TempDir,
-}
-
 struct LoadResult {
     requests: u64,
     signed: u64,
@@ -148,114 +148,20 @@ struct LoadResult {
     p99_ms: f64,
 }
 
-impl Server {
-    async fn start() -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let pki = generate(&DevPkiOptions::new(
-            PASS_TYPE_ID,
-            TEAM_ID,
-            time::OffsetDateTime::now_utc(),
-        ))
-        .unwrap();
-        pki.write_pem_files(&dir.path().join("certs")).unwrap();
-        let env = |cmd: &mut Command| {
-            cmd.env("PASSWRIGHT__DATA_DIR", dir.path().join("data"))
-                .env("PASSWRIGHT__SERVER__PORT", port.to_string())
-                .env("PASSWRIGHT__SERVER__WORKERS", "1")
-                .env("PASSWRIGHT__SERVER__PASS_CACHE_ENTRIES", "1")
-                .env("PASSWRIGHT__LOG__LEVEL", "warn")
-                .env(
-                    "PASSWRIGHT__APPLE__SIGNER_CERT",
-                    dir.path().join("certs/signer.pem"),
-                )
-                .env(
-                    "PASSWRIGHT__APPLE__SIGNER_KEY",
-                    dir.path().join("certs/signer.key"),
-                )
-                .env(
-                    "PASSWRIGHT__APPLE__WWDR_CERT",
-                    dir.path().join("certs/wwdr.pem"),
-                );
-        };
-        let bin = env!("CARGO_BIN_EXE_passwright");
-        let mut keys = Command::new(bin);
-        keys.args(["keys", "create", "--name", "bench", "--role", "admin"]);
-        env(&mut keys);
-        let out = keys.output().unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let key = stdout
-            .lines()
-            .find_map(|l| l.split("keep it safe): ").nth(1))
-            .expect("key secret")
-            .trim()
-            .to_string();
-        let mut serve = Command::new(bin);
-        serve.arg("serve").stdout(Stdio::null());
-        env(&mut serve);
-        let child = serve.spawn().unwrap();
-        let base = format!("http://127.0.0.1:{port}");
-        let client = reqwest::Client::builder()
-            .pool_max_idle_per_host(16)
-            .build()
-            .unwrap();
-        for _ in 0..100 {
-            if client.get(format!("{base}/readyz")).send().await.is_ok() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        tokio::time::sleep(Duration::from_secs(2)).await; // settle before reading idle RSS
-        Server {
-            child,
-            base,
-            key,
-            client,
-            _dir: dir,
-        }
-    }
+/// The pass-specific parts of the bench server.
+trait PassBench {
+    async fn seed(&self, n: usize) -> Vec<(String, String)>;
+    async fn signed_count(&self) -> u64;
+    async fn load(
+        &self,
+        urls: Vec<String>,
+        with_key: bool,
+        window: Duration,
+        concurrency: usize,
+    ) -> LoadResult;
+}
 
-    fn proc_status(&self, field: &str) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        status
-            .lines()
-            .find(|l| l.starts_with(field))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-    }
-
-    fn rss_kib(&self) -> u64 {
-        self.proc_status("VmRSS:")
-    }
-
-    /// utime + stime of the server process, in seconds.
-    fn cpu_seconds(&self) -> f64 {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap();
-        let after_comm = &stat[stat.rfind(')').unwrap() + 2..];
-        let cols: Vec<&str> = after_comm.split_whitespace().collect();
-        let ticks: f64 = cols[11].parse::<f64>().unwrap() + cols[12].parse::<f64>().unwrap();
-        ticks / 100.0 // USER_HZ is 100 on Linux
-    }
-
-    async fn post(&self, path: &str, body: Value, idem: Option<&str>) -> Value {
-        let mut req = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(&self.key)
-            .json(&body);
-        if let Some(k) = idem {
-            req = req.header("Idempotency-Key", k);
-        }
-        let r = req.send().await.unwrap();
-        assert!(r.status().is_success(), "{path}: {}", r.status());
-        r.json().await.unwrap()
-    }
-
+impl PassBench for Server {
     /// Members of a new program: (API pass URL, public pass link).
     async fn seed(&self, n: usize) -> Vec<(String, String)> {
         let p = self
@@ -283,19 +189,7 @@ impl Server {
 
     /// The server's own count of signed passes, from /metrics.
     async fn signed_count(&self) -> u64 {
-        let text = self
-            .client
-            .get(format!("{}/metrics", self.base))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        text.lines()
-            .find_map(|l| l.strip_prefix("passwright_passes_signed_total "))
-            .and_then(|v| v.trim().parse().ok())
-            .expect("signed counter in /metrics")
+        self.metric("passwright_passes_signed_total").await as u64
     }
 
     /// Requests `urls` round robin from `concurrency` clients; `with_key` sends the API key.
@@ -342,23 +236,14 @@ impl Server {
         let wall = started.elapsed().as_secs_f64();
         let cpu = self.cpu_seconds() - cpu_before;
         latencies.sort_by(|a, b| a.partial_cmp(b).unwrap());
-        let pct =
-            |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
         let requests = latencies.len() as u64;
         LoadResult {
             requests,
             signed: self.signed_count().await - signed_before,
             per_wall_sec: requests as f64 / wall,
             per_cpu_sec: requests as f64 / cpu,
-            p50_ms: pct(0.50),
-            p99_ms: pct(0.99),
+            p50_ms: percentile(&latencies, 0.50),
+            p99_ms: percentile(&latencies, 0.99),
         }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }

@@ -1,6 +1,8 @@
 //! Helpers shared by the benches (`mod common;` in each): the `openssl speed` limit that
 //! throughput figures are compared with.
 
+pub mod server;
+
 use std::process::Command;
 
 /// `openssl speed` runs around measurements: `close` measures again and returns the mean of

@@ -3,7 +3,7 @@
 
 use super::{Metrics, Report};
 
-const COLUMNS: [&str; 21] = [
+const COLUMNS: [&str; 22] = [
     "members_enrolled",
     "cards_installed",
     "apple_registrations",
@@ -13,6 +13,7 @@ const COLUMNS: [&str; 21] = [
     "scans_accepted",
     "scans_rejected",
     "redemptions",
+    "members_redeeming",
     "purchases",
     "points_earned",
     "points_redeemed",
@@ -39,6 +40,7 @@ fn cells(m: &Metrics) -> Vec<String> {
         m.scans_accepted,
         m.scans_rejected,
         m.redemptions,
+        m.members_redeeming,
         m.purchases,
         m.points_earned,
         m.points_redeemed,

@@ -37,6 +37,8 @@ pub struct Metrics {
     pub scans_accepted: i64,
     pub scans_rejected: i64,
     pub redemptions: i64,
+    /// Distinct members with at least one redemption.
+    pub members_redeeming: i64,
     pub purchases: i64,
     pub points_earned: i64,
     pub points_redeemed: i64,
@@ -69,6 +71,7 @@ impl From<&Counts> for Metrics {
             scans_accepted: c.scans_accepted,
             scans_rejected: c.scans_rejected,
             redemptions: c.redemptions,
+            members_redeeming: c.redeeming_members,
             purchases: c.purchases,
             points_earned: c.points_earned,
             points_redeemed: c.points_redeemed,

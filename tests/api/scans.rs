@@ -83,6 +83,17 @@ impl TestApp {
 both_engines!(scan_then_purchase_and_redeem, |app: TestApp| async move {
     let c = counter(&app).await;
     let code = app.card_code(&c.member).await;
+    // An integration listening for what happens at the counter.
+    let hook = app
+        .post(
+            &format!("/api/v1/programs/{}/webhooks", c.program),
+            &app.admin,
+            json!({"url": "http://127.0.0.1:9/hooks",
+                   "events": ["scan.accepted", "scan.rejected", "reward.redeemed"]}),
+        )
+        .await;
+    assert_eq!(hook.status, 201, "{:?}", hook.body);
+    let hook = hook.body["id"].as_str().unwrap().to_string();
 
     let r = app
         .scan(
@@ -220,6 +231,40 @@ both_engines!(scan_then_purchase_and_redeem, |app: TestApp| async move {
         .collect();
     assert_eq!(rejected, ["insufficient_points", "reward_already_redeemed"]);
     assert_eq!(scans.last().unwrap()["location_id"], c.location.as_str());
+    // Each recorded scan went out as an event, redemptions twice (scan and reward).
+    let deliveries = app
+        .get(
+            &format!("/api/v1/webhooks/{hook}/deliveries?limit=100"),
+            &app.admin,
+        )
+        .await;
+    let mut types: Vec<String> = deliveries.body["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["type"].as_str().unwrap().to_string())
+        .collect();
+    types.sort();
+    let count = |t: &str| types.iter().filter(|x| *x == t).count();
+    assert_eq!(
+        (
+            count("scan.accepted"),
+            count("scan.rejected"),
+            count("reward.redeemed")
+        ),
+        (7, 2, 4),
+        "{types:?}"
+    );
+    let redeemed = deliveries.body["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["type"] == "reward.redeemed")
+        .unwrap()
+        .clone();
+    assert_eq!(redeemed["data"]["scan"]["action"], "redeem");
+    assert_eq!(redeemed["data"]["entry"]["kind"], "redeem");
+    assert!(redeemed["data"]["member"]["balance"].is_i64());
     // The card changed: its wallets will be told.
     let pending = app.state.store.jobs_in_state("pending", 100).await.unwrap();
     assert!(
