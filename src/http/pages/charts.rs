@@ -269,11 +269,10 @@ pub fn funnel(title: &str, stages: &[(String, i64)]) -> String {
             escape(&count)
         ));
         svg.raw(&format!(
-            r##"<rect x="{:.1}" y="{:.1}" width="{width:.1}" height="{:.1}" rx="3" fill="{ACCENT}" fill-opacity="{:.2}"/>"##,
+            r##"<rect x="{:.1}" y="{:.1}" width="{width:.1}" height="{:.1}" rx="3" fill="{ACCENT}"/>"##,
             centre - width / 2.0,
             y + row * 0.1,
             row * 0.8,
-            1.0 - 0.15 * i as f64
         ));
         let caption = match i.checked_sub(1) {
             Some(p) => format!(
@@ -285,16 +284,13 @@ pub fn funnel(title: &str, stages: &[(String, i64)]) -> String {
             None => format!("{}: {count}", shorten(label)),
         };
         // White on the bar where it is wide enough, dark beside it where it is not.
-        let fits = width > caption.chars().count() as f64 * CHAR_WIDTH + 16.0;
-        let ink = if fits && i < 4 { "#ffffff" } else { INK };
-        svg.text(
-            centre,
-            y + row * 0.5 + 4.0,
-            "middle",
-            ink,
-            "label",
-            &caption,
-        );
+        let baseline = y + row * 0.5 + 4.0;
+        if width > caption.chars().count() as f64 * CHAR_WIDTH + 16.0 {
+            svg.text(centre, baseline, "middle", "#ffffff", "label", &caption);
+        } else {
+            let x = centre + width / 2.0 + 8.0;
+            svg.text(x, baseline, "start", INK, "label", &caption);
+        }
         svg.raw("</g>");
     }
     svg.close()
