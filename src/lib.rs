@@ -11,6 +11,7 @@ pub mod domain;
 pub mod http;
 pub mod keys;
 pub mod outbox;
+pub mod redemption;
 pub mod settings;
 pub mod startup;
 pub mod state;

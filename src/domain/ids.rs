@@ -105,6 +105,11 @@ typed_id!(
     ApiKeyId,
     "key_"
 );
+typed_id!(
+    /// A place where a program's cards are scanned (a shop, a till).
+    LocationId,
+    "loc_"
+);
 
 #[cfg(test)]
 mod tests {

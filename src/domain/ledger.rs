@@ -1,6 +1,7 @@
 //! The append-only points ledger. A member's balance is the sum of their entries.
 
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use super::ids::{MemberId, ProgramId};
@@ -92,6 +93,17 @@ impl IdempotencyKey {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// A digest of what a request asks for, so a reused idempotency key with a different request
+/// is told apart from a retry.
+pub fn fingerprint(parts: &[&str]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p.len().to_le_bytes());
+        h.update(p.as_bytes());
+    }
+    hex::encode(h.finalize())
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ pub mod member;
 pub mod points;
 pub mod program;
 pub mod reward;
+pub mod scan;
 
 /// A value that failed to parse, with the field it came from, for a 422 answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -89,6 +89,7 @@ pub fn store_error(e: StoreError, what: &str) -> ApiError {
                 Conflict::IdempotencyKeyReused => "idempotency_key_reused",
                 Conflict::InsufficientPoints { .. } => "insufficient_points",
                 Conflict::MemberVoided => "member_voided",
+                Conflict::LocationNameTaken => "location_name_taken",
             };
             let message = match c {
                 Conflict::InsufficientPoints { balance } => {

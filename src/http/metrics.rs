@@ -47,6 +47,11 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         "Apple passes served from the in-memory cache without signing.",
         c.cache_hits.load(Ordering::Relaxed),
     );
+    out.counter(
+        "passwright_member_lookups_total",
+        "Card and member lookups in the database (scans of forged codes add none).",
+        state.store.member_lookups(),
+    );
     let o = &state.outbox.counters;
     let labels: Vec<String> = PushResult::ALL
         .iter()

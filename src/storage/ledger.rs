@@ -1,7 +1,7 @@
 //! The points ledger and the one transaction every points change goes through: append the
 //! entry, move the member's balance, lifetime points, tier and version, all or nothing.
 
-use sqlx::FromRow;
+use sqlx::{AnyConnection, FromRow};
 use time::OffsetDateTime;
 
 use super::members::{MemberRow, MEMBER_COLUMNS};
@@ -60,6 +60,17 @@ pub struct PointsOutcome {
     pub tier_changed: bool,
 }
 
+/// How a points change inside a transaction went.
+// A return value, moved once: boxing the large variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
+pub(super) enum Applied {
+    Done(PointsOutcome),
+    /// The member is unknown, voided, in another program, or the balance is too low.
+    Refused,
+    /// The idempotency key is already in the ledger.
+    KeyTaken,
+}
+
 #[derive(Debug)]
 pub struct LedgerPage {
     pub entries: Vec<LedgerEntry>,
@@ -82,17 +93,51 @@ impl Store {
         if let Some(replay) = self.replay(program_id, member_id, change).await? {
             return Ok(replay);
         }
+        let mut tx = self.pool.begin().await?;
+        match self
+            .points_in(&mut tx, program_id, member_id, tiers, change, now)
+            .await?
+        {
+            Applied::Done(outcome) => {
+                tx.commit().await?;
+                Ok(outcome)
+            }
+            Applied::Refused => {
+                tx.rollback().await?;
+                Err(self.why_not_applied(program_id, member_id).await)
+            }
+            Applied::KeyTaken => {
+                // Another request with this key committed first: undo ours and answer as it did.
+                tx.rollback().await?;
+                self.replay(program_id, member_id, change)
+                    .await?
+                    .ok_or_else(|| {
+                        anyhow::anyhow!("idempotency key conflict without a stored entry").into()
+                    })
+            }
+        }
+    }
+
+    /// The points change inside the caller's transaction: the member row first (so SQLite
+    /// takes its write lock at once and PostgreSQL locks the row), then the ledger entry, the
+    /// tier, and the card change. On anything but `Done` the caller rolls back.
+    pub(super) async fn points_in(
+        &self,
+        tx: &mut AnyConnection,
+        program_id: &ProgramId,
+        member_id: &MemberId,
+        tiers: &Tiers,
+        change: &PointsChange,
+        now: OffsetDateTime,
+    ) -> Result<Applied, StoreError> {
         let amount = change.amount.value();
         let lifetime_delta = if change.kind.counts_toward_lifetime() {
             amount
         } else {
             0
         };
-        let mut tx = self.pool.begin().await?;
         // Credits always apply; debits only while the balance stays at or above zero, unless
         // the change allows a negative balance.
-        // The first statement writes, so SQLite takes its write lock here and concurrent
-        // changes queue on the busy timeout; PostgreSQL locks the member row.
         let row: Option<MemberRow> = sqlx::query_as(&format!(
             "UPDATE members SET balance = balance + $2, \
              lifetime_points = CASE WHEN lifetime_points + $3 < 0 THEN 0 ELSE lifetime_points + $3 END, \
@@ -109,8 +154,7 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = row else {
-            tx.rollback().await?;
-            return Err(self.why_not_applied(program_id, member_id).await);
+            return Ok(Applied::Refused);
         };
         let mut member = Member::try_from(row)?;
         let entry_id: Option<i64> = sqlx::query_scalar(
@@ -131,14 +175,7 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?;
         let Some(entry_id) = entry_id else {
-            // Another request with this key committed first: undo ours and answer as it did.
-            tx.rollback().await?;
-            return self
-                .replay(program_id, member_id, change)
-                .await?
-                .ok_or_else(|| {
-                    anyhow::anyhow!("idempotency key conflict without a stored entry").into()
-                });
+            return Ok(Applied::KeyTaken);
         };
         let new_tier = tiers
             .tier_for(member.lifetime_points)
@@ -153,10 +190,9 @@ impl Store {
             member.tier = new_tier;
         }
         if amount != 0 {
-            self.member_card_changed(&mut tx, member_id, &member.serial, now)
+            self.member_card_changed(tx, member_id, &member.serial, now)
                 .await?;
         }
-        tx.commit().await?;
         let entry = LedgerEntry {
             id: entry_id,
             program_id: program_id.clone(),
@@ -172,15 +208,15 @@ impl Store {
                 .map(|k| k.as_str().to_string()),
             created_at: now,
         };
-        Ok(PointsOutcome {
+        Ok(Applied::Done(PointsOutcome {
             entry,
             member,
             replayed: false,
             tier_changed,
-        })
+        }))
     }
 
-    async fn replay(
+    pub(super) async fn replay(
         &self,
         program_id: &ProgramId,
         member_id: &MemberId,
@@ -210,7 +246,11 @@ impl Store {
         }))
     }
 
-    async fn why_not_applied(&self, program_id: &ProgramId, member_id: &MemberId) -> StoreError {
+    pub(super) async fn why_not_applied(
+        &self,
+        program_id: &ProgramId,
+        member_id: &MemberId,
+    ) -> StoreError {
         match self.member(member_id).await {
             Ok(m) if &m.program_id != program_id => StoreError::NotFound,
             Ok(m) if m.status == MemberStatus::Voided => {
@@ -251,6 +291,16 @@ impl Store {
             entries,
             next_before,
         })
+    }
+
+    pub async fn ledger_entry(&self, id: i64) -> Result<LedgerEntry, StoreError> {
+        let row: EntryRow = sqlx::query_as(&format!(
+            "SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_one(&self.pool)
+        .await?;
+        row.try_into()
     }
 
     /// The sum of a member's entries: what the balance must always equal.

@@ -185,6 +185,8 @@ impl Store {
         &self,
         key: MemberKey<'_>,
     ) -> Result<(Member, Arc<Program>), StoreError> {
+        self.member_lookups
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (sql, value) = match key {
             MemberKey::Id(id) => (&*MEMBER_BY_ID_SQL, id.as_str()),
             MemberKey::Serial(serial) => (&*MEMBER_BY_SERIAL_SQL, serial.as_str()),

@@ -14,6 +14,7 @@ mod members;
 mod outbox;
 mod programs;
 mod rewards;
+mod scans;
 mod secrets;
 
 use std::collections::HashMap;
@@ -34,6 +35,7 @@ pub use google::{GoogleObjectRecord, PushedState};
 pub use ledger::{LedgerPage, PointsOutcome};
 pub use members::{MemberKey, MemberPage, MemberQuery};
 pub use outbox::{ClaimedJob, Finish, JobRecord, OutboxStats};
+pub use scans::{NewScan, ScanOutcome};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -65,6 +67,8 @@ pub enum Conflict {
     InsufficientPoints { balance: i64 },
     #[error("the member's card is voided")]
     MemberVoided,
+    #[error("this program already has a location with that name")]
+    LocationNameTaken,
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -91,6 +95,8 @@ pub struct Store {
     change_delay: time::Duration,
     /// Wakes this instance's outbox workers when a job was added outside a change.
     jobs: Arc<tokio::sync::Notify>,
+    /// Card lookups made (members by id or serial): scans of forged codes must not add any.
+    member_lookups: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl std::fmt::Debug for Store {
@@ -164,6 +170,7 @@ impl Store {
             programs: Arc::default(),
             change_delay: time::Duration::ZERO,
             jobs: Arc::default(),
+            member_lookups: Arc::default(),
         })
     }
 
@@ -181,6 +188,12 @@ impl Store {
 
     fn jobs_added(&self) {
         self.jobs.notify_waiters();
+    }
+
+    /// How many card lookups this store has made.
+    pub fn member_lookups(&self) -> u64 {
+        self.member_lookups
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn engine(&self) -> Engine {
@@ -208,7 +221,7 @@ impl Store {
 
     /// Rows in one of our tables (operators' sanity checks, tests proving nothing was written).
     pub async fn count_rows(&self, table: &str) -> Result<i64, StoreError> {
-        const TABLES: [&str; 12] = [
+        const TABLES: [&str; 14] = [
             "programs",
             "program_images",
             "rewards",
@@ -221,6 +234,8 @@ impl Store {
             "outbox_jobs",
             "google_objects",
             "google_callbacks",
+            "locations",
+            "scans",
         ];
         let table = TABLES
             .iter()

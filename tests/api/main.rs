@@ -33,4 +33,5 @@ mod passes;
 mod points;
 mod programs;
 mod pushes;
+mod scans;
 mod web_service;

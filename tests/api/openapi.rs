@@ -76,6 +76,14 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/keys"),
     ("GET", "/api/v1/keys"),
     ("POST", "/api/v1/keys/{id}/revoke"),
+    ("GET", "/api/v1/me"),
+    // api/locations.rs
+    ("GET", "/api/v1/locations"),
+    ("POST", "/api/v1/programs/{id}/locations"),
+    ("GET", "/api/v1/programs/{id}/locations"),
+    // api/scans.rs
+    ("POST", "/api/v1/scans"),
+    ("GET", "/api/v1/scans"),
     // api/operations.rs
     ("GET", "/api/v1/device-logs"),
     ("GET", "/api/v1/outbox/jobs"),

@@ -21,7 +21,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(create))
             .route(web::get().to(list)),
     )
-    .service(resource("/keys/{id}/revoke").route(web::post().to(revoke)));
+    .service(resource("/keys/{id}/revoke").route(web::post().to(revoke)))
+    .service(resource("/me").route(web::get().to(me)));
+}
+
+/// The key a request is made with: how the scanner and dashboard pages check a sign-in.
+async fn me(caller: Caller) -> HttpResponse {
+    HttpResponse::Ok().json(views::api_key(&caller.key))
 }
 
 #[derive(Deserialize)]

@@ -4,11 +4,13 @@ mod google;
 mod images;
 mod keys;
 mod load;
+mod locations;
 mod members;
 mod operations;
 mod points;
 mod programs;
 mod rewards;
+mod scans;
 mod views;
 
 use actix_web::{web, HttpResponse};
@@ -42,6 +44,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
             .configure(members::configure)
             .configure(points::configure)
             .configure(keys::configure)
+            .configure(locations::configure)
+            .configure(scans::configure)
             .configure(google::configure)
             .configure(operations::configure)
             .default_service(web::to(no_route)),

@@ -5,13 +5,12 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 use super::super::auth::Caller;
 use super::super::error::{store_error, ApiError};
 use super::{load, resource, views, MANAGE, READ};
 use crate::domain::api_key::Role;
-use crate::domain::ledger::{EntryKind, IdempotencyKey, PointsChange};
+use crate::domain::ledger::{fingerprint, EntryKind, IdempotencyKey, PointsChange};
 use crate::domain::points::{Amount, Points};
 use crate::domain::program::product_type;
 use crate::domain::{text, Invalid};
@@ -24,7 +23,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/members/{id}/ledger").route(web::get().to(ledger)));
 }
 
-fn idempotency_key(req: &HttpRequest) -> Result<IdempotencyKey, ApiError> {
+pub(super) fn idempotency_key(req: &HttpRequest) -> Result<IdempotencyKey, ApiError> {
     let value = req.headers().get("Idempotency-Key").ok_or_else(|| {
         ApiError::bad_request(
             "idempotency_key_required",
@@ -37,15 +36,18 @@ fn idempotency_key(req: &HttpRequest) -> Result<IdempotencyKey, ApiError> {
     Ok(IdempotencyKey::parse(value)?)
 }
 
-/// A digest of what the request asks for, so a reused key with a different request is told
-/// apart from a retry.
-fn fingerprint(parts: &[&str]) -> String {
-    let mut h = Sha256::new();
-    for p in parts {
-        h.update(p.len().to_le_bytes());
-        h.update(p.as_bytes());
+/// Checked, sorted, without repeats.
+pub(super) fn product_types(given: &[String]) -> Result<Vec<String>, ApiError> {
+    if given.len() > 50 {
+        return Err(Invalid::new("product_types", "at most 50 product types").into());
     }
-    hex::encode(h.finalize())
+    let mut products = given
+        .iter()
+        .map(|p| product_type(p).map_err(|e| e.within("product_types")))
+        .collect::<Result<Vec<_>, _>>()?;
+    products.sort();
+    products.dedup();
+    Ok(products)
 }
 
 #[derive(Deserialize)]
@@ -69,16 +71,7 @@ async fn earn(
     let key = idempotency_key(&req)?;
     let (program, member) = load::member(&state, &caller, &id).await?;
     let body = body.into_inner();
-    if body.product_types.len() > 50 {
-        return Err(Invalid::new("product_types", "at most 50 product types").into());
-    }
-    let mut products = body
-        .product_types
-        .iter()
-        .map(|p| product_type(p).map_err(|e| e.within("product_types")))
-        .collect::<Result<Vec<_>, _>>()?;
-    products.sort();
-    products.dedup();
+    let products = product_types(&body.product_types)?;
     let points = program
         .earn_rules
         .points_for_purchase(body.amount, &products)

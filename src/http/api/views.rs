@@ -10,6 +10,7 @@ use crate::domain::ledger::LedgerEntry;
 use crate::domain::member::Member;
 use crate::domain::program::Program;
 use crate::domain::reward::Reward;
+use crate::domain::scan::{Location, Scan};
 
 pub fn program(p: &Program) -> Value {
     json!({
@@ -50,6 +51,53 @@ pub fn member(m: &Member, program: &Program, cards: &Cards) -> Value {
         "pass_url": cards.download_url(m),
         "created_at": rfc3339(m.created_at),
         "updated_at": rfc3339(m.updated_at),
+    })
+}
+
+/// What staff see after a scan: no contact details.
+pub fn member_summary(m: &Member, program: &Program) -> Value {
+    let next_tier = program
+        .tiers
+        .next_after(m.lifetime_points)
+        .map(|t| json!({ "name": t.name, "points_needed": t.threshold - m.lifetime_points }));
+    json!({
+        "id": m.id,
+        "name": m.name,
+        "tier": m.tier,
+        "balance": m.balance,
+        "lifetime_points": m.lifetime_points,
+        "status": m.status,
+        "next_tier": next_tier,
+    })
+}
+
+pub fn scan(s: &Scan) -> Value {
+    json!({
+        "id": s.id,
+        "program_id": s.program_id,
+        "member_id": s.member_id,
+        "staff_key_id": s.staff_key_id,
+        "staff_name": s.staff_name,
+        "location_id": s.location_id,
+        "action": s.action,
+        "result": s.result(),
+        "reason": s.rejected,
+        "amount": s.amount_minor.map(|m| format!("{}.{:02}", m / 100, m % 100)),
+        "points": s.points,
+        "reward_id": s.reward_id,
+        "ledger_entry_id": s.ledger_entry_id,
+        "created_at": rfc3339(s.created_at),
+    })
+}
+
+pub fn location(l: &Location, program_name: &str) -> Value {
+    json!({
+        "id": l.id,
+        "program_id": l.program_id,
+        "program_name": program_name,
+        "name": l.name,
+        "address": l.address,
+        "created_at": rfc3339(l.created_at),
     })
 }
 

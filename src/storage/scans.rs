@@ -1,0 +1,363 @@
+//! Scans and locations. Every scan is one append-only row; an action that changes points
+//! writes its ledger entry, the member, the card change and the scan in one transaction, so
+//! a scan record and its effect never disagree.
+
+use sqlx::{AnyConnection, FromRow};
+use time::OffsetDateTime;
+
+use super::ledger::Applied;
+use super::{flag, is_unique_violation, Conflict, Store, StoreError};
+use crate::clock::{from_micros, to_micros};
+use crate::domain::api_key::ApiKey;
+use crate::domain::ids::{ApiKeyId, LocationId, MemberId, ProgramId, RewardId};
+use crate::domain::ledger::{LedgerEntry, PointsChange};
+use crate::domain::program::Tiers;
+use crate::domain::scan::{Location, RejectReason, Scan, ScanAction};
+use crate::storage::{Conflict as StoreConflict, PointsOutcome};
+
+/// A scan to record.
+#[derive(Debug, Clone)]
+pub struct NewScan<'a> {
+    pub program_id: Option<&'a ProgramId>,
+    pub member_id: Option<&'a MemberId>,
+    pub staff: &'a ApiKey,
+    pub location_id: Option<&'a LocationId>,
+    pub action: ScanAction,
+    pub rejected: Option<RejectReason>,
+    pub amount_minor: Option<i64>,
+    /// The reward redeemed, and whether it is single-use.
+    pub reward: Option<(&'a RewardId, bool)>,
+    pub idempotency_key: Option<&'a str>,
+    /// A digest of the request, so a reused key with a different request is refused.
+    pub fingerprint: Option<&'a str>,
+}
+
+/// How an action after a scan went.
+#[derive(Debug)]
+// A return value, moved once: boxing the large variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
+pub enum ScanOutcome {
+    Applied {
+        scan: Scan,
+        points: Option<PointsOutcome>,
+    },
+    /// The idempotency key had been used for this same request: nothing new was applied.
+    Replayed {
+        scan: Scan,
+        entry: Option<LedgerEntry>,
+    },
+    /// The card was good but the action is not possible; the caller records why.
+    Refused(RejectReason),
+}
+
+#[derive(FromRow)]
+struct ScanRow {
+    id: i64,
+    program_id: Option<String>,
+    member_id: Option<String>,
+    staff_key_id: String,
+    staff_name: String,
+    location_id: Option<String>,
+    action: String,
+    result: String,
+    reason: Option<String>,
+    amount_minor: Option<i64>,
+    points: i64,
+    reward_id: Option<String>,
+    ledger_entry_id: Option<i64>,
+    fingerprint: Option<String>,
+    created_at: i64,
+}
+
+const SCAN_COLUMNS: &str = "id, program_id, member_id, staff_key_id, staff_name, location_id, \
+     action, result, reason, amount_minor, points, reward_id, ledger_entry_id, fingerprint, created_at";
+
+impl TryFrom<ScanRow> for Scan {
+    type Error = StoreError;
+
+    fn try_from(r: ScanRow) -> Result<Self, StoreError> {
+        Ok(Scan {
+            action: ScanAction::parse(&r.action)
+                .map_err(|_| anyhow::anyhow!("scan {} has an invalid action", r.id))?,
+            rejected: match r.result.as_str() {
+                "accepted" => None,
+                _ => Some(r.reason.unwrap_or_else(|| "unknown".into())),
+            },
+            id: r.id,
+            program_id: r.program_id.map(ProgramId::from_trusted),
+            member_id: r.member_id.map(MemberId::from_trusted),
+            staff_key_id: ApiKeyId::from_trusted(r.staff_key_id),
+            staff_name: r.staff_name,
+            location_id: r.location_id.map(LocationId::from_trusted),
+            amount_minor: r.amount_minor,
+            points: r.points,
+            reward_id: r.reward_id.map(RewardId::from_trusted),
+            ledger_entry_id: r.ledger_entry_id,
+            created_at: from_micros(r.created_at),
+        })
+    }
+}
+
+#[derive(FromRow)]
+struct LocationRow {
+    id: String,
+    program_id: String,
+    name: String,
+    address: Option<String>,
+    created_at: i64,
+}
+
+impl From<LocationRow> for Location {
+    fn from(r: LocationRow) -> Self {
+        Location {
+            id: LocationId::from_trusted(r.id),
+            program_id: ProgramId::from_trusted(r.program_id),
+            name: r.name,
+            address: r.address,
+            created_at: from_micros(r.created_at),
+        }
+    }
+}
+
+impl Store {
+    pub async fn insert_location(&self, l: &Location) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO locations (id, program_id, name, address, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(l.id.as_str())
+        .bind(l.program_id.as_str())
+        .bind(&l.name)
+        .bind(l.address.clone())
+        .bind(to_micros(l.created_at))
+        .execute(&self.pool)
+        .await;
+        match done {
+            Ok(_) => Ok(()),
+            Err(e) if is_unique_violation(&e) => {
+                Err(StoreError::Conflict(Conflict::LocationNameTaken))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Locations of every program, or of one.
+    pub async fn locations(&self, scope: Option<&ProgramId>) -> Result<Vec<Location>, StoreError> {
+        let rows: Vec<LocationRow> = sqlx::query_as(
+            "SELECT id, program_id, name, address, created_at FROM locations \
+             WHERE ($1 IS NULL OR program_id = $1) ORDER BY program_id, name",
+        )
+        .bind(scope.map(|p| p.as_str().to_string()))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(Location::from).collect())
+    }
+
+    pub async fn location(&self, id: &LocationId) -> Result<Location, StoreError> {
+        let row: LocationRow = sqlx::query_as(
+            "SELECT id, program_id, name, address, created_at FROM locations WHERE id = $1",
+        )
+        .bind(id.as_str())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.into())
+    }
+
+    /// Records a scan that changes nothing: a lookup, or a refusal.
+    pub async fn record_scan(
+        &self,
+        scan: &NewScan<'_>,
+        now: OffsetDateTime,
+    ) -> Result<Scan, StoreError> {
+        let id = {
+            // Given back before the read below: holding it while waiting for a second
+            // connection would starve the pool under load.
+            let mut conn = self.pool.acquire().await?;
+            insert_scan(&mut conn, scan, 0, None, now).await?
+        };
+        let id = id.ok_or_else(|| anyhow::anyhow!("a scan without a key or reward was refused"))?;
+        self.scan(id).await
+    }
+
+    /// An accepted action after a scan: the points change (if any) and the scan record in one
+    /// transaction. A repeat of the same request under its idempotency key answers with the
+    /// first outcome; a single-use reward already redeemed is refused, even by a concurrent
+    /// request (the unique index decides).
+    pub async fn apply_scan(
+        &self,
+        scan: &NewScan<'_>,
+        change: Option<(&PointsChange, &Tiers)>,
+        now: OffsetDateTime,
+    ) -> Result<ScanOutcome, StoreError> {
+        if let Some(replay) = self.replay_scan(scan).await? {
+            return Ok(replay);
+        }
+        let (program_id, member_id) = match (scan.program_id, scan.member_id) {
+            (Some(p), Some(m)) => (p, m),
+            _ => return Err(anyhow::anyhow!("an action needs a program and a member").into()),
+        };
+        let mut tx = self.pool.begin().await?;
+        let points = match change {
+            None => None,
+            Some((change, tiers)) => match self
+                .points_in(&mut tx, program_id, member_id, tiers, change, now)
+                .await?
+            {
+                Applied::Done(outcome) => Some(outcome),
+                Applied::Refused => {
+                    tx.rollback().await?;
+                    return match self.why_not_applied(program_id, member_id).await {
+                        StoreError::Conflict(StoreConflict::InsufficientPoints { .. }) => {
+                            Ok(ScanOutcome::Refused(RejectReason::InsufficientPoints))
+                        }
+                        StoreError::Conflict(StoreConflict::MemberVoided) => {
+                            Ok(ScanOutcome::Refused(RejectReason::Voided))
+                        }
+                        other => Err(other),
+                    };
+                }
+                Applied::KeyTaken => {
+                    tx.rollback().await?;
+                    return self.after_conflict(scan).await;
+                }
+            },
+        };
+        let (amount, entry) = points
+            .as_ref()
+            .map_or((0, None), |p| (p.entry.amount, Some(p.entry.id)));
+        let Some(id) = insert_scan(&mut tx, scan, amount, entry, now).await? else {
+            tx.rollback().await?;
+            return self.after_conflict(scan).await;
+        };
+        tx.commit().await?;
+        Ok(ScanOutcome::Applied {
+            scan: self.scan(id).await?,
+            points,
+        })
+    }
+
+    /// After a unique index refused the write: a concurrent twin of this request won (replay
+    /// it), or the single-use reward was redeemed by another request.
+    async fn after_conflict(&self, scan: &NewScan<'_>) -> Result<ScanOutcome, StoreError> {
+        if let Some(replay) = self.replay_scan(scan).await? {
+            return Ok(replay);
+        }
+        match scan.reward {
+            Some((_, true)) => Ok(ScanOutcome::Refused(RejectReason::RewardAlreadyRedeemed)),
+            // The key was taken by a request that is not a scan (a direct earn or adjust).
+            _ => Err(StoreError::Conflict(Conflict::IdempotencyKeyReused)),
+        }
+    }
+
+    async fn replay_scan(&self, scan: &NewScan<'_>) -> Result<Option<ScanOutcome>, StoreError> {
+        let (Some(program), Some(key)) = (scan.program_id, scan.idempotency_key) else {
+            return Ok(None);
+        };
+        let row: Option<ScanRow> = sqlx::query_as(&format!(
+            "SELECT {SCAN_COLUMNS} FROM scans WHERE program_id = $1 AND idempotency_key = $2 \
+             AND result = 'accepted'"
+        ))
+        .bind(program.as_str())
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        if row.fingerprint.as_deref() != scan.fingerprint
+            || row.member_id.as_deref() != scan.member_id.map(MemberId::as_str)
+        {
+            return Err(StoreError::Conflict(Conflict::IdempotencyKeyReused));
+        }
+        let scan = Scan::try_from(row)?;
+        let entry = match scan.ledger_entry_id {
+            Some(id) => Some(self.ledger_entry(id).await?),
+            None => None,
+        };
+        Ok(Some(ScanOutcome::Replayed { scan, entry }))
+    }
+
+    pub async fn scan(&self, id: i64) -> Result<Scan, StoreError> {
+        let row: ScanRow =
+            sqlx::query_as(&format!("SELECT {SCAN_COLUMNS} FROM scans WHERE id = $1"))
+                .bind(id)
+                .fetch_one(&self.pool)
+                .await?;
+        row.try_into()
+    }
+
+    /// Scans newest first, of one program or all, `limit` at a time, older than `before`.
+    pub async fn scans(
+        &self,
+        program: Option<&ProgramId>,
+        member: Option<&MemberId>,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<Scan>, StoreError> {
+        let rows: Vec<ScanRow> = sqlx::query_as(&format!(
+            "SELECT {SCAN_COLUMNS} FROM scans WHERE ($1 IS NULL OR program_id = $1) \
+             AND ($2 IS NULL OR member_id = $2) AND id < $3 ORDER BY id DESC LIMIT $4"
+        ))
+        .bind(program.map(|p| p.as_str().to_string()))
+        .bind(member.map(|m| m.as_str().to_string()))
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(i64::from(limit.clamp(1, 500)))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(Scan::try_from).collect()
+    }
+
+    /// The single-use rewards a member has redeemed.
+    pub async fn redeemed_single_use(
+        &self,
+        member: &MemberId,
+    ) -> Result<Vec<RewardId>, StoreError> {
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT reward_id FROM scans WHERE member_id = $1 AND result = 'accepted' \
+             AND single_use = 1 AND reward_id IS NOT NULL",
+        )
+        .bind(member.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(ids.into_iter().map(RewardId::from_trusted).collect())
+    }
+}
+
+/// Inserts the scan; `None` when a unique index refused it (a used idempotency key, or a
+/// single-use reward already redeemed).
+async fn insert_scan(
+    conn: &mut AnyConnection,
+    scan: &NewScan<'_>,
+    points: i64,
+    ledger_entry_id: Option<i64>,
+    now: OffsetDateTime,
+) -> Result<Option<i64>, StoreError> {
+    let id: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO scans (program_id, member_id, staff_key_id, staff_name, location_id, action, result, \
+         reason, amount_minor, points, reward_id, single_use, ledger_entry_id, idempotency_key, fingerprint, \
+         created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+         ON CONFLICT DO NOTHING RETURNING id",
+    )
+    .bind(scan.program_id.map(|p| p.as_str().to_string()))
+    .bind(scan.member_id.map(|m| m.as_str().to_string()))
+    .bind(scan.staff.id.as_str())
+    .bind(&scan.staff.name)
+    .bind(scan.location_id.map(|l| l.as_str().to_string()))
+    .bind(scan.action.as_str())
+    .bind(if scan.rejected.is_some() {
+        "rejected"
+    } else {
+        "accepted"
+    })
+    .bind(scan.rejected.map(|r| r.as_str()))
+    .bind(scan.amount_minor)
+    .bind(points)
+    .bind(scan.reward.map(|(r, _)| r.as_str().to_string()))
+    .bind(flag(scan.reward.is_some_and(|(_, single)| single)))
+    .bind(ledger_entry_id)
+    .bind(scan.idempotency_key)
+    .bind(scan.fingerprint)
+    .bind(to_micros(now))
+    .fetch_optional(conn)
+    .await?;
+    Ok(id)
+}
