@@ -118,6 +118,13 @@ async fn ledger(app: &TestApp, member: &str) -> Vec<Value> {
     r.body["entries"].as_array().unwrap().clone()
 }
 
+/// Scan records, newest first.
+async fn scans(app: &TestApp) -> Vec<Value> {
+    let r = app.get("/api/v1/scans", &app.admin).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    r.body["scans"].as_array().unwrap().clone()
+}
+
 async fn balance(app: &TestApp, member: &str) -> i64 {
     let r = app
         .get(&format!("/api/v1/members/{member}"), &app.admin)
@@ -227,8 +234,18 @@ both_engines!(
         assert_eq!(entries[0]["balance_after"], 70);
         assert_eq!(entries[0]["actor"], format!("api_key:{}", c.staff_id));
         assert_eq!(balance(&app, &c.member).await, 70);
-        // Both scans are on record: the lookup and the redemption.
-        assert_eq!(app.count("scans").await, 2);
+        // Both scans are on record, at the chosen location: the lookup and the redemption.
+        let records = scans(&app).await;
+        assert_eq!(records.len(), 2, "{records:?}");
+        assert_eq!(records[0]["action"], "redeem");
+        assert_eq!(records[0]["result"], "accepted");
+        assert_eq!(records[0]["reward_id"], c.coffee.as_str());
+        assert_eq!(records[1]["action"], "lookup");
+        for r in &records {
+            assert_eq!(r["location_id"], c.location.as_str());
+            assert_eq!(r["member_id"], c.member.as_str());
+            assert_eq!(r["staff_name"], "Till 1 – Anna");
+        }
     }
 );
 
@@ -245,7 +262,7 @@ both_engines!(
         // An altered code: one character of the signature changed.
         let mut altered = c.code.clone();
         let last = altered.pop().unwrap();
-        altered.push(if last == 'A' { 'B' } else { 'A' });
+        altered.push(if last == 'a' { 'b' } else { 'a' });
         b.fill("#code", &altered).await;
         b.click("#manual-form button[type=submit]").await;
         let rejected = b
@@ -266,7 +283,12 @@ both_engines!(
             true
         );
         b.screenshot("rejected").await;
-        assert_eq!(app.count("scans").await, 1, "the rejection is on record");
+        let records = scans(&app).await;
+        assert_eq!(records.len(), 1, "the rejection is on record: {records:?}");
+        assert_eq!(records[0]["result"], "rejected");
+        assert_eq!(records[0]["reason"], "forged");
+        assert_eq!(records[0]["staff_key_id"], c.staff_id.as_str());
+        assert_eq!(records[0]["location_id"], c.location.as_str());
 
         // The real code, typed.
         b.fill("#code", &c.code).await;
@@ -353,7 +375,7 @@ both_engines!(
             .adjust(
                 &c.member,
                 "elsewhere",
-                json!({"amount": -50, "reason": "correction"}),
+                json!({"points": -50, "reason": "correction"}),
             )
             .await;
         assert_eq!(r.status, 201, "{:?}", r.body);
