@@ -145,6 +145,11 @@ async fn sign_in_staff(b: &mut Browser, app: &TestApp, c: &Counter) {
     assert_eq!(chosen, json!(c.location), "the only location is chosen");
 }
 
+/// The test's name with its engine, so the two runs keep their screenshots apart.
+fn test_name(app: &TestApp, test: &str) -> String {
+    format!("{test}::{:?}", app.state.store.engine()).to_lowercase()
+}
+
 fn reward_button(reward: &str) -> String {
     format!("#rewards button[data-reward-id='{reward}']")
 }
@@ -157,7 +162,7 @@ async fn disabled(b: &mut Browser, selector: &str) -> bool {
 both_engines!(
     scanner_reads_a_card_from_the_camera_and_redeems_a_reward,
     |app: TestApp| async move {
-        let test = "scanner_reads_a_card_from_the_camera";
+        let test = &test_name(&app, "scanner_reads_a_card_from_the_camera");
         let c = counter(&app).await;
         let dir = tempfile::tempdir().unwrap();
         let camera = dir.path().join("card.y4m");
@@ -252,7 +257,7 @@ both_engines!(
 both_engines!(
     scanner_takes_typed_codes_and_shows_every_refusal,
     |app: TestApp| async move {
-        let test = "scanner_takes_typed_codes";
+        let test = &test_name(&app, "scanner_takes_typed_codes");
         let c = counter(&app).await;
         let Some(mut b) = Browser::launch(test, Launch::default()).await else {
             return;
@@ -422,7 +427,7 @@ async fn scan(app: &TestApp, key: &str, idem: &str, body: Value) -> Value {
 both_engines!(
     dashboard_shows_figures_charts_and_a_csv,
     |app: TestApp| async move {
-        let test = "dashboard_shows_figures_charts";
+        let test = &test_name(&app, "dashboard_shows_figures_charts");
         let c = counter(&app).await;
         let second = location(&app, &c.program, "Counter 2").await;
         let mut codes = vec![c.code.clone()];
@@ -542,7 +547,7 @@ both_engines!(
         let funnel = by_name("funnel");
         assert_eq!(labels(&funnel).len(), 4, "{funnel}");
         assert_eq!(funnel["values"][0], "3", "{funnel}");
-        assert_eq!(labels(&by_name("redemption_rate")), [today.clone()]);
+        assert_eq!(labels(&by_name("redemption_rate")), [today.as_str()]);
         // The visible text of the charts carries the values too.
         let text = b.text("#charts").await;
         assert!(

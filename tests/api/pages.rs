@@ -61,12 +61,25 @@ async fn pages_allow_only_their_own_scripts_and_serve_every_asset_they_load() {
             );
         }
         // Every form control has a label.
-        for id in ["key"] {
-            assert!(
-                html.contains(&format!("<label for=\"{id}\"")),
-                "{path}: {id}"
-            );
+        let mut controls = 0;
+        for tag in ["<input", "<select"] {
+            for piece in html.split(tag).skip(1) {
+                let open = &piece[..piece.find('>').unwrap()];
+                let id = open
+                    .split("id=\"")
+                    .nth(1)
+                    .unwrap()
+                    .split('"')
+                    .next()
+                    .unwrap();
+                assert!(
+                    html.contains(&format!("<label for=\"{id}\"")),
+                    "{path}: #{id} has no label"
+                );
+                controls += 1;
+            }
         }
+        assert!(controls >= 3, "{path}: {controls} controls");
         let assets = loaded(&html);
         assert!(assets.len() >= 3, "{assets:?}");
         for asset in assets {

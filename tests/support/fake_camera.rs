@@ -45,7 +45,7 @@ pub fn write_qr_y4m(text: &str, path: &Path) {
     let luma = qr_luma(text);
     let chroma = vec![NEUTRAL; (WIDTH / 2) * (HEIGHT / 2)];
     let mut file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
-    write!(file, "YUV4MPEG2 W{WIDTH} H{HEIGHT} F15:1 Ip A1:1 C420\n").unwrap();
+    writeln!(file, "YUV4MPEG2 W{WIDTH} H{HEIGHT} F15:1 Ip A1:1 C420").unwrap();
     for _ in 0..FRAMES {
         file.write_all(b"FRAME\n").unwrap();
         file.write_all(&luma).unwrap();
