@@ -50,6 +50,7 @@
     else delete box.dataset.reason;
     $("status-text").textContent = text;
     show($("retry"), Boolean(extra && extra.retry));
+    $("retry").textContent = (extra && extra.retryLabel) || "Try again";
     show(box, true);
     // Errors are announced at once; successes politely.
     box.setAttribute("role", kind === "error" ? "alert" : "status");
@@ -318,11 +319,26 @@
       return;
     }
     const text = REFUSED[error.code] || errorMessage(result);
+    if (state.scan && result.status !== 400 && result.status !== 422) {
+      // The card changed since it was looked up (another till, an adjustment): what this
+      // page shows is out of date, so its actions stay off until the card is looked up again.
+      for (const b of $("member").querySelectorAll("button")) b.disabled = true;
+      $("member").dataset.stale = "true";
+      status("error", `${text} Look the card up again to see where it stands.`, {
+        code: error.code || "error",
+        retry: true,
+        retryLabel: "Look up again",
+      });
+      $("retry").focus();
+      return;
+    }
     status("error", text, { code: error.code || "error" });
   }
 
   function renderMember(answer) {
     state.scan = answer;
+    delete $("member").dataset.stale;
+    for (const b of $("member").querySelectorAll("#visit, #purchase-form button")) b.disabled = false;
     const m = answer.member;
     $("member-name").textContent = m.name;
     $("member-tier").textContent = m.tier || "–";

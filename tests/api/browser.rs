@@ -372,8 +372,15 @@ both_engines!(
             .await;
         assert_eq!(
             refused,
-            "This reward has already been redeemed by this member."
+            "This reward has already been redeemed by this member. \
+             Look the card up again to see where it stands."
         );
+        // What the page shows is out of date now: its actions are off until a new look-up.
+        assert!(disabled(&mut b, "#visit").await);
+        b.click("#retry").await;
+        b.wait_text("#status-text", "Card accepted").await;
+        assert!(!disabled(&mut b, "#visit").await);
+        assert!(disabled(&mut b, &reward_button(&c.coffee)).await);
 
         // Points taken away elsewhere: the cake the page offers is now too dear.
         let r = app
@@ -392,9 +399,17 @@ both_engines!(
         let refused = b
             .wait("#status[data-kind='insufficient_points'] #status-text")
             .await;
-        assert_eq!(refused, "Not enough points for this reward.");
+        assert!(
+            refused.starts_with("Not enough points for this reward."),
+            "{refused}"
+        );
         assert_eq!(balance(&app, &c.member).await, before);
+        assert_eq!(b.text("#retry").await, "Look up again");
         b.screenshot("refused").await;
+        b.click("#retry").await;
+        b.wait_text("#member-balance", &format!("{before} points"))
+            .await;
+        assert!(disabled(&mut b, &reward_button(&c.cake)).await);
 
         // Signing out forgets the key.
         b.click("#sign-out").await;
