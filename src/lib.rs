@@ -12,6 +12,7 @@ pub mod http;
 pub mod keys;
 pub mod outbox;
 pub mod redemption;
+pub mod reports;
 pub mod settings;
 pub mod startup;
 pub mod state;

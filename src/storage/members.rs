@@ -302,7 +302,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let serial: Option<String> = sqlx::query_scalar(
             "UPDATE members SET status = 'voided', version = version + 1, card_generation = card_generation + 1, \
-             updated_at = $2 WHERE id = $1 AND status = 'active' RETURNING serial",
+             updated_at = $2, voided_at = $2 WHERE id = $1 AND status = 'active' RETURNING serial",
         )
         .bind(id.as_str())
         .bind(to_micros(now))

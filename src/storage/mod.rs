@@ -13,6 +13,7 @@ mod ledger;
 mod members;
 mod outbox;
 mod programs;
+mod reports;
 mod rewards;
 mod scans;
 mod secrets;
@@ -35,6 +36,7 @@ pub use google::{GoogleObjectRecord, PushedState};
 pub use ledger::{LedgerPage, PointsOutcome};
 pub use members::{MemberKey, MemberPage, MemberQuery};
 pub use outbox::{ClaimedJob, Finish, JobRecord, OutboxStats};
+pub use reports::{Counts, ScanFilter};
 pub use scans::{NewScan, ScanOutcome};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");

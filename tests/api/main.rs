@@ -33,5 +33,6 @@ mod passes;
 mod points;
 mod programs;
 mod pushes;
+mod reports;
 mod scans;
 mod web_service;

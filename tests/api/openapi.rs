@@ -84,6 +84,9 @@ const ROUTES: &[(&str, &str)] = &[
     // api/scans.rs
     ("POST", "/api/v1/scans"),
     ("GET", "/api/v1/scans"),
+    // api/reports.rs
+    ("GET", "/api/v1/programs/{id}/reports"),
+    ("GET", "/api/v1/programs/{id}/reports.csv"),
     // api/operations.rs
     ("GET", "/api/v1/device-logs"),
     ("GET", "/api/v1/outbox/jobs"),

@@ -9,6 +9,7 @@ mod members;
 mod operations;
 mod points;
 mod programs;
+mod reports;
 mod rewards;
 mod scans;
 mod views;
@@ -46,6 +47,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
             .configure(keys::configure)
             .configure(locations::configure)
             .configure(scans::configure)
+            .configure(reports::configure)
             .configure(google::configure)
             .configure(operations::configure)
             .default_service(web::to(no_route)),
