@@ -522,9 +522,10 @@ both_engines!(
         let figure = |metric: &str| format!("#totals [data-metric='{metric}'] dd");
         assert_eq!(b.text(&figure("members_enrolled")).await, "3");
         assert_eq!(b.text(&figure("redemptions")).await, "3");
-        assert_eq!(b.text(&figure("points_earned")).await, "480");
+        // 120 credited to Ada up front and 60 per purchase; 50 per coffee and 60 for the cake.
+        assert_eq!(b.text(&figure("points_earned")).await, "300");
         assert_eq!(b.text(&figure("points_redeemed")).await, "160");
-        assert_eq!(b.text(&figure("points_redemption_rate")).await, "33.3%");
+        assert_eq!(b.text(&figure("points_redemption_rate")).await, "53.3%");
 
         // Four charts, inlined as SVG from the server, each with its title and data labels.
         let charts = b
