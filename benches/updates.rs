@@ -323,6 +323,7 @@ fn sample_program() -> Program {
         created_at: now,
         updated_at: now,
         pass_modified: now,
+        expiry: None,
     }
 }
 

@@ -133,6 +133,7 @@ async fn seed(state: &AppState) -> anyhow::Result<Program> {
         created_at: now,
         updated_at: now,
         pass_modified: whole_seconds(now),
+        expiry: None,
     };
     state.store.insert_program(&program).await?;
     for (name, cost, repeatable) in [

@@ -72,6 +72,7 @@ pub fn program(
         created_at: now,
         updated_at: now,
         pass_modified: now,
+        expiry: None,
     }
 }
 
@@ -103,5 +104,6 @@ pub fn member(
         created_at: now,
         updated_at: now,
         pass_modified: now,
+        expiring: None,
     }
 }

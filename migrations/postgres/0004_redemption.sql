@@ -53,6 +53,8 @@ ALTER TABLE programs ADD COLUMN expiry TEXT NOT NULL DEFAULT 'null';
 ALTER TABLE members ADD COLUMN expiring_points BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE members ADD COLUMN expiring_at BIGINT;
 ALTER TABLE members ADD COLUMN voided_at BIGINT;
+-- The expiry reminder Google was last told about.
+ALTER TABLE google_objects ADD COLUMN pushed_expiring_at BIGINT;
 CREATE INDEX ledger_by_program_time ON ledger_entries (program_id, created_at);
 CREATE INDEX members_by_program_created ON members (program_id, created_at);
 

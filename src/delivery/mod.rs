@@ -1,5 +1,6 @@
-//! Reaching devices outside the request path: pushes to Apple's notification service (and,
-//! later, Google's API, email and SMS).
+//! Reaching the world outside the request path: pushes to Apple's notification service,
+//! Google's Wallet API, and webhook endpoints (later email and SMS).
 
 pub mod apns;
 pub mod google;
+pub mod webhook;

@@ -110,6 +110,16 @@ typed_id!(
     LocationId,
     "loc_"
 );
+typed_id!(
+    /// A program's webhook endpoint.
+    WebhookId,
+    "whk_"
+);
+typed_id!(
+    /// One event sent to webhook endpoints; receivers use it to drop repeats.
+    EventId,
+    "evt_"
+);
 
 #[cfg(test)]
 mod tests {

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::apple_ids::{PassTypeId, SerialNumber};
 use super::device::PushToken;
-use super::ids::ProgramId;
+use super::ids::{EventId, ProgramId, WebhookId};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -25,6 +25,11 @@ pub enum Job {
     GoogleObject { member_id: String },
     /// Bring the program's Google Wallet class up to date.
     GoogleClass { program_id: String },
+    /// POST one event to one webhook endpoint.
+    Webhook {
+        event_id: String,
+        endpoint_id: String,
+    },
 }
 
 impl Job {
@@ -48,6 +53,13 @@ impl Job {
         }
     }
 
+    pub fn webhook(event: &EventId, endpoint: &WebhookId) -> Job {
+        Job::Webhook {
+            event_id: event.as_str().to_string(),
+            endpoint_id: endpoint.as_str().to_string(),
+        }
+    }
+
     /// The stored kind name.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -56,11 +68,13 @@ impl Job {
             Job::ApplePush { .. } => "apple_push",
             Job::GoogleObject { .. } => "google_object",
             Job::GoogleClass { .. } => "google_class",
+            Job::Webhook { .. } => "webhook",
         }
     }
 
     /// Jobs with the same key coalesce while one is pending: many changes to one card in a
-    /// short window become one fan-out, and one push per device.
+    /// short window become one fan-out, and one push per device. Webhook deliveries never
+    /// coalesce: each event reaches each endpoint.
     pub fn dedup_key(&self) -> String {
         match self {
             Job::PassChanged { serial } => format!("pass:{serial}"),
@@ -71,6 +85,10 @@ impl Job {
             } => format!("apns:{pass_type_id}:{push_token}"),
             Job::GoogleObject { member_id } => format!("google-object:{member_id}"),
             Job::GoogleClass { program_id } => format!("google-class:{program_id}"),
+            Job::Webhook {
+                event_id,
+                endpoint_id,
+            } => format!("webhook:{event_id}:{endpoint_id}"),
         }
     }
 
@@ -105,5 +123,20 @@ mod tests {
             Job::apple_push(&topic, &PushToken::parse(&"cd".repeat(32)).unwrap()).dedup_key()
         );
         assert!(Job::from_json(r#"{"kind":"nope"}"#).is_err());
+    }
+
+    #[test]
+    fn webhook_jobs_are_unique_per_event_and_endpoint() {
+        let event = EventId::generate(&OsRandom);
+        let a = WebhookId::generate(&OsRandom);
+        let b = WebhookId::generate(&OsRandom);
+        let job = Job::webhook(&event, &a);
+        assert_eq!(Job::from_json(&job.to_json()).unwrap(), job);
+        assert_eq!(job.kind(), "webhook");
+        assert_ne!(job.dedup_key(), Job::webhook(&event, &b).dedup_key());
+        assert_ne!(
+            job.dedup_key(),
+            Job::webhook(&EventId::generate(&OsRandom), &a).dedup_key()
+        );
     }
 }

@@ -68,6 +68,8 @@ pub struct Member {
     /// The card's Last-Modified for what the member contributes: whole seconds, strictly
     /// increasing with every change, so a device's If-Modified-Since never hides one.
     pub pass_modified: OffsetDateTime,
+    /// Points about to expire, shown on the card until they do.
+    pub expiring: Option<super::expiry::Expiring>,
 }
 
 /// Enrollment request body.
@@ -120,6 +122,7 @@ impl Member {
             created_at: now,
             updated_at: now,
             pass_modified: whole_seconds(now),
+            expiring: None,
         }
     }
 }
@@ -185,7 +188,8 @@ pub struct ConsentPatch {
     pub sms: Option<bool>,
 }
 
-fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+/// For PATCH bodies: an absent key is `None`, `null` is `Some(None)`.
+pub(crate) fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
 where
     D: serde::Deserializer<'de>,
     T: Deserialize<'de>,

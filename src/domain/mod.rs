@@ -1,11 +1,14 @@
-//! Domain types: programs, members, the points ledger and API keys. Every value that comes
-//! from outside is parsed once into one of these types; code past the edge trusts them.
+//! Domain types: programs, members, the points ledger, API keys and webhooks. Every value
+//! that comes from outside is parsed once into one of these types; code past the edge trusts
+//! them.
 
 pub mod api_key;
 pub mod apple_ids;
+pub mod card_event;
 pub mod color;
 pub mod contact;
 pub mod device;
+pub mod expiry;
 pub mod ids;
 pub mod job;
 pub mod language;
@@ -15,6 +18,7 @@ pub mod points;
 pub mod program;
 pub mod reward;
 pub mod scan;
+pub mod webhook;
 
 /// A value that failed to parse, with the field it came from, for a 422 answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -31,6 +31,8 @@ pub struct Program {
     pub updated_at: OffsetDateTime,
     /// Last-Modified of every card for what the program contributes (whole seconds).
     pub pass_modified: OffsetDateTime,
+    /// When points expire, if they do.
+    pub expiry: Option<super::expiry::ExpiryPolicy>,
 }
 
 /// What a card field shows.

@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 
 use actix_web::{web, HttpResponse};
 
-use crate::outbox::PushResult;
+use crate::outbox::{PushResult, WebhookResult};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -66,6 +66,22 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         "counter",
         "passwright_apns_pushes_total",
         "APNs pushes by outcome (retried: will be tried again; gave_up: attempts used up).",
+        &samples,
+    );
+    let labels: Vec<String> = WebhookResult::ALL
+        .iter()
+        .map(|r| format!("{{outcome=\"{}\"}}", r.label()))
+        .collect();
+    let samples: Vec<(&str, f64)> = WebhookResult::ALL
+        .iter()
+        .zip(&labels)
+        .map(|(r, l)| (l.as_str(), o.webhooks(*r) as f64))
+        .collect();
+    out.metric(
+        "counter",
+        "passwright_webhook_deliveries_total",
+        "Webhook delivery attempts by outcome (retried: will be tried again; gave_up: attempts \
+         used up; gone: 410, endpoint switched off; skipped: endpoint off or deleted).",
         &samples,
     );
     out.counter(

@@ -41,9 +41,45 @@ impl PushResult {
     }
 }
 
+/// How one webhook delivery attempt ended, as a metrics label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookResult {
+    /// The endpoint answered 2xx.
+    Delivered,
+    /// Another answer, a timeout or a connection error; it will be tried again.
+    Retried,
+    /// The same, on the last attempt: recorded as failed.
+    GaveUp,
+    /// 410 Gone: the endpoint was switched off and the delivery failed.
+    Gone,
+    /// Not sent: the endpoint was switched off or deleted after the event.
+    Skipped,
+}
+
+impl WebhookResult {
+    pub const ALL: [WebhookResult; 5] = [
+        WebhookResult::Delivered,
+        WebhookResult::Retried,
+        WebhookResult::GaveUp,
+        WebhookResult::Gone,
+        WebhookResult::Skipped,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            WebhookResult::Delivered => "delivered",
+            WebhookResult::Retried => "retried",
+            WebhookResult::GaveUp => "gave_up",
+            WebhookResult::Gone => "gone",
+            WebhookResult::Skipped => "skipped",
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct OutboxCounters {
     pushes: [AtomicU64; 8],
+    webhooks: [AtomicU64; 5],
     pub jobs_done: AtomicU64,
     pub jobs_failed: AtomicU64,
     pub jobs_retried: AtomicU64,
@@ -57,5 +93,13 @@ impl OutboxCounters {
 
     pub fn pushes(&self, result: PushResult) -> u64 {
         self.pushes[result as usize].load(Ordering::Relaxed)
+    }
+
+    pub fn webhook(&self, result: WebhookResult) {
+        self.webhooks[result as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn webhooks(&self, result: WebhookResult) -> u64 {
+        self.webhooks[result as usize].load(Ordering::Relaxed)
     }
 }

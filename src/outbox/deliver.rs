@@ -51,7 +51,11 @@ impl Outbox {
             PushOutcome::Unregistered { since } => {
                 self.counters.push(PushResult::Unregistered);
                 let since = since.unwrap_or_else(|| self.clock.now());
-                match self.store.drop_push_token(&topic, &token, since).await {
+                match self
+                    .store
+                    .drop_push_token(&topic, &token, since, self.clock.now())
+                    .await
+                {
                     Ok(removed) => {
                         tracing::info!(
                             ?token,

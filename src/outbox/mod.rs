@@ -7,10 +7,11 @@ mod backoff;
 mod counters;
 mod deliver;
 mod google;
+mod webhook;
 mod worker;
 
 pub use backoff::Backoff;
-pub use counters::{OutboxCounters, PushResult};
+pub use counters::{OutboxCounters, PushResult, WebhookResult};
 pub use deliver::Apns;
 pub use google::Google;
 pub use worker::{Outbox, OutboxConfig};

@@ -1,6 +1,7 @@
 //! The worker loop: claim a batch, handle its jobs concurrently, record every outcome in
 //! one write, repeat; sleep when nothing is due. Plus the housekeeping each instance runs:
-//! taking back jobs whose lease expired and deleting old finished jobs and device logs.
+//! taking back jobs whose lease expired and deleting old finished jobs, webhook events and
+//! device logs.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,6 +14,7 @@ use super::counters::OutboxCounters;
 use super::deliver::Apns;
 use super::google::Google;
 use crate::clock::{SharedClock, SharedRandom};
+use crate::delivery::webhook::WebhookClient;
 use crate::domain::ids::random_base32;
 use crate::domain::job::Job;
 use crate::storage::{ClaimedJob, FanOut, Finish, Store, StoreError};
@@ -35,6 +37,8 @@ pub struct Outbox {
     pub(super) random: SharedRandom,
     pub(super) apns: Apns,
     pub(super) google: Google,
+    /// Posts webhook events; `None` only in an outbox built without it.
+    pub(super) webhooks: Option<WebhookClient>,
     pub(super) config: OutboxConfig,
     pub counters: Arc<OutboxCounters>,
     /// Names this instance's leases, so a job is only finished by the worker holding it.
@@ -63,6 +67,7 @@ impl Outbox {
             random,
             apns,
             google: Google::Off,
+            webhooks: None,
             config,
             counters: Arc::default(),
             instance,
@@ -76,6 +81,12 @@ impl Outbox {
     /// Delivers Google Wallet updates through `google`.
     pub fn with_google(mut self, google: Google) -> Outbox {
         self.google = google;
+        self
+    }
+
+    /// Delivers webhook events through `client`.
+    pub fn with_webhooks(mut self, client: WebhookClient) -> Outbox {
+        self.webhooks = Some(client);
         self
     }
 
@@ -204,6 +215,12 @@ impl Outbox {
             Job::GoogleObject { .. } | Job::GoogleClass { .. } => {
                 Ok(Handled::Finish(self.google_job(claimed, job).await))
             }
+            Job::Webhook {
+                event_id,
+                endpoint_id,
+            } => Ok(Handled::Finish(
+                self.webhook(claimed, event_id, endpoint_id).await,
+            )),
         };
         result.unwrap_or_else(|e| {
             Handled::Finish(self.retry_or_fail(claimed, &format!("{e:#}"), None))
@@ -292,6 +309,9 @@ impl Outbox {
                 let before = now - self.config.retention;
                 if let Err(e) = self.store.purge_done_jobs(before).await {
                     tracing::error!(error = ?e, "deleting finished jobs failed");
+                }
+                if let Err(e) = self.store.purge_webhook_events(before).await {
+                    tracing::error!(error = ?e, "deleting old webhook events failed");
                 }
                 if let Err(e) = self.store.purge_device_logs(before).await {
                     tracing::error!(error = ?e, "deleting old device logs failed");

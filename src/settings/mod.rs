@@ -4,6 +4,7 @@
 
 mod delivery;
 mod google;
+mod webhooks;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -14,6 +15,7 @@ use serde::Deserialize;
 
 pub use delivery::{ApnsSettings, OutboxSettings, PassKitSettings};
 pub use google::GoogleSettings;
+pub use webhooks::WebhookSettings;
 
 const ENV_PREFIX: &str = "PASSWRIGHT__";
 
@@ -31,6 +33,7 @@ pub struct Settings {
     pub outbox: OutboxSettings,
     pub passkit: PassKitSettings,
     pub google: GoogleSettings,
+    pub webhooks: WebhookSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -119,6 +122,7 @@ impl Default for Settings {
             outbox: OutboxSettings::default(),
             passkit: PassKitSettings::default(),
             google: GoogleSettings::default(),
+            webhooks: WebhookSettings::default(),
         }
     }
 }
@@ -232,6 +236,9 @@ impl Settings {
                 self.outbox.lease_ms,
                 self.apns.timeout_ms
             );
+        }
+        if self.webhooks.timeout_ms == 0 {
+            anyhow::bail!("webhooks.timeout_ms must be at least 1");
         }
         if self.outbox.batch == 0 || self.outbox.max_attempts == 0 || self.outbox.fan_out_batch == 0
         {

@@ -106,6 +106,26 @@ fn delivery_settings_from_the_environment() {
 }
 
 #[test]
+fn webhook_timeout_from_the_environment_and_capped_by_the_lease() {
+    let s = Settings::default();
+    assert_eq!(s.webhooks.timeout(s.outbox.lease_ms).as_millis(), 10_000);
+    let s = Settings::load_from(
+        None,
+        &env(&[
+            ("PASSWRIGHT__WEBHOOKS__TIMEOUT_MS", "15000"),
+            ("PASSWRIGHT__OUTBOX__LEASE_MS", "20000"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(s.webhooks.timeout_ms, 15_000);
+    assert_eq!(s.webhooks.timeout(s.outbox.lease_ms).as_millis(), 10_000);
+    assert_eq!(s.webhooks.timeout(60_000).as_millis(), 15_000);
+    let err =
+        Settings::load_from(None, &env(&[("PASSWRIGHT__WEBHOOKS__TIMEOUT_MS", "0")])).unwrap_err();
+    assert!(err.to_string().contains("webhooks.timeout_ms"), "{err}");
+}
+
+#[test]
 fn bad_numbers_are_clear_errors() {
     let err =
         Settings::load_from(None, &env(&[("PASSWRIGHT__SERVER__PORT", "eighty")])).unwrap_err();

@@ -19,6 +19,7 @@ use crate::cards::tokens::TokenKeys;
 use crate::cards::Cards;
 use crate::certificates::{self, SigningIdentity};
 use crate::clock::{OsRandom, SharedClock, SharedRandom, SystemClock};
+use crate::delivery::webhook::WebhookClient;
 use crate::http::passkit::{PassKitLimits, RateLimiter};
 use crate::keys::KeyCache;
 use crate::outbox::{Backoff, Google, Outbox, OutboxConfig};
@@ -127,7 +128,8 @@ impl Application {
             .await?
             .with_change_delay(time::Duration::milliseconds(
                 i64::try_from(settings.outbox.coalesce_ms).unwrap_or(i64::MAX),
-            ));
+            ))
+            .with_random(random.clone());
         let SigningIdentity {
             signer,
             warnings,
@@ -174,13 +176,22 @@ impl Application {
             clock.now(),
         )?
         .map(Arc::new);
+        let webhook_timeout = settings.webhooks.timeout(settings.outbox.lease_ms);
+        if webhook_timeout.as_millis() < u128::from(settings.webhooks.timeout_ms) {
+            tracing::warn!(
+                timeout_ms = webhook_timeout.as_millis() as u64,
+                "webhooks.timeout_ms is capped at half of outbox.lease_ms"
+            );
+        }
+        let webhooks = WebhookClient::new(webhook_timeout)?;
         let mut outbox = Outbox::new(
             store.clone(),
             clock.clone(),
             random.clone(),
             apns,
             outbox_config(settings),
-        );
+        )
+        .with_webhooks(webhooks);
         if let Some(google) = &google {
             outbox = outbox.with_google(Google::On {
                 google: google.clone(),

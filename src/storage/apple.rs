@@ -1,12 +1,15 @@
 //! The Apple PassKit web service's storage: devices and their push tokens, registrations of
-//! passes on devices, "serials updated since" and device logs.
+//! passes on devices (each new or removed one also a card event), "serials updated since" and
+//! device logs.
 
 use sqlx::FromRow;
 use time::OffsetDateTime;
 
+use super::card_events::CardOf;
 use super::{Engine, Store, StoreError};
 use crate::clock::to_micros;
 use crate::domain::apple_ids::{PassTypeId, SerialNumber};
+use crate::domain::card_event::{CardChange, Wallet};
 use crate::domain::device::{DeviceLibraryId, PushToken};
 use crate::domain::ids::ProgramId;
 
@@ -63,31 +66,43 @@ impl Store {
         .bind(program.as_str())
         .bind(to_micros(now))
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected()
+            == 1;
+        if added {
+            let card = CardOf::Serial(serial.as_str());
+            self.card_changed(&mut tx, card, Wallet::Apple, CardChange::Installed, now)
+                .await?;
+        }
         tx.commit().await?;
-        Ok(if added.rows_affected() == 1 {
+        Ok(if added {
+            self.jobs_added();
             Registration::Created
         } else {
             Registration::Existing
         })
     }
 
-    /// Removes the registration (and the device once it has none). Idempotent.
+    /// Removes the registration (and the device once it has none). Idempotent: true when
+    /// there was one to remove.
     pub async fn unregister_device(
         &self,
         device: &DeviceLibraryId,
         pass_type: &PassTypeId,
         serial: &SerialNumber,
-    ) -> Result<(), StoreError> {
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
+        let removed = sqlx::query(
             "DELETE FROM apple_registrations WHERE device_library_id = $1 AND pass_type_id = $2 AND serial = $3",
         )
         .bind(device.as_str())
         .bind(pass_type.as_str())
         .bind(serial.as_str())
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected()
+            == 1;
         sqlx::query(
             "DELETE FROM apple_devices WHERE device_library_id = $1 AND NOT EXISTS \
              (SELECT 1 FROM apple_registrations r WHERE r.device_library_id = $1)",
@@ -95,29 +110,50 @@ impl Store {
         .bind(device.as_str())
         .execute(&mut *tx)
         .await?;
+        if removed {
+            let card = CardOf::Serial(serial.as_str());
+            self.card_changed(&mut tx, card, Wallet::Apple, CardChange::Removed, now)
+                .await?;
+        }
         tx.commit().await?;
-        Ok(())
+        if removed {
+            self.jobs_added();
+        }
+        Ok(removed)
     }
 
     /// APNs said the token is no longer valid for the topic since `since`: remove the
     /// registrations of devices with that token for that pass type, unless they registered
-    /// again after `since`. Returns how many registrations went.
+    /// again after `since`. Each counts as the card removed from that device. Returns how many
+    /// registrations went.
     pub async fn drop_push_token(
         &self,
         pass_type: &PassTypeId,
         token: &PushToken,
         since: OffsetDateTime,
+        now: OffsetDateTime,
     ) -> Result<u64, StoreError> {
-        let done = sqlx::query(
+        let mut tx = self.pool.begin().await?;
+        let serials: Vec<String> = sqlx::query_scalar(
             "DELETE FROM apple_registrations WHERE pass_type_id = $1 AND device_library_id IN \
-             (SELECT device_library_id FROM apple_devices WHERE push_token = $2 AND updated_at <= $3)",
+             (SELECT device_library_id FROM apple_devices WHERE push_token = $2 AND updated_at <= $3) \
+             RETURNING serial",
         )
         .bind(pass_type.as_str())
         .bind(token.as_str())
         .bind(to_micros(since))
-        .execute(&self.pool)
+        .fetch_all(&mut *tx)
         .await?;
-        Ok(done.rows_affected())
+        for serial in &serials {
+            let card = CardOf::Serial(serial);
+            self.card_changed(&mut tx, card, Wallet::Apple, CardChange::Removed, now)
+                .await?;
+        }
+        tx.commit().await?;
+        if !serials.is_empty() {
+            self.jobs_added();
+        }
+        Ok(serials.len() as u64)
     }
 
     /// The device's passes of `pass_type` changed after `since` (all of them without a tag

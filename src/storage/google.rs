@@ -5,8 +5,10 @@
 use sqlx::FromRow;
 use time::OffsetDateTime;
 
+use super::card_events::CardOf;
 use super::{Store, StoreError};
 use crate::clock::to_micros;
+use crate::domain::card_event::{CardChange, Wallet};
 use crate::domain::ids::{MemberId, ProgramId};
 
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
@@ -120,7 +122,8 @@ impl Store {
         Ok(())
     }
 
-    /// Records a save (`saved` true) or delete callback once per nonce. False for a replay.
+    /// Records a save (`saved` true) or delete callback once per nonce, with the card event
+    /// (installed or removed) for the object's member. False for a replay.
     pub async fn record_google_callback(
         &self,
         nonce: &str,
@@ -145,15 +148,35 @@ impl Store {
             == 1;
         if fresh {
             let column = if saved { "saved_at" } else { "deleted_at" };
-            sqlx::query(&format!(
-                "UPDATE google_objects SET {column} = $2, updated_at = $2 WHERE object_id = $1"
+            let member: Option<String> = sqlx::query_scalar(&format!(
+                "UPDATE google_objects SET {column} = $2, updated_at = $2 WHERE object_id = $1 \
+                 RETURNING member_id"
             ))
             .bind(object_id)
             .bind(to_micros(now))
-            .execute(&mut *tx)
+            .fetch_optional(&mut *tx)
             .await?;
+            // A callback for an object we never issued (another system's) is kept, not counted.
+            if let Some(member) = member {
+                let change = if saved {
+                    CardChange::Installed
+                } else {
+                    CardChange::Removed
+                };
+                self.card_changed(
+                    &mut tx,
+                    CardOf::Member(&member),
+                    Wallet::Google,
+                    change,
+                    now,
+                )
+                .await?;
+            }
         }
         tx.commit().await?;
+        if fresh {
+            self.jobs_added();
+        }
         Ok(fresh)
     }
 

@@ -1,6 +1,8 @@
 //! The points ledger and the one transaction every points change goes through: append the
-//! entry, move the member's balance, lifetime points, tier and version, all or nothing.
+//! entry, move the member's balance, lifetime points, tier and version, and emit the
+//! `points.changed` / `member.tier_changed` webhook events, all or nothing.
 
+use serde_json::json;
 use sqlx::{AnyConnection, FromRow};
 use time::OffsetDateTime;
 
@@ -11,6 +13,7 @@ use crate::domain::ids::{MemberId, ProgramId};
 use crate::domain::ledger::{EntryKind, LedgerEntry, PointsChange};
 use crate::domain::member::{Member, MemberStatus};
 use crate::domain::program::Tiers;
+use crate::domain::webhook::{entry_data, member_data, EventType};
 
 #[derive(FromRow)]
 struct EntryRow {
@@ -100,6 +103,7 @@ impl Store {
         {
             Applied::Done(outcome) => {
                 tx.commit().await?;
+                self.jobs_added();
                 Ok(outcome)
             }
             Applied::Refused => {
@@ -180,7 +184,8 @@ impl Store {
         let new_tier = tiers
             .tier_for(member.lifetime_points)
             .map(|t| t.name.clone());
-        let tier_changed = new_tier != member.tier;
+        let previous_tier = member.tier.clone();
+        let tier_changed = new_tier != previous_tier;
         if tier_changed {
             sqlx::query("UPDATE members SET tier = $2 WHERE id = $1")
                 .bind(member_id.as_str())
@@ -188,10 +193,6 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             member.tier = new_tier;
-        }
-        if amount != 0 {
-            self.member_card_changed(tx, member_id, &member.serial, now)
-                .await?;
         }
         let entry = LedgerEntry {
             id: entry_id,
@@ -208,6 +209,22 @@ impl Store {
                 .map(|k| k.as_str().to_string()),
             created_at: now,
         };
+        if amount != 0 {
+            self.member_card_changed(tx, member_id, &member.serial, now)
+                .await?;
+            let data = json!({ "member": member_data(&member), "entry": entry_data(&entry) });
+            self.emit_event(tx, program_id, EventType::PointsChanged, data, now)
+                .await?;
+        }
+        if tier_changed {
+            let data = json!({
+                "member": member_data(&member),
+                "previous_tier": previous_tier,
+                "tier": member.tier,
+            });
+            self.emit_event(tx, program_id, EventType::MemberTierChanged, data, now)
+                .await?;
+        }
         Ok(Applied::Done(PointsOutcome {
             entry,
             member,

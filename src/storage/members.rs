@@ -9,6 +9,7 @@ use super::{flag, is_unique_violation, Conflict, Store, StoreError};
 use crate::clock::{from_micros, from_seconds, to_micros};
 use crate::domain::apple_ids::{AuthToken, SerialNumber};
 use crate::domain::contact::{EmailAddress, PhoneNumber};
+use crate::domain::expiry::Expiring;
 use crate::domain::ids::{MemberId, ProgramId};
 use crate::domain::member::{Consent, Member, MemberStatus};
 use crate::domain::program::Program;
@@ -34,11 +35,13 @@ pub(super) struct MemberRow {
     created_at: i64,
     updated_at: i64,
     pass_modified: i64,
+    expiring_points: i64,
+    expiring_at: Option<i64>,
 }
 
 pub(super) const MEMBER_COLUMNS: &str = "id, program_id, external_id, name, email, phone, consent_email, \
      consent_sms, status, balance, lifetime_points, tier, version, card_generation, serial, auth_token, \
-     created_at, updated_at, pass_modified";
+     created_at, updated_at, pass_modified, expiring_points, expiring_at";
 
 impl TryFrom<MemberRow> for Member {
     type Error = StoreError;
@@ -77,6 +80,13 @@ impl TryFrom<MemberRow> for Member {
             created_at: from_micros(r.created_at),
             updated_at: from_micros(r.updated_at),
             pass_modified: from_seconds(r.pass_modified),
+            expiring: r
+                .expiring_at
+                .filter(|_| r.expiring_points > 0)
+                .map(|at| Expiring {
+                    points: r.expiring_points,
+                    at: from_micros(at),
+                }),
         })
     }
 }

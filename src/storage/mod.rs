@@ -6,6 +6,7 @@
 
 mod api_keys;
 mod apple;
+mod card_events;
 mod changes;
 mod fan_out;
 mod google;
@@ -17,6 +18,7 @@ mod reports;
 mod rewards;
 mod scans;
 mod secrets;
+mod webhooks;
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -27,10 +29,12 @@ use anyhow::Context;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Executor};
 
+use crate::clock::{OsRandom, SharedRandom};
 use crate::domain::ids::ProgramId;
 use crate::domain::program::Program;
 
 pub use apple::{Registration, UpdatedSerials};
+pub use card_events::CardEventRecord;
 pub use fan_out::FanOut;
 pub use google::{GoogleObjectRecord, PushedState};
 pub use ledger::{LedgerPage, PointsOutcome};
@@ -38,6 +42,7 @@ pub use members::{MemberKey, MemberPage, MemberQuery};
 pub use outbox::{ClaimedJob, Finish, JobRecord, OutboxStats};
 pub use reports::{Counts, ScanFilter};
 pub use scans::{NewScan, ScanOutcome};
+pub use webhooks::{DeliveryRecord, WebhookEvent};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -99,6 +104,8 @@ pub struct Store {
     jobs: Arc<tokio::sync::Notify>,
     /// Card lookups made (members by id or serial): scans of forged codes must not add any.
     member_lookups: Arc<std::sync::atomic::AtomicU64>,
+    /// For ids made inside transactions (webhook events).
+    random: SharedRandom,
 }
 
 impl std::fmt::Debug for Store {
@@ -173,6 +180,7 @@ impl Store {
             change_delay: time::Duration::ZERO,
             jobs: Arc::default(),
             member_lookups: Arc::default(),
+            random: Arc::new(OsRandom),
         })
     }
 
@@ -180,6 +188,12 @@ impl Store {
     /// this window become one push per device.
     pub fn with_change_delay(mut self, delay: time::Duration) -> Store {
         self.change_delay = delay;
+        self
+    }
+
+    /// Where ids made by the store (webhook events) get their randomness.
+    pub fn with_random(mut self, random: SharedRandom) -> Store {
+        self.random = random;
         self
     }
 
@@ -223,7 +237,7 @@ impl Store {
 
     /// Rows in one of our tables (operators' sanity checks, tests proving nothing was written).
     pub async fn count_rows(&self, table: &str) -> Result<i64, StoreError> {
-        const TABLES: [&str; 14] = [
+        const TABLES: [&str; 18] = [
             "programs",
             "program_images",
             "rewards",
@@ -238,6 +252,10 @@ impl Store {
             "google_callbacks",
             "locations",
             "scans",
+            "webhook_endpoints",
+            "webhook_events",
+            "webhook_deliveries",
+            "card_events",
         ];
         let table = TABLES
             .iter()

@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 use super::{Store, StoreError};
 use crate::clock::{from_micros, from_seconds, to_micros};
 use crate::domain::apple_ids::{PassTypeId, TeamId};
+use crate::domain::expiry::ExpiryPolicy;
 use crate::domain::ids::ProgramId;
 use crate::domain::program::{Design, EarnRules, Program, Tiers};
 
@@ -26,17 +27,20 @@ struct ProgramRow {
     created_at: i64,
     updated_at: i64,
     pass_modified: i64,
+    expiry: String,
 }
 
 const PROGRAM_COLUMNS: &str =
     "id, name, organization, pass_type_id, team_id, design, tiers, earn_rules, \
-     design_version, created_at, updated_at, pass_modified";
+     design_version, created_at, updated_at, pass_modified, expiry";
 
 impl TryFrom<ProgramRow> for Program {
     type Error = StoreError;
 
     fn try_from(r: ProgramRow) -> Result<Self, StoreError> {
         let corrupt = |what: &str| anyhow::anyhow!("stored program {} has an invalid {what}", r.id);
+        let expiry = serde_json::from_str::<Option<ExpiryPolicy>>(&r.expiry)
+            .map_err(|_| corrupt("expiry policy"))?;
         Ok(Program {
             pass_type_id: PassTypeId::parse(&r.pass_type_id)
                 .map_err(|_| corrupt("pass type id"))?,
@@ -52,6 +56,7 @@ impl TryFrom<ProgramRow> for Program {
             created_at: from_micros(r.created_at),
             updated_at: from_micros(r.updated_at),
             pass_modified: from_seconds(r.pass_modified),
+            expiry,
         })
     }
 }
@@ -71,8 +76,8 @@ impl Store {
     pub async fn insert_program(&self, p: &Program) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO programs (id, name, organization, pass_type_id, team_id, design, tiers, earn_rules, \
-             design_version, created_at, updated_at, pass_modified) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+             design_version, created_at, updated_at, pass_modified, expiry) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(p.id.as_str())
         .bind(&p.name)
@@ -86,9 +91,42 @@ impl Store {
         .bind(to_micros(p.created_at))
         .bind(to_micros(p.updated_at))
         .bind(p.pass_modified.unix_timestamp())
+        .bind(json(&p.expiry)?)
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// Sets or clears the program's points expiry. The design version moves so every cached
+    /// copy of the program is replaced; what cards show does not change by itself.
+    pub async fn set_expiry(
+        &self,
+        id: &ProgramId,
+        policy: Option<&ExpiryPolicy>,
+        now: OffsetDateTime,
+    ) -> Result<Program, StoreError> {
+        let done = sqlx::query(
+            "UPDATE programs SET expiry = $2, design_version = design_version + 1, updated_at = $3 WHERE id = $1",
+        )
+        .bind(id.as_str())
+        .bind(json(&policy)?)
+        .bind(to_micros(now))
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        self.program(id).await
+    }
+
+    /// Programs whose points expire.
+    pub async fn programs_with_expiry(&self) -> Result<Vec<Program>, StoreError> {
+        let rows: Vec<ProgramRow> = sqlx::query_as(&format!(
+            "SELECT {PROGRAM_COLUMNS} FROM programs WHERE expiry <> 'null' ORDER BY id"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(Program::try_from).collect()
     }
 
     /// The program as of `design_version`, parsed once per version and then served from memory.

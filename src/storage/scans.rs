@@ -2,17 +2,19 @@
 //! writes its ledger entry, the member, the card change and the scan in one transaction, so
 //! a scan record and its effect never disagree.
 
+use serde_json::json;
 use sqlx::{AnyConnection, FromRow};
 use time::OffsetDateTime;
 
 use super::ledger::Applied;
 use super::{flag, is_unique_violation, Conflict, Store, StoreError};
-use crate::clock::{from_micros, to_micros};
+use crate::clock::{from_micros, rfc3339, to_micros};
 use crate::domain::api_key::ApiKey;
 use crate::domain::ids::{ApiKeyId, LocationId, MemberId, ProgramId, RewardId};
 use crate::domain::ledger::{LedgerEntry, PointsChange};
 use crate::domain::program::Tiers;
 use crate::domain::scan::{Location, RejectReason, Scan, ScanAction};
+use crate::domain::webhook::{entry_data, member_data, EventType};
 use crate::storage::{Conflict as StoreConflict, PointsOutcome};
 
 /// A scan to record.
@@ -168,13 +170,16 @@ impl Store {
         scan: &NewScan<'_>,
         now: OffsetDateTime,
     ) -> Result<Scan, StoreError> {
-        let id = {
-            // Given back before the read below: holding it while waiting for a second
-            // connection would starve the pool under load.
-            let mut conn = self.pool.acquire().await?;
-            insert_scan(&mut conn, scan, 0, None, now).await?
-        };
-        let id = id.ok_or_else(|| anyhow::anyhow!("a scan without a key or reward was refused"))?;
+        // Ended before the read below: holding a connection while waiting for a second one
+        // would starve the pool under load.
+        let mut tx = self.pool.begin().await?;
+        let id = insert_scan(&mut tx, scan, 0, None, now)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("a scan without a key or reward was refused"))?;
+        self.emit_scan_events(&mut tx, scan, id, 0, None, now)
+            .await?;
+        tx.commit().await?;
+        self.jobs_added();
         self.scan(id).await
     }
 
@@ -228,11 +233,60 @@ impl Store {
             tx.rollback().await?;
             return self.after_conflict(scan).await;
         };
+        self.emit_scan_events(&mut tx, scan, id, amount, points.as_ref(), now)
+            .await?;
         tx.commit().await?;
+        self.jobs_added();
         Ok(ScanOutcome::Applied {
             scan: self.scan(id).await?,
             points,
         })
+    }
+
+    /// `scan.accepted` or `scan.rejected`, and `reward.redeemed` for an accepted redemption,
+    /// when the scan belongs to a program.
+    async fn emit_scan_events(
+        &self,
+        tx: &mut AnyConnection,
+        scan: &NewScan<'_>,
+        id: i64,
+        points: i64,
+        outcome: Option<&PointsOutcome>,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let Some(program) = scan.program_id else {
+            return Ok(());
+        };
+        let data = json!({
+            "scan": {
+                "id": id,
+                "action": scan.action,
+                "result": if scan.rejected.is_some() { "rejected" } else { "accepted" },
+                "reason": scan.rejected,
+                "member_id": scan.member_id,
+                "location_id": scan.location_id,
+                "staff_key_id": scan.staff.id,
+                "staff_name": scan.staff.name,
+                "amount": scan.amount_minor.map(|m| format!("{}.{:02}", m / 100, m % 100)),
+                "points": points,
+                "reward_id": scan.reward.map(|(r, _)| r),
+                "created_at": rfc3339(now),
+            },
+            "member": outcome.map(|o| member_data(&o.member)),
+            "entry": outcome.map(|o| entry_data(&o.entry)),
+        });
+        let kind = if scan.rejected.is_some() {
+            EventType::ScanRejected
+        } else {
+            EventType::ScanAccepted
+        };
+        self.emit_event(tx, program, kind, data.clone(), now)
+            .await?;
+        if scan.rejected.is_none() && scan.action == ScanAction::Redeem {
+            self.emit_event(tx, program, EventType::RewardRedeemed, data, now)
+                .await?;
+        }
+        Ok(())
     }
 
     /// After a unique index refused the write: a concurrent twin of this request won (replay

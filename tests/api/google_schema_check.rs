@@ -57,6 +57,7 @@ fn program(design: Design, tiers: &[&str]) -> Program {
         created_at: now,
         updated_at: now,
         pass_modified: now,
+        expiry: None,
     }
 }
 
@@ -81,6 +82,7 @@ fn member(p: &Program, tier: Option<&str>, status: MemberStatus, external: Optio
         created_at: now,
         updated_at: now,
         pass_modified: now,
+        expiring: None,
     }
 }
 

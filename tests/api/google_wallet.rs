@@ -285,6 +285,18 @@ async fn journey(engine: Engine, test: &str) {
         .unwrap();
     assert!(record.saved_at.is_some() && record.deleted_at.is_some());
     assert_eq!(app.count("google_callbacks").await, 2);
+    // Reports count the save as an install and the delete as a removal.
+    let events = app
+        .state
+        .store
+        .card_events(&passwright::domain::ids::ProgramId::parse(&program).unwrap())
+        .await
+        .unwrap();
+    let seen: Vec<(&str, &str)> = events
+        .iter()
+        .map(|e| (e.wallet.as_str(), e.event.as_str()))
+        .collect();
+    assert_eq!(seen, [("google", "installed"), ("google", "removed")]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,6 +14,8 @@ mod google_callbacks;
 #[path = "../support/google_schema.rs"]
 mod google_schema;
 mod helpers;
+#[path = "../support/webhook_receiver.rs"]
+mod webhook_receiver;
 
 mod access;
 mod apns;
@@ -36,3 +38,4 @@ mod pushes;
 mod reports;
 mod scans;
 mod web_service;
+mod webhooks;

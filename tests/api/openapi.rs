@@ -91,6 +91,14 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/device-logs"),
     ("GET", "/api/v1/outbox/jobs"),
     ("POST", "/api/v1/outbox/jobs/{id}/retry"),
+    // api/webhooks.rs
+    ("POST", "/api/v1/programs/{id}/webhooks"),
+    ("GET", "/api/v1/programs/{id}/webhooks"),
+    ("GET", "/api/v1/webhooks/{id}"),
+    ("PATCH", "/api/v1/webhooks/{id}"),
+    ("DELETE", "/api/v1/webhooks/{id}"),
+    ("POST", "/api/v1/webhooks/{id}/rotate-secret"),
+    ("GET", "/api/v1/webhooks/{id}/deliveries"),
     // pages/: the staff scanner, the dashboard and their scripts
     ("GET", "/staff"),
     ("GET", "/admin"),
@@ -124,6 +132,9 @@ const SCHEMAS: &[&str] = &[
     "PointsResult",
     "ApiKey",
     "ApiKeyCreated",
+    "Webhook",
+    "WebhookCreated",
+    "WebhookEvent",
     "Error",
 ];
 
@@ -365,6 +376,7 @@ struct Ids {
     key: String,
     image: String,
     token: String,
+    webhook: String,
 }
 
 impl Ids {
@@ -377,6 +389,7 @@ impl Ids {
             key: "key_aaaaaaaaaaaaaaaa".into(),
             image: "logo".into(),
             token: "aaaaaaaaaaaaaaaaaaaa.1.aaaaaaaaaaaaaaaa".into(),
+            webhook: "whk_aaaaaaaaaaaaaaaa".into(),
         }
     }
 
@@ -389,6 +402,7 @@ impl Ids {
                 ("id", "programs") => &self.program,
                 ("id", "members") => &self.member,
                 ("id", "keys") => &self.key,
+                ("id", "webhooks") => &self.webhook,
                 ("reward", _) => &self.reward,
                 ("name", _) => &self.image,
                 ("token", _) => &self.token,
@@ -1311,6 +1325,7 @@ async fn documented_schemas_match_what_the_server_answers() {
         key: staff_id.clone(),
         image: "logo".into(),
         token: String::new(),
+        webhook: Ids::unknown().webhook,
     };
     let mut strict = 0;
     for o in operations(&doc) {
@@ -1338,4 +1353,106 @@ async fn documented_schemas_match_what_the_server_answers() {
         let r = api.send("GET", path, path, None, None, &[]).await;
         assert_eq!(r.status, 200);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_answers_match_the_document() {
+    let Some(app) = spawn_app(Engine::Sqlite, "openapi::webhook_answers_match").await else {
+        return;
+    };
+    let doc = document();
+    let api = Api {
+        app: &app,
+        doc: &doc,
+    };
+    let program = app.sample_program().await;
+    let hooks = format!("/api/v1/programs/{program}/webhooks");
+    let collection = "/api/v1/programs/{id}/webhooks";
+    let r = api
+        .call(
+            "POST",
+            collection,
+            &hooks,
+            Some(json!({"url": "http://127.0.0.1:9/in", "events": ["points.changed"], "description": "CRM"})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let id = r.body["id"].as_str().unwrap().to_string();
+    let r = api
+        .call(
+            "POST",
+            collection,
+            &hooks,
+            Some(json!({"url": "mailto:x@example.com"})),
+        )
+        .await;
+    assert_eq!(r.code(), "validation_failed");
+    let r = api
+        .call(
+            "POST",
+            collection,
+            &hooks,
+            Some(json!({"url": "https://e.com/", "events": "points.changed"})),
+        )
+        .await;
+    assert_eq!(r.code(), "invalid_body");
+    assert_eq!(api.call("GET", collection, &hooks, None).await.status, 200);
+    let one = "/api/v1/webhooks/{id}";
+    let path = format!("/api/v1/webhooks/{id}");
+    assert_eq!(api.call("GET", one, &path, None).await.status, 200);
+    let r = api
+        .call(
+            "PATCH",
+            one,
+            &path,
+            Some(json!({"events": ["*"], "active": false, "description": null})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = api
+        .call("PATCH", one, &path, Some(json!({"active": "yes"})))
+        .await;
+    assert_eq!(r.code(), "invalid_body");
+    let rotate = "/api/v1/webhooks/{id}/rotate-secret";
+    let r = api
+        .call("POST", rotate, &format!("{path}/rotate-secret"), None)
+        .await;
+    assert_eq!(r.status, 200);
+    // One delivered event, so a delivery record is checked against its schema too.
+    let r = api
+        .call("PATCH", one, &path, Some(json!({"active": true})))
+        .await;
+    assert_eq!(r.status, 200);
+    let member = app.member(&program, "Ada").await;
+    let r = app
+        .adjust(&member, "openapi-hook", json!({"points": 3, "reason": "x"}))
+        .await;
+    assert_eq!(r.status, 201);
+    app.state.outbox.drain().await.unwrap();
+    let deliveries = "/api/v1/webhooks/{id}/deliveries";
+    let r = api
+        .call(
+            "GET",
+            deliveries,
+            &format!("{path}/deliveries?limit=10"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        r.body["deliveries"].as_array().unwrap().len(),
+        1,
+        "{}",
+        r.body
+    );
+    let r = api
+        .call(
+            "GET",
+            deliveries,
+            &format!("{path}/deliveries?limit=x"),
+            None,
+        )
+        .await;
+    assert_eq!(r.code(), "invalid_query");
+    assert_eq!(api.call("DELETE", one, &path, None).await.status, 204);
+    assert_eq!(api.call("DELETE", one, &path, None).await.status, 404);
 }

@@ -295,12 +295,20 @@ both_engines!(
         let topic = PassTypeId::parse(PASS_TYPE_ID).unwrap();
         let before = now - time::Duration::hours(1);
         assert_eq!(
-            store.drop_push_token(&topic, &token, before).await.unwrap(),
+            store
+                .drop_push_token(&topic, &token, before, now)
+                .await
+                .unwrap(),
             0
         );
         assert_eq!(
             store
-                .drop_push_token(&topic, &token, time::OffsetDateTime::now_utc())
+                .drop_push_token(
+                    &topic,
+                    &token,
+                    time::OffsetDateTime::now_utc(),
+                    time::OffsetDateTime::now_utc()
+                )
                 .await
                 .unwrap(),
             1

@@ -13,6 +13,7 @@ mod reports;
 mod rewards;
 mod scans;
 mod views;
+mod webhooks;
 
 use actix_web::{web, HttpResponse};
 
@@ -50,6 +51,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
             .configure(reports::configure)
             .configure(google::configure)
             .configure(operations::configure)
+            .configure(webhooks::configure)
             .default_service(web::to(no_route)),
     );
 }

@@ -106,6 +106,7 @@ async fn create(
         created_at: now,
         updated_at: now,
         pass_modified: whole_seconds(now),
+        expiry: None,
     };
     state.store.insert_program(&program).await?;
     tracing::info!(program = %program.id, "program created");

@@ -4,13 +4,15 @@
 use serde_json::{json, Value};
 
 use crate::cards::Cards;
-use crate::clock::rfc3339;
+use crate::clock::{from_micros, rfc3339};
 use crate::domain::api_key::ApiKey;
 use crate::domain::ledger::LedgerEntry;
 use crate::domain::member::Member;
 use crate::domain::program::Program;
 use crate::domain::reward::Reward;
 use crate::domain::scan::{Location, Scan};
+use crate::domain::webhook::WebhookEndpoint;
+use crate::storage::DeliveryRecord;
 
 pub fn program(p: &Program) -> Value {
     json!({
@@ -135,5 +137,38 @@ pub fn api_key(k: &ApiKey) -> Value {
         "program_id": k.program_id,
         "created_at": rfc3339(k.created_at),
         "revoked_at": k.revoked_at.map(rfc3339),
+    })
+}
+
+/// An endpoint without its secret (shown once, when made or rotated).
+pub fn webhook(e: &WebhookEndpoint) -> Value {
+    json!({
+        "id": e.id,
+        "program_id": e.program_id,
+        "url": e.url.as_str(),
+        "events": e.events.names(),
+        "active": e.active,
+        "description": e.description,
+        "disabled_reason": e.disabled_reason,
+        "created_at": rfc3339(e.created_at),
+        "updated_at": rfc3339(e.updated_at),
+    })
+}
+
+/// One event sent to an endpoint and how its delivery stands. A delivery whose job was
+/// purged (finished longer than the outbox retention ago) shows as `done`.
+pub fn delivery(d: &DeliveryRecord) -> Value {
+    let at = |t: Option<i64>| t.map(|t| rfc3339(from_micros(t)));
+    let state = d.state.as_deref().unwrap_or("done");
+    json!({
+        "event_id": d.event_id,
+        "type": d.event_type,
+        "created_at": rfc3339(from_micros(d.created_at)),
+        "state": state,
+        "attempts": d.attempts,
+        "last_error": d.last_error,
+        "next_attempt_at": if state == "pending" { at(d.run_at) } else { None },
+        "finished_at": at(d.finished_at),
+        "data": serde_json::from_str::<Value>(&d.data).unwrap_or(Value::Null),
     })
 }

@@ -65,11 +65,16 @@ pub async fn unregister(
     limit(&state, &path.device)?;
     let device = device(&path.device)?;
     let (member, program) = authorized(&state, &req, &path.pass_type, &path.serial).await?;
-    state
+    let removed = state
         .store
-        .unregister_device(&device, &program.pass_type_id, &member.serial)
+        .unregister_device(
+            &device,
+            &program.pass_type_id,
+            &member.serial,
+            state.clock.now(),
+        )
         .await?;
-    tracing::info!(?device, serial = %member.serial, "pass unregistered from a device");
+    tracing::info!(?device, serial = %member.serial, removed, "pass unregistered from a device");
     Ok(HttpResponse::Ok().finish())
 }
 

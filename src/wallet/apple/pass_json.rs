@@ -323,6 +323,7 @@ mod tests {
             created_at: now,
             updated_at: now,
             pass_modified: now,
+            expiry: None,
         }
     }
 
@@ -347,6 +348,7 @@ mod tests {
             created_at: now,
             updated_at: now,
             pass_modified: now,
+            expiring: None,
         }
     }
 

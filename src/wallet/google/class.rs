@@ -243,6 +243,7 @@ pub(crate) mod tests {
             created_at: now,
             updated_at: now,
             pass_modified: now,
+            expiry: None,
         }
     }
 

@@ -195,6 +195,7 @@ mod tests {
             created_at: now,
             updated_at: now,
             pass_modified: now,
+            expiring: None,
         }
     }
 

@@ -56,6 +56,7 @@ fn member(p: &Program) -> Member {
         created_at: now,
         updated_at: now,
         pass_modified: now,
+        expiring: None,
     }
 }
 
