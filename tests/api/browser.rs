@@ -527,6 +527,19 @@ both_engines!(
         assert_eq!(b.text(&figure("points_redeemed")).await, "160");
         assert_eq!(b.text(&figure("points_redemption_rate")).await, "53.3%");
 
+        // The CSV, fetched with the key and saved by the browser.
+        b.click("#csv").await;
+        b.wait_text("#status", "CSV downloaded").await;
+        let csv = wait_for_download(downloads.path()).await;
+        let mut lines = csv.lines();
+        let header = lines.next().unwrap();
+        assert!(
+            header.contains("members_enrolled") && header.contains("redemptions"),
+            "{header}"
+        );
+        let row = lines.next().unwrap_or_else(|| panic!("no rows: {csv}"));
+        assert!(row.starts_with(&today), "{row}");
+
         // Four charts, inlined as SVG from the server, each with its title and data labels.
         let charts = b
             .eval(
@@ -591,18 +604,6 @@ both_engines!(
         );
         b.screenshot("dashboard").await;
 
-        // The CSV, fetched with the key and saved by the browser.
-        b.click("#csv").await;
-        b.wait_text("#status", "CSV downloaded").await;
-        let csv = wait_for_download(downloads.path()).await;
-        let mut lines = csv.lines();
-        let header = lines.next().unwrap();
-        assert!(
-            header.contains("members_enrolled") && header.contains("redemptions"),
-            "{header}"
-        );
-        let row = lines.next().unwrap_or_else(|| panic!("no rows: {csv}"));
-        assert!(row.starts_with(&today), "{row}");
         let errors = b.errors().await;
         assert!(errors.is_empty(), "console errors: {errors:?}");
         b.close().await;
