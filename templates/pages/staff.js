@@ -478,6 +478,8 @@
       const r = result.body.redemption || { name: action.reward };
       text = `Redeemed ${r.name}.`;
     } else if (action.label === "purchase") {
+      $("amount").value = "";
+      $("products").value = "";
       const e = result.body.entry;
       text = `Purchase recorded${e ? `: ${points(e.amount)} earned` : ""}.`;
     } else {
@@ -517,8 +519,11 @@
       label: "purchase",
       body: scanBody("purchase", { amount: raw, product_types: products }),
     });
-    $("amount").value = "";
-    $("products").value = "";
+  });
+
+  // Escape backs out of a confirmation, as it would close a dialog.
+  $("confirm").addEventListener("keydown", (e) => {
+    if (e.key === "Escape") $("confirm-no").click();
   });
 
   window.addEventListener("pagehide", stopCamera);

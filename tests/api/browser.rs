@@ -337,13 +337,20 @@ both_engines!(
         assert_eq!(earned.len(), 1, "credited once: {earned:?}");
         assert_eq!(earned[0]["actor"], format!("api_key:{}", c.staff_id));
 
-        // Cancelling records nothing.
+        // The amount is cleared once recorded.
+        assert_eq!(b.eval("document.getElementById('amount').value").await, "");
+        // Cancelling records nothing; Escape cancels too.
         let entries = ledger(&app, &c.member).await.len();
         b.click("#visit").await;
         b.wait_text("#confirm-text", "Record a visit for Ada Lovelace?")
             .await;
         b.click("#confirm-no").await;
         b.wait_text("#status-text", "Cancelled").await;
+        b.click("#visit").await;
+        b.wait("#confirm-text").await;
+        b.eval("document.getElementById('confirm-yes').dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape', bubbles: true}))")
+            .await;
+        b.gone("#confirm").await;
         assert_eq!(ledger(&app, &c.member).await.len(), entries);
         // A visit, confirmed: a new action, so a new key, recorded.
         let scans = app.count("scans").await;
