@@ -7,7 +7,12 @@
 //! Every element that stands for a datum carries `data-label` and `data-value`, for the
 //! dashboard's tests (and anyone scripting against the dashboard).
 
-use sha2::{Digest, Sha256};
+mod markup;
+mod scale;
+
+pub use markup::escape;
+use markup::{shorten, Svg};
+use scale::Scale;
 
 const WIDTH: f64 = 640.0;
 const HEIGHT: f64 = 320.0;
@@ -319,142 +324,6 @@ fn no_data(title: &str, kind: &str) -> String {
     );
     svg.raw("</g>");
     svg.close()
-}
-
-fn shorten(label: &str) -> String {
-    if label.chars().count() <= MAX_LABEL_CHARS {
-        return label.to_string();
-    }
-    let cut: String = label.chars().take(MAX_LABEL_CHARS - 1).collect();
-    format!("{}…", cut.trim_end())
-}
-
-/// Text for XML content and attribute values. Characters XML 1.0 cannot carry at all
-/// (most C0 controls) are dropped rather than escaped: `&#1;` is not well-formed either.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            '\t' | '\n' | '\r' => out.push(' '),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// The value axis: from zero (or below, for negative values) to a round number above the
-/// largest value.
-struct Scale {
-    low: f64,
-    high: f64,
-    step: f64,
-}
-
-impl Scale {
-    fn new(values: impl Iterator<Item = f64>, format: ValueFormat) -> Scale {
-        let (mut low, mut high) = (0.0_f64, 0.0_f64);
-        for v in values {
-            low = low.min(v);
-            high = high.max(v);
-        }
-        if high <= low {
-            high = low
-                + if format == ValueFormat::Percent {
-                    1.0
-                } else {
-                    1.0_f64.max(low.abs())
-                };
-        }
-        let step = nice_step((high - low) / 4.0);
-        Scale {
-            low: (low / step).floor() * step,
-            high: (high / step).ceil() * step,
-            step,
-        }
-    }
-
-    fn fraction(&self, v: f64) -> f64 {
-        (v - self.low) / (self.high - self.low)
-    }
-
-    fn ticks(&self) -> Vec<f64> {
-        let n = ((self.high - self.low) / self.step).round() as i64;
-        (0..=n).map(|i| self.low + self.step * i as f64).collect()
-    }
-}
-
-/// 1, 2 or 5 times a power of ten, at least `raw`.
-fn nice_step(raw: f64) -> f64 {
-    if raw <= 0.0 || !raw.is_finite() {
-        return 1.0;
-    }
-    let magnitude = 10f64.powf(raw.log10().floor());
-    let m = raw / magnitude;
-    let nice = if m <= 1.0 {
-        1.0
-    } else if m <= 2.0 {
-        2.0
-    } else if m <= 5.0 {
-        5.0
-    } else {
-        10.0
-    };
-    nice * magnitude
-}
-
-/// The markup being built; `open` writes the accessible head, `close` the tail.
-struct Svg {
-    out: String,
-}
-
-impl Svg {
-    fn open(title: &str, desc: &str, kind: &str) -> Svg {
-        // Ids unique per chart content, so several charts can be inlined into one page.
-        let digest = Sha256::digest(format!("{kind}\u{0}{title}\u{0}{desc}").as_bytes());
-        let id = format!("chart-{}", hex::encode(&digest[..5]));
-        let mut out = format!(
-            r#"<svg xmlns="http://www.w3.org/2000/svg" class="chart chart-{kind}" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" role="img" aria-labelledby="{id}-title {id}-desc" font-family="{}" font-size="12">"#,
-            escape(FONT)
-        );
-        out.push_str(&format!(
-            r#"<title id="{id}-title">{}</title><desc id="{id}-desc">{}</desc>"#,
-            escape(title),
-            escape(desc)
-        ));
-        out.push_str(&format!(
-            r##"<rect width="{WIDTH}" height="{HEIGHT}" fill="#ffffff"/>"##
-        ));
-        let mut svg = Svg { out };
-        svg.text(16.0, 26.0, "start", INK, "chart-title", title);
-        svg
-    }
-
-    fn raw(&mut self, markup: &str) {
-        self.out.push_str(markup);
-    }
-
-    fn text(&mut self, x: f64, y: f64, anchor: &str, fill: &str, class: &str, text: &str) {
-        let weight = if class == "chart-title" {
-            r#" font-size="15" font-weight="600""#
-        } else {
-            ""
-        };
-        self.out.push_str(&format!(
-            r#"<text class="{class}" x="{x:.1}" y="{y:.1}" text-anchor="{anchor}" fill="{fill}"{weight}>{}</text>"#,
-            escape(text)
-        ));
-    }
-
-    fn close(mut self) -> String {
-        self.out.push_str("</svg>");
-        self.out
-    }
 }
 
 #[cfg(test)]
