@@ -11,7 +11,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::Cards;
-use crate::clock::SharedClock;
+use crate::clock::{to_micros, SharedClock};
 use crate::delivery::google::{GoogleApiConfig, GoogleClient, GoogleOutcome, ServiceAccount};
 use crate::domain::ids::{MemberId, ProgramId};
 use crate::domain::member::Member;
@@ -281,6 +281,7 @@ impl GoogleCards {
             version: record.pushed_version.unwrap_or(0),
             balance: record.pushed_balance.unwrap_or(member.balance),
             tier: record.pushed_tier.clone(),
+            expiring_at: record.pushed_expiring_at,
         };
         let known = record.pushed_version.is_some();
         let mut messages = Vec::new();
@@ -303,6 +304,16 @@ impl GoogleCards {
                         format!("reward-{}-{}", r.id, member.version),
                         "Reward unlocked".to_string(),
                         format!("{} is yours for {cost} points.", r.name),
+                    ));
+                }
+            }
+            if let Some(e) = member.expiring {
+                if before.expiring_at != Some(to_micros(e.at)) {
+                    let day = e.at.date();
+                    messages.push((
+                        format!("expiring-{day}"),
+                        "Points expiring".to_string(),
+                        format!("{} of your points expire on {day}.", e.points),
                     ));
                 }
             }
@@ -411,6 +422,7 @@ fn pushed(member: &Member) -> PushedState {
         version: member.version,
         balance: member.balance,
         tier: member.tier.clone(),
+        expiring_at: member.expiring.map(|e| to_micros(e.at)),
     }
 }
 

@@ -54,6 +54,8 @@ pub enum Command {
         #[command(subcommand)]
         command: JobsCommand,
     },
+    /// Run points expiry once now (serve also runs it every outbox.expiry_interval_s).
+    Expire,
 }
 
 #[derive(Debug, Subcommand)]
@@ -116,6 +118,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys { command } => keys::run(&settings, command).await?,
         Command::DeviceLogs { limit } => ops::device_logs(&settings, limit).await?,
         Command::Jobs { command } => ops::jobs(&settings, command).await?,
+        Command::Expire => ops::expire(&settings).await?,
     }
     Ok(())
 }

@@ -1,5 +1,5 @@
 //! `passwright device-logs` and `passwright jobs list|retry`: what operators look at when
-//! passes do not update.
+//! passes do not update; and `passwright expire`, points expiry on demand.
 
 use super::JobsCommand;
 use crate::clock::{from_micros, rfc3339};
@@ -54,6 +54,17 @@ pub async fn jobs(settings: &Settings, command: JobsCommand) -> anyhow::Result<(
             }
         }
     }
+    store.close().await;
+    Ok(())
+}
+
+pub async fn expire(settings: &Settings) -> anyhow::Result<()> {
+    let store = open_store(settings).await?;
+    let run = crate::redemption::expiry::run(&store, time::OffsetDateTime::now_utc()).await?;
+    println!(
+        "expired {} points of {} members; {} new reminders",
+        run.points_expired, run.members_expired, run.reminders
+    );
     store.close().await;
     Ok(())
 }

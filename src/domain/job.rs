@@ -30,7 +30,25 @@ pub enum Job {
         event_id: String,
         endpoint_id: String,
     },
+    /// One email to one member, from a template. `key` makes it unique (a reminder's date).
+    Email {
+        member_id: String,
+        template: String,
+        key: String,
+        data: serde_json::Value,
+    },
+    /// One SMS to one member, from a template.
+    Sms {
+        member_id: String,
+        template: String,
+        key: String,
+        data: serde_json::Value,
+    },
 }
+
+/// Kinds no worker delivers yet: email and SMS sending arrive with the distribution work.
+/// Such jobs wait, pending, instead of failing; workers do not claim them.
+pub const WAITING_KINDS: [&str; 2] = ["email", "sms"];
 
 impl Job {
     pub fn pass_changed(serial: &SerialNumber) -> Job {
@@ -69,6 +87,8 @@ impl Job {
             Job::GoogleObject { .. } => "google_object",
             Job::GoogleClass { .. } => "google_class",
             Job::Webhook { .. } => "webhook",
+            Job::Email { .. } => "email",
+            Job::Sms { .. } => "sms",
         }
     }
 
@@ -89,6 +109,18 @@ impl Job {
                 event_id,
                 endpoint_id,
             } => format!("webhook:{event_id}:{endpoint_id}"),
+            Job::Email {
+                member_id,
+                template,
+                key,
+                ..
+            } => format!("email:{template}:{member_id}:{key}"),
+            Job::Sms {
+                member_id,
+                template,
+                key,
+                ..
+            } => format!("sms:{template}:{member_id}:{key}"),
         }
     }
 

@@ -46,10 +46,13 @@ pub enum FieldKind {
     LifetimePoints,
     MemberSince,
     NextTier,
+    /// Points about to expire and when; shown only while there are some (on the back of the
+    /// card unless the layout places it).
+    ExpiringPoints,
 }
 
 impl FieldKind {
-    pub const ALL: [FieldKind; 7] = [
+    pub const ALL: [FieldKind; 8] = [
         FieldKind::Points,
         FieldKind::Tier,
         FieldKind::Name,
@@ -57,6 +60,7 @@ impl FieldKind {
         FieldKind::LifetimePoints,
         FieldKind::MemberSince,
         FieldKind::NextTier,
+        FieldKind::ExpiringPoints,
     ];
 
     /// The pass.json field key.
@@ -69,6 +73,7 @@ impl FieldKind {
             FieldKind::LifetimePoints => "lifetime_points",
             FieldKind::MemberSince => "member_since",
             FieldKind::NextTier => "next_tier",
+            FieldKind::ExpiringPoints => "expiring_points",
         }
     }
 
@@ -81,6 +86,7 @@ impl FieldKind {
             FieldKind::LifetimePoints => "Lifetime points",
             FieldKind::MemberSince => "Member since",
             FieldKind::NextTier => "Next tier",
+            FieldKind::ExpiringPoints => "Points expiring",
         }
     }
 
@@ -89,6 +95,7 @@ impl FieldKind {
         match self {
             FieldKind::Points => Some("You now have %@ points"),
             FieldKind::Tier => Some("You are now %@"),
+            FieldKind::ExpiringPoints => Some("Points expiring: %@"),
             _ => None,
         }
     }

@@ -29,6 +29,8 @@ pub struct OutboxConfig {
     pub max_attempts: u32,
     pub fan_out_batch: u32,
     pub retention: Duration,
+    /// How often housekeeping runs points expiry; `None`: never.
+    pub expiry_every: Option<Duration>,
 }
 
 pub struct Outbox {
@@ -221,6 +223,11 @@ impl Outbox {
             } => Ok(Handled::Finish(
                 self.webhook(claimed, event_id, endpoint_id).await,
             )),
+            // Never claimed (see WAITING_KINDS); should one be, it goes back to wait.
+            Job::Email { .. } | Job::Sms { .. } => Ok(Handled::Finish(Finish::Retry {
+                at: self.clock.now() + time::Duration::hours(1),
+                error: "no email or SMS sender is available yet".into(),
+            })),
         };
         result.unwrap_or_else(|e| {
             Handled::Finish(self.retry_or_fail(claimed, &format!("{e:#}"), None))
@@ -291,6 +298,7 @@ impl Outbox {
         let every =
             (self.config.lease / 4).clamp(Duration::from_millis(50), Duration::from_secs(15));
         let mut last_purge = None;
+        let mut last_expiry = None;
         while !*stop.borrow() {
             let now = self.clock.now();
             match self
@@ -320,6 +328,17 @@ impl Outbox {
                 let day_ago = now - time::Duration::hours(48);
                 if let Err(e) = self.store.purge_google_notifications(day_ago).await {
                     tracing::error!(error = ?e, "deleting old Google notification records failed");
+                }
+            }
+            if let Some(interval) = self.config.expiry_every {
+                let due = last_expiry.is_none_or(|t: time::OffsetDateTime| {
+                    now - t >= time::Duration::try_from(interval).unwrap_or(time::Duration::HOUR)
+                });
+                if due {
+                    last_expiry = Some(now);
+                    if let Err(e) = crate::redemption::expiry::run(&self.store, now).await {
+                        tracing::error!(error = ?e, "points expiry failed");
+                    }
                 }
             }
             tokio::select! {

@@ -99,6 +99,10 @@ pub struct OutboxSettings {
     /// Finished jobs and device logs are deleted after this many hours; failed jobs stay.
     #[serde(deserialize_with = "de::number")]
     pub retention_hours: u64,
+    /// How often each instance runs points expiry (expire what is due, update reminders),
+    /// in seconds; 0 turns the scheduled run off (`passwright expire` still runs it).
+    #[serde(deserialize_with = "de::number")]
+    pub expiry_interval_s: u64,
 }
 
 impl Default for OutboxSettings {
@@ -115,6 +119,7 @@ impl Default for OutboxSettings {
             max_attempts: 15,
             fan_out_batch: 5_000,
             retention_hours: 72,
+            expiry_interval_s: 900,
         }
     }
 }

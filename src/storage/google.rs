@@ -20,6 +20,7 @@ pub struct GoogleObjectRecord {
     pub pushed_version: Option<i64>,
     pub pushed_balance: Option<i64>,
     pub pushed_tier: Option<String>,
+    pub pushed_expiring_at: Option<i64>,
     pub saved_at: Option<i64>,
     pub deleted_at: Option<i64>,
 }
@@ -30,11 +31,13 @@ pub struct PushedState {
     pub version: i64,
     pub balance: i64,
     pub tier: Option<String>,
+    /// The expiry reminder shown (microseconds), if any.
+    pub expiring_at: Option<i64>,
 }
 
 const COLUMNS: &str =
     "member_id, program_id, object_id, class_id, pushed_version, pushed_balance, \
-     pushed_tier, saved_at, deleted_at";
+     pushed_tier, pushed_expiring_at, saved_at, deleted_at";
 
 impl Store {
     /// Records that the member has a Google object (idempotent) and returns it.
@@ -82,13 +85,14 @@ impl Store {
     ) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE google_objects SET pushed_version = $2, pushed_balance = $3, pushed_tier = $4, \
-             updated_at = $5 WHERE member_id = $1",
+             updated_at = $5, pushed_expiring_at = $6 WHERE member_id = $1",
         )
         .bind(member.as_str())
         .bind(state.version)
         .bind(state.balance)
         .bind(state.tier.clone())
         .bind(to_micros(now))
+        .bind(state.expiring_at)
         .execute(&self.pool)
         .await?;
         Ok(())

@@ -8,6 +8,7 @@ mod api_keys;
 mod apple;
 mod card_events;
 mod changes;
+mod expiry;
 mod fan_out;
 mod google;
 mod ledger;

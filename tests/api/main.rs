@@ -24,6 +24,7 @@ mod browser;
 mod certs;
 mod crash;
 mod device;
+mod expiry;
 mod google_api;
 mod google_schema_check;
 mod google_wallet;

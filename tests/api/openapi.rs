@@ -51,6 +51,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("PUT", "/api/v1/programs/{id}/design"),
     ("PUT", "/api/v1/programs/{id}/tiers"),
     ("PUT", "/api/v1/programs/{id}/earn_rules"),
+    ("PUT", "/api/v1/programs/{id}/expiry"),
+    ("DELETE", "/api/v1/programs/{id}/expiry"),
     // api/rewards.rs
     ("POST", "/api/v1/programs/{id}/rewards"),
     ("GET", "/api/v1/programs/{id}/rewards"),

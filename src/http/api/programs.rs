@@ -10,6 +10,7 @@ use super::super::error::{store_error, ApiError};
 use super::{load, resource, views, MANAGE, READ};
 use crate::clock::whole_seconds;
 use crate::domain::apple_ids::{PassTypeId, TeamId};
+use crate::domain::expiry::ExpiryPolicy;
 use crate::domain::ids::ProgramId;
 use crate::domain::program::{Design, EarnRules, Program, Tier, Tiers};
 use crate::domain::{text, Invalid};
@@ -28,7 +29,47 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(resource("/programs/{id}/design").route(web::put().to(put_design)))
     .service(resource("/programs/{id}/tiers").route(web::put().to(put_tiers)))
-    .service(resource("/programs/{id}/earn_rules").route(web::put().to(put_earn_rules)));
+    .service(resource("/programs/{id}/earn_rules").route(web::put().to(put_earn_rules)))
+    .service(
+        resource("/programs/{id}/expiry")
+            .route(web::put().to(put_expiry))
+            .route(web::delete().to(delete_expiry)),
+    );
+}
+
+/// Points expire `months` after they were earned, oldest first; cards show a reminder
+/// `reminder_days` before.
+async fn put_expiry(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: web::Json<ExpiryPolicy>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(MANAGE)?;
+    let program = load::program(&state, &caller, &id).await?;
+    let policy = body.into_inner().validated()?;
+    let saved = state
+        .store
+        .set_expiry(&program.id, Some(&policy), state.clock.now())
+        .await
+        .map_err(|e| store_error(e, "program"))?;
+    Ok(HttpResponse::Ok().json(views::program(&saved)))
+}
+
+/// Points stop expiring (entries already expired stay in the ledger).
+async fn delete_expiry(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(MANAGE)?;
+    let program = load::program(&state, &caller, &id).await?;
+    let saved = state
+        .store
+        .set_expiry(&program.id, None, state.clock.now())
+        .await
+        .map_err(|e| store_error(e, "program"))?;
+    Ok(HttpResponse::Ok().json(views::program(&saved)))
 }
 
 #[derive(Deserialize)]

@@ -25,6 +25,7 @@ pub fn program(p: &Program) -> Value {
         "tiers": p.tiers,
         "earn_rules": p.earn_rules,
         "design_version": p.design_version,
+        "expiry": p.expiry,
         "created_at": rfc3339(p.created_at),
         "updated_at": rfc3339(p.updated_at),
     })
@@ -51,6 +52,7 @@ pub fn member(m: &Member, program: &Program, cards: &Cards) -> Value {
         "version": m.version,
         "serial_number": m.serial,
         "pass_url": cards.download_url(m),
+        "expiring": expiring(m),
         "created_at": rfc3339(m.created_at),
         "updated_at": rfc3339(m.updated_at),
     })
@@ -70,7 +72,15 @@ pub fn member_summary(m: &Member, program: &Program) -> Value {
         "lifetime_points": m.lifetime_points,
         "status": m.status,
         "next_tier": next_tier,
+        "expiring": expiring(m),
     })
+}
+
+fn expiring(m: &Member) -> Value {
+    m.expiring.map_or(
+        Value::Null,
+        |e| json!({"points": e.points, "at": rfc3339(e.at)}),
+    )
 }
 
 pub fn scan(s: &Scan) -> Value {

@@ -49,6 +49,23 @@ pub fn render(program: &Program, member: &Member, ctx: &PassContext<'_>) -> Vec<
             .collect()
     };
     let mut back = fields(&layout.back, true);
+    // Points about to expire always show, with their lock-screen message: on the back
+    // unless the marketer placed the field elsewhere.
+    let placed = [
+        &layout.header,
+        &layout.primary,
+        &layout.secondary,
+        &layout.auxiliary,
+        &layout.back,
+    ]
+    .iter()
+    .any(|kinds| kinds.contains(&FieldKind::ExpiringPoints));
+    if !placed {
+        back.splice(
+            0..0,
+            field(program, member, FieldKind::ExpiringPoints, true),
+        );
+    }
     back.extend(
         design
             .back_fields
@@ -148,6 +165,10 @@ fn field(program: &Program, member: &Member, kind: FieldKind, back: bool) -> Opt
             json!(day
                 .format(&time::format_description::well_known::Rfc3339)
                 .ok()?)
+        }
+        FieldKind::ExpiringPoints => {
+            let e = member.expiring?;
+            json!(format!("{} on {}", e.points, e.at.date()))
         }
         FieldKind::NextTier => {
             let next = program.tiers.next_after(member.lifetime_points)?;
@@ -257,6 +278,22 @@ static BUILTIN: std::sync::LazyLock<BTreeMap<&'static str, [&'static str; 3]>> =
             (
                 "Next tier",
                 ["Nächste Stufe", "Niveau suivant", "Siguiente nivel"],
+            ),
+            (
+                "Points expiring",
+                [
+                    "Verfallende Punkte",
+                    "Points expirant",
+                    "Puntos que caducan",
+                ],
+            ),
+            (
+                "Points expiring: %@",
+                [
+                    "Verfallende Punkte: %@",
+                    "Points expirant : %@",
+                    "Puntos que caducan: %@",
+                ],
             ),
             (
                 "You now have %@ points",
