@@ -9,6 +9,7 @@ pub mod google;
 mod health;
 mod images;
 mod metrics;
+pub mod pages;
 pub mod passkit;
 
 use actix_web::http::header::{
@@ -28,6 +29,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
     google::configure(cfg);
     passkit::configure(cfg);
     api::configure(cfg, max_json_bytes);
+    pages::configure(cfg);
 }
 
 /// HTTP dates have whole seconds.

@@ -1,8 +1,12 @@
 //! Integration tests: the real application over HTTP, on SQLite and (when configured) PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../support/chromium.rs"]
+mod chromium;
 #[path = "../support/fake_apns.rs"]
 mod fake_apns;
+#[path = "../support/fake_camera.rs"]
+mod fake_camera;
 #[path = "../support/fake_google.rs"]
 mod fake_google;
 #[path = "../support/google_callbacks.rs"]
@@ -16,6 +20,7 @@ mod webhook_receiver;
 mod access;
 mod apns;
 mod bad_input;
+mod browser;
 mod certs;
 mod crash;
 mod device;
@@ -26,6 +31,7 @@ mod google_wallet;
 mod members;
 mod openapi;
 mod outbox;
+mod pages;
 mod passes;
 mod points;
 mod programs;

@@ -13,7 +13,7 @@ use crate::helpers::*;
 const DOCUMENT: &str = include_str!("../../docs/openapi.json");
 
 /// Every route the server registers, read from the `configure` functions: `src/http/health.rs`,
-/// `metrics.rs`, `downloads.rs`, `images.rs`, `google.rs`, under `/wallet/v1`
+/// `metrics.rs`, `downloads.rs`, `images.rs`, `google.rs`, `pages/*.rs`, under `/wallet/v1`
 /// `src/http/passkit/mod.rs`, and under `/api/v1` `src/http/api/mod.rs` and each
 /// `src/http/api/*.rs`. It must be updated together with the routes (and the document).
 const ROUTES: &[(&str, &str)] = &[
@@ -101,6 +101,10 @@ const ROUTES: &[(&str, &str)] = &[
     ("DELETE", "/api/v1/webhooks/{id}"),
     ("POST", "/api/v1/webhooks/{id}/rotate-secret"),
     ("GET", "/api/v1/webhooks/{id}/deliveries"),
+    // pages/: the staff scanner, the dashboard and their scripts
+    ("GET", "/staff"),
+    ("GET", "/admin"),
+    ("GET", "/assets/{asset}"),
 ];
 
 /// The routes that refuse a request without an `Idempotency-Key` header (api/points.rs).
@@ -407,6 +411,8 @@ impl Ids {
                 // Public program images (images.rs): the program, and an image name that exists.
                 ("program", _) => &self.program,
                 ("file", _) => "google-logo.png",
+                // The pages' files (pages/assets.rs).
+                ("asset", _) => "staff.js",
                 // No such job, device or pass: the outbox and the PassKit web service.
                 ("id", "outbox") => "1",
                 ("device", _) => "openapiprobe",

@@ -1,0 +1,86 @@
+//! `/assets/{asset}`: the pages' scripts and style sheet, and the vendored QR decoder. Served as
+//! files because the pages' Content-Security-Policy allows no inline script or style. Each
+//! answer carries an ETag of its content, so a phone revalidates cheaply and never keeps a
+//! script older than the page that loads it.
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use sha2::{Digest, Sha256};
+use std::sync::OnceLock;
+
+const JS: &str = "text/javascript; charset=utf-8";
+const CSS: &str = "text/css; charset=utf-8";
+
+/// Name, content type, content.
+const ASSETS: &[(&str, &str, &str)] = &[
+    (
+        "pages.css",
+        CSS,
+        include_str!("../../../templates/pages/pages.css"),
+    ),
+    (
+        "common.js",
+        JS,
+        include_str!("../../../templates/pages/common.js"),
+    ),
+    (
+        "staff.js",
+        JS,
+        include_str!("../../../templates/pages/staff.js"),
+    ),
+    (
+        "admin.js",
+        JS,
+        include_str!("../../../templates/pages/admin.js"),
+    ),
+    // jsQR 1.4.0 (Apache-2.0): see templates/pages/vendor/README.md.
+    (
+        "jsQR.js",
+        JS,
+        include_str!("../../../templates/pages/vendor/jsQR.js"),
+    ),
+];
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/assets/{asset}", web::get().to(asset));
+}
+
+/// Quoted strong ETags of the assets, in the order of `ASSETS`, computed once.
+fn etags() -> &'static [String] {
+    static ETAGS: OnceLock<Vec<String>> = OnceLock::new();
+    ETAGS.get_or_init(|| {
+        ASSETS
+            .iter()
+            .map(|(_, _, body)| format!("\"{}\"", hex::encode(&Sha256::digest(body)[..12])))
+            .collect()
+    })
+}
+
+async fn asset(req: HttpRequest, name: web::Path<String>) -> HttpResponse {
+    let Some(i) = ASSETS.iter().position(|(n, _, _)| *n == name.as_str()) else {
+        return HttpResponse::NotFound()
+            .content_type("text/plain")
+            .body("no such asset");
+    };
+    let (_, content_type, body) = ASSETS[i];
+    let etag = &etags()[i];
+    let fresh = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
+    let mut answer = if fresh {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    answer
+        .insert_header((header::ETAG, etag.as_str()))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"));
+    if fresh {
+        answer.finish()
+    } else {
+        answer.content_type(content_type).body(body)
+    }
+}

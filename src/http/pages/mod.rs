@@ -1,0 +1,35 @@
+//! The browser pages: the staff scanner (`/staff`) and the marketer dashboard (`/admin`).
+//! Both are static HTML, CSS and JavaScript embedded in the binary that talk to the REST API
+//! with the key the user signs in with; the server holds no page sessions. The charts the
+//! dashboard shows are rendered here as SVG (`charts`), served by the reports API.
+
+mod admin;
+mod assets;
+pub mod charts;
+mod staff;
+
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
+
+/// Scripts and styles only from our own origin, so nothing injected into a page (a member's
+/// name, an SVG label) can run. `blob:` images are the camera frames; `connect-src` is the API.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
+     style-src 'self'; img-src 'self' data: blob:; media-src 'self' blob: mediastream:; \
+     connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    staff::configure(cfg);
+    admin::configure(cfg);
+    assets::configure(cfg);
+}
+
+/// An HTML page with the headers every page sends.
+fn page(html: &'static str) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::REFERRER_POLICY, "no-referrer"))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .body(html)
+}
