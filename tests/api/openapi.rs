@@ -89,6 +89,7 @@ const ROUTES: &[(&str, &str)] = &[
     // api/reports.rs
     ("GET", "/api/v1/programs/{id}/reports"),
     ("GET", "/api/v1/programs/{id}/reports.csv"),
+    ("GET", "/api/v1/programs/{id}/reports/charts/{name}.svg"),
     // api/operations.rs
     ("GET", "/api/v1/device-logs"),
     ("GET", "/api/v1/outbox/jobs"),

@@ -1,5 +1,6 @@
 //! The REST API under `/api/v1`: bearer API keys, JSON in and out, errors with a stable code.
 
+mod charts;
 mod google;
 mod images;
 mod keys;
@@ -49,6 +50,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
             .configure(locations::configure)
             .configure(scans::configure)
             .configure(reports::configure)
+            .configure(charts::configure)
             .configure(google::configure)
             .configure(operations::configure)
             .configure(webhooks::configure)
