@@ -213,8 +213,8 @@ impl Desk<'_> {
         let Some(id) = &req.location else {
             return Ok(());
         };
-        match self.store.location(id).await {
-            Ok(l) if l.program_id == program.id => Ok(()),
+        match self.store.location_program(id).await {
+            Ok(p) if p == program.id => Ok(()),
             Ok(_) | Err(StoreError::NotFound) => {
                 Err(Invalid::new("location_id", "no such location in this card's program").into())
             }

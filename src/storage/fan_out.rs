@@ -51,6 +51,7 @@ impl Store {
         serial: &str,
         now: OffsetDateTime,
     ) -> Result<u64, StoreError> {
+        let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
         let pushes = sqlx::query(&format!(
             "{JOB_INSERT} {PUSH_JOB} WHERE r.serial = $1 {COALESCE}"
@@ -88,6 +89,7 @@ impl Store {
         now: OffsetDateTime,
         lease_until: OffsetDateTime,
     ) -> Result<FanOut, StoreError> {
+        let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
         // Writing first makes SQLite take its write lock before the reads below; a read
         // first would make the later write fail outright when another writer got in between.

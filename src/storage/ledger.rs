@@ -96,6 +96,7 @@ impl Store {
         if let Some(replay) = self.replay(program_id, member_id, change).await? {
             return Ok(replay);
         }
+        let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
         match self
             .points_in(&mut tx, program_id, member_id, tiers, change, now)

@@ -105,6 +105,12 @@ pub struct Store {
     jobs: Arc<tokio::sync::Notify>,
     /// Card lookups made (members by id or serial): scans of forged codes must not add any.
     member_lookups: Arc<std::sync::atomic::AtomicU64>,
+    /// SQLite has one writer at a time, and a writer that finds the lock taken sleeps in the
+    /// busy handler in growing steps: under load that shows as a long latency tail. This
+    /// process's busy writers queue here instead, in order (see `write_turn`).
+    write_gate: Arc<tokio::sync::Mutex<()>>,
+    /// Locations never move between programs and are never deleted: their program, once read.
+    location_programs: Arc<Mutex<HashMap<String, ProgramId>>>,
     /// For ids made inside transactions (webhook events).
     random: SharedRandom,
 }
@@ -181,6 +187,8 @@ impl Store {
             change_delay: time::Duration::ZERO,
             jobs: Arc::default(),
             member_lookups: Arc::default(),
+            write_gate: Arc::default(),
+            location_programs: Arc::default(),
             random: Arc::new(OsRandom),
         })
     }
@@ -205,6 +213,15 @@ impl Store {
 
     fn jobs_added(&self) {
         self.jobs.notify_waiters();
+    }
+
+    /// On SQLite, a turn to write: held from before a write transaction begins until it ends.
+    /// Nothing on PostgreSQL, whose row locks let writers run side by side.
+    pub(crate) async fn write_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        match self.engine {
+            Engine::Sqlite => Some(self.write_gate.clone().lock_owned().await),
+            Engine::Postgres => None,
+        }
     }
 
     /// How many card lookups this store has made.

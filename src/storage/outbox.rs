@@ -142,6 +142,7 @@ impl Store {
                  RETURNING id, payload, attempts, created_at"
             ),
         };
+        let _turn = self.write_turn().await;
         let rows: Vec<ClaimRow> = sqlx::query_as(&sql)
             .bind(to_micros(now))
             .bind(to_micros(lease_until))
@@ -174,6 +175,7 @@ impl Store {
             .filter(|(_, f)| *f == Finish::Done { note: None })
             .map(|(id, _)| *id)
             .collect();
+        let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
         for chunk in done.chunks(500) {
             let sql = format!(

@@ -154,6 +154,23 @@ impl Store {
         Ok(rows.into_iter().map(Location::from).collect())
     }
 
+    /// The program a location belongs to, read once per location and then kept.
+    pub async fn location_program(&self, id: &LocationId) -> Result<ProgramId, StoreError> {
+        let known = self
+            .location_programs
+            .lock()
+            .ok()
+            .and_then(|m| m.get(id.as_str()).cloned());
+        if let Some(p) = known {
+            return Ok(p);
+        }
+        let program = self.location(id).await?.program_id;
+        if let Ok(mut m) = self.location_programs.lock() {
+            m.insert(id.as_str().to_string(), program.clone());
+        }
+        Ok(program)
+    }
+
     pub async fn location(&self, id: &LocationId) -> Result<Location, StoreError> {
         let row: LocationRow = sqlx::query_as(
             "SELECT id, program_id, name, address, created_at FROM locations WHERE id = $1",
@@ -170,8 +187,7 @@ impl Store {
         scan: &NewScan<'_>,
         now: OffsetDateTime,
     ) -> Result<Scan, StoreError> {
-        // Ended before the read below: holding a connection while waiting for a second one
-        // would starve the pool under load.
+        let turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
         let id = insert_scan(&mut tx, scan, 0, None, now)
             .await?
@@ -179,8 +195,9 @@ impl Store {
         self.emit_scan_events(&mut tx, scan, id, 0, None, now)
             .await?;
         tx.commit().await?;
+        drop(turn);
         self.jobs_added();
-        self.scan(id).await
+        Ok(recorded(scan, id, 0, None, now))
     }
 
     /// An accepted action after a scan: the points change (if any) and the scan record in one
@@ -193,13 +210,13 @@ impl Store {
         change: Option<(&PointsChange, &Tiers)>,
         now: OffsetDateTime,
     ) -> Result<ScanOutcome, StoreError> {
-        if let Some(replay) = self.replay_scan(scan).await? {
-            return Ok(replay);
-        }
+        // No look for an earlier request first: a repeated key meets a unique index below,
+        // and only then is the first outcome read back.
         let (program_id, member_id) = match (scan.program_id, scan.member_id) {
             (Some(p), Some(m)) => (p, m),
             _ => return Err(anyhow::anyhow!("an action needs a program and a member").into()),
         };
+        let turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
         let points = match change {
             None => None,
@@ -210,6 +227,11 @@ impl Store {
                 Applied::Done(outcome) => Some(outcome),
                 Applied::Refused => {
                     tx.rollback().await?;
+                    drop(turn);
+                    // A retry of a request that went through may no longer fit the balance.
+                    if let Some(replay) = self.replay_scan(scan).await? {
+                        return Ok(replay);
+                    }
                     return match self.why_not_applied(program_id, member_id).await {
                         StoreError::Conflict(StoreConflict::InsufficientPoints { .. }) => {
                             Ok(ScanOutcome::Refused(RejectReason::InsufficientPoints))
@@ -222,6 +244,7 @@ impl Store {
                 }
                 Applied::KeyTaken => {
                     tx.rollback().await?;
+                    drop(turn);
                     return self.after_conflict(scan).await;
                 }
             },
@@ -231,14 +254,16 @@ impl Store {
             .map_or((0, None), |p| (p.entry.amount, Some(p.entry.id)));
         let Some(id) = insert_scan(&mut tx, scan, amount, entry, now).await? else {
             tx.rollback().await?;
+            drop(turn);
             return self.after_conflict(scan).await;
         };
         self.emit_scan_events(&mut tx, scan, id, amount, points.as_ref(), now)
             .await?;
         tx.commit().await?;
+        drop(turn);
         self.jobs_added();
         Ok(ScanOutcome::Applied {
-            scan: self.scan(id).await?,
+            scan: recorded(scan, id, amount, entry, now),
             points,
         })
     }
@@ -373,6 +398,31 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         Ok(ids.into_iter().map(RewardId::from_trusted).collect())
+    }
+}
+
+/// The scan as just written, without reading it back.
+fn recorded(
+    scan: &NewScan<'_>,
+    id: i64,
+    points: i64,
+    ledger_entry_id: Option<i64>,
+    now: OffsetDateTime,
+) -> Scan {
+    Scan {
+        id,
+        program_id: scan.program_id.cloned(),
+        member_id: scan.member_id.cloned(),
+        staff_key_id: scan.staff.id.clone(),
+        staff_name: scan.staff.name.clone(),
+        location_id: scan.location_id.cloned(),
+        action: scan.action,
+        rejected: scan.rejected.map(|r| r.as_str().to_string()),
+        amount_minor: scan.amount_minor,
+        points,
+        reward_id: scan.reward.map(|(r, _)| r.clone()),
+        ledger_entry_id,
+        created_at: from_micros(to_micros(now)),
     }
 }
 
