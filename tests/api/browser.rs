@@ -492,6 +492,7 @@ both_engines!(
                           "location_id": c.location});
         scan(&app, &c.staff, "cake-0", body).await;
         let marketer = app.create_key("marketer", Some(&c.program)).await;
+        let (_, quiet) = staff_key(&app, &c.program, "Till 2 – idle").await;
 
         let downloads = tempfile::tempdir().unwrap();
         let launch = Launch {
@@ -610,6 +611,20 @@ both_engines!(
             "{text}"
         );
         b.screenshot("dashboard").await;
+
+        // Filters reach the report: one location, then a staff key that scanned nothing.
+        assert_eq!(b.text(&figure("scans_accepted")).await, "6");
+        b.select("#location", &second).await;
+        b.click("#filters button[type=submit]").await;
+        b.wait(&format!("#report[data-loaded*='location_id={second}']"))
+            .await;
+        assert_eq!(b.text(&figure("scans_accepted")).await, "2");
+        b.select("#location", "").await;
+        b.fill("#staff", &quiet).await;
+        b.click("#filters button[type=submit]").await;
+        b.wait(&format!("#report[data-loaded*='staff_key_id={quiet}']"))
+            .await;
+        assert_eq!(b.text(&figure("scans_accepted")).await, "0");
 
         let errors = b.errors().await;
         assert!(errors.is_empty(), "console errors: {errors:?}");
