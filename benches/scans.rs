@@ -232,6 +232,4 @@ async fn bench(engine: &str, env: Vec<(&str, String)>) {
             r.cpu_ms_per_action
         );
     }
-    let jobs = server.metric("passwright_outbox_jobs_done_total").await;
-    println!("{engine}: outbox jobs done during the run: {jobs:.0} (the wallet fan-outs the scans enqueued)");
 }

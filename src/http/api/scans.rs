@@ -123,7 +123,11 @@ async fn scan(
 
 async fn accepted_response(state: &AppState, a: Accepted) -> Result<HttpResponse, ApiError> {
     let rewards = state.store.rewards(&a.program.id).await?;
-    let redeemed = state.store.redeemed_single_use(&a.member.id).await?;
+    let redeemed = if rewards.iter().any(|r| r.active && !r.repeatable) {
+        state.store.redeemed_single_use(&a.member.id).await?
+    } else {
+        Vec::new()
+    };
     let recent = state.store.ledger(&a.member.id, None, 5).await?;
     let status = if a.replayed {
         StatusCode::OK
