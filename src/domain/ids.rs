@@ -120,6 +120,11 @@ typed_id!(
     EventId,
     "evt_"
 );
+typed_id!(
+    /// A marketing campaign: its links, messages and what they produced.
+    CampaignId,
+    "cmp_"
+);
 
 #[cfg(test)]
 mod tests {

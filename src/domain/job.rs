@@ -30,20 +30,10 @@ pub enum Job {
         event_id: String,
         endpoint_id: String,
     },
-    /// One email to one member, from a template. `key` makes it unique (a reminder's date).
-    Email {
-        member_id: String,
-        template: String,
-        key: String,
-        data: serde_json::Value,
-    },
-    /// One SMS to one member, from a template.
-    Sms {
-        member_id: String,
-        template: String,
-        key: String,
-        data: serde_json::Value,
-    },
+    /// Send one stored message (member, template, data: see `storage::messages`) by email.
+    Email { message_id: i64 },
+    /// Send one stored message by SMS.
+    Sms { message_id: i64 },
 }
 
 /// Kinds no worker delivers yet: email and SMS sending arrive with the distribution work.
@@ -109,18 +99,8 @@ impl Job {
                 event_id,
                 endpoint_id,
             } => format!("webhook:{event_id}:{endpoint_id}"),
-            Job::Email {
-                member_id,
-                template,
-                key,
-                ..
-            } => format!("email:{template}:{member_id}:{key}"),
-            Job::Sms {
-                member_id,
-                template,
-                key,
-                ..
-            } => format!("sms:{template}:{member_id}:{key}"),
+            Job::Email { message_id } => format!("email:{message_id}"),
+            Job::Sms { message_id } => format!("sms:{message_id}"),
         }
     }
 

@@ -8,6 +8,7 @@ pub mod card_event;
 pub mod color;
 pub mod contact;
 pub mod device;
+pub mod distribution;
 pub mod expiry;
 pub mod ids;
 pub mod job;

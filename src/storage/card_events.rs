@@ -71,6 +71,9 @@ impl Store {
         .bind(to_micros(now))
         .execute(&mut *conn)
         .await?;
+        if change == CardChange::Installed {
+            super::links::attribute_install(conn, &member.id).await?;
+        }
         let data = json!({ "member": member_data(&member), "wallet": wallet.as_str() });
         self.emit_event(conn, &member.program_id, change.event(), data, now)
             .await?;

@@ -4,12 +4,12 @@
 
 use time::{Duration, OffsetDateTime};
 
-use super::outbox::enqueue;
+use super::messages::{add_message, skip_reason, NewMessage};
 use super::{Store, StoreError};
 use crate::clock::{from_micros, to_micros};
+use crate::domain::distribution::MessageChannel;
 use crate::domain::expiry::{Expiring, ExpiryPolicy, Movement};
 use crate::domain::ids::{MemberId, ProgramId};
-use crate::domain::job::Job;
 use crate::domain::member::Member;
 
 impl Store {
@@ -96,8 +96,8 @@ impl Store {
             .rows_affected()
                 == 1;
             if reminded {
-                for job in reminder_messages(member, e) {
-                    enqueue(&mut tx, &job, now, now).await?;
+                for (msg, skip) in reminder_messages(member, e) {
+                    add_message(&mut tx, &msg, skip, now).await?;
                 }
             }
         }
@@ -107,26 +107,25 @@ impl Store {
     }
 }
 
-/// The email and SMS a reminder sends, to the channels the member agreed to.
-fn reminder_messages(member: &Member, e: Expiring) -> Vec<Job> {
-    let key = e.at.date().to_string();
+/// The email and SMS a reminder sends; channels the member cannot receive are stored as
+/// skipped, with the reason.
+fn reminder_messages(member: &Member, e: Expiring) -> Vec<(NewMessage, Option<&'static str>)> {
+    let date = e.at.date().to_string();
     let data = serde_json::json!({"points": e.points, "expires_at": crate::clock::rfc3339(e.at)});
-    let mut jobs = Vec::new();
-    if member.consent.email && member.email.is_some() {
-        jobs.push(Job::Email {
-            member_id: member.id.as_str().to_string(),
-            template: "points_expiring".into(),
-            key: key.clone(),
-            data: data.clone(),
-        });
-    }
-    if member.consent.sms && member.phone.is_some() {
-        jobs.push(Job::Sms {
-            member_id: member.id.as_str().to_string(),
-            template: "points_expiring".into(),
-            key,
-            data,
-        });
-    }
-    jobs
+    [MessageChannel::Email, MessageChannel::Sms]
+        .into_iter()
+        .map(|channel| {
+            let msg = NewMessage {
+                program_id: member.program_id.clone(),
+                member_id: member.id.clone(),
+                campaign_id: None,
+                channel,
+                template: "points_expiring".into(),
+                data: data.clone(),
+                link_code: None,
+                dedup: format!("points_expiring:{}:{}:{date}", channel.as_str(), member.id),
+            };
+            (msg, skip_reason(member, channel))
+        })
+        .collect()
 }

@@ -8,11 +8,14 @@ mod api_keys;
 mod apple;
 mod card_events;
 mod changes;
+mod consent;
 mod expiry;
 mod fan_out;
 mod google;
 mod ledger;
+mod links;
 mod members;
+mod messages;
 mod outbox;
 mod programs;
 mod reports;
@@ -36,10 +39,13 @@ use crate::domain::program::Program;
 
 pub use apple::{Registration, UpdatedSerials};
 pub use card_events::CardEventRecord;
+pub use consent::ConsentEvent;
 pub use fan_out::FanOut;
 pub use google::{GoogleObjectRecord, PushedState};
 pub use ledger::{LedgerPage, PointsOutcome};
+pub use links::{LinkAction, LinkRecord, NewLink};
 pub use members::{MemberKey, MemberPage, MemberQuery};
+pub use messages::{skip_reason, MessageRecord, NewMessage};
 pub use outbox::{ClaimedJob, Finish, JobRecord, OutboxStats};
 pub use reports::{Counts, ScanFilter};
 pub use scans::{NewScan, ScanOutcome};
@@ -255,7 +261,7 @@ impl Store {
 
     /// Rows in one of our tables (operators' sanity checks, tests proving nothing was written).
     pub async fn count_rows(&self, table: &str) -> Result<i64, StoreError> {
-        const TABLES: [&str; 18] = [
+        const TABLES: [&str; 24] = [
             "programs",
             "program_images",
             "rewards",
@@ -274,6 +280,12 @@ impl Store {
             "webhook_events",
             "webhook_deliveries",
             "card_events",
+            "campaigns",
+            "links",
+            "messages",
+            "link_events",
+            "consent_events",
+            "campaign_members",
         ];
         let table = TABLES
             .iter()

@@ -108,12 +108,20 @@ async fn expiry_in_order_with_one_reminder(engine: Engine, test: &str) {
         .collect();
     assert_eq!(messages, ["email"], "{pending:?}");
     let email = pending.iter().find(|j| j.kind == "email").unwrap();
-    assert!(
-        email.payload.contains("points_expiring"),
-        "{}",
-        email.payload
+    let id = serde_json::from_str::<Value>(&email.payload).unwrap()["message_id"]
+        .as_i64()
+        .unwrap();
+    let message = store.message(id).await.unwrap();
+    assert_eq!(message.template, "points_expiring");
+    assert_eq!(message.data["points"], 70);
+    assert_eq!(message.status, "queued");
+    // The SMS she could not receive is kept as skipped, with the reason.
+    assert_eq!(app.count("messages").await, 2);
+    let sms = store.message(id + 1).await.unwrap();
+    assert_eq!(
+        (sms.status.as_str(), sms.reason.as_deref()),
+        ("skipped", Some("no_address"))
     );
-    assert!(email.payload.contains("\"points\":70"), "{}", email.payload);
 
     // A day after: the 70 expire (not the newer 50), and the reminder is cleared.
     clock.advance(Duration::days(4));

@@ -1,0 +1,113 @@
+//! Members' consent to email and SMS: the current flags on the member, and the append-only
+//! history of every change (when, which channel, granted or withdrawn, how).
+
+use serde::Serialize;
+use sqlx::{AnyConnection, FromRow};
+use time::OffsetDateTime;
+
+use super::{flag, Store, StoreError};
+use crate::clock::{from_micros, rfc3339, to_micros};
+use crate::domain::distribution::{ConsentSource, MessageChannel};
+use crate::domain::ids::{MemberId, ProgramId};
+
+/// One entry of a member's consent history.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConsentEvent {
+    pub channel: String,
+    pub granted: bool,
+    pub source: String,
+    /// RFC 3339.
+    pub at: String,
+}
+
+#[derive(FromRow)]
+struct ConsentRow {
+    channel: String,
+    granted: i64,
+    source: String,
+    created_at: i64,
+}
+
+/// Appends one consent change to the member's history, in the caller's transaction.
+pub(super) async fn record_consent(
+    conn: &mut AnyConnection,
+    program: &ProgramId,
+    member: &MemberId,
+    channel: MessageChannel,
+    granted: bool,
+    source: ConsentSource,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO consent_events (program_id, member_id, channel, granted, source, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(program.as_str())
+    .bind(member.as_str())
+    .bind(channel.as_str())
+    .bind(flag(granted))
+    .bind(source.as_str())
+    .bind(to_micros(now))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+impl Store {
+    /// Sets the member's consent for `channel` and records the change; nothing is recorded
+    /// when it already was so. Returns whether it changed.
+    pub async fn set_consent(
+        &self,
+        member: &MemberId,
+        channel: MessageChannel,
+        granted: bool,
+        source: ConsentSource,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let column = match channel {
+            MessageChannel::Email => "consent_email",
+            MessageChannel::Sms => "consent_sms",
+        };
+        let mut tx = self.pool.begin().await?;
+        let program: Option<String> = sqlx::query_scalar(&format!(
+            "UPDATE members SET {column} = $2, updated_at = $3 WHERE id = $1 AND {column} <> $2 \
+             RETURNING program_id"
+        ))
+        .bind(member.as_str())
+        .bind(flag(granted))
+        .bind(to_micros(now))
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(program) = program else {
+            tx.rollback().await?;
+            return Ok(false);
+        };
+        let program = ProgramId::from_trusted(program);
+        record_consent(&mut tx, &program, member, channel, granted, source, now).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// The member's consent history, oldest first.
+    pub async fn consent_history(
+        &self,
+        member: &MemberId,
+    ) -> Result<Vec<ConsentEvent>, StoreError> {
+        let rows: Vec<ConsentRow> = sqlx::query_as(
+            "SELECT channel, granted, source, created_at FROM consent_events \
+             WHERE member_id = $1 ORDER BY id",
+        )
+        .bind(member.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| ConsentEvent {
+                channel: r.channel,
+                granted: r.granted != 0,
+                source: r.source,
+                at: rfc3339(from_micros(r.created_at)),
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,180 @@
+//! Email and SMS messages: one row per message to one member (a campaign's or a reminder's),
+//! written with its outbox job in the same transaction; the sender records the outcome on it.
+//! A message the member cannot receive is stored as skipped, with the reason, and counted.
+
+use sqlx::{AnyConnection, FromRow};
+use time::OffsetDateTime;
+
+use super::outbox::enqueue;
+use super::{Store, StoreError};
+use crate::clock::{from_micros, to_micros};
+use crate::domain::distribution::MessageChannel;
+use crate::domain::ids::{CampaignId, MemberId, ProgramId};
+use crate::domain::job::Job;
+use crate::domain::member::{Member, MemberStatus};
+
+/// A message to add. `dedup` is unique across all messages: adding the same one twice
+/// stores and sends it once.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub program_id: ProgramId,
+    pub member_id: MemberId,
+    pub campaign_id: Option<CampaignId>,
+    pub channel: MessageChannel,
+    pub template: String,
+    /// What the template uses besides the member and the program.
+    pub data: serde_json::Value,
+    /// The link the message carries, for attribution.
+    pub link_code: Option<String>,
+    pub dedup: String,
+}
+
+/// A stored message.
+#[derive(Debug, Clone)]
+pub struct MessageRecord {
+    pub id: i64,
+    pub program_id: ProgramId,
+    pub member_id: MemberId,
+    pub campaign_id: Option<CampaignId>,
+    pub channel: MessageChannel,
+    pub template: String,
+    pub data: serde_json::Value,
+    pub link_code: Option<String>,
+    pub status: String,
+    pub reason: Option<String>,
+    pub provider_ref: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+#[derive(FromRow)]
+struct MessageRow {
+    id: i64,
+    program_id: String,
+    member_id: String,
+    campaign_id: Option<String>,
+    channel: String,
+    template: String,
+    data: String,
+    link_code: Option<String>,
+    status: String,
+    reason: Option<String>,
+    provider_ref: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl MessageRow {
+    fn into_record(self) -> Result<MessageRecord, StoreError> {
+        Ok(MessageRecord {
+            id: self.id,
+            program_id: ProgramId::from_trusted(self.program_id),
+            member_id: MemberId::from_trusted(self.member_id),
+            campaign_id: self.campaign_id.map(CampaignId::from_trusted),
+            channel: MessageChannel::parse(&self.channel)
+                .map_err(|e| anyhow::anyhow!("stored message channel: {e}"))?,
+            template: self.template,
+            data: serde_json::from_str(&self.data)
+                .map_err(|e| anyhow::anyhow!("stored message data: {e}"))?,
+            link_code: self.link_code,
+            status: self.status,
+            reason: self.reason,
+            provider_ref: self.provider_ref,
+            created_at: from_micros(self.created_at),
+            updated_at: from_micros(self.updated_at),
+        })
+    }
+}
+
+/// How a message to `member` through `channel` would end, before it is sent: `None` when it
+/// can be sent, otherwise the reason it is skipped.
+pub fn skip_reason(member: &Member, channel: MessageChannel) -> Option<&'static str> {
+    if member.status == MemberStatus::Voided {
+        return Some("card_voided");
+    }
+    let (has_address, consent) = match channel {
+        MessageChannel::Email => (member.email.is_some(), member.consent.email),
+        MessageChannel::Sms => (member.phone.is_some(), member.consent.sms),
+    };
+    if !has_address {
+        Some("no_address")
+    } else if !consent {
+        Some("no_consent")
+    } else {
+        None
+    }
+}
+
+/// Adds `msg` unless one with its `dedup` exists: queued with its outbox job, or stored as
+/// skipped with `skip`'s reason. Returns the new message's id, `None` when it existed.
+pub(super) async fn add_message(
+    conn: &mut AnyConnection,
+    msg: &NewMessage,
+    skip: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<Option<i64>, StoreError> {
+    let id: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO messages (program_id, member_id, campaign_id, channel, template, data, \
+         link_code, dedup, status, reason, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) \
+         ON CONFLICT (dedup) DO NOTHING RETURNING id",
+    )
+    .bind(msg.program_id.as_str())
+    .bind(msg.member_id.as_str())
+    .bind(msg.campaign_id.as_ref().map(|c| c.as_str().to_string()))
+    .bind(msg.channel.as_str())
+    .bind(&msg.template)
+    .bind(msg.data.to_string())
+    .bind(msg.link_code.clone())
+    .bind(&msg.dedup)
+    .bind(if skip.is_some() { "skipped" } else { "queued" })
+    .bind(skip.map(str::to_string))
+    .bind(to_micros(now))
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let (Some(id), None) = (id, skip) {
+        let job = match msg.channel {
+            MessageChannel::Email => Job::Email { message_id: id },
+            MessageChannel::Sms => Job::Sms { message_id: id },
+        };
+        enqueue(conn, &job, now, now).await?;
+    }
+    Ok(id)
+}
+
+impl Store {
+    pub async fn message(&self, id: i64) -> Result<MessageRecord, StoreError> {
+        sqlx::query_as::<_, MessageRow>(
+            "SELECT id, program_id, member_id, campaign_id, channel, template, data, link_code, \
+             status, reason, provider_ref, created_at, updated_at FROM messages WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_one(&self.pool)
+        .await?
+        .into_record()
+    }
+
+    /// Records how sending ended: `delivered` (with the relay's or provider's reference),
+    /// `skipped` or `failed` (with the reason).
+    pub async fn finish_message(
+        &self,
+        id: i64,
+        status: &str,
+        reason: Option<&str>,
+        provider_ref: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE messages SET status = $2, reason = $3, provider_ref = $4, updated_at = $5 \
+             WHERE id = $1",
+        )
+        .bind(id)
+        .bind(status)
+        .bind(reason.map(str::to_string))
+        .bind(provider_ref.map(str::to_string))
+        .bind(to_micros(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
