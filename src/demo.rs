@@ -170,7 +170,13 @@ async fn seed(state: &AppState) -> anyhow::Result<Program> {
             },
         };
         let member = Member::enroll(&program, new, rng, now);
-        state.store.insert_member(&member).await?;
+        state
+            .store
+            .insert_member(
+                &member,
+                crate::domain::distribution::ConsentSource::Enrollment,
+            )
+            .await?;
         let points: Points = program
             .earn_rules
             .points_for_purchase(Amount::parse(spent)?, &["coffee".into()])?;

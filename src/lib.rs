@@ -18,4 +18,5 @@ pub mod startup;
 pub mod state;
 pub mod storage;
 pub mod telemetry;
+pub mod templates;
 pub mod wallet;

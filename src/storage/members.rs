@@ -5,10 +5,12 @@ use std::sync::Arc;
 use sqlx::FromRow;
 use time::OffsetDateTime;
 
+use super::consent::record_consent;
 use super::{flag, is_unique_violation, Conflict, Store, StoreError};
 use crate::clock::{from_micros, from_seconds, to_micros};
 use crate::domain::apple_ids::{AuthToken, SerialNumber};
 use crate::domain::contact::{EmailAddress, PhoneNumber};
+use crate::domain::distribution::{ConsentSource, MessageChannel};
 use crate::domain::expiry::Expiring;
 use crate::domain::ids::{MemberId, ProgramId};
 use crate::domain::member::{Consent, Member, MemberStatus};
@@ -142,7 +144,10 @@ pub struct MemberPage {
 }
 
 impl Store {
-    pub async fn insert_member(&self, m: &Member) -> Result<(), StoreError> {
+    /// Stores a new member; the consent they gave goes into their consent history, marked
+    /// with where they gave it.
+    pub async fn insert_member(&self, m: &Member, source: ConsentSource) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
         let result = sqlx::query(
             "INSERT INTO members (id, program_id, external_id, name, email, phone, consent_email, consent_sms, \
              status, balance, lifetime_points, tier, version, card_generation, serial, auth_token, created_at, \
@@ -168,10 +173,30 @@ impl Store {
         .bind(to_micros(m.created_at))
         .bind(to_micros(m.updated_at))
         .bind(m.pass_modified.unix_timestamp())
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await;
         match result {
-            Ok(_) => Ok(()),
+            Ok(_) => {
+                for (channel, granted) in [
+                    (MessageChannel::Email, m.consent.email),
+                    (MessageChannel::Sms, m.consent.sms),
+                ] {
+                    if granted {
+                        record_consent(
+                            &mut tx,
+                            &m.program_id,
+                            &m.id,
+                            channel,
+                            true,
+                            source,
+                            m.created_at,
+                        )
+                        .await?;
+                    }
+                }
+                tx.commit().await?;
+                Ok(())
+            }
             Err(e) if is_unique_violation(&e) => {
                 Err(StoreError::Conflict(Conflict::ExternalIdTaken))
             }
@@ -273,6 +298,11 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<Member, StoreError> {
         let mut tx = self.pool.begin().await?;
+        let before: Option<(i64, i64)> =
+            sqlx::query_as("SELECT consent_email, consent_sms FROM members WHERE id = $1")
+                .bind(m.id.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
         let result = sqlx::query(
             "UPDATE members SET external_id = $2, name = $3, email = $4, phone = $5, consent_email = $6, \
              consent_sms = $7, version = version + 1, updated_at = $8 WHERE id = $1",
@@ -290,6 +320,24 @@ impl Store {
         match result {
             Ok(done) if done.rows_affected() == 0 => Err(StoreError::NotFound),
             Ok(_) => {
+                let (email, sms) = before.unwrap_or_default();
+                for (channel, was, now_granted) in [
+                    (MessageChannel::Email, email != 0, m.consent.email),
+                    (MessageChannel::Sms, sms != 0, m.consent.sms),
+                ] {
+                    if was != now_granted {
+                        record_consent(
+                            &mut tx,
+                            &m.program_id,
+                            &m.id,
+                            channel,
+                            now_granted,
+                            ConsentSource::Api,
+                            now,
+                        )
+                        .await?;
+                    }
+                }
                 self.member_card_changed(&mut tx, &m.id, &m.serial, now)
                     .await?;
                 tx.commit().await?;

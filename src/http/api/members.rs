@@ -41,7 +41,13 @@ async fn enroll(
     let new = body.into_inner().validated()?;
     let now = state.clock.now();
     let member = Member::enroll(&program, new, state.random.as_ref(), now);
-    state.store.insert_member(&member).await?;
+    state
+        .store
+        .insert_member(
+            &member,
+            crate::domain::distribution::ConsentSource::Enrollment,
+        )
+        .await?;
     tracing::info!(member = %member.id, program = %program.id, "member enrolled");
     Ok(HttpResponse::Created().json(views::member(&member, &program, &state.cards)))
 }

@@ -1,0 +1,60 @@
+//! Server-side templates: the HTML pages rendered per request (landing, unsubscribe) and the
+//! email and SMS messages. Every template is embedded in the binary at build time; `.html`
+//! templates escape what they insert, `.txt` templates do not.
+
+use std::sync::OnceLock;
+
+use minijinja::{AutoEscape, Environment};
+
+/// Every template, by the name it is rendered under (its path below `templates/`).
+/// Add new templates here.
+const TEMPLATES: &[(&str, &str)] = &[];
+
+/// The template set, built once.
+pub fn environment() -> &'static Environment<'static> {
+    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        env.set_auto_escape_callback(|name| {
+            if name.ends_with(".html") {
+                AutoEscape::Html
+            } else {
+                AutoEscape::None
+            }
+        });
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        for (name, source) in TEMPLATES {
+            // The templates ship with the binary and are checked by the test below, so a
+            // syntax error cannot reach a running service; should one, it renders as an error.
+            if let Err(e) = env.add_template(name, source) {
+                tracing::error!(template = name, error = %e, "template does not parse");
+            }
+        }
+        env
+    })
+}
+
+/// Renders template `name` with `context`.
+pub fn render(name: &str, context: impl serde::Serialize) -> anyhow::Result<String> {
+    let template = environment()
+        .get_template(name)
+        .map_err(|e| anyhow::anyhow!("template {name}: {e:#}"))?;
+    template
+        .render(context)
+        .map_err(|e| anyhow::anyhow!("rendering {name}: {e:#}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_parses() {
+        let mut env = Environment::new();
+        for (name, source) in TEMPLATES {
+            env.add_template(name, source)
+                .unwrap_or_else(|e| panic!("{name}: {e:#}"));
+        }
+        assert!(render("no/such.html", ()).is_err());
+    }
+}
