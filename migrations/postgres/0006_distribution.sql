@@ -8,6 +8,8 @@ CREATE TABLE campaigns (
     -- email and sms campaigns send messages; print and web campaigns only carry links.
     channel     TEXT NOT NULL CHECK (channel IN ('email', 'sms', 'print', 'web')),
     template    TEXT,
+    -- Values the messages' template uses (an offer's text), as JSON.
+    data        TEXT NOT NULL,
     -- Who it is for, as JSON: all members, a tier, inactive for N days, or a list.
     audience    TEXT NOT NULL,
     -- An automation's schedule as JSON (how often it runs, the once-per-member window);

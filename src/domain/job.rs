@@ -34,6 +34,14 @@ pub enum Job {
     Email { message_id: i64 },
     /// Send one stored message by SMS.
     Sms { message_id: i64 },
+    /// Add the next batch of a campaign run's messages: audience members after `after` (a
+    /// member id; "" to start). `run` names the run (its start, microseconds), so a re-run
+    /// of the same batch adds nothing twice.
+    CampaignBatch {
+        campaign_id: String,
+        run: i64,
+        after: String,
+    },
 }
 
 /// Kinds no worker delivers yet: email and SMS sending arrive with the distribution work.
@@ -79,6 +87,7 @@ impl Job {
             Job::Webhook { .. } => "webhook",
             Job::Email { .. } => "email",
             Job::Sms { .. } => "sms",
+            Job::CampaignBatch { .. } => "campaign_batch",
         }
     }
 
@@ -101,6 +110,11 @@ impl Job {
             } => format!("webhook:{event_id}:{endpoint_id}"),
             Job::Email { message_id } => format!("email:{message_id}"),
             Job::Sms { message_id } => format!("sms:{message_id}"),
+            Job::CampaignBatch {
+                campaign_id,
+                run,
+                after,
+            } => format!("campaign:{campaign_id}:{run}:{after}"),
         }
     }
 

@@ -4,6 +4,7 @@
 
 pub mod api_key;
 pub mod apple_ids;
+pub mod campaign;
 pub mod card_event;
 pub mod color;
 pub mod contact;
@@ -11,6 +12,7 @@ pub mod device;
 pub mod distribution;
 pub mod expiry;
 pub mod ids;
+pub mod import;
 pub mod job;
 pub mod language;
 pub mod ledger;

@@ -4,6 +4,7 @@
 //! worker died is taken back when its lease runs out. Delivery is at least once.
 
 mod backoff;
+mod campaigns;
 mod counters;
 mod deliver;
 mod google;

@@ -28,6 +28,8 @@ pub struct OutboxConfig {
     pub backoff: Backoff,
     pub max_attempts: u32,
     pub fan_out_batch: u32,
+    /// Members per campaign batch (one transaction each).
+    pub campaign_batch: u32,
     pub retention: Duration,
     /// How often housekeeping runs points expiry; `None`: never.
     pub expiry_every: Option<Duration>,
@@ -223,6 +225,14 @@ impl Outbox {
             } => Ok(Handled::Finish(
                 self.webhook(claimed, event_id, endpoint_id).await,
             )),
+            Job::CampaignBatch {
+                campaign_id,
+                run,
+                after,
+            } => {
+                self.campaign_batch(claimed, worker, campaign_id, *run, after)
+                    .await
+            }
             // Never claimed (see WAITING_KINDS); should one be, it goes back to wait.
             Job::Email { .. } | Job::Sms { .. } => Ok(Handled::Finish(Finish::Retry {
                 at: self.clock.now() + time::Duration::hours(1),
@@ -329,6 +339,11 @@ impl Outbox {
                 if let Err(e) = self.store.purge_google_notifications(day_ago).await {
                     tracing::error!(error = ?e, "deleting old Google notification records failed");
                 }
+            }
+            match self.store.run_due_automations(now).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(campaigns = n, "automation runs started"),
+                Err(e) => tracing::error!(error = ?e, "starting automation runs failed"),
             }
             if let Some(interval) = self.config.expiry_every {
                 let due = last_expiry.is_none_or(|t: time::OffsetDateTime| {

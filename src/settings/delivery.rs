@@ -96,6 +96,9 @@ pub struct OutboxSettings {
     /// Registrations handled per step of a program-wide fan-out.
     #[serde(deserialize_with = "de::number")]
     pub fan_out_batch: u32,
+    /// Campaign members handled per step of a campaign send (one transaction each).
+    #[serde(deserialize_with = "de::number")]
+    pub campaign_batch: u32,
     /// Finished jobs and device logs are deleted after this many hours; failed jobs stay.
     #[serde(deserialize_with = "de::number")]
     pub retention_hours: u64,
@@ -118,6 +121,7 @@ impl Default for OutboxSettings {
             // With the 1 s base this keeps retrying through about four hours of outage.
             max_attempts: 15,
             fan_out_batch: 5_000,
+            campaign_batch: 500,
             retention_hours: 72,
             expiry_interval_s: 900,
         }

@@ -240,10 +240,13 @@ impl Settings {
         if self.webhooks.timeout_ms == 0 {
             anyhow::bail!("webhooks.timeout_ms must be at least 1");
         }
-        if self.outbox.batch == 0 || self.outbox.max_attempts == 0 || self.outbox.fan_out_batch == 0
+        if self.outbox.batch == 0
+            || self.outbox.max_attempts == 0
+            || self.outbox.fan_out_batch == 0
+            || self.outbox.campaign_batch == 0
         {
             anyhow::bail!(
-                "outbox.batch, outbox.max_attempts and outbox.fan_out_batch must be at least 1"
+                "outbox.batch, outbox.max_attempts, outbox.fan_out_batch and outbox.campaign_batch must be at least 1"
             );
         }
         if !self.google.issuer_id.is_empty()

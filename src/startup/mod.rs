@@ -109,6 +109,7 @@ fn outbox_config(settings: &Settings) -> OutboxConfig {
         },
         max_attempts: o.max_attempts,
         fan_out_batch: o.fan_out_batch,
+        campaign_batch: o.campaign_batch,
         retention: std::time::Duration::from_secs(o.retention_hours.saturating_mul(3600)),
         expiry_every: (o.expiry_interval_s > 0)
             .then(|| std::time::Duration::from_secs(o.expiry_interval_s)),

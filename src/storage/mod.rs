@@ -6,12 +6,15 @@
 
 mod api_keys;
 mod apple;
+mod attribution;
+mod campaigns;
 mod card_events;
 mod changes;
 mod consent;
 mod expiry;
 mod fan_out;
 mod google;
+mod imports;
 mod ledger;
 mod links;
 mod members;
@@ -38,6 +41,8 @@ use crate::domain::ids::ProgramId;
 use crate::domain::program::Program;
 
 pub use apple::{Registration, UpdatedSerials};
+pub use attribution::{ChannelFunnel, Funnel};
+pub use campaigns::{Batch, Progress};
 pub use card_events::CardEventRecord;
 pub use consent::ConsentEvent;
 pub use fan_out::FanOut;
