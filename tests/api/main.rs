@@ -21,6 +21,7 @@ mod access;
 mod apns;
 mod bad_input;
 mod browser;
+mod campaigns;
 mod certs;
 mod crash;
 mod device;

@@ -35,3 +35,19 @@ pub async fn member(
     caller.check_program(&member.program_id)?;
     Ok((program, member))
 }
+
+pub async fn campaign(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<crate::domain::campaign::Campaign, ApiError> {
+    let id =
+        crate::domain::ids::CampaignId::parse(id).map_err(|_| ApiError::not_found("campaign"))?;
+    let campaign = state
+        .store
+        .campaign(&id)
+        .await
+        .map_err(|e| store_error(e, "campaign"))?;
+    caller.check_program(&campaign.program_id)?;
+    Ok(campaign)
+}

@@ -1,8 +1,10 @@
 //! The REST API under `/api/v1`: bearer API keys, JSON in and out, errors with a stable code.
 
+mod campaigns;
 mod charts;
 mod google;
 mod images;
+mod imports;
 mod keys;
 mod load;
 mod locations;
@@ -54,6 +56,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
             .configure(google::configure)
             .configure(operations::configure)
             .configure(webhooks::configure)
+            .configure(campaigns::configure)
+            .configure(imports::configure)
             .default_service(web::to(no_route)),
     );
 }
