@@ -2,6 +2,7 @@
 //! device logs and outbox jobs.
 
 mod certs;
+mod distribution;
 mod keys;
 mod ops;
 
@@ -56,6 +57,41 @@ pub enum Command {
     },
     /// Run points expiry once now (serve also runs it every outbox.expiry_interval_s).
     Expire,
+    /// Import data from files.
+    Import {
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
+    /// Send campaigns and follow them.
+    Campaigns {
+        #[command(subcommand)]
+        command: CampaignsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Enroll members from a CSV file (columns: external_id, name, email, phone,
+    /// consent_email, consent_sms). Every row is checked first; one bad row imports nothing.
+    Members {
+        #[arg(long)]
+        program: String,
+        file: PathBuf,
+        /// A draft campaign with a list audience the new members join.
+        #[arg(long)]
+        campaign: Option<String>,
+        /// Send that campaign after the import.
+        #[arg(long)]
+        send: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CampaignsCommand {
+    /// Send a draft campaign (or switch an automation on) and show its progress.
+    Send { id: String },
+    /// Show a campaign's messages and funnel.
+    Status { id: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -119,6 +155,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::DeviceLogs { limit } => ops::device_logs(&settings, limit).await?,
         Command::Jobs { command } => ops::jobs(&settings, command).await?,
         Command::Expire => ops::expire(&settings).await?,
+        Command::Import {
+            command:
+                ImportCommand::Members {
+                    program,
+                    file,
+                    campaign,
+                    send,
+                },
+        } => {
+            distribution::import_members(&settings, &program, &file, campaign.as_deref(), send)
+                .await?
+        }
+        Command::Campaigns { command } => distribution::campaigns(&settings, command).await?,
     }
     Ok(())
 }

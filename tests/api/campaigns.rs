@@ -460,3 +460,52 @@ async fn csv_imports_sqlite() {
 async fn csv_imports_postgres() {
     csv_imports(Engine::Postgres, "csv_imports_postgres").await;
 }
+
+/// `passwright import members`: one bad row imports nothing and names the row; a good file
+/// is imported whole.
+#[tokio::test]
+async fn cli_import_checks_every_row() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let url = database_url(Engine::Sqlite, data_dir.path()).await.unwrap();
+    let dir = data_dir.path().to_path_buf();
+    let app = spawn_with(settings_for(&dir, &url), data_dir).await;
+    let program = app.sample_program().await;
+    let cli = |file: &std::path::Path| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_passwright"))
+            .args(["import", "members", "--program", &program])
+            .arg(file)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("PASSWRIGHT__DATABASE__URL", &url)
+            .env("PASSWRIGHT__DATA_DIR", &dir)
+            .env("PASSWRIGHT__LOG__LEVEL", "error")
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    };
+    let bad = dir.join("bad.csv");
+    std::fs::write(&bad, "name,email\nAda,ada@example.com\n,bob@example.com\n").unwrap();
+    let (ok, text) = cli(&bad);
+    assert!(!ok, "{text}");
+    assert!(text.contains("row 3: name: must not be empty"), "{text}");
+    assert!(text.contains("nothing was imported"), "{text}");
+    assert_eq!(app.count("members").await, 0);
+    let good = dir.join("good.csv");
+    std::fs::write(
+        &good,
+        "name,email\nAda,ada@example.com\nBob,bob@example.com\n",
+    )
+    .unwrap();
+    let (ok, text) = cli(&good);
+    assert!(ok, "{text}");
+    assert!(
+        text.contains("imported 2 members into Test Beans"),
+        "{text}"
+    );
+    assert_eq!(app.count("members").await, 2);
+}
