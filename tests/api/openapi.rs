@@ -102,6 +102,15 @@ const ROUTES: &[(&str, &str)] = &[
     ("DELETE", "/api/v1/webhooks/{id}"),
     ("POST", "/api/v1/webhooks/{id}/rotate-secret"),
     ("GET", "/api/v1/webhooks/{id}/deliveries"),
+    // api/campaigns.rs, api/imports.rs
+    ("POST", "/api/v1/programs/{id}/campaigns"),
+    ("GET", "/api/v1/programs/{id}/campaigns"),
+    ("GET", "/api/v1/campaigns/{id}"),
+    ("PUT", "/api/v1/campaigns/{id}/audience"),
+    ("POST", "/api/v1/campaigns/{id}/preview"),
+    ("POST", "/api/v1/campaigns/{id}/send"),
+    ("POST", "/api/v1/campaigns/{id}/pause"),
+    ("POST", "/api/v1/programs/{id}/members/import"),
     // pages/: the staff scanner, the dashboard and their scripts
     ("GET", "/staff"),
     ("GET", "/admin"),
@@ -406,6 +415,7 @@ impl Ids {
                 ("id", "members") => &self.member,
                 ("id", "keys") => &self.key,
                 ("id", "webhooks") => &self.webhook,
+                ("id", "campaigns") => "cmp_aaaaaaaaaaaaaaaa",
                 ("reward", _) => &self.reward,
                 ("name", _) => &self.image,
                 ("token", _) => &self.token,

@@ -229,13 +229,25 @@ async fn preview(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
-    body: Option<web::Json<PreviewBody>>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(MANAGE)?;
+    // The body is optional; when there is one, it must be right.
+    let body: PreviewBody = if body.iter().all(u8::is_ascii_whitespace) {
+        PreviewBody::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_body",
+                format!("the request body is not valid: {e}"),
+            )
+        })?
+    };
     let campaign = load::campaign(&state, &caller, &id).await?;
     let now = state.clock.now();
     let (audience, skipped) = state.store.audience_size(&campaign, now).await?;
-    let member = match body.and_then(|b| b.into_inner().member_id) {
+    let member = match body.member_id {
         Some(m) => {
             let (_, member) = load::member(&state, &caller, &m).await?;
             if member.program_id != campaign.program_id {
