@@ -38,6 +38,14 @@
     ["points_redemption_rate", "Redemption rate", "percent"],
   ];
   const CHARTS = ["redemption_rate", "funnel", "top_rewards", "locations"];
+  /** The campaign table's columns: funnel stages, in order. */
+  const CAMPAIGN_COLUMNS = [
+    ["sent", "Sent"],
+    ["delivered", "Delivered"],
+    ["clicked", "Clicked"],
+    ["installed", "Installed"],
+    ["redeemed", "Redeemed"],
+  ];
   const SVG_NS = "http://www.w3.org/2000/svg";
 
   const state = { key: null, me: null, programs: [], query: null, program: null };
@@ -212,7 +220,7 @@
     }
     renderReport(report);
     show($("report"), true);
-    await Promise.all(CHARTS.map((name) => loadChart(base, name)));
+    await Promise.all([...CHARTS.map((name) => loadChart(base, name)), loadCampaigns(base)]);
     $("report").removeAttribute("aria-busy");
     $("report").dataset.loaded = state.query;
     status("ok", "Report updated.");
@@ -254,14 +262,54 @@
     );
   }
 
-  /** Fetches one chart and inlines it, if it is an SVG from our own server and nothing else. */
+  /** The program's campaigns with their funnels, and the newest one's funnel chart. */
+  async function loadCampaigns(base) {
+    const section = $("campaigns");
+    const data = await getJson(`${base}/campaigns`);
+    const campaigns = (data && data.campaigns) || [];
+    show(section, campaigns.length > 0);
+    if (!campaigns.length) return;
+    const table = $("campaign-table");
+    table.tHead.replaceChildren(
+      el(
+        "tr",
+        {},
+        el("th", { scope: "col" }, "Campaign"),
+        el("th", { scope: "col" }, "Channel"),
+        el("th", { scope: "col" }, "Status"),
+        ...CAMPAIGN_COLUMNS.map(([, label]) => el("th", { scope: "col" }, label)),
+      ),
+    );
+    table.tBodies[0].replaceChildren(
+      ...campaigns.map((c) =>
+        el(
+          "tr",
+          { dataset: { campaign: c.id } },
+          el("th", { scope: "row" }, c.name),
+          el("td", {}, c.channel),
+          el("td", {}, c.status),
+          ...CAMPAIGN_COLUMNS.map(([key]) =>
+            el("td", { dataset: { stage: key } }, format((c.funnel || {})[key], "count")),
+          ),
+        ),
+      ),
+    );
+    const figure = document.querySelector("figure[data-campaign-chart]");
+    await loadSvg(figure, `/api/v1/campaigns/${encodeURIComponent(campaigns[0].id)}/funnel.svg`);
+  }
+
   async function loadChart(base, name) {
     const figure = document.querySelector(`figure[data-chart="${name}"]`);
+    await loadSvg(figure, `${base}/reports/charts/${name}.svg?${state.query}`);
+  }
+
+  /** Fetches one chart and inlines it, if it is an SVG from our own server and nothing else. */
+  async function loadSvg(figure, url) {
     figure.setAttribute("aria-busy", "true");
     figure.replaceChildren();
     let response;
     try {
-      response = await fetch(`${base}/reports/charts/${name}.svg?${state.query}`, {
+      response = await fetch(url, {
         headers: { Authorization: "Bearer " + state.key, Accept: "image/svg+xml" },
         credentials: "omit",
         cache: "no-store",

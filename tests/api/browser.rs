@@ -493,6 +493,30 @@ both_engines!(
         scan(&app, &c.staff, "cake-0", body).await;
         let marketer = app.create_key("marketer", Some(&c.program)).await;
         let (_, quiet) = staff_key(&app, &c.program, "Till 2 – idle").await;
+        // A campaign to the three members (who gave no address: their messages are skipped);
+        // the dashboard shows the funnel the API reports.
+        let campaign = app
+            .post(
+                &format!("/api/v1/programs/{}/campaigns", c.program),
+                &app.admin,
+                json!({"name": "Autumn invite", "channel": "email", "template": "card_invite"}),
+            )
+            .await;
+        let campaign = campaign.body["id"].as_str().unwrap().to_string();
+        let sent = app
+            .post(
+                &format!("/api/v1/campaigns/{campaign}/send"),
+                &app.admin,
+                json!({}),
+            )
+            .await;
+        assert_eq!(sent.status, 202, "{:?}", sent.body);
+        app.state.outbox.drain().await.unwrap();
+        let campaign_funnel = app
+            .get(&format!("/api/v1/campaigns/{campaign}"), &app.admin)
+            .await
+            .body["funnel"]
+            .clone();
 
         let downloads = tempfile::tempdir().unwrap();
         let launch = Launch {
@@ -611,6 +635,32 @@ both_engines!(
             "{text}"
         );
         b.screenshot("dashboard").await;
+
+        // The campaigns: a row per campaign with its funnel, and the newest one's chart.
+        b.wait("figure[data-campaign-chart][data-state]").await;
+        let row = b
+            .eval(&format!(
+                "Array.from(document.querySelectorAll('#campaign-table tr[data-campaign=\"{campaign}\"] td[data-stage]')) \
+                   .map(td => [td.dataset.stage, td.textContent])"
+            ))
+            .await;
+        let expected: Vec<Value> = ["sent", "delivered", "clicked", "installed", "redeemed"]
+            .iter()
+            .map(|s| json!([s, campaign_funnel[s].to_string()]))
+            .collect();
+        assert_eq!(row, json!(expected));
+        let chart = b
+            .eval(
+                "(() => { const f = document.querySelector('figure[data-campaign-chart]'); \
+                   return { state: f.dataset.state, \
+                   labels: Array.from(f.querySelectorAll('[data-label]')).map(n => n.dataset.label) }; })()",
+            )
+            .await;
+        assert_eq!(chart["state"], "loaded", "{chart}");
+        assert_eq!(
+            chart["labels"],
+            json!(["Sent", "Delivered", "Clicked", "Installed", "Redeemed"])
+        );
 
         // Filters reach the report: one location, then a staff key that scanned nothing.
         assert_eq!(b.text(&figure("scans_accepted")).await, "6");

@@ -110,6 +110,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/campaigns/{id}/preview"),
     ("POST", "/api/v1/campaigns/{id}/send"),
     ("POST", "/api/v1/campaigns/{id}/pause"),
+    ("GET", "/api/v1/campaigns/{id}/funnel.svg"),
     ("POST", "/api/v1/programs/{id}/members/import"),
     // pages/: the staff scanner, the dashboard and their scripts
     ("GET", "/staff"),

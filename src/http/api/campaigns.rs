@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 
 use super::super::auth::Caller;
 use super::super::error::ApiError;
+use super::super::pages::charts::funnel;
 use super::{load, resource, views, MANAGE};
 use crate::domain::campaign::{Audience, Campaign, CampaignInput};
 use crate::domain::ids::MemberId;
@@ -31,7 +32,34 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(resource("/campaigns/{id}/preview").route(web::post().to(preview)))
     .service(resource("/campaigns/{id}/send").route(web::post().to(send)))
-    .service(resource("/campaigns/{id}/pause").route(web::post().to(pause)));
+    .service(resource("/campaigns/{id}/pause").route(web::post().to(pause)))
+    .service(resource("/campaigns/{id}/funnel.svg").route(web::get().to(funnel_chart)));
+}
+
+/// The campaign's funnel as an SVG chart, for the dashboard.
+async fn funnel_chart(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(MANAGE)?;
+    let campaign = load::campaign(&state, &caller, &id).await?;
+    let f = state.store.campaign_funnel(&campaign.id).await?;
+    let stages = [
+        ("Sent", f.sent),
+        ("Delivered", f.delivered),
+        ("Clicked", f.clicked),
+        ("Installed", f.installed),
+        ("Redeemed", f.redeemed),
+    ];
+    let svg = funnel(
+        &format!("Campaign: {}", campaign.name),
+        &stages.map(|(l, n)| (l.to_string(), n)),
+    );
+    Ok(HttpResponse::Ok()
+        .content_type("image/svg+xml")
+        .insert_header(("Cache-Control", "no-store"))
+        .body(svg))
 }
 
 async fn create(
