@@ -179,8 +179,12 @@ async fn set_audience(
     Ok(HttpResponse::Ok().json(json!({ "members": ids.len() })))
 }
 
-/// The one key column of an audience CSV, with each value's row number.
-fn audience_keys(body: &[u8]) -> Result<(bool, Vec<(usize, String)>), Vec<RowError>> {
+/// Whether an audience CSV names members by email (else by external id), and each value
+/// with its row number.
+type AudienceKeys = (bool, Vec<(usize, String)>);
+
+/// The one key column of an audience CSV.
+fn audience_keys(body: &[u8]) -> Result<AudienceKeys, Vec<RowError>> {
     let err = |row, message: String| {
         vec![RowError {
             row,
