@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use sqlx::FromRow;
+use sqlx::{AnyConnection, FromRow};
 use time::OffsetDateTime;
 
 use super::consent::record_consent;
@@ -148,60 +148,9 @@ impl Store {
     /// with where they gave it.
     pub async fn insert_member(&self, m: &Member, source: ConsentSource) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        let result = sqlx::query(
-            "INSERT INTO members (id, program_id, external_id, name, email, phone, consent_email, consent_sms, \
-             status, balance, lifetime_points, tier, version, card_generation, serial, auth_token, created_at, \
-             updated_at, pass_modified) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
-        )
-        .bind(m.id.as_str())
-        .bind(m.program_id.as_str())
-        .bind(m.external_id.clone())
-        .bind(&m.name)
-        .bind(m.email.as_ref().map(|e| e.as_str().to_string()))
-        .bind(m.phone.as_ref().map(|p| p.as_str().to_string()))
-        .bind(flag(m.consent.email))
-        .bind(flag(m.consent.sms))
-        .bind(m.status.as_str())
-        .bind(m.balance)
-        .bind(m.lifetime_points)
-        .bind(m.tier.clone())
-        .bind(m.version)
-        .bind(m.card_generation)
-        .bind(m.serial.as_str())
-        .bind(m.auth_token.expose())
-        .bind(to_micros(m.created_at))
-        .bind(to_micros(m.updated_at))
-        .bind(m.pass_modified.unix_timestamp())
-        .execute(&mut *tx)
-        .await;
-        match result {
-            Ok(_) => {
-                for (channel, granted) in [
-                    (MessageChannel::Email, m.consent.email),
-                    (MessageChannel::Sms, m.consent.sms),
-                ] {
-                    if granted {
-                        record_consent(
-                            &mut tx,
-                            &m.program_id,
-                            &m.id,
-                            channel,
-                            true,
-                            source,
-                            m.created_at,
-                        )
-                        .await?;
-                    }
-                }
-                tx.commit().await?;
-                Ok(())
-            }
-            Err(e) if is_unique_violation(&e) => {
-                Err(StoreError::Conflict(Conflict::ExternalIdTaken))
-            }
-            Err(e) => Err(e.into()),
-        }
+        insert_member_in(&mut tx, m, source).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     pub async fn member(&self, id: &MemberId) -> Result<Member, StoreError> {
@@ -377,5 +326,65 @@ impl Store {
             return Err(anyhow::anyhow!("member {id} could not be voided").into());
         }
         Ok(member)
+    }
+}
+
+/// Stores a new member and the consent they gave, in the caller's transaction (see
+/// `Store::insert_member`).
+pub(super) async fn insert_member_in(
+    conn: &mut AnyConnection,
+    m: &Member,
+    source: ConsentSource,
+) -> Result<(), StoreError> {
+    let result = sqlx::query(
+        "INSERT INTO members (id, program_id, external_id, name, email, phone, consent_email, consent_sms, \
+         status, balance, lifetime_points, tier, version, card_generation, serial, auth_token, created_at, \
+         updated_at, pass_modified) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+    )
+    .bind(m.id.as_str())
+    .bind(m.program_id.as_str())
+    .bind(m.external_id.clone())
+    .bind(&m.name)
+    .bind(m.email.as_ref().map(|e| e.as_str().to_string()))
+    .bind(m.phone.as_ref().map(|p| p.as_str().to_string()))
+    .bind(flag(m.consent.email))
+    .bind(flag(m.consent.sms))
+    .bind(m.status.as_str())
+    .bind(m.balance)
+    .bind(m.lifetime_points)
+    .bind(m.tier.clone())
+    .bind(m.version)
+    .bind(m.card_generation)
+    .bind(m.serial.as_str())
+    .bind(m.auth_token.expose())
+    .bind(to_micros(m.created_at))
+    .bind(to_micros(m.updated_at))
+    .bind(m.pass_modified.unix_timestamp())
+    .execute(&mut *conn)
+    .await;
+    match result {
+        Ok(_) => {
+            for (channel, granted) in [
+                (MessageChannel::Email, m.consent.email),
+                (MessageChannel::Sms, m.consent.sms),
+            ] {
+                if granted {
+                    record_consent(
+                        &mut *conn,
+                        &m.program_id,
+                        &m.id,
+                        channel,
+                        true,
+                        source,
+                        m.created_at,
+                    )
+                    .await?;
+                }
+            }
+            Ok(())
+        }
+        Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict(Conflict::ExternalIdTaken)),
+        Err(e) => Err(e.into()),
     }
 }

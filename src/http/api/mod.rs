@@ -4,6 +4,7 @@ mod charts;
 mod google;
 mod images;
 mod keys;
+pub(crate) mod links;
 mod load;
 mod locations;
 mod members;
@@ -54,6 +55,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
             .configure(google::configure)
             .configure(operations::configure)
             .configure(webhooks::configure)
+            .configure(links::configure)
             .default_service(web::to(no_route)),
     );
 }
