@@ -11,6 +11,7 @@ pub mod domain;
 pub mod http;
 pub mod keys;
 pub mod outbox;
+pub mod qr;
 pub mod redemption;
 pub mod reports;
 pub mod settings;

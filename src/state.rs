@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::cards::google::GoogleCards;
 use crate::cards::Cards;
 use crate::clock::{SharedClock, SharedRandom};
+use crate::http::landing::LandingLimits;
 use crate::http::passkit::PassKitLimits;
 use crate::keys::KeyCache;
 use crate::outbox::Outbox;
@@ -24,6 +25,8 @@ pub struct AppState {
     pub passkit: Arc<PassKitLimits>,
     /// Google Wallet, when configured.
     pub google: Option<Arc<GoogleCards>>,
+    /// Limits of the public landing pages.
+    pub landing: Arc<LandingLimits>,
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -8,7 +8,24 @@ use minijinja::{AutoEscape, Environment};
 
 /// Every template, by the name it is rendered under (its path below `templates/`).
 /// Add new templates here.
-const TEMPLATES: &[(&str, &str)] = &[];
+const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "pages/landing_base.html",
+        include_str!("../templates/pages/landing_base.html"),
+    ),
+    (
+        "pages/landing_enroll.html",
+        include_str!("../templates/pages/landing_enroll.html"),
+    ),
+    (
+        "pages/landing_card.html",
+        include_str!("../templates/pages/landing_card.html"),
+    ),
+    (
+        "pages/landing_error.html",
+        include_str!("../templates/pages/landing_error.html"),
+    ),
+];
 
 /// The template set, built once.
 pub fn environment() -> &'static Environment<'static> {

@@ -1,4 +1,4 @@
-//! HTTP areas: the REST API, public pass downloads, health checks and metrics. Each area registers its
+//! HTTP areas: the REST API, public pass downloads, landing pages, health checks and metrics. Each area registers its
 //! own routes.
 
 pub mod api;
@@ -8,6 +8,7 @@ pub mod error;
 pub mod google;
 mod health;
 mod images;
+pub mod landing;
 mod metrics;
 pub mod pages;
 pub mod passkit;
@@ -30,6 +31,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
     passkit::configure(cfg);
     api::configure(cfg, max_json_bytes);
     pages::configure(cfg);
+    landing::configure(cfg);
 }
 
 /// HTTP dates have whole seconds.

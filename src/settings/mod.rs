@@ -4,6 +4,7 @@
 
 mod delivery;
 mod google;
+mod landing;
 mod webhooks;
 
 use std::collections::BTreeMap;
@@ -15,6 +16,7 @@ use serde::Deserialize;
 
 pub use delivery::{ApnsSettings, OutboxSettings, PassKitSettings};
 pub use google::GoogleSettings;
+pub use landing::LandingSettings;
 pub use webhooks::WebhookSettings;
 
 const ENV_PREFIX: &str = "PASSWRIGHT__";
@@ -34,6 +36,7 @@ pub struct Settings {
     pub passkit: PassKitSettings,
     pub google: GoogleSettings,
     pub webhooks: WebhookSettings,
+    pub landing: LandingSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -123,6 +126,7 @@ impl Default for Settings {
             passkit: PassKitSettings::default(),
             google: GoogleSettings::default(),
             webhooks: WebhookSettings::default(),
+            landing: LandingSettings::default(),
         }
     }
 }
@@ -236,6 +240,9 @@ impl Settings {
                 self.outbox.lease_ms,
                 self.apns.timeout_ms
             );
+        }
+        if self.landing.enroll_burst == 0 || self.landing.enroll_per_minute == 0 {
+            anyhow::bail!("landing.enroll_burst and landing.enroll_per_minute must be at least 1");
         }
         if self.webhooks.timeout_ms == 0 {
             anyhow::bail!("webhooks.timeout_ms must be at least 1");

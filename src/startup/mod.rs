@@ -20,6 +20,7 @@ use crate::cards::Cards;
 use crate::certificates::{self, SigningIdentity};
 use crate::clock::{OsRandom, SharedClock, SharedRandom, SystemClock};
 use crate::delivery::webhook::WebhookClient;
+use crate::http::landing::LandingLimits;
 use crate::http::passkit::{PassKitLimits, RateLimiter};
 use crate::keys::KeyCache;
 use crate::outbox::{Backoff, Google, Outbox, OutboxConfig};
@@ -223,6 +224,13 @@ impl Application {
                 max_log_entries: settings.passkit.max_log_entries,
             }),
             google,
+            landing: Arc::new(LandingLimits {
+                enrollments: RateLimiter::new(
+                    settings.landing.enroll_burst,
+                    settings.landing.enroll_per_minute,
+                ),
+                trust_forwarded_for: settings.landing.trust_forwarded_for,
+            }),
         };
         let data = web::Data::new(state.clone());
         let max_json = settings.server.max_json_bytes;

@@ -108,6 +108,18 @@ impl Store {
         self.link_on(&mut conn, &code).await
     }
 
+    /// Like `create_link`, and says whether the link was made now (`true`) or was the
+    /// member's live one already.
+    pub async fn get_or_create_link(
+        &self,
+        link: &NewLink,
+        now: OffsetDateTime,
+    ) -> Result<(LinkRecord, bool), StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let (code, made) = self.link_made_in(&mut conn, link, now).await?;
+        Ok((self.link_on(&mut conn, &code).await?, made))
+    }
+
     /// The link's code, created in the caller's transaction when needed (see `create_link`).
     pub(super) async fn link_in(
         &self,
@@ -115,9 +127,18 @@ impl Store {
         link: &NewLink,
         now: OffsetDateTime,
     ) -> Result<LinkCode, StoreError> {
+        Ok(self.link_made_in(conn, link, now).await?.0)
+    }
+
+    async fn link_made_in(
+        &self,
+        conn: &mut AnyConnection,
+        link: &NewLink,
+        now: OffsetDateTime,
+    ) -> Result<(LinkCode, bool), StoreError> {
         if link.kind == LinkKind::Card {
             if let Some(code) = self.live_card_link(conn, link).await? {
-                return Ok(code);
+                return Ok((code, false));
             }
         }
         // A random code: a collision is all but impossible, but try another if it happens.
@@ -138,11 +159,11 @@ impl Store {
             .execute(&mut *conn)
             .await;
             match inserted {
-                Ok(_) => return Ok(code),
+                Ok(_) => return Ok((code, true)),
                 Err(e) if is_unique_violation(&e) => {
                     // Another request made the same member's link at the same moment.
                     if let Some(code) = self.live_card_link(conn, link).await? {
-                        return Ok(code);
+                        return Ok((code, false));
                     }
                 }
                 Err(e) => return Err(e.into()),
@@ -215,6 +236,19 @@ impl Store {
         .collect()
     }
 
+    /// The program a campaign belongs to, if the campaign exists.
+    pub async fn campaign_program(
+        &self,
+        campaign: &CampaignId,
+    ) -> Result<Option<ProgramId>, StoreError> {
+        let program: Option<String> =
+            sqlx::query_scalar("SELECT program_id FROM campaigns WHERE id = $1")
+                .bind(campaign.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(program.map(ProgramId::from_trusted))
+    }
+
     /// Revokes a link: it stops opening anything. Revoking twice keeps the first time.
     pub async fn revoke_link(
         &self,
@@ -246,33 +280,7 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO link_events (link_code, program_id, campaign_id, channel, member_id, \
-             action, platform, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(link.code.as_str())
-        .bind(link.program_id.as_str())
-        .bind(link.campaign_id.as_ref().map(|c| c.as_str().to_string()))
-        .bind(link.channel.map(|c| c.as_str()))
-        .bind(member.map(|m| m.as_str().to_string()))
-        .bind(action.as_str())
-        .bind(platform.as_str())
-        .bind(to_micros(now))
-        .execute(&mut *tx)
-        .await?;
-        if let (Some(member), Some(campaign), LinkAction::Enrolled) =
-            (member, &link.campaign_id, action)
-        {
-            sqlx::query(
-                "UPDATE members SET source_campaign_id = $2, source_channel = $3 \
-                 WHERE id = $1 AND source_campaign_id IS NULL",
-            )
-            .bind(member.as_str())
-            .bind(campaign.as_str())
-            .bind(link.channel.map(|c| c.as_str()))
-            .execute(&mut *tx)
-            .await?;
-        }
+        insert_link_event(&mut tx, link, action, platform, member, now).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -295,5 +303,45 @@ pub(super) async fn attribute_install(
     .bind(member.as_str())
     .execute(conn)
     .await?;
+    Ok(())
+}
+
+/// Appends what a visitor did with `link` (see `Store::record_link_event`), in the caller's
+/// transaction.
+pub(super) async fn insert_link_event(
+    conn: &mut AnyConnection,
+    link: &LinkRecord,
+    action: LinkAction,
+    platform: Platform,
+    member: Option<&MemberId>,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO link_events (link_code, program_id, campaign_id, channel, member_id, \
+         action, platform, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(link.code.as_str())
+    .bind(link.program_id.as_str())
+    .bind(link.campaign_id.as_ref().map(|c| c.as_str().to_string()))
+    .bind(link.channel.map(|c| c.as_str()))
+    .bind(member.map(|m| m.as_str().to_string()))
+    .bind(action.as_str())
+    .bind(platform.as_str())
+    .bind(to_micros(now))
+    .execute(&mut *conn)
+    .await?;
+    if let (Some(member), Some(campaign), LinkAction::Enrolled) =
+        (member, &link.campaign_id, action)
+    {
+        sqlx::query(
+            "UPDATE members SET source_campaign_id = $2, source_channel = $3 \
+             WHERE id = $1 AND source_campaign_id IS NULL",
+        )
+        .bind(member.as_str())
+        .bind(campaign.as_str())
+        .bind(link.channel.map(|c| c.as_str()))
+        .execute(&mut *conn)
+        .await?;
+    }
     Ok(())
 }

@@ -29,6 +29,8 @@ mod expiry;
 mod google_api;
 mod google_schema_check;
 mod google_wallet;
+mod landing;
+mod landing_browser;
 mod members;
 mod openapi;
 mod outbox;

@@ -13,7 +13,7 @@ use crate::helpers::*;
 const DOCUMENT: &str = include_str!("../../docs/openapi.json");
 
 /// Every route the server registers, read from the `configure` functions: `src/http/health.rs`,
-/// `metrics.rs`, `downloads.rs`, `images.rs`, `google.rs`, `pages/*.rs`, under `/wallet/v1`
+/// `metrics.rs`, `downloads.rs`, `images.rs`, `google.rs`, `pages/*.rs`, `landing/mod.rs`, under `/wallet/v1`
 /// `src/http/passkit/mod.rs`, and under `/api/v1` `src/http/api/mod.rs` and each
 /// `src/http/api/*.rs`. It must be updated together with the routes (and the document).
 const ROUTES: &[(&str, &str)] = &[
@@ -112,6 +112,19 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/campaigns/{id}/pause"),
     ("GET", "/api/v1/campaigns/{id}/funnel.svg"),
     ("POST", "/api/v1/programs/{id}/members/import"),
+    // api/links.rs
+    ("POST", "/api/v1/programs/{id}/links"),
+    ("GET", "/api/v1/programs/{id}/links"),
+    ("POST", "/api/v1/members/{id}/links"),
+    ("GET", "/api/v1/links/{code}"),
+    ("DELETE", "/api/v1/links/{code}"),
+    // landing/: the public pages links open
+    ("GET", "/c/{code}"),
+    ("POST", "/c/{code}"),
+    ("GET", "/c/{code}/qr.svg"),
+    ("GET", "/c/{code}/qr.png"),
+    ("GET", "/c/{code}/apple.pkpass"),
+    ("GET", "/c/{code}/google"),
     // pages/: the staff scanner, the dashboard and their scripts
     ("GET", "/staff"),
     ("GET", "/admin"),
@@ -430,6 +443,8 @@ impl Ids {
                 ("device", _) => "openapiprobe",
                 ("pass_type", _) => PASS_TYPE_ID,
                 ("serial", _) => "aaaaaaaaaaaaaaaaaaaa",
+                // No such link (landing/ and api/links.rs).
+                ("code", _) => "aaaaaaaa",
                 _ => panic!("no test value for {{{name}}} in {template}; add one to Ids"),
             };
             path = path.replace(&format!("{{{name}}}"), value);
@@ -1469,4 +1484,58 @@ async fn webhook_answers_match_the_document() {
     assert_eq!(r.code(), "invalid_query");
     assert_eq!(api.call("DELETE", one, &path, None).await.status, 204);
     assert_eq!(api.call("DELETE", one, &path, None).await.status, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn link_answers_match_the_document() {
+    let Some(app) = spawn_app(Engine::Sqlite, "openapi::link_answers_match").await else {
+        return;
+    };
+    let doc = document();
+    let api = Api {
+        app: &app,
+        doc: &doc,
+    };
+    let program = app.sample_program().await;
+    let spring = crate::landing::campaign(&app, &program, "print").await;
+    let collection = "/api/v1/programs/{id}/links";
+    let links = format!("/api/v1/programs/{program}/links");
+    let body = json!({"campaign_id": spring, "channel": "print", "label": "Poster"});
+    let r = api.call("POST", collection, &links, Some(body)).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let code = r.body["code"].as_str().unwrap().to_string();
+    let r = api
+        .call("POST", collection, &links, Some(json!({"channel": "fax"})))
+        .await;
+    assert_eq!(r.code(), "validation_failed");
+    let member = app.member(&program, "Ada").await;
+    let card = "/api/v1/members/{id}/links";
+    let path = format!("/api/v1/members/{member}/links");
+    assert_eq!(
+        api.call("POST", card, &path, Some(json!({}))).await.status,
+        201
+    );
+    assert_eq!(
+        api.call("POST", card, &path, Some(json!({}))).await.status,
+        200
+    );
+    let r = api
+        .call(
+            "GET",
+            collection,
+            &format!("{links}?member_id={member}"),
+            None,
+        )
+        .await;
+    assert_eq!(r.body["links"].as_array().unwrap().len(), 1);
+    let r = api
+        .call("GET", collection, &format!("{links}?limit=0"), None)
+        .await;
+    assert_eq!(r.code(), "validation_failed");
+    let one = "/api/v1/links/{code}";
+    let path = format!("/api/v1/links/{code}");
+    assert_eq!(api.call("GET", one, &path, None).await.status, 200);
+    assert_eq!(api.call("DELETE", one, &path, None).await.status, 204);
+    let r = api.call("GET", one, &path, None).await;
+    assert!(r.body["revoked_at"].is_string());
 }

@@ -11,7 +11,7 @@
 // Ops: goto {url}, viewport {width, height, mobile}, fill {selector, value}, click {selector},
 // select {selector, value}, wait {selector, text?, timeout?}, gone {selector}, text {selector},
 // attr {selector, name}, eval {expression}, screenshot {path}, fail_responses {pattern, count},
-// console {} (messages and page errors so far).
+// console {} (messages and page errors so far), user_agent {ua} (for the pages that follow).
 import { createInterface } from "node:readline";
 import puppeteer from "puppeteer-core";
 
@@ -93,6 +93,9 @@ const ops = {
   async goto({ url }) {
     const r = await page.goto(url, { waitUntil: "load" });
     return { status: r ? r.status() : null };
+  },
+  async user_agent({ ua }) {
+    await page.setUserAgent(ua);
   },
   async viewport({ width, height, mobile }) {
     await page.setViewport({ width, height, isMobile: Boolean(mobile), hasTouch: Boolean(mobile) });

@@ -167,6 +167,11 @@ impl Browser {
             .await;
     }
 
+    /// The User-Agent the pages that follow are asked with (the landing pages read it).
+    pub async fn user_agent(&mut self, ua: &str) {
+        self.run(json!({"op": "user_agent", "ua": ua})).await;
+    }
+
     pub async fn desktop(&mut self) {
         self.run(json!({"op": "viewport", "width": 1280, "height": 900, "mobile": false}))
             .await;

@@ -6,6 +6,7 @@ mod google;
 mod images;
 mod imports;
 mod keys;
+pub(crate) mod links;
 mod load;
 mod locations;
 mod members;
@@ -58,6 +59,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
             .configure(webhooks::configure)
             .configure(campaigns::configure)
             .configure(imports::configure)
+            .configure(links::configure)
             .default_service(web::to(no_route)),
     );
 }
