@@ -83,8 +83,6 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// An admin key's secret.
     pub admin: String,
-    /// The app's database, for tests that set up rows no endpoint of theirs makes.
-    pub db_url: String,
     /// Kept so the SQLite file and data directory live as long as the app. Shared, because
     /// a test body that only uses some fields of the app captures only those (edition 2021
     /// closures), and the directory must outlive it anyway: see `both_engines!`.
@@ -179,7 +177,6 @@ pub async fn spawn_with_clock(
         .expect("application starts");
     let port = app.port();
     let state = app.state().clone();
-    let db_url = secrecy::ExposeSecret::expose_secret(&settings.database.url).to_string();
     tokio::spawn(app.run_until_stopped());
     let (_, secret) = passwright::keys::create(
         &state.store,
@@ -196,7 +193,6 @@ pub async fn spawn_with_clock(
         state,
         client: reqwest::Client::new(),
         admin: secret.expose().to_string(),
-        db_url,
         data_dir: Arc::new(data_dir),
     }
 }

@@ -3,9 +3,7 @@
 //! enrollment from the form (and refused forms writing nothing), the rate limit, revoked and
 //! cancelled links, and the link events recorded for attribution.
 
-use passwright::clock::OsRandom;
 use passwright::domain::distribution::LinkCode;
-use passwright::domain::ids::CampaignId;
 use reqwest::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, RETRY_AFTER, USER_AGENT};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -18,30 +16,22 @@ pub const IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X)
 pub const ANDROID: &str = "Mozilla/5.0 (Linux; Android 15; Pixel 9) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Mobile Safari/537.36";
 pub const DESKTOP: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36";
 
-/// A campaign row of `program`. Campaigns are made by the campaigns API; links only refer
-/// to them, so the test writes the row itself.
+/// A campaign of `program` through the campaigns API (print and web campaigns carry links
+/// only; email and SMS ones send `card_invite`).
 pub async fn campaign(app: &TestApp, program: &str, channel: &str) -> String {
-    sqlx::any::install_default_drivers();
-    let pool = sqlx::AnyPool::connect(&app.db_url).await.unwrap();
-    let id = CampaignId::generate(&OsRandom).to_string();
-    let now = passwright::clock::to_micros(time::OffsetDateTime::now_utc());
-    sqlx::query(
-        "INSERT INTO campaigns (id, program_id, name, channel, audience, status, created_at, \
-         updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(id.clone())
-    .bind(program.to_string())
-    .bind("Spring posters")
-    .bind(channel.to_string())
-    .bind(r#"{"kind":"all"}"#)
-    .bind("draft")
-    .bind(now)
-    .bind(now)
-    .execute(&pool)
-    .await
-    .unwrap();
-    pool.close().await;
-    id
+    let mut body = json!({"name": "Spring posters", "channel": channel});
+    if matches!(channel, "email" | "sms") {
+        body["template"] = json!("card_invite");
+    }
+    let r = app
+        .post(
+            &format!("/api/v1/programs/{program}/campaigns"),
+            &app.admin,
+            body,
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    r.body["id"].as_str().unwrap().to_string()
 }
 
 /// Creates an enrollment link; its JSON.
