@@ -8,7 +8,80 @@ use minijinja::{AutoEscape, Environment};
 
 /// Every template, by the name it is rendered under (its path below `templates/`).
 /// Add new templates here.
-const TEMPLATES: &[(&str, &str)] = &[];
+const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "email/base.html",
+        include_str!("../templates/email/base.html"),
+    ),
+    (
+        "email/points_expiring.subject.txt",
+        include_str!("../templates/email/points_expiring.subject.txt"),
+    ),
+    (
+        "email/points_expiring.txt",
+        include_str!("../templates/email/points_expiring.txt"),
+    ),
+    (
+        "email/points_expiring.html",
+        include_str!("../templates/email/points_expiring.html"),
+    ),
+    (
+        "sms/points_expiring.txt",
+        include_str!("../templates/sms/points_expiring.txt"),
+    ),
+    (
+        "email/card_invite.subject.txt",
+        include_str!("../templates/email/card_invite.subject.txt"),
+    ),
+    (
+        "email/card_invite.txt",
+        include_str!("../templates/email/card_invite.txt"),
+    ),
+    (
+        "email/card_invite.html",
+        include_str!("../templates/email/card_invite.html"),
+    ),
+    (
+        "sms/card_invite.txt",
+        include_str!("../templates/sms/card_invite.txt"),
+    ),
+    (
+        "email/welcome.subject.txt",
+        include_str!("../templates/email/welcome.subject.txt"),
+    ),
+    (
+        "email/welcome.txt",
+        include_str!("../templates/email/welcome.txt"),
+    ),
+    (
+        "email/welcome.html",
+        include_str!("../templates/email/welcome.html"),
+    ),
+    (
+        "sms/welcome.txt",
+        include_str!("../templates/sms/welcome.txt"),
+    ),
+    (
+        "email/we_miss_you.subject.txt",
+        include_str!("../templates/email/we_miss_you.subject.txt"),
+    ),
+    (
+        "email/we_miss_you.txt",
+        include_str!("../templates/email/we_miss_you.txt"),
+    ),
+    (
+        "email/we_miss_you.html",
+        include_str!("../templates/email/we_miss_you.html"),
+    ),
+    (
+        "sms/we_miss_you.txt",
+        include_str!("../templates/sms/we_miss_you.txt"),
+    ),
+    (
+        "pages/unsubscribe.html",
+        include_str!("../templates/pages/unsubscribe.html"),
+    ),
+];
 
 /// The template set, built once.
 pub fn environment() -> &'static Environment<'static> {

@@ -4,6 +4,7 @@
 
 mod delivery;
 mod google;
+mod messaging;
 mod webhooks;
 
 use std::collections::BTreeMap;
@@ -15,6 +16,7 @@ use serde::Deserialize;
 
 pub use delivery::{ApnsSettings, OutboxSettings, PassKitSettings};
 pub use google::GoogleSettings;
+pub use messaging::{EmailMode, EmailSettings, SmsMode, SmsSettings, SmtpTls};
 pub use webhooks::WebhookSettings;
 
 const ENV_PREFIX: &str = "PASSWRIGHT__";
@@ -34,6 +36,8 @@ pub struct Settings {
     pub passkit: PassKitSettings,
     pub google: GoogleSettings,
     pub webhooks: WebhookSettings,
+    pub email: EmailSettings,
+    pub sms: SmsSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -123,6 +127,8 @@ impl Default for Settings {
             passkit: PassKitSettings::default(),
             google: GoogleSettings::default(),
             webhooks: WebhookSettings::default(),
+            email: EmailSettings::default(),
+            sms: SmsSettings::default(),
         }
     }
 }
@@ -237,6 +243,8 @@ impl Settings {
                 self.apns.timeout_ms
             );
         }
+        self.email.validate()?;
+        self.sms.validate()?;
         if self.webhooks.timeout_ms == 0 {
             anyhow::bail!("webhooks.timeout_ms must be at least 1");
         }

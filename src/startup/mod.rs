@@ -186,6 +186,8 @@ impl Application {
             );
         }
         let webhooks = WebhookClient::new(webhook_timeout)?;
+        let messaging =
+            Arc::new(delivery::messaging(settings, &store, &clock, &random, &base_url).await?);
         let mut outbox = Outbox::new(
             store.clone(),
             clock.clone(),
@@ -193,7 +195,8 @@ impl Application {
             apns,
             outbox_config(settings),
         )
-        .with_webhooks(webhooks);
+        .with_webhooks(webhooks)
+        .with_messaging(messaging.clone());
         if let Some(google) = &google {
             outbox = outbox.with_google(Google::On {
                 google: google.clone(),
@@ -222,6 +225,7 @@ impl Application {
                 max_log_entries: settings.passkit.max_log_entries,
             }),
             google,
+            unsubscribe: messaging.unsubscribe.clone(),
         };
         let data = web::Data::new(state.clone());
         let max_json = settings.server.max_json_bytes;
