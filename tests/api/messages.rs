@@ -300,7 +300,7 @@ async fn sms_through_provider(engine: Engine, test: &str) {
     let failed = app.state.store.jobs_in_state("failed", 10).await.unwrap();
     assert_eq!(failed.len(), 1);
     let note = failed[0].last_error.as_deref().unwrap();
-    assert!(note.starts_with("too_long: 3 segments (gsm7), at most 2"), "{note}");
+    assert!(note.starts_with("too_long: 4 segments (gsm7), at most 2"), "{note}");
     let metrics = app.metrics().await;
     assert_eq!(sample(&metrics, "passwright_messages_total{channel=\"sms\",outcome=\"delivered\"}"), 1.0);
     assert_eq!(sample(&metrics, "passwright_messages_total{channel=\"sms\",outcome=\"retried\"}"), 1.0);
