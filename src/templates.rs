@@ -117,10 +117,9 @@ fn format_value(
     value: &minijinja::Value,
 ) -> Result<(), minijinja::Error> {
     match (state.auto_escape(), value.as_str()) {
-        (AutoEscape::Html, Some(text)) if !value.is_safe() => {
-            out.write_str(&escape_html(text))
-                .map_err(|_| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "write"))
-        }
+        (AutoEscape::Html, Some(text)) if !value.is_safe() => out
+            .write_str(&escape_html(text))
+            .map_err(|_| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "write")),
         _ => minijinja::escape_formatter(out, state, value),
     }
 }
@@ -168,7 +167,8 @@ mod tests {
     fn html_escaping_keeps_urls_readable() {
         let mut env = Environment::new();
         env.set_formatter(format_value);
-        env.add_template("t.html", "<a href=\"{{ u }}\">{{ n }}</a>").unwrap();
+        env.add_template("t.html", "<a href=\"{{ u }}\">{{ n }}</a>")
+            .unwrap();
         let html = env
             .get_template("t.html")
             .unwrap()

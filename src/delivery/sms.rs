@@ -73,10 +73,7 @@ impl SmsSender {
                     (Some(from), None) => Sender::Number(from.clone()),
                     (None, None) => anyhow::bail!("sms: set from or messaging_service_sid"),
                 };
-                let auth_token = s
-                    .auth_token
-                    .clone()
-                    .context("sms.auth_token is required")?;
+                let auth_token = s.auth_token.clone().context("sms.auth_token is required")?;
                 let url = format!(
                     "{}/2010-04-01/Accounts/{}/Messages.json",
                     s.base_url.trim_end_matches('/'),
@@ -191,10 +188,19 @@ mod tests {
                 reference: "SM123".into()
             }
         );
-        assert!(matches!(classify(429, &json!({})), SendOutcome::Retry { .. }));
-        assert!(matches!(classify(503, &json!({})), SendOutcome::Retry { .. }));
+        assert!(matches!(
+            classify(429, &json!({})),
+            SendOutcome::Retry { .. }
+        ));
+        assert!(matches!(
+            classify(503, &json!({})),
+            SendOutcome::Retry { .. }
+        ));
         assert_eq!(
-            classify(400, &json!({"code": 21211, "message": "Invalid 'To' Phone Number"})),
+            classify(
+                400,
+                &json!({"code": 21211, "message": "Invalid 'To' Phone Number"})
+            ),
             SendOutcome::Failed {
                 reason: "HTTP 400: Invalid 'To' Phone Number (code 21211)".into()
             }

@@ -113,8 +113,14 @@ mod tests {
     fn extension_characters_take_two_septets_and_are_not_split() {
         assert_eq!(size("€"), (SmsEncoding::Gsm7, 2, 1));
         assert_eq!(size("[]{}|~^\\"), (SmsEncoding::Gsm7, 16, 1));
-        assert_eq!(size(&format!("{}€", "a".repeat(158))), (SmsEncoding::Gsm7, 160, 1));
-        assert_eq!(size(&format!("{}€", "a".repeat(159))), (SmsEncoding::Gsm7, 161, 2));
+        assert_eq!(
+            size(&format!("{}€", "a".repeat(158))),
+            (SmsEncoding::Gsm7, 160, 1)
+        );
+        assert_eq!(
+            size(&format!("{}€", "a".repeat(159))),
+            (SmsEncoding::Gsm7, 161, 2)
+        );
         // 152 septets then a euro: it does not fit the first part's last septet, so it
         // moves whole to the second part; 153 + 152 + 2 would otherwise be exactly 2 parts.
         let text = format!("{}€{}", "a".repeat(152), "a".repeat(152));

@@ -103,7 +103,8 @@ pub fn render_sms(template: &str, ctx: &MessageContext<'_>) -> anyhow::Result<St
 }
 
 /// The templates every message name must have.
-pub const MESSAGE_TEMPLATES: [&str; 4] = ["points_expiring", "card_invite", "welcome", "we_miss_you"];
+pub const MESSAGE_TEMPLATES: [&str; 4] =
+    ["points_expiring", "card_invite", "welcome", "we_miss_you"];
 
 #[cfg(test)]
 mod tests {
@@ -154,7 +155,8 @@ mod tests {
     fn every_message_renders_on_both_channels_and_html_is_escaped() {
         let program = program();
         let member = member(&program);
-        let data = json!({"points": 70, "expires_at": "2026-12-01T00:00:00Z", "offer": "2 for 1 <today>"});
+        let data =
+            json!({"points": 70, "expires_at": "2026-12-01T00:00:00Z", "offer": "2 for 1 <today>"});
         for name in MESSAGE_TEMPLATES {
             let ctx = MessageContext::new(
                 &member,
@@ -164,12 +166,23 @@ mod tests {
                 &data,
             );
             let email = render_email(name, &ctx).unwrap_or_else(|e| panic!("{name}: {e:#}"));
-            assert!(!email.subject.is_empty() && !email.subject.contains('\n'), "{name}");
-            assert!(email.text.contains("https://x.example/c/abc"), "{name}: {}", email.text);
+            assert!(
+                !email.subject.is_empty() && !email.subject.contains('\n'),
+                "{name}"
+            );
+            assert!(
+                email.text.contains("https://x.example/c/abc"),
+                "{name}: {}",
+                email.text
+            );
             assert!(email.html.contains("https://x.example/c/abc"), "{name}");
             assert!(email.text.contains("https://x.example/u/tok"), "{name}");
             assert!(email.html.contains("https://x.example/u/tok"), "{name}");
-            assert!(email.html.contains("Bean &lt;Club&gt;"), "{name}: {}", email.html);
+            assert!(
+                email.html.contains("Bean &lt;Club&gt;"),
+                "{name}: {}",
+                email.html
+            );
             assert!(!email.html.contains("<b>"), "{name}");
             let sms_ctx = MessageContext::new(
                 &member,

@@ -102,7 +102,10 @@ mod tests {
         let foreign = UnsubscribeKey::derive(&[8u8; 32]).unwrap();
         assert_eq!(foreign.verify(&t), Err(UnsubscribeError::BadSignature));
         assert_eq!(key.verify("x.email.y"), Err(UnsubscribeError::Malformed));
-        assert_eq!(key.verify(member.as_str()), Err(UnsubscribeError::Malformed));
+        assert_eq!(
+            key.verify(member.as_str()),
+            Err(UnsubscribeError::Malformed)
+        );
         assert!(UnsubscribeKey::derive(b"short").is_err());
     }
 }

@@ -22,10 +22,18 @@ use crate::storage::{
 
 /// What one attempt at a message came to, before it is recorded.
 enum Attempt {
-    Sent { reference: String, note: Option<String> },
+    Sent {
+        reference: String,
+        note: Option<String>,
+    },
     Skip(&'static str),
-    Fail { reason: String, note: String },
-    Retry { reason: String },
+    Fail {
+        reason: String,
+        note: String,
+    },
+    Retry {
+        reason: String,
+    },
 }
 
 impl From<StoreError> for Attempt {
@@ -57,9 +65,7 @@ impl Outbox {
                     error: "the message is no longer stored".into(),
                 }
             }
-            Err(e) => {
-                return self.retry_or_fail(job, &format!("reading the message: {e:#}"), None)
-            }
+            Err(e) => return self.retry_or_fail(job, &format!("reading the message: {e:#}"), None),
         };
         // A failed message is sent again when an operator retries its job; a delivered or
         // skipped one never is (a job taken back after its message was recorded).
@@ -202,7 +208,11 @@ impl Outbox {
         let now = self.clock.now();
         let (finish, status, reason, reference, result) = match attempt {
             Attempt::Sent { reference, note } => {
-                tracing::info!(message = message.id, channel = channel.as_str(), "message delivered");
+                tracing::info!(
+                    message = message.id,
+                    channel = channel.as_str(),
+                    "message delivered"
+                );
                 (
                     Finish::Done { note },
                     "delivered",
@@ -212,7 +222,12 @@ impl Outbox {
                 )
             }
             Attempt::Skip(reason) => {
-                tracing::info!(message = message.id, channel = channel.as_str(), reason, "message skipped");
+                tracing::info!(
+                    message = message.id,
+                    channel = channel.as_str(),
+                    reason,
+                    "message skipped"
+                );
                 (
                     Finish::Done {
                         note: Some(format!("not sent: {reason}")),
@@ -251,7 +266,13 @@ impl Outbox {
         };
         if let Err(e) = self
             .store
-            .finish_message(message.id, status, reason.as_deref(), reference.as_deref(), now)
+            .finish_message(
+                message.id,
+                status,
+                reason.as_deref(),
+                reference.as_deref(),
+                now,
+            )
             .await
         {
             // The message stays queued; the job is tried again (at least once: an email

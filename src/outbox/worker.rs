@@ -239,7 +239,8 @@ impl Outbox {
                     .await,
             )),
             Job::Sms { message_id } => Ok(Handled::Finish(
-                self.message(claimed, *message_id, MessageChannel::Sms).await,
+                self.message(claimed, *message_id, MessageChannel::Sms)
+                    .await,
             )),
         };
         result.unwrap_or_else(|e| {

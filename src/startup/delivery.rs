@@ -7,15 +7,15 @@ use base64::Engine as _;
 use openssl::x509::X509;
 
 use crate::clock::{SharedClock, SharedRandom};
+use crate::delivery::apns::{ApnsAuth, ApnsClient, ApnsConfig};
 use crate::delivery::email::EmailSender;
 use crate::delivery::sms::SmsSender;
+use crate::domain::apple_ids::TeamId;
 use crate::messaging::unsubscribe::UnsubscribeKey;
 use crate::messaging::Messaging;
-use crate::storage::Store;
-use crate::delivery::apns::{ApnsAuth, ApnsClient, ApnsConfig};
-use crate::domain::apple_ids::TeamId;
 use crate::outbox::Apns;
 use crate::settings::Settings;
+use crate::storage::Store;
 use crate::wallet::apple::PassSigner;
 
 pub fn apns(

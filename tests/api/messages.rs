@@ -142,7 +142,16 @@ async fn email_through_smtp(engine: Engine, test: &str) {
         json!({"name": "Ada Lovelace", "email": "ada@example.com", "consent": {"email": true}}),
     )
     .await;
-    let id = queue(&app, &program, &ada, MessageChannel::Email, "points_expiring", expiring(), "t1").await;
+    let id = queue(
+        &app,
+        &program,
+        &ada,
+        MessageChannel::Email,
+        "points_expiring",
+        expiring(),
+        "t1",
+    )
+    .await;
 
     // The relay answers 451 to DATA: nothing accepted, the message waits for its retry.
     smtp.fail_next(Stage::Data, 1);
@@ -177,7 +186,8 @@ async fn email_through_smtp(engine: Engine, test: &str) {
     );
     let message_id = mail.header("Message-ID").unwrap();
     assert!(
-        message_id.starts_with(&format!("<passwright.{id}.")) && message_id.ends_with("@beans.example>"),
+        message_id.starts_with(&format!("<passwright.{id}."))
+            && message_id.ends_with("@beans.example>"),
         "{message_id}"
     );
     assert_eq!(
@@ -195,18 +205,31 @@ async fn email_through_smtp(engine: Engine, test: &str) {
         .unwrap()
         .starts_with("multipart/alternative"));
     let body = mail.decoded();
-    assert!(body.contains("Content-Type: text/plain; charset=utf-8"), "{body}");
-    assert!(body.contains("Content-Type: text/html; charset=utf-8"), "{body}");
+    assert!(
+        body.contains("Content-Type: text/plain; charset=utf-8"),
+        "{body}"
+    );
+    assert!(
+        body.contains("Content-Type: text/html; charset=utf-8"),
+        "{body}"
+    );
     // Both parts carry the card link and the unsubscribe link.
     let card_link = app.url("/c/");
-    assert_eq!(body.matches(&card_link).count() >= 2, true, "{body}");
+    assert!(body.matches(&card_link).count() >= 2, "{body}");
     assert!(body.matches(unsubscribe).count() >= 2, "{body}");
     assert!(body.contains("<strong>70</strong>"), "{body}");
 
     let m = app.state.store.message(id).await.unwrap();
     assert_eq!(m.status, "delivered");
     assert_eq!(m.reason, None);
-    assert!(m.provider_ref.as_deref().unwrap().contains("queued as FAKE1"), "{:?}", m.provider_ref);
+    assert!(
+        m.provider_ref
+            .as_deref()
+            .unwrap()
+            .contains("queued as FAKE1"),
+        "{:?}",
+        m.provider_ref
+    );
     // The link is the member's personal card link, kept for attribution.
     let links = app.count("links").await;
     assert_eq!(links, 1);
@@ -215,24 +238,63 @@ async fn email_through_smtp(engine: Engine, test: &str) {
     assert_eq!(drain(&app).await, 0);
     assert_eq!(smtp.messages().len(), 1);
     let metrics = app.metrics().await;
-    assert_eq!(sample(&metrics, "passwright_messages_total{channel=\"email\",outcome=\"delivered\"}"), 1.0);
-    assert_eq!(sample(&metrics, "passwright_messages_total{channel=\"email\",outcome=\"retried\"}"), 1.0);
-    assert_eq!(sample(&metrics, "passwright_messages_total{channel=\"email\",outcome=\"failed\"}"), 0.0);
+    assert_eq!(
+        sample(
+            &metrics,
+            "passwright_messages_total{channel=\"email\",outcome=\"delivered\"}"
+        ),
+        1.0
+    );
+    assert_eq!(
+        sample(
+            &metrics,
+            "passwright_messages_total{channel=\"email\",outcome=\"retried\"}"
+        ),
+        1.0
+    );
+    assert_eq!(
+        sample(
+            &metrics,
+            "passwright_messages_total{channel=\"email\",outcome=\"failed\"}"
+        ),
+        0.0
+    );
 
     // A greylisting relay (451 to RCPT TO) is retried the same way.
     smtp.fail_next(Stage::Rcpt, 1);
-    let second = queue(&app, &program, &ada, MessageChannel::Email, "welcome", json!({}), "t2").await;
+    let second = queue(
+        &app,
+        &program,
+        &ada,
+        MessageChannel::Email,
+        "welcome",
+        json!({}),
+        "t2",
+    )
+    .await;
     drain(&app).await;
-    assert_eq!(app.state.store.message(second).await.unwrap().status, "queued");
+    assert_eq!(
+        app.state.store.message(second).await.unwrap().status,
+        "queued"
+    );
     clock.advance(time::Duration::minutes(5));
     drain(&app).await;
-    assert_eq!(app.state.store.message(second).await.unwrap().status, "delivered");
+    assert_eq!(
+        app.state.store.message(second).await.unwrap().status,
+        "delivered"
+    );
     let mails = smtp.messages();
     assert_eq!(mails.len(), 2);
-    assert_eq!(mails[1].header("Subject").as_deref(), Some("Welcome to Test Beans"));
+    assert_eq!(
+        mails[1].header("Subject").as_deref(),
+        Some("Welcome to Test Beans")
+    );
 }
 
-both_engines_named!(email_is_sent_through_smtp_and_retried_after_451, email_through_smtp);
+both_engines_named!(
+    email_is_sent_through_smtp_and_retried_after_451,
+    email_through_smtp
+);
 
 async fn sms_through_provider(engine: Engine, test: &str) {
     let provider = FakeSms::start().await;
@@ -257,7 +319,16 @@ async fn sms_through_provider(engine: Engine, test: &str) {
         json!({"name": "Bob", "phone": "+4915112345678", "consent": {"sms": true}}),
     )
     .await;
-    let id = queue(&app, &program, &bob, MessageChannel::Sms, "points_expiring", expiring(), "s1").await;
+    let id = queue(
+        &app,
+        &program,
+        &bob,
+        MessageChannel::Sms,
+        "points_expiring",
+        expiring(),
+        "s1",
+    )
+    .await;
     provider.answer_next(500, 1);
     drain(&app).await;
     assert_eq!(provider.requests().len(), 1);
@@ -269,14 +340,23 @@ async fn sms_through_provider(engine: Engine, test: &str) {
     let r = &requests[1];
     assert_eq!(r.status, 201);
     assert_eq!(r.path, "/2010-04-01/Accounts/AC0123456789/Messages.json");
-    assert_eq!((r.user.as_str(), r.password.as_str()), ("AC0123456789", "tok-secret"));
+    assert_eq!(
+        (r.user.as_str(), r.password.as_str()),
+        ("AC0123456789", "tok-secret")
+    );
     assert_eq!(r.form["To"], "+4915112345678");
     assert_eq!(r.form["From"], "+15005550006");
     assert!(!r.form.contains_key("MessagingServiceSid"));
     let body = &r.form["Body"];
-    assert!(body.starts_with("70 of your points expire on 2026-12-01."), "{body}");
+    assert!(
+        body.starts_with("70 of your points expire on 2026-12-01."),
+        "{body}"
+    );
     assert!(body.contains(&app.url("/c/")), "{body}");
-    assert!(body.ends_with("Test Beans. Reply STOP to opt out"), "{body}");
+    assert!(
+        body.ends_with("Test Beans. Reply STOP to opt out"),
+        "{body}"
+    );
     assert_eq!(requests[0].form, r.form, "the retry sends the same message");
     let m = app.state.store.message(id).await.unwrap();
     assert_eq!(m.status, "delivered");
@@ -296,18 +376,45 @@ async fn sms_through_provider(engine: Engine, test: &str) {
     drain(&app).await;
     assert_eq!(provider.requests().len(), 2, "nothing posted");
     let m = app.state.store.message(long).await.unwrap();
-    assert_eq!((m.status.as_str(), m.reason.as_deref()), ("failed", Some("too_long")));
+    assert_eq!(
+        (m.status.as_str(), m.reason.as_deref()),
+        ("failed", Some("too_long"))
+    );
     let failed = app.state.store.jobs_in_state("failed", 10).await.unwrap();
     assert_eq!(failed.len(), 1);
     let note = failed[0].last_error.as_deref().unwrap();
-    assert!(note.starts_with("too_long: 4 segments (gsm7), at most 2"), "{note}");
+    assert!(
+        note.starts_with("too_long: 4 segments (gsm7), at most 2"),
+        "{note}"
+    );
     let metrics = app.metrics().await;
-    assert_eq!(sample(&metrics, "passwright_messages_total{channel=\"sms\",outcome=\"delivered\"}"), 1.0);
-    assert_eq!(sample(&metrics, "passwright_messages_total{channel=\"sms\",outcome=\"retried\"}"), 1.0);
-    assert_eq!(sample(&metrics, "passwright_messages_total{channel=\"sms\",outcome=\"failed\"}"), 1.0);
+    assert_eq!(
+        sample(
+            &metrics,
+            "passwright_messages_total{channel=\"sms\",outcome=\"delivered\"}"
+        ),
+        1.0
+    );
+    assert_eq!(
+        sample(
+            &metrics,
+            "passwright_messages_total{channel=\"sms\",outcome=\"retried\"}"
+        ),
+        1.0
+    );
+    assert_eq!(
+        sample(
+            &metrics,
+            "passwright_messages_total{channel=\"sms\",outcome=\"failed\"}"
+        ),
+        1.0
+    );
 }
 
-both_engines_named!(sms_are_posted_to_the_provider_retried_and_length_checked, sms_through_provider);
+both_engines_named!(
+    sms_are_posted_to_the_provider_retried_and_length_checked,
+    sms_through_provider
+);
 
 async fn consent_is_checked_at_send_time(engine: Engine, test: &str) {
     let clock = clock();
@@ -321,8 +428,26 @@ async fn consent_is_checked_at_send_time(engine: Engine, test: &str) {
         json!({"name": "Cy", "email": "cy@example.com", "phone": "+4915100000001", "consent": {"email": true, "sms": true}}),
     )
     .await;
-    let email = queue(&app, &program, &cy, MessageChannel::Email, "welcome", json!({}), "c1").await;
-    let sms = queue(&app, &program, &cy, MessageChannel::Sms, "welcome", json!({}), "c2").await;
+    let email = queue(
+        &app,
+        &program,
+        &cy,
+        MessageChannel::Email,
+        "welcome",
+        json!({}),
+        "c1",
+    )
+    .await;
+    let sms = queue(
+        &app,
+        &program,
+        &cy,
+        MessageChannel::Sms,
+        "welcome",
+        json!({}),
+        "c2",
+    )
+    .await;
     // Consent withdrawn through the API after the messages were queued.
     let r = app
         .send(
@@ -336,20 +461,45 @@ async fn consent_is_checked_at_send_time(engine: Engine, test: &str) {
     assert_eq!(r.status, 200, "{:?}", r.body);
     drain(&app).await;
     let m = app.state.store.message(email).await.unwrap();
-    assert_eq!((m.status.as_str(), m.reason.as_deref()), ("skipped", Some("no_consent")));
+    assert_eq!(
+        (m.status.as_str(), m.reason.as_deref()),
+        ("skipped", Some("no_consent"))
+    );
     // The SMS still had consent: written to the development folder.
     let m = app.state.store.message(sms).await.unwrap();
     assert_eq!(m.status, "delivered");
     let file = app.data_dir.path().join("sms").join(format!("{sms}.txt"));
     let text = std::fs::read_to_string(&file).unwrap();
-    assert!(text.starts_with("To: +4915100000001\n\nWelcome to Test Beans!"), "{text}");
-    assert!(!app.data_dir.path().join("mail").join(format!("{email}.eml")).exists());
+    assert!(
+        text.starts_with("To: +4915100000001\n\nWelcome to Test Beans!"),
+        "{text}"
+    );
+    assert!(!app
+        .data_dir
+        .path()
+        .join("mail")
+        .join(format!("{email}.eml"))
+        .exists());
     let metrics = app.metrics().await;
-    assert_eq!(sample(&metrics, "passwright_messages_total{channel=\"email\",outcome=\"skipped\"}"), 1.0);
-    assert_eq!(sample(&metrics, "passwright_messages_total{channel=\"sms\",outcome=\"delivered\"}"), 1.0);
+    assert_eq!(
+        sample(
+            &metrics,
+            "passwright_messages_total{channel=\"email\",outcome=\"skipped\"}"
+        ),
+        1.0
+    );
+    assert_eq!(
+        sample(
+            &metrics,
+            "passwright_messages_total{channel=\"sms\",outcome=\"delivered\"}"
+        ),
+        1.0
+    );
 
     // The API lists both, newest first, with how each ended.
-    let r = app.get(&format!("/api/v1/members/{cy}/messages"), &app.admin).await;
+    let r = app
+        .get(&format!("/api/v1/members/{cy}/messages"), &app.admin)
+        .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     let list = r.body["messages"].as_array().unwrap();
     assert_eq!(list.len(), 2);
@@ -362,21 +512,41 @@ async fn consent_is_checked_at_send_time(engine: Engine, test: &str) {
     assert_eq!(list[1]["reason"], "no_consent");
     assert!(list[1]["campaign_id"].is_null());
     // Consent: the current flags and the history with the API change.
-    let r = app.get(&format!("/api/v1/members/{cy}/consent"), &app.admin).await;
+    let r = app
+        .get(&format!("/api/v1/members/{cy}/consent"), &app.admin)
+        .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     assert_eq!(r.body["current"], json!({"email": false, "sms": true}));
     let history = r.body["history"].as_array().unwrap();
     let last = history.last().unwrap();
-    assert_eq!((&last["channel"], &last["granted"], &last["source"]), (&json!("email"), &json!(false), &json!("api")));
+    assert_eq!(
+        (&last["channel"], &last["granted"], &last["source"]),
+        (&json!("email"), &json!(false), &json!("api"))
+    );
     // Staff cannot read either.
     let staff = app.create_key("staff", None).await;
-    assert_eq!(app.get(&format!("/api/v1/members/{cy}/consent"), &staff).await.status, 403);
-    assert_eq!(app.get(&format!("/api/v1/members/{cy}/messages"), &staff).await.status, 403);
+    assert_eq!(
+        app.get(&format!("/api/v1/members/{cy}/consent"), &staff)
+            .await
+            .status,
+        403
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/members/{cy}/messages"), &staff)
+            .await
+            .status,
+        403
+    );
     // A marketer of another program does not see the member.
     let other = app.sample_program().await;
     let marketer = app.create_key("marketer", Some(&other)).await;
-    let r = app.get(&format!("/api/v1/members/{cy}/consent"), &marketer).await;
+    let r = app
+        .get(&format!("/api/v1/members/{cy}/consent"), &marketer)
+        .await;
     assert!(matches!(r.status.as_u16(), 403 | 404), "{:?}", r.status);
 }
 
-both_engines_named!(consent_is_checked_when_sending, consent_is_checked_at_send_time);
+both_engines_named!(
+    consent_is_checked_when_sending,
+    consent_is_checked_at_send_time
+);

@@ -40,13 +40,32 @@ both_engines!(unsubscribe_link_and_one_click, |app: TestApp| async move {
         )
         .await;
     let dee = r.body["id"].as_str().unwrap().to_string();
-    let first = queue(&app, &program, &dee, MessageChannel::Email, "card_invite", json!({"offer": "A free coffee"}), "u1").await;
+    let first = queue(
+        &app,
+        &program,
+        &dee,
+        MessageChannel::Email,
+        "card_invite",
+        json!({"offer": "A free coffee"}),
+        "u1",
+    )
+    .await;
     drain(&app).await;
     // Folder mode (the default): the email is a file, with the unsubscribe header.
-    let eml = app.data_dir.path().join("mail").join(format!("{first}.eml"));
+    let eml = app
+        .data_dir
+        .path()
+        .join("mail")
+        .join(format!("{first}.eml"));
     let raw = std::fs::read_to_string(&eml).unwrap();
-    assert!(raw.contains("Subject: Add your Test Beans card to your wallet"), "{raw}");
-    assert!(raw.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"), "{raw}");
+    assert!(
+        raw.contains("Subject: Add your Test Beans card to your wallet"),
+        "{raw}"
+    );
+    assert!(
+        raw.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"),
+        "{raw}"
+    );
     let url = raw
         .lines()
         .find_map(|l| l.strip_prefix("List-Unsubscribe: <"))
@@ -59,16 +78,34 @@ both_engines!(unsubscribe_link_and_one_click, |app: TestApp| async move {
     assert_eq!(m.provider_ref, Some(format!("file:{}", eml.display())));
 
     // A message queued now is sent after she unsubscribes: it must be skipped then.
-    let pending = queue(&app, &program, &dee, MessageChannel::Email, "welcome", json!({}), "u2").await;
+    let pending = queue(
+        &app,
+        &program,
+        &dee,
+        MessageChannel::Email,
+        "welcome",
+        json!({}),
+        "u2",
+    )
+    .await;
 
     // GET asks, and changes nothing (mail scanners open links).
     let r = app.client.get(&url).send().await.unwrap();
     assert_eq!(r.status(), 200);
-    let csp = r.headers()["content-security-policy"].to_str().unwrap().to_string();
-    assert!(csp.contains("style-src 'nonce-") && csp.contains("default-src 'none'"), "{csp}");
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        csp.contains("style-src 'nonce-") && csp.contains("default-src 'none'"),
+        "{csp}"
+    );
     assert_eq!(r.headers()["referrer-policy"], "no-referrer");
     let page = r.text().await.unwrap();
-    assert!(page.contains("Unsubscribe from Test Beans emails?"), "{page}");
+    assert!(
+        page.contains("Unsubscribe from Test Beans emails?"),
+        "{page}"
+    );
     assert!(page.contains("<form method=\"post\""), "{page}");
     assert!(!page.contains("<script"), "works without JavaScript");
     let c = consent(&app, &dee).await;
@@ -79,7 +116,10 @@ both_engines!(unsubscribe_link_and_one_click, |app: TestApp| async move {
     let (status, page) = post_form(&app, &url, "confirm=yes").await;
     assert_eq!(status, 200);
     assert!(page.contains("You are unsubscribed"), "{page}");
-    assert!(page.contains("You will no longer receive emails from Test Beans"), "{page}");
+    assert!(
+        page.contains("You will no longer receive emails from Test Beans"),
+        "{page}"
+    );
     let c = consent(&app, &dee).await;
     assert_eq!(c["current"], json!({"email": false, "sms": false}));
     let history = c["history"].as_array().unwrap();
@@ -91,14 +131,37 @@ both_engines!(unsubscribe_link_and_one_click, |app: TestApp| async move {
     // The queued message is skipped when its turn comes, and so is a new one.
     drain(&app).await;
     let m = app.state.store.message(pending).await.unwrap();
-    assert_eq!((m.status.as_str(), m.reason.as_deref()), ("skipped", Some("unsubscribed")));
-    let later = queue(&app, &program, &dee, MessageChannel::Email, "we_miss_you", json!({}), "u3").await;
+    assert_eq!(
+        (m.status.as_str(), m.reason.as_deref()),
+        ("skipped", Some("unsubscribed"))
+    );
+    let later = queue(
+        &app,
+        &program,
+        &dee,
+        MessageChannel::Email,
+        "we_miss_you",
+        json!({}),
+        "u3",
+    )
+    .await;
     let m = app.state.store.message(later).await.unwrap();
-    assert_eq!((m.status.as_str(), m.reason.as_deref()), ("skipped", Some("unsubscribed")));
-    assert!(!app.data_dir.path().join("mail").join(format!("{pending}.eml")).exists());
+    assert_eq!(
+        (m.status.as_str(), m.reason.as_deref()),
+        ("skipped", Some("unsubscribed"))
+    );
+    assert!(!app
+        .data_dir
+        .path()
+        .join("mail")
+        .join(format!("{pending}.eml"))
+        .exists());
     let metrics = app.metrics().await;
     assert_eq!(
-        crate::messages::sample(&metrics, "passwright_messages_total{channel=\"email\",outcome=\"skipped\"}"),
+        crate::messages::sample(
+            &metrics,
+            "passwright_messages_total{channel=\"email\",outcome=\"skipped\"}"
+        ),
         1.0
     );
 
@@ -123,7 +186,10 @@ both_engines!(unsubscribe_link_and_one_click, |app: TestApp| async move {
         .iter()
         .map(|e| e["source"].as_str().unwrap())
         .collect();
-    assert_eq!(sources, ["enrollment", "unsubscribe_link", "api", "list_unsubscribe"]);
+    assert_eq!(
+        sources,
+        ["enrollment", "unsubscribe_link", "api", "list_unsubscribe"]
+    );
 
     // A tampered token is a clear 404 page, and unsubscribes nobody.
     app.send(
@@ -135,10 +201,18 @@ both_engines!(unsubscribe_link_and_one_click, |app: TestApp| async move {
     )
     .await;
     let last = url.chars().last().unwrap();
-    let tampered = format!("{}{}", &url[..url.len() - 1], if last == 'a' { 'b' } else { 'a' });
+    let tampered = format!(
+        "{}{}",
+        &url[..url.len() - 1],
+        if last == 'a' { 'b' } else { 'a' }
+    );
     let r = app.client.get(&tampered).send().await.unwrap();
     assert_eq!(r.status(), 404);
-    assert!(r.text().await.unwrap().contains("This unsubscribe link is not valid"));
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("This unsubscribe link is not valid"));
     let (status, page) = post_form(&app, &tampered, "List-Unsubscribe=One-Click").await;
     assert_eq!(status, 404);
     assert!(page.contains("not valid"));

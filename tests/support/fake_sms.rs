@@ -109,7 +109,10 @@ async fn handle(
         .and_then(|v| v.strip_prefix("Basic "))
         .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
         .and_then(|b| String::from_utf8(b).ok())
-        .and_then(|s| s.split_once(':').map(|(u, p)| (u.to_string(), p.to_string())))
+        .and_then(|s| {
+            s.split_once(':')
+                .map(|(u, p)| (u.to_string(), p.to_string()))
+        })
         .unwrap_or_default();
     let sid = (status == 201).then(|| format!("SM{:032}", state.requests.len() + 1));
     state.requests.push(SmsRequest {

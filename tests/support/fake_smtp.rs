@@ -209,7 +209,9 @@ async fn session(
             if rcpt.is_empty() {
                 "554 5.5.1 No valid recipients".into()
             } else {
-                write.write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n").await?;
+                write
+                    .write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n")
+                    .await?;
                 let mut data = String::new();
                 loop {
                     let mut l = String::new();
@@ -219,7 +221,10 @@ async fn session(
                     if l == ".\r\n" {
                         break;
                     }
-                    let l = l.strip_prefix('.').map_or(l.as_str(), |rest| rest).to_string();
+                    let l = l
+                        .strip_prefix('.')
+                        .map_or(l.as_str(), |rest| rest)
+                        .to_string();
                     data.push_str(&l);
                 }
                 let data = data.strip_suffix("\r\n").unwrap_or(&data).to_string();

@@ -28,9 +28,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 async fn confirm(state: web::Data<AppState>, token: web::Path<String>) -> HttpResponse {
     match lookup(&state, &token).await {
-        Ok(Some((_, program, channel))) => {
-            respond(&state, StatusCode::OK, "confirm", Some(&program), channel, &token)
-        }
+        Ok(Some((_, program, channel))) => respond(
+            &state,
+            StatusCode::OK,
+            "confirm",
+            Some(&program),
+            channel,
+            &token,
+        ),
         Ok(None) => invalid(&state),
         Err(e) => failed(e),
     }
@@ -58,7 +63,14 @@ async fn unsubscribe(
     match changed {
         Ok(changed) => {
             tracing::info!(member = %member.id, channel = channel.as_str(), source = source.as_str(), changed, "unsubscribed");
-            respond(&state, StatusCode::OK, "done", Some(&program), channel, &token)
+            respond(
+                &state,
+                StatusCode::OK,
+                "done",
+                Some(&program),
+                channel,
+                &token,
+            )
         }
         Err(e) => failed(e),
     }
