@@ -289,6 +289,40 @@ async fn email_through_smtp(engine: Engine, test: &str) {
         mails[1].header("Subject").as_deref(),
         Some("Welcome to Test Beans")
     );
+
+    // A permanent refusal (550) is final: failed with the relay's answer, not retried.
+    smtp.reject_next(1);
+    let third = queue(
+        &app,
+        &program,
+        &ada,
+        MessageChannel::Email,
+        "we_miss_you",
+        json!({}),
+        "t3",
+    )
+    .await;
+    let attempts = smtp.attempts();
+    drain(&app).await;
+    clock.advance(time::Duration::hours(2));
+    drain(&app).await;
+    assert_eq!(smtp.attempts(), attempts + 1, "tried once");
+    assert_eq!(smtp.messages().len(), 2);
+    let m = app.state.store.message(third).await.unwrap();
+    assert_eq!(m.status, "failed");
+    let reason = m.reason.unwrap();
+    assert!(
+        reason.contains("550") && reason.contains("Mailbox unavailable"),
+        "{reason}"
+    );
+    let metrics = app.metrics().await;
+    assert_eq!(
+        sample(
+            &metrics,
+            "passwright_messages_total{channel=\"email\",outcome=\"failed\"}"
+        ),
+        1.0
+    );
 }
 
 both_engines_named!(

@@ -1,7 +1,8 @@
 //! A real SMTP server on 127.0.0.1 for tests: greeting, EHLO offering AUTH PLAIN and LOGIN,
 //! AUTH checked against the expected credentials, MAIL FROM, RCPT TO, DATA (dot-unstuffed),
 //! RSET, NOOP, QUIT. Records each accepted message's envelope and raw data, and can be told
-//! to answer `451` to the next N RCPT TO or DATA commands (greylisting, a full queue).
+//! to answer `451` to the next N RCPT TO or DATA commands (greylisting, a full queue), or
+//! `550` to the next N RCPT TO (a mailbox that does not exist).
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -59,6 +60,8 @@ struct State {
     messages: Vec<SmtpMessage>,
     fail_rcpt: usize,
     fail_data: usize,
+    /// RCPT TO commands still to answer `550` (a permanent refusal).
+    reject_rcpt: usize,
     /// Every MAIL FROM seen: one per delivery attempt.
     attempts: usize,
     refused_auth: usize,
@@ -108,6 +111,11 @@ impl FakeSmtp {
             Stage::Rcpt => s.fail_rcpt += times,
             Stage::Data => s.fail_data += times,
         }
+    }
+
+    /// The next `times` RCPT TO commands are answered `550 5.1.1` (no such mailbox).
+    pub fn reject_next(&self, times: usize) {
+        lock(&self.state).reject_rcpt += times;
     }
 
     pub fn messages(&self) -> Vec<SmtpMessage> {
@@ -196,7 +204,10 @@ async fn session(
             }
         } else if upper.starts_with("RCPT TO:") {
             let mut s = lock(&state);
-            if s.fail_rcpt > 0 {
+            if s.reject_rcpt > 0 {
+                s.reject_rcpt -= 1;
+                "550 5.1.1 Mailbox unavailable".into()
+            } else if s.fail_rcpt > 0 {
                 s.fail_rcpt -= 1;
                 "451 4.7.1 Greylisted, please try again later".into()
             } else if from.is_none() {
