@@ -10,6 +10,7 @@ pub mod demo;
 pub mod domain;
 pub mod http;
 pub mod keys;
+pub mod messaging;
 pub mod outbox;
 pub mod qr;
 pub mod redemption;

@@ -9,6 +9,7 @@ use crate::clock::{SharedClock, SharedRandom};
 use crate::http::landing::LandingLimits;
 use crate::http::passkit::PassKitLimits;
 use crate::keys::KeyCache;
+use crate::messaging::unsubscribe::UnsubscribeKey;
 use crate::outbox::Outbox;
 use crate::storage::Store;
 
@@ -20,13 +21,15 @@ pub struct AppState {
     pub clock: SharedClock,
     pub random: SharedRandom,
     pub limits: Limits,
-    /// Delivers what changes must be told (pushes now; Google, email, SMS later).
+    /// Delivers what changes must be told (pushes, Google, webhooks, email, SMS).
     pub outbox: Arc<Outbox>,
     pub passkit: Arc<PassKitLimits>,
     /// Google Wallet, when configured.
     pub google: Option<Arc<GoogleCards>>,
     /// Limits of the public landing pages.
     pub landing: Arc<LandingLimits>,
+    /// Checks the tokens of `/u/{token}` unsubscribe links.
+    pub unsubscribe: UnsubscribeKey,
 }
 
 #[derive(Debug, Clone, Copy)]

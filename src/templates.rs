@@ -25,6 +25,78 @@ const TEMPLATES: &[(&str, &str)] = &[
         "pages/landing_error.html",
         include_str!("../templates/pages/landing_error.html"),
     ),
+    (
+        "email/base.html",
+        include_str!("../templates/email/base.html"),
+    ),
+    (
+        "email/points_expiring.subject.txt",
+        include_str!("../templates/email/points_expiring.subject.txt"),
+    ),
+    (
+        "email/points_expiring.txt",
+        include_str!("../templates/email/points_expiring.txt"),
+    ),
+    (
+        "email/points_expiring.html",
+        include_str!("../templates/email/points_expiring.html"),
+    ),
+    (
+        "sms/points_expiring.txt",
+        include_str!("../templates/sms/points_expiring.txt"),
+    ),
+    (
+        "email/card_invite.subject.txt",
+        include_str!("../templates/email/card_invite.subject.txt"),
+    ),
+    (
+        "email/card_invite.txt",
+        include_str!("../templates/email/card_invite.txt"),
+    ),
+    (
+        "email/card_invite.html",
+        include_str!("../templates/email/card_invite.html"),
+    ),
+    (
+        "sms/card_invite.txt",
+        include_str!("../templates/sms/card_invite.txt"),
+    ),
+    (
+        "email/welcome.subject.txt",
+        include_str!("../templates/email/welcome.subject.txt"),
+    ),
+    (
+        "email/welcome.txt",
+        include_str!("../templates/email/welcome.txt"),
+    ),
+    (
+        "email/welcome.html",
+        include_str!("../templates/email/welcome.html"),
+    ),
+    (
+        "sms/welcome.txt",
+        include_str!("../templates/sms/welcome.txt"),
+    ),
+    (
+        "email/we_miss_you.subject.txt",
+        include_str!("../templates/email/we_miss_you.subject.txt"),
+    ),
+    (
+        "email/we_miss_you.txt",
+        include_str!("../templates/email/we_miss_you.txt"),
+    ),
+    (
+        "email/we_miss_you.html",
+        include_str!("../templates/email/we_miss_you.html"),
+    ),
+    (
+        "sms/we_miss_you.txt",
+        include_str!("../templates/sms/we_miss_you.txt"),
+    ),
+    (
+        "pages/unsubscribe.html",
+        include_str!("../templates/pages/unsubscribe.html"),
+    ),
 ];
 
 /// The template set, built once.
@@ -40,6 +112,7 @@ pub fn environment() -> &'static Environment<'static> {
             }
         });
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        env.set_formatter(format_value);
         for (name, source) in TEMPLATES {
             // The templates ship with the binary and are checked by the test below, so a
             // syntax error cannot reach a running service; should one, it renders as an error.
@@ -49,6 +122,37 @@ pub fn environment() -> &'static Environment<'static> {
         }
         env
     })
+}
+
+/// minijinja's formatter, except that HTML escaping leaves `/` alone: it needs no escaping in
+/// text or quoted attributes, and links written `https:&#x2f;&#x2f;…` in an email's source
+/// look broken to people and to link checkers.
+fn format_value(
+    out: &mut minijinja::Output,
+    state: &minijinja::State,
+    value: &minijinja::Value,
+) -> Result<(), minijinja::Error> {
+    match (state.auto_escape(), value.as_str()) {
+        (AutoEscape::Html, Some(text)) if !value.is_safe() => out
+            .write_str(&escape_html(text))
+            .map_err(|_| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "write")),
+        _ => minijinja::escape_formatter(out, state, value),
+    }
+}
+
+fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#x27;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Renders template `name` with `context`.
@@ -73,5 +177,23 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{name}: {e:#}"));
         }
         assert!(render("no/such.html", ()).is_err());
+    }
+
+    #[test]
+    fn html_escaping_keeps_urls_readable() {
+        let mut env = Environment::new();
+        env.set_formatter(format_value);
+        env.add_template("t.html", "<a href=\"{{ u }}\">{{ n }}</a>")
+            .unwrap();
+        let html = env
+            .get_template("t.html")
+            .unwrap()
+            .render(minijinja::context! { u => "https://x.example/c/a?b=1&c=2", n => "<b>\"O'Neil\"</b>" })
+            .unwrap();
+        assert_eq!(
+            html,
+            "<a href=\"https://x.example/c/a?b=1&amp;c=2\">&lt;b&gt;&quot;O&#x27;Neil&quot;&lt;&#x2f;b&gt;</a>"
+                .replace("&#x2f;", "/")
+        );
     }
 }

@@ -1,6 +1,6 @@
 //! Outbox jobs: what must be delivered after a change, written in the same transaction as
-//! the change. A job is a kind plus a JSON payload; the same table will carry Google updates,
-//! email, SMS and webhooks, each a new variant here.
+//! the change. A job is a kind plus a JSON payload; the same table carries Google updates,
+//! email, SMS and webhooks, each a variant here.
 
 use serde::{Deserialize, Serialize};
 
@@ -43,10 +43,6 @@ pub enum Job {
         after: String,
     },
 }
-
-/// Kinds no worker delivers yet: email and SMS sending arrive with the distribution work.
-/// Such jobs wait, pending, instead of failing; workers do not claim them.
-pub const WAITING_KINDS: [&str; 2] = ["email", "sms"];
 
 impl Job {
     pub fn pass_changed(serial: &SerialNumber) -> Job {

@@ -21,6 +21,7 @@ pub mod points;
 pub mod program;
 pub mod reward;
 pub mod scan;
+pub mod sms;
 pub mod webhook;
 
 /// A value that failed to parse, with the field it came from, for a 422 answer.

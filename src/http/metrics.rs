@@ -7,7 +7,8 @@ use std::sync::atomic::Ordering;
 
 use actix_web::{web, HttpResponse};
 
-use crate::outbox::{PushResult, WebhookResult};
+use crate::domain::distribution::MessageChannel;
+use crate::outbox::{MessageResult, PushResult, WebhookResult};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -82,6 +83,29 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         "passwright_webhook_deliveries_total",
         "Webhook delivery attempts by outcome (retried: will be tried again; gave_up: attempts \
          used up; gone: 410, endpoint switched off; skipped: endpoint off or deleted).",
+        &samples,
+    );
+    let channels = [MessageChannel::Email, MessageChannel::Sms];
+    let labels: Vec<(MessageChannel, MessageResult, String)> = channels
+        .iter()
+        .flat_map(|c| {
+            MessageResult::ALL.iter().map(move |r| {
+                let l = format!("{{channel=\"{}\",outcome=\"{}\"}}", c.as_str(), r.label());
+                (*c, *r, l)
+            })
+        })
+        .collect();
+    let samples: Vec<(&str, f64)> = labels
+        .iter()
+        .map(|(c, r, l)| (l.as_str(), o.messages(*c, *r) as f64))
+        .collect();
+    out.metric(
+        "counter",
+        "passwright_messages_total",
+        "Email and SMS messages handled by this instance's workers, by outcome (delivered: \
+         accepted by the relay or provider, or written to the development folder; skipped: no \
+         consent, unsubscribed, no address or voided card; retried: will be tried again; failed: \
+         refused for good, too long, or attempts used up).",
         &samples,
     );
     out.counter(

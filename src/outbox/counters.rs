@@ -2,6 +2,8 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::domain::distribution::MessageChannel;
+
 /// How one push ended, as a metrics label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PushResult {
@@ -76,10 +78,43 @@ impl WebhookResult {
     }
 }
 
+/// How handling one email or SMS ended, as a metrics label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageResult {
+    /// Accepted by the relay or provider (or written to the development folder).
+    Delivered,
+    /// Not sent: voided card, no address, no consent, unsubscribed.
+    Skipped,
+    /// A temporary problem; it will be tried again.
+    Retried,
+    /// Refused for good, too long, or the attempts were used up.
+    Failed,
+}
+
+impl MessageResult {
+    pub const ALL: [MessageResult; 4] = [
+        MessageResult::Delivered,
+        MessageResult::Skipped,
+        MessageResult::Retried,
+        MessageResult::Failed,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            MessageResult::Delivered => "delivered",
+            MessageResult::Skipped => "skipped",
+            MessageResult::Retried => "retried",
+            MessageResult::Failed => "failed",
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct OutboxCounters {
     pushes: [AtomicU64; 8],
     webhooks: [AtomicU64; 5],
+    /// By channel (email, sms), then outcome.
+    messages: [[AtomicU64; 4]; 2],
     pub jobs_done: AtomicU64,
     pub jobs_failed: AtomicU64,
     pub jobs_retried: AtomicU64,
@@ -101,5 +136,20 @@ impl OutboxCounters {
 
     pub fn webhooks(&self, result: WebhookResult) -> u64 {
         self.webhooks[result as usize].load(Ordering::Relaxed)
+    }
+
+    pub fn message(&self, channel: MessageChannel, result: MessageResult) {
+        self.messages[channel_index(channel)][result as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn messages(&self, channel: MessageChannel, result: MessageResult) -> u64 {
+        self.messages[channel_index(channel)][result as usize].load(Ordering::Relaxed)
+    }
+}
+
+fn channel_index(channel: MessageChannel) -> usize {
+    match channel {
+        MessageChannel::Email => 0,
+        MessageChannel::Sms => 1,
     }
 }

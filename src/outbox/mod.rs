@@ -8,11 +8,12 @@ mod campaigns;
 mod counters;
 mod deliver;
 mod google;
+mod messages;
 mod webhook;
 mod worker;
 
 pub use backoff::Backoff;
-pub use counters::{OutboxCounters, PushResult, WebhookResult};
+pub use counters::{MessageResult, OutboxCounters, PushResult, WebhookResult};
 pub use deliver::Apns;
 pub use google::Google;
 pub use worker::{Outbox, OutboxConfig};

@@ -15,8 +15,10 @@ use super::deliver::Apns;
 use super::google::Google;
 use crate::clock::{SharedClock, SharedRandom};
 use crate::delivery::webhook::WebhookClient;
+use crate::domain::distribution::MessageChannel;
 use crate::domain::ids::random_base32;
 use crate::domain::job::Job;
+use crate::messaging::Messaging;
 use crate::storage::{ClaimedJob, FanOut, Finish, Store, StoreError};
 
 #[derive(Debug, Clone)]
@@ -43,6 +45,8 @@ pub struct Outbox {
     pub(super) google: Google,
     /// Posts webhook events; `None` only in an outbox built without it.
     pub(super) webhooks: Option<WebhookClient>,
+    /// Sends email and SMS; `None` only in an outbox built without it.
+    pub(super) messaging: Option<Arc<Messaging>>,
     pub(super) config: OutboxConfig,
     pub counters: Arc<OutboxCounters>,
     /// Names this instance's leases, so a job is only finished by the worker holding it.
@@ -72,6 +76,7 @@ impl Outbox {
             apns,
             google: Google::Off,
             webhooks: None,
+            messaging: None,
             config,
             counters: Arc::default(),
             instance,
@@ -91,6 +96,12 @@ impl Outbox {
     /// Delivers webhook events through `client`.
     pub fn with_webhooks(mut self, client: WebhookClient) -> Outbox {
         self.webhooks = Some(client);
+        self
+    }
+
+    /// Sends email and SMS messages through `messaging`.
+    pub fn with_messaging(mut self, messaging: Arc<Messaging>) -> Outbox {
+        self.messaging = Some(messaging);
         self
     }
 
@@ -233,11 +244,14 @@ impl Outbox {
                 self.campaign_batch(claimed, worker, campaign_id, *run, after)
                     .await
             }
-            // Never claimed (see WAITING_KINDS); should one be, it goes back to wait.
-            Job::Email { .. } | Job::Sms { .. } => Ok(Handled::Finish(Finish::Retry {
-                at: self.clock.now() + time::Duration::hours(1),
-                error: "no email or SMS sender is available yet".into(),
-            })),
+            Job::Email { message_id } => Ok(Handled::Finish(
+                self.message(claimed, *message_id, MessageChannel::Email)
+                    .await,
+            )),
+            Job::Sms { message_id } => Ok(Handled::Finish(
+                self.message(claimed, *message_id, MessageChannel::Sms)
+                    .await,
+            )),
         };
         result.unwrap_or_else(|e| {
             Handled::Finish(self.retry_or_fail(claimed, &format!("{e:#}"), None))

@@ -5,6 +5,7 @@
 mod delivery;
 mod google;
 mod landing;
+mod messaging;
 mod webhooks;
 
 use std::collections::BTreeMap;
@@ -17,6 +18,7 @@ use serde::Deserialize;
 pub use delivery::{ApnsSettings, OutboxSettings, PassKitSettings};
 pub use google::GoogleSettings;
 pub use landing::LandingSettings;
+pub use messaging::{EmailMode, EmailSettings, SmsMode, SmsSettings, SmtpTls};
 pub use webhooks::WebhookSettings;
 
 const ENV_PREFIX: &str = "PASSWRIGHT__";
@@ -37,6 +39,8 @@ pub struct Settings {
     pub google: GoogleSettings,
     pub webhooks: WebhookSettings,
     pub landing: LandingSettings,
+    pub email: EmailSettings,
+    pub sms: SmsSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -127,6 +131,8 @@ impl Default for Settings {
             google: GoogleSettings::default(),
             webhooks: WebhookSettings::default(),
             landing: LandingSettings::default(),
+            email: EmailSettings::default(),
+            sms: SmsSettings::default(),
         }
     }
 }
@@ -244,6 +250,8 @@ impl Settings {
         if self.landing.enroll_burst == 0 || self.landing.enroll_per_minute == 0 {
             anyhow::bail!("landing.enroll_burst and landing.enroll_per_minute must be at least 1");
         }
+        self.email.validate()?;
+        self.sms.validate()?;
         if self.webhooks.timeout_ms == 0 {
             anyhow::bail!("webhooks.timeout_ms must be at least 1");
         }

@@ -1,14 +1,21 @@
 //! Choosing how this instance reaches APNs: the Pass Type ID certificate as TLS client
-//! identity (default), a `.p8` token key when configured, or not at all.
+//! identity (default), a `.p8` token key when configured, or not at all; and how it sends
+//! email and SMS.
 
 use anyhow::Context;
+use base64::Engine as _;
 use openssl::x509::X509;
 
-use crate::clock::SharedClock;
+use crate::clock::{SharedClock, SharedRandom};
 use crate::delivery::apns::{ApnsAuth, ApnsClient, ApnsConfig};
+use crate::delivery::email::EmailSender;
+use crate::delivery::sms::SmsSender;
 use crate::domain::apple_ids::TeamId;
+use crate::messaging::unsubscribe::UnsubscribeKey;
+use crate::messaging::Messaging;
 use crate::outbox::Apns;
 use crate::settings::Settings;
+use crate::storage::Store;
 use crate::wallet::apple::PassSigner;
 
 pub fn apns(
@@ -67,4 +74,38 @@ pub fn apns(
     let client = ApnsClient::new(config, clock).context("setting up the APNs client")?;
     tracing::info!(url = %s.base_url(), "pushes go to APNs");
     Ok(Apns::On(std::sync::Arc::new(client)))
+}
+
+/// Email and SMS senders from settings, and the unsubscribe key: generated once and kept in
+/// the database (its own secret, so rotating the barcode key leaves the unsubscribe links in
+/// sent emails working).
+pub async fn messaging(
+    settings: &Settings,
+    store: &Store,
+    clock: &SharedClock,
+    random: &SharedRandom,
+    base_url: &str,
+) -> anyhow::Result<Messaging> {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let encoded = store
+        .service_secret(
+            "unsubscribe_key",
+            || {
+                let mut key = [0u8; 32];
+                random.fill(&mut key);
+                b64.encode(key)
+            },
+            clock.now(),
+        )
+        .await?;
+    let key = b64
+        .decode(encoded.trim())
+        .context("the stored unsubscribe key is not base64")?;
+    Ok(Messaging {
+        email: EmailSender::from_settings(&settings.email, &settings.data_dir)?,
+        sms: SmsSender::from_settings(&settings.sms, &settings.data_dir)?,
+        unsubscribe: UnsubscribeKey::derive(&key)?,
+        base_url: base_url.trim_end_matches('/').to_string(),
+        max_segments: usize::try_from(settings.sms.max_segments).unwrap_or(usize::MAX),
+    })
 }

@@ -188,6 +188,8 @@ impl Application {
             );
         }
         let webhooks = WebhookClient::new(webhook_timeout)?;
+        let messaging =
+            Arc::new(delivery::messaging(settings, &store, &clock, &random, &base_url).await?);
         let mut outbox = Outbox::new(
             store.clone(),
             clock.clone(),
@@ -195,7 +197,8 @@ impl Application {
             apns,
             outbox_config(settings),
         )
-        .with_webhooks(webhooks);
+        .with_webhooks(webhooks)
+        .with_messaging(messaging.clone());
         if let Some(google) = &google {
             outbox = outbox.with_google(Google::On {
                 google: google.clone(),
@@ -231,6 +234,7 @@ impl Application {
                 ),
                 trust_forwarded_for: settings.landing.trust_forwarded_for,
             }),
+            unsubscribe: messaging.unsubscribe.clone(),
         };
         let data = web::Data::new(state.clone());
         let max_json = settings.server.max_json_bytes;

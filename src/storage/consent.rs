@@ -53,6 +53,27 @@ pub(super) async fn record_consent(
     Ok(())
 }
 
+/// See [`Store::unsubscribed`]; in the caller's transaction.
+pub(super) async fn unsubscribed(
+    conn: &mut AnyConnection,
+    member: &MemberId,
+    channel: MessageChannel,
+) -> Result<bool, StoreError> {
+    let source: Option<String> = sqlx::query_scalar(
+        "SELECT source FROM consent_events WHERE member_id = $1 AND channel = $2 \
+         ORDER BY id DESC LIMIT 1",
+    )
+    .bind(member.as_str())
+    .bind(channel.as_str())
+    .fetch_optional(conn)
+    .await?;
+    let by_unsubscribe = [
+        ConsentSource::UnsubscribeLink.as_str(),
+        ConsentSource::ListUnsubscribe.as_str(),
+    ];
+    Ok(source.is_some_and(|s| by_unsubscribe.contains(&s.as_str())))
+}
+
 impl Store {
     /// Sets the member's consent for `channel` and records the change; nothing is recorded
     /// when it already was so. Returns whether it changed.
@@ -86,6 +107,17 @@ impl Store {
         record_consent(&mut tx, &program, member, channel, granted, source, now).await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    /// Whether the member's latest consent change for `channel` was an unsubscribe (the
+    /// unsubscribe page or a mail client's one-click), rather than a change made elsewhere.
+    pub async fn unsubscribed(
+        &self,
+        member: &MemberId,
+        channel: MessageChannel,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        unsubscribed(&mut conn, member, channel).await
     }
 
     /// The member's consent history, oldest first.

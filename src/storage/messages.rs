@@ -5,6 +5,7 @@
 use sqlx::{AnyConnection, FromRow};
 use time::OffsetDateTime;
 
+use super::consent::unsubscribed;
 use super::outbox::enqueue;
 use super::{Store, StoreError};
 use crate::clock::{from_micros, to_micros};
@@ -106,13 +107,21 @@ pub fn skip_reason(member: &Member, channel: MessageChannel) -> Option<&'static 
 }
 
 /// Adds `msg` unless one with its `dedup` exists: queued with its outbox job, or stored as
-/// skipped with `skip`'s reason. Returns the new message's id, `None` when it existed.
+/// skipped with `skip`'s reason (`unsubscribed` rather than `no_consent` when the member
+/// withdrew consent through an unsubscribe link). Returns the new message's id, `None` when
+/// it existed.
 pub(super) async fn add_message(
     conn: &mut AnyConnection,
     msg: &NewMessage,
     skip: Option<&str>,
     now: OffsetDateTime,
 ) -> Result<Option<i64>, StoreError> {
+    let skip = match skip {
+        Some("no_consent") if unsubscribed(conn, &msg.member_id, msg.channel).await? => {
+            Some("unsubscribed")
+        }
+        other => other,
+    };
     let id: Option<i64> = sqlx::query_scalar(
         "INSERT INTO messages (program_id, member_id, campaign_id, channel, template, data, \
          link_code, dedup, status, reason, created_at, updated_at) \
@@ -143,6 +152,43 @@ pub(super) async fn add_message(
 }
 
 impl Store {
+    /// Adds one message on its own (a campaign's send, an operator's): queued with its
+    /// outbox job, or stored as skipped with the reason [`skip_reason`] gives for the member.
+    /// Returns the new message's id, `None` when one with the same `dedup` exists.
+    pub async fn queue_message(
+        &self,
+        msg: &NewMessage,
+        now: OffsetDateTime,
+    ) -> Result<Option<i64>, StoreError> {
+        let member = self.member(&msg.member_id).await?;
+        let skip = skip_reason(&member, msg.channel);
+        let mut tx = self.pool.begin().await?;
+        let id = add_message(&mut tx, msg, skip, now).await?;
+        tx.commit().await?;
+        self.jobs_added();
+        Ok(id)
+    }
+
+    /// A member's messages, newest first.
+    pub async fn member_messages(
+        &self,
+        member: &MemberId,
+        limit: u32,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        sqlx::query_as::<_, MessageRow>(
+            "SELECT id, program_id, member_id, campaign_id, channel, template, data, link_code, \
+             status, reason, provider_ref, created_at, updated_at FROM messages \
+             WHERE member_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
+        )
+        .bind(member.as_str())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(MessageRow::into_record)
+        .collect()
+    }
+
     pub async fn message(&self, id: i64) -> Result<MessageRecord, StoreError> {
         sqlx::query_as::<_, MessageRow>(
             "SELECT id, program_id, member_id, campaign_id, channel, template, data, link_code, \

@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 
 use super::{is_unique_violation, Engine, Store, StoreError};
 use crate::clock::{from_micros, to_micros};
-use crate::domain::job::{Job, WAITING_KINDS};
+use crate::domain::job::Job;
 
 /// A job a worker holds the lease on.
 #[derive(Debug)]
@@ -117,33 +117,27 @@ impl Store {
         lease_until: OffsetDateTime,
         limit: u32,
     ) -> Result<Vec<ClaimedJob>, StoreError> {
-        // Kinds in `WAITING_KINDS` (email, SMS) stay pending until a sender exists.
         // PostgreSQL: pick the rows once in a CTE, locking them and skipping rows another
         // instance is taking; as `id IN (subquery)` the planner may run the picking subquery
         // once per row. SQLite has one writer at a time, so the plain form is atomic.
-        let waiting = WAITING_KINDS
-            .iter()
-            .map(|k| format!("'{k}'"))
-            .collect::<Vec<_>>()
-            .join(", ");
         let sql = match self.engine {
-            Engine::Postgres => format!(
+            Engine::Postgres => {
                 "WITH picked AS (SELECT id FROM outbox_jobs WHERE state = 'pending' AND run_at <= $1 \
-                 AND kind NOT IN ({waiting}) ORDER BY run_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) \
+                 ORDER BY run_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) \
                  UPDATE outbox_jobs o SET state = 'running', attempts = o.attempts + 1, lease_until = $2, \
                  leased_by = $3 FROM picked WHERE o.id = picked.id \
                  RETURNING o.id, o.payload, o.attempts, o.created_at"
-            ),
-            Engine::Sqlite => format!(
+            }
+            Engine::Sqlite => {
                 "UPDATE outbox_jobs SET state = 'running', attempts = attempts + 1, lease_until = $2, \
                  leased_by = $3 WHERE id IN (SELECT id FROM outbox_jobs INDEXED BY outbox_due \
-                 WHERE state = 'pending' AND run_at <= $1 AND kind NOT IN ({waiting}) \
+                 WHERE state = 'pending' AND run_at <= $1 \
                  ORDER BY run_at, id LIMIT $4) \
                  RETURNING id, payload, attempts, created_at"
-            ),
+            }
         };
         let _turn = self.write_turn().await;
-        let rows: Vec<ClaimRow> = sqlx::query_as(&sql)
+        let rows: Vec<ClaimRow> = sqlx::query_as(sql)
             .bind(to_micros(now))
             .bind(to_micros(lease_until))
             .bind(worker)

@@ -9,6 +9,10 @@ mod fake_apns;
 mod fake_camera;
 #[path = "../support/fake_google.rs"]
 mod fake_google;
+#[path = "../support/fake_sms.rs"]
+mod fake_sms;
+#[path = "../support/fake_smtp.rs"]
+mod fake_smtp;
 #[path = "../support/google_callbacks.rs"]
 mod google_callbacks;
 #[path = "../support/google_schema.rs"]
@@ -32,6 +36,7 @@ mod google_wallet;
 mod landing;
 mod landing_browser;
 mod members;
+mod messages;
 mod openapi;
 mod outbox;
 mod pages;
@@ -41,5 +46,6 @@ mod programs;
 mod pushes;
 mod reports;
 mod scans;
+mod unsubscribe;
 mod web_service;
 mod webhooks;

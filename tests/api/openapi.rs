@@ -68,6 +68,9 @@ const ROUTES: &[(&str, &str)] = &[
     ("PATCH", "/api/v1/members/{id}"),
     ("POST", "/api/v1/members/{id}/void"),
     ("GET", "/api/v1/members/{id}/pass"),
+    // api/messages.rs
+    ("GET", "/api/v1/members/{id}/consent"),
+    ("GET", "/api/v1/members/{id}/messages"),
     // api/points.rs
     ("POST", "/api/v1/members/{id}/earn"),
     ("POST", "/api/v1/members/{id}/adjust"),
@@ -129,6 +132,9 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/staff"),
     ("GET", "/admin"),
     ("GET", "/assets/{asset}"),
+    // pages/unsubscribe.rs
+    ("GET", "/u/{token}"),
+    ("POST", "/u/{token}"),
 ];
 
 /// The routes that refuse a request without an `Idempotency-Key` header (api/points.rs).
@@ -1189,6 +1195,23 @@ async fn documented_schemas_match_what_the_server_answers() {
         .call("GET", ledger, &format!("{m}/ledger?before=x"), None)
         .await;
     assert_eq!(r.code(), "invalid_query");
+
+    // Consent and messages (api/messages.rs).
+    let consent = "/api/v1/members/{id}/consent";
+    let r = api
+        .call("GET", consent, &format!("{m}/consent"), None)
+        .await;
+    assert_eq!(r.status, 200);
+    assert!(!r.body["history"].as_array().unwrap().is_empty());
+    let messages = "/api/v1/members/{id}/messages";
+    let r = api
+        .call("GET", messages, &format!("{m}/messages"), None)
+        .await;
+    assert_eq!(r.status, 200);
+    let r = api
+        .call("GET", messages, &format!("{m}/messages?limit=0"), None)
+        .await;
+    assert_eq!(r.code(), "validation_failed");
 
     // Voiding: the public link dies, changes are refused.
     let void = "/api/v1/members/{id}/void";

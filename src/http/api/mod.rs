@@ -10,6 +10,7 @@ pub(crate) mod links;
 mod load;
 mod locations;
 mod members;
+mod messages;
 mod operations;
 mod points;
 mod programs;
@@ -48,6 +49,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
             .configure(rewards::configure)
             .configure(images::configure)
             .configure(members::configure)
+            .configure(messages::configure)
             .configure(points::configure)
             .configure(keys::configure)
             .configure(locations::configure)

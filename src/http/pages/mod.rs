@@ -1,4 +1,5 @@
-//! The browser pages: the staff scanner (`/staff`) and the marketer dashboard (`/admin`).
+//! The browser pages: the staff scanner (`/staff`), the marketer dashboard (`/admin`) and the
+//! server-rendered unsubscribe page (`/u/{token}`, see `unsubscribe`).
 //! Both are static HTML, CSS and JavaScript embedded in the binary that talk to the REST API
 //! with the key the user signs in with; the server holds no page sessions. The charts the
 //! dashboard shows are rendered here as SVG (`charts`), served by the reports API.
@@ -7,6 +8,7 @@ mod admin;
 mod assets;
 pub mod charts;
 mod staff;
+mod unsubscribe;
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
@@ -21,6 +23,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     staff::configure(cfg);
     admin::configure(cfg);
     assets::configure(cfg);
+    unsubscribe::configure(cfg);
 }
 
 /// An HTML page with the headers every page sends.

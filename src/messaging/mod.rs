@@ -1,0 +1,37 @@
+//! Email and SMS to members: what the outbox needs to send a stored message (the senders,
+//! the unsubscribe key, the public address links point to), the template context, and the
+//! unsubscribe tokens the `/u/{token}` page checks.
+
+pub mod render;
+pub mod unsubscribe;
+
+use crate::delivery::email::EmailSender;
+use crate::delivery::sms::SmsSender;
+use crate::domain::distribution::{LinkCode, MessageChannel};
+use crate::domain::ids::MemberId;
+use unsubscribe::UnsubscribeKey;
+
+#[derive(Debug)]
+pub struct Messaging {
+    pub email: EmailSender,
+    pub sms: SmsSender,
+    pub unsubscribe: UnsubscribeKey,
+    /// The public base URL, without a trailing slash.
+    pub base_url: String,
+    /// A rendered SMS longer than this is not sent.
+    pub max_segments: usize,
+}
+
+impl Messaging {
+    pub fn card_url(&self, code: &LinkCode) -> String {
+        format!("{}/c/{code}", self.base_url)
+    }
+
+    pub fn unsubscribe_url(&self, member: &MemberId, channel: MessageChannel) -> String {
+        format!(
+            "{}/u/{}",
+            self.base_url,
+            self.unsubscribe.token(member, channel)
+        )
+    }
+}

@@ -1,0 +1,285 @@
+//! Delivering `email` and `sms` jobs: load the stored message, check again that the member
+//! can receive it (the card may have been voided, the address removed or consent withdrawn
+//! since it was queued), render it, hand it to the relay or provider, and record the outcome
+//! on the message: delivered with the reference, skipped or failed with the reason. A
+//! temporary problem is retried with the outbox's backoff until the attempts are used up.
+//!
+//! For SMS the segment count is computed before sending: a text over `sms.max_segments` fails
+//! with the reason `too_long` and is never posted. The count goes into the log and the job's
+//! note (`GET /api/v1/outbox/jobs`), e.g. `2 segments (gsm7)`.
+
+use super::counters::MessageResult;
+use super::worker::Outbox;
+use crate::delivery::email::Email;
+use crate::delivery::outcome::SendOutcome;
+use crate::domain::distribution::{Channel, LinkCode, LinkKind, MessageChannel};
+use crate::domain::sms::sms_size;
+use crate::messaging::render::{render_email, render_sms, MessageContext};
+use crate::messaging::Messaging;
+use crate::storage::{
+    skip_reason, ClaimedJob, Finish, MemberKey, MessageRecord, NewLink, StoreError,
+};
+
+/// What one attempt at a message came to, before it is recorded.
+enum Attempt {
+    Sent {
+        reference: String,
+        note: Option<String>,
+    },
+    Skip(&'static str),
+    Fail {
+        reason: String,
+        note: String,
+    },
+    Retry {
+        reason: String,
+    },
+}
+
+impl From<StoreError> for Attempt {
+    fn from(e: StoreError) -> Attempt {
+        Attempt::Retry {
+            reason: format!("storage: {e:#}"),
+        }
+    }
+}
+
+impl Outbox {
+    pub(super) async fn message(
+        &self,
+        job: &ClaimedJob,
+        message_id: i64,
+        channel: MessageChannel,
+    ) -> Finish {
+        let Some(messaging) = &self.messaging else {
+            return self.retry_or_fail(
+                job,
+                "email and SMS sending is not set up on this instance",
+                None,
+            );
+        };
+        let message = match self.store.message(message_id).await {
+            Ok(m) => m,
+            Err(StoreError::NotFound) => {
+                return Finish::Failed {
+                    error: "the message is no longer stored".into(),
+                }
+            }
+            Err(e) => return self.retry_or_fail(job, &format!("reading the message: {e:#}"), None),
+        };
+        // A failed message is sent again when an operator retries its job; a delivered or
+        // skipped one never is (a job taken back after its message was recorded).
+        if !matches!(message.status.as_str(), "queued" | "failed") {
+            return Finish::Done {
+                note: Some(format!("message already {}", message.status)),
+            };
+        }
+        if message.channel != channel {
+            return Finish::Failed {
+                error: format!("the message is for {}", message.channel.as_str()),
+            };
+        }
+        let attempt = match self.attempt(messaging, &message).await {
+            Ok(a) | Err(a) => a,
+        };
+        self.record(job, &message, attempt).await
+    }
+
+    async fn attempt(
+        &self,
+        messaging: &Messaging,
+        message: &MessageRecord,
+    ) -> Result<Attempt, Attempt> {
+        let channel = message.channel;
+        let (member, program) = self
+            .store
+            .member_and_program(MemberKey::Id(&message.member_id))
+            .await?;
+        if let Some(reason) = skip_reason(&member, channel) {
+            return Ok(Attempt::Skip(self.why_not(message, reason).await?));
+        }
+        let card_url = match &message.link_code {
+            Some(code) => messaging.card_url(&LinkCode::from_trusted(code.clone())),
+            None => {
+                let link = NewLink {
+                    program_id: program.id.clone(),
+                    kind: LinkKind::Card,
+                    member_id: Some(member.id.clone()),
+                    campaign_id: None,
+                    channel: Some(match channel {
+                        MessageChannel::Email => Channel::Email,
+                        MessageChannel::Sms => Channel::Sms,
+                    }),
+                    label: None,
+                };
+                let link = self.store.create_link(&link, self.clock.now()).await?;
+                messaging.card_url(&link.code)
+            }
+        };
+        let fail = |e: anyhow::Error| Attempt::Fail {
+            reason: format!("template: {e:#}"),
+            note: format!("template: {e:#}"),
+        };
+        let stem = message.id.to_string();
+        let (outcome, note) = match channel {
+            MessageChannel::Email => {
+                let unsubscribe = messaging.unsubscribe_url(&member.id, channel);
+                let ctx = MessageContext::new(
+                    &member,
+                    &program,
+                    card_url,
+                    Some(unsubscribe.clone()),
+                    &message.data,
+                );
+                let rendered = render_email(&message.template, &ctx).map_err(fail)?;
+                let Some(to) = member.email.clone() else {
+                    return Ok(Attempt::Skip("no_address"));
+                };
+                let email = Email {
+                    to,
+                    to_name: member.name.clone(),
+                    subject: rendered.subject,
+                    text: rendered.text,
+                    html: rendered.html,
+                    message_id: format!(
+                        "<passwright.{}.{}@{}>",
+                        message.id,
+                        message.created_at.unix_timestamp(),
+                        messaging.email.domain()
+                    ),
+                    unsubscribe_url: unsubscribe,
+                    file_stem: stem,
+                };
+                (messaging.email.send(&email).await, None)
+            }
+            MessageChannel::Sms => {
+                let ctx = MessageContext::new(&member, &program, card_url, None, &message.data);
+                let body = render_sms(&message.template, &ctx).map_err(fail)?;
+                let size = sms_size(&body);
+                let note = format!("{} segments ({})", size.segments, size.encoding.as_str());
+                tracing::info!(
+                    message = message.id,
+                    segments = size.segments,
+                    encoding = size.encoding.as_str(),
+                    "SMS rendered"
+                );
+                if size.segments > messaging.max_segments {
+                    return Ok(Attempt::Fail {
+                        reason: "too_long".into(),
+                        note: format!("too_long: {note}, at most {}", messaging.max_segments),
+                    });
+                }
+                let Some(to) = member.phone.clone() else {
+                    return Ok(Attempt::Skip("no_address"));
+                };
+                (messaging.sms.send(&to, &body, &stem).await, Some(note))
+            }
+        };
+        Ok(match outcome {
+            SendOutcome::Delivered { reference } => Attempt::Sent { reference, note },
+            SendOutcome::Retry { reason } => Attempt::Retry { reason },
+            SendOutcome::Failed { reason } => Attempt::Fail {
+                note: reason.clone(),
+                reason,
+            },
+        })
+    }
+
+    /// The reason a message is not sent; `unsubscribed` when consent was last withdrawn
+    /// through an unsubscribe link or a mail client's one-click unsubscribe.
+    async fn why_not(
+        &self,
+        message: &MessageRecord,
+        reason: &'static str,
+    ) -> Result<&'static str, StoreError> {
+        if reason == "no_consent"
+            && self
+                .store
+                .unsubscribed(&message.member_id, message.channel)
+                .await?
+        {
+            return Ok("unsubscribed");
+        }
+        Ok(reason)
+    }
+
+    async fn record(&self, job: &ClaimedJob, message: &MessageRecord, attempt: Attempt) -> Finish {
+        let channel = message.channel;
+        let now = self.clock.now();
+        let (finish, status, reason, reference, result) = match attempt {
+            Attempt::Sent { reference, note } => {
+                tracing::info!(
+                    message = message.id,
+                    channel = channel.as_str(),
+                    "message delivered"
+                );
+                (
+                    Finish::Done { note },
+                    "delivered",
+                    None,
+                    Some(reference),
+                    MessageResult::Delivered,
+                )
+            }
+            Attempt::Skip(reason) => {
+                tracing::info!(
+                    message = message.id,
+                    channel = channel.as_str(),
+                    reason,
+                    "message skipped"
+                );
+                (
+                    Finish::Done {
+                        note: Some(format!("not sent: {reason}")),
+                    },
+                    "skipped",
+                    Some(reason.to_string()),
+                    None,
+                    MessageResult::Skipped,
+                )
+            }
+            Attempt::Fail { reason, note } => {
+                tracing::warn!(message = message.id, channel = channel.as_str(), error = %note, "message failed");
+                (
+                    Finish::Failed { error: note },
+                    "failed",
+                    Some(reason),
+                    None,
+                    MessageResult::Failed,
+                )
+            }
+            Attempt::Retry { reason } => match self.retry_or_fail(job, &reason, None) {
+                Finish::Failed { error } => (
+                    Finish::Failed {
+                        error: error.clone(),
+                    },
+                    "failed",
+                    Some(error),
+                    None,
+                    MessageResult::Failed,
+                ),
+                retry => {
+                    self.counters.message(channel, MessageResult::Retried);
+                    return retry;
+                }
+            },
+        };
+        if let Err(e) = self
+            .store
+            .finish_message(
+                message.id,
+                status,
+                reason.as_deref(),
+                reference.as_deref(),
+                now,
+            )
+            .await
+        {
+            // The message stays queued; the job is tried again (at least once: an email
+            // already handed over may go a second time, with the same Message-ID).
+            return self.retry_or_fail(job, &format!("recording the outcome: {e:#}"), None);
+        }
+        self.counters.message(channel, result);
+        finish
+    }
+}
