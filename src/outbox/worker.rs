@@ -105,6 +105,11 @@ impl Outbox {
         self
     }
 
+    /// How this instance sends email and SMS, when it does.
+    pub fn messaging(&self) -> Option<&Arc<Messaging>> {
+        self.messaging.as_ref()
+    }
+
     /// Starts the configured number of worker loops and the housekeeping loop; they stop
     /// when `stop` turns true.
     pub fn spawn(

@@ -357,7 +357,7 @@ impl Store {
     ) -> Result<Batch, StoreError> {
         let c = self.campaign(campaign).await?;
         let _turn = self.write_turn().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let running = matches!(c.status, CampaignStatus::Sending | CampaignStatus::Active);
         let members = if running {
             let since = self.window_start(&c, from_micros(run));

@@ -237,6 +237,19 @@ impl Store {
         }
     }
 
+    /// A transaction that will write after reading. On SQLite it takes the write lock at
+    /// BEGIN (waiting its turn with the busy timeout): a deferred transaction that read first
+    /// fails with SQLITE_BUSY when another connection wrote in between. PostgreSQL's row
+    /// locks need nothing special.
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+        Ok(match self.engine {
+            Engine::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Engine::Postgres => self.pool.begin().await?,
+        })
+    }
+
     /// How many card lookups this store has made.
     pub fn member_lookups(&self) -> u64 {
         self.member_lookups

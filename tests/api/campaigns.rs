@@ -105,7 +105,18 @@ async fn one_off_send(engine: Engine, test: &str) {
     assert_eq!(preview.body["audience"], 4);
     assert_eq!(preview.body["would_skip"], 1);
     assert_eq!(preview.body["would_send"], 3);
-    assert_eq!(preview.body["sample"]["member"]["name"], "Ada");
+    let sample = &preview.body["sample"];
+    assert_eq!(sample["member"]["name"], "Ada");
+    assert_eq!(sample["subject"], "Add your Test Beans card to your wallet");
+    let text = sample["text"].as_str().unwrap();
+    assert!(
+        text.contains("Hello Ada") && text.contains("Double points all April"),
+        "{text}"
+    );
+    assert!(sample["html"]
+        .as_str()
+        .unwrap()
+        .contains("Double points all April"));
     assert_eq!(app.count("messages").await, 0, "a preview sends nothing");
 
     let sent = app

@@ -11,9 +11,14 @@ use super::super::error::ApiError;
 use super::super::pages::charts::funnel;
 use super::{load, resource, views, MANAGE};
 use crate::domain::campaign::{Audience, Campaign, CampaignInput};
+use crate::domain::distribution::MessageChannel;
 use crate::domain::ids::MemberId;
 use crate::domain::import::RowError;
+use crate::domain::member::Member;
+use crate::domain::sms::sms_size;
+use crate::messaging::render::{render_email, render_sms, MessageContext};
 use crate::state::AppState;
+use crate::storage::skip_reason;
 
 /// Largest CSV body accepted (an audience list, a member import).
 pub(super) const MAX_CSV_BYTES: usize = 32 * 1024 * 1024;
@@ -289,20 +294,53 @@ async fn preview(
         }
         None => None,
     };
-    let sample = member.map(|m| {
-        json!({
-            "member": {"id": m.id, "name": m.name},
-            "channel": campaign.channel,
-            "template": campaign.template,
-            "data": campaign.data,
-        })
-    });
+    let sample = match member {
+        Some(m) => Some(sample(&state, &campaign, &m).await?),
+        None => None,
+    };
     Ok(HttpResponse::Ok().json(json!({
         "audience": audience,
         "would_skip": skipped,
         "would_send": audience - skipped,
         "sample": sample,
     })))
+}
+
+/// What `member` would get: the rendered message, with the card link as it will look (the
+/// personal link itself is made when the campaign is sent).
+async fn sample(state: &AppState, c: &Campaign, member: &Member) -> Result<Value, ApiError> {
+    let mut out = json!({
+        "member": {"id": member.id, "name": member.name},
+        "channel": c.channel,
+        "template": c.template,
+        "would_skip": c.channel.messaging().and_then(|ch| skip_reason(member, ch)),
+    });
+    let (Some(channel), Some(template), Some(messaging)) =
+        (c.channel.messaging(), &c.template, state.outbox.messaging())
+    else {
+        return Ok(out);
+    };
+    let program = state.store.program(&c.program_id).await?;
+    let card_url = format!("{}/c/<personal link>", messaging.base_url);
+    let unsubscribe =
+        (channel == MessageChannel::Email).then(|| messaging.unsubscribe_url(&member.id, channel));
+    let ctx = MessageContext::new(member, &program, card_url, unsubscribe, &c.data);
+    match channel {
+        MessageChannel::Email => {
+            let email = render_email(template, &ctx).map_err(ApiError::Unexpected)?;
+            out["subject"] = json!(email.subject);
+            out["text"] = json!(email.text);
+            out["html"] = json!(email.html);
+        }
+        MessageChannel::Sms => {
+            let text = render_sms(template, &ctx).map_err(ApiError::Unexpected)?;
+            let size = sms_size(&text);
+            out["segments"] = json!(size.segments);
+            out["encoding"] = json!(size.encoding.as_str());
+            out["text"] = json!(text);
+        }
+    }
+    Ok(out)
 }
 
 async fn send(
