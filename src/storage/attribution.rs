@@ -9,8 +9,10 @@ use super::{Store, StoreError};
 use crate::domain::ids::{CampaignId, MemberId, ProgramId};
 
 /// A campaign's funnel. `sent` counts messages handed to the outbox (skipped ones are not
-/// sent); `delivered` those the SMTP relay or SMS provider accepted; `clicked` distinct
-/// visitors of its links (members where known, each anonymous visit otherwise); `enrolled`
+/// sent); `delivered` those the SMTP relay or SMS provider accepted; `clicked` visitors of its
+/// links: each visit of an enrollment link (anonymous), plus each member who opened their
+/// personal link (once, however often; not again when they just enrolled through the
+/// campaign, whose visit already counted); `enrolled`
 /// members who joined through its links; `installed` and `redeemed` members it brought who
 /// installed the card, and who redeemed a reward.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -65,8 +67,12 @@ impl Store {
                  SELECT DISTINCT COALESCE(channel, 'web') AS channel FROM link_events WHERE campaign_id = $1 \
                  UNION SELECT COALESCE(source_channel, 'web') FROM members WHERE source_campaign_id = $1) \
              SELECT ch.channel, \
-               (SELECT COUNT(DISTINCT COALESCE(e.member_id, CAST(e.id AS TEXT))) FROM link_events e \
-                  WHERE e.campaign_id = $1 AND e.action = 'clicked' AND COALESCE(e.channel, 'web') = ch.channel), \
+               (SELECT COUNT(*) FROM link_events e WHERE e.campaign_id = $1 AND e.action = 'clicked' \
+                  AND e.member_id IS NULL AND COALESCE(e.channel, 'web') = ch.channel) + \
+               (SELECT COUNT(DISTINCT e.member_id) FROM link_events e WHERE e.campaign_id = $1 \
+                  AND e.action = 'clicked' AND e.member_id IS NOT NULL AND COALESCE(e.channel, 'web') = ch.channel \
+                  AND NOT EXISTS (SELECT 1 FROM link_events x WHERE x.member_id = e.member_id \
+                      AND x.campaign_id = $1 AND x.action = 'enrolled')), \
                (SELECT COUNT(*) FROM link_events e WHERE e.campaign_id = $1 AND e.action = 'enrolled' \
                   AND COALESCE(e.channel, 'web') = ch.channel), \
                (SELECT COUNT(*) FROM members m WHERE m.source_campaign_id = $1 \
