@@ -38,7 +38,7 @@ fn main() {
         bench("SQLite", Vec::new()).await;
         match std::env::var("PASSWRIGHT_BENCH_POSTGRES_URL") {
             Ok(admin) if !admin.is_empty() => {
-                let url = fresh_database(&admin).await;
+                let url = common::fresh_database(&admin, "scans").await;
                 bench(
                     "PostgreSQL",
                     vec![
@@ -51,22 +51,6 @@ fn main() {
             _ => println!("PostgreSQL: skipped (set PASSWRIGHT_BENCH_POSTGRES_URL)"),
         }
     });
-}
-
-async fn fresh_database(admin: &str) -> String {
-    let name = format!("pw_bench_scans_{}", std::process::id());
-    let conn = sqlx::PgPool::connect(admin).await.unwrap();
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
-        .execute(&conn)
-        .await
-        .unwrap();
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&conn)
-        .await
-        .unwrap();
-    conn.close().await;
-    let base = admin.rsplit_once('/').map_or(admin, |(b, _)| b);
-    format!("{base}/{name}")
 }
 
 /// What the tills need: a staff key, a location, and the codes on members' cards.

@@ -2,6 +2,7 @@
 //! throughput figures are compared with.
 
 pub mod server;
+pub mod stand_ins;
 
 use std::process::Command;
 
@@ -108,4 +109,23 @@ pub fn member(
         pass_modified: now,
         expiring: None,
     }
+}
+
+/// A new, empty database on the PostgreSQL server `admin` names (`pw_bench_<what>_<pid>`);
+/// its URL.
+#[allow(dead_code)] // only the benches that run on PostgreSQL use it
+pub async fn fresh_database(admin: &str, what: &str) -> String {
+    let name = format!("pw_bench_{what}_{}", std::process::id());
+    let conn = sqlx::PgPool::connect(admin).await.unwrap();
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+        .execute(&conn)
+        .await
+        .unwrap();
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&conn)
+        .await
+        .unwrap();
+    conn.close().await;
+    let base = admin.rsplit_once('/').map_or(admin, |(b, _)| b);
+    format!("{base}/{name}")
 }

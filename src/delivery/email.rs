@@ -11,8 +11,10 @@ use anyhow::Context;
 use lettre::message::header::{Header, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::ExposeSecret;
+use tokio::sync::Semaphore;
 
 use super::folder::Folder;
 use super::outcome::SendOutcome;
@@ -41,6 +43,8 @@ enum Sink {
     Smtp {
         transport: AsyncSmtpTransport<Tokio1Executor>,
         timeout: Duration,
+        /// One permit per connection the relay may have from us (`email.max_connections`).
+        connections: Semaphore,
     },
 }
 
@@ -80,6 +84,7 @@ impl EmailSender {
                 Sink::Smtp {
                     transport: transport(s, timeout)?,
                     timeout,
+                    connections: Semaphore::new(s.max_connections as usize),
                 }
             }
         };
@@ -131,7 +136,18 @@ impl EmailSender {
                     .write(&format!("{}.eml", email.file_stem), &message.formatted())
                     .await
             }
-            Sink::Smtp { transport, timeout } => {
+            Sink::Smtp {
+                transport,
+                timeout,
+                connections,
+            } => {
+                // Sends beyond the connection limit wait here, not at the relay; the pool
+                // then never holds more connections than permits.
+                let Ok(_permit) = connections.acquire().await else {
+                    return SendOutcome::Retry {
+                        reason: "the email sender is shutting down".into(),
+                    };
+                };
                 // lettre's timeout bounds each read and write; this bounds the whole exchange.
                 let whole = timeout.saturating_mul(4);
                 match tokio::time::timeout(whole, transport.send(message)).await {
@@ -177,7 +193,13 @@ fn transport(
         // Validated: only to a loopback host.
         SmtpTls::None => Smtp::builder_dangerous(&s.host),
     };
-    let mut builder = builder.port(s.port).timeout(Some(timeout));
+    // Idle connections are closed after a minute (lettre's default); at most this many are
+    // kept, which with the permits above is all of them.
+    let pool = PoolConfig::new().max_size(s.max_connections);
+    let mut builder = builder
+        .port(s.port)
+        .timeout(Some(timeout))
+        .pool_config(pool);
     if let (Some(user), Some(password)) = (&s.username, &s.password) {
         builder = builder
             .credentials(Credentials::new(

@@ -1,7 +1,8 @@
 //! Delivering `email` and `sms` jobs: load the stored message, check again that the member
 //! can receive it (the card may have been voided, the address removed or consent withdrawn
 //! since it was queued), render it, hand it to the relay or provider, and record the outcome
-//! on the message: delivered with the reference, skipped or failed with the reason. A
+//! on the message: delivered with the reference, skipped or failed with the reason (written
+//! with the job's outcome, in the worker's one write per batch). A
 //! temporary problem is retried with the outbox's backoff until the attempts are used up.
 //!
 //! For SMS the segment count is computed before sending: a text over `sms.max_segments` fails
@@ -9,7 +10,7 @@
 //! note (`GET /api/v1/outbox/jobs`), e.g. `2 segments (gsm7)`.
 
 use super::counters::MessageResult;
-use super::worker::Outbox;
+use super::worker::{Handled, Outbox};
 use crate::delivery::email::Email;
 use crate::delivery::outcome::SendOutcome;
 use crate::domain::distribution::{Channel, LinkCode, LinkKind, MessageChannel};
@@ -17,7 +18,7 @@ use crate::domain::sms::sms_size;
 use crate::messaging::render::{render_email, render_sms, MessageContext};
 use crate::messaging::Messaging;
 use crate::storage::{
-    skip_reason, ClaimedJob, Finish, MemberKey, MessageRecord, NewLink, StoreError,
+    skip_reason, ClaimedJob, Finish, MemberKey, MessageOutcome, MessageRecord, NewLink, StoreError,
 };
 
 /// What one attempt at a message came to, before it is recorded.
@@ -50,39 +51,42 @@ impl Outbox {
         job: &ClaimedJob,
         message_id: i64,
         channel: MessageChannel,
-    ) -> Finish {
+    ) -> Handled {
         let Some(messaging) = &self.messaging else {
-            return self.retry_or_fail(
+            return Handled::Finish(self.retry_or_fail(
                 job,
                 "email and SMS sending is not set up on this instance",
                 None,
-            );
+            ));
         };
         let message = match self.store.message(message_id).await {
             Ok(m) => m,
             Err(StoreError::NotFound) => {
-                return Finish::Failed {
+                return Handled::Finish(Finish::Failed {
                     error: "the message is no longer stored".into(),
-                }
+                })
             }
-            Err(e) => return self.retry_or_fail(job, &format!("reading the message: {e:#}"), None),
+            Err(e) => {
+                let why = format!("reading the message: {e:#}");
+                return Handled::Finish(self.retry_or_fail(job, &why, None));
+            }
         };
         // A failed message is sent again when an operator retries its job; a delivered or
         // skipped one never is (a job taken back after its message was recorded).
         if !matches!(message.status.as_str(), "queued" | "failed") {
-            return Finish::Done {
+            return Handled::Finish(Finish::Done {
                 note: Some(format!("message already {}", message.status)),
-            };
+            });
         }
         if message.channel != channel {
-            return Finish::Failed {
+            return Handled::Finish(Finish::Failed {
                 error: format!("the message is for {}", message.channel.as_str()),
-            };
+            });
         }
         let attempt = match self.attempt(messaging, &message).await {
             Ok(a) | Err(a) => a,
         };
-        self.record(job, &message, attempt).await
+        self.record(job, &message, attempt)
     }
 
     async fn attempt(
@@ -203,9 +207,10 @@ impl Outbox {
         Ok(reason)
     }
 
-    async fn record(&self, job: &ClaimedJob, message: &MessageRecord, attempt: Attempt) -> Finish {
+    /// What the attempt comes to: the job's finish and the message's outcome, written
+    /// together by the worker after its batch; a retry leaves the message queued.
+    fn record(&self, job: &ClaimedJob, message: &MessageRecord, attempt: Attempt) -> Handled {
         let channel = message.channel;
-        let now = self.clock.now();
         let (finish, status, reason, reference, result) = match attempt {
             Attempt::Sent { reference, note } => {
                 tracing::info!(
@@ -260,26 +265,19 @@ impl Outbox {
                 ),
                 retry => {
                     self.counters.message(channel, MessageResult::Retried);
-                    return retry;
+                    return Handled::Finish(retry);
                 }
             },
         };
-        if let Err(e) = self
-            .store
-            .finish_message(
-                message.id,
+        Handled::Message {
+            finish,
+            outcome: MessageOutcome {
+                id: message.id,
                 status,
-                reason.as_deref(),
-                reference.as_deref(),
-                now,
-            )
-            .await
-        {
-            // The message stays queued; the job is tried again (at least once: an email
-            // already handed over may go a second time, with the same Message-ID).
-            return self.retry_or_fail(job, &format!("recording the outcome: {e:#}"), None);
+                reason,
+                provider_ref: reference,
+            },
+            counted: (channel, result),
         }
-        self.counters.message(channel, result);
-        finish
     }
 }

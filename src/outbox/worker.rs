@@ -10,7 +10,7 @@ use futures_util::future::join_all;
 use tokio::sync::watch;
 
 use super::backoff::Backoff;
-use super::counters::OutboxCounters;
+use super::counters::{MessageResult, OutboxCounters};
 use super::deliver::Apns;
 use super::google::Google;
 use crate::clock::{SharedClock, SharedRandom};
@@ -19,7 +19,7 @@ use crate::domain::distribution::MessageChannel;
 use crate::domain::ids::random_base32;
 use crate::domain::job::Job;
 use crate::messaging::Messaging;
-use crate::storage::{ClaimedJob, FanOut, Finish, Store, StoreError};
+use crate::storage::{ClaimedJob, FanOut, Finish, MessageOutcome, Store, StoreError};
 
 #[derive(Debug, Clone)]
 pub struct OutboxConfig {
@@ -58,6 +58,13 @@ pub(super) enum Handled {
     /// The handler recorded the outcome itself, in the transaction that did the work.
     Recorded,
     Finish(Finish),
+    /// An email or SMS job: the message's outcome is written with the job's, and counted
+    /// once written.
+    Message {
+        finish: Finish,
+        outcome: MessageOutcome,
+        counted: (MessageChannel, MessageResult),
+    },
 }
 
 impl Outbox {
@@ -168,14 +175,22 @@ impl Outbox {
             return Ok(0);
         }
         let outcomes = join_all(jobs.iter().map(|job| self.handle(worker, job))).await;
-        let finishes: Vec<(i64, Finish)> = jobs
-            .iter()
-            .zip(outcomes)
-            .filter_map(|(job, handled)| match handled {
-                Handled::Recorded => None,
-                Handled::Finish(f) => Some((job.id, f)),
-            })
-            .collect();
+        let (mut finishes, mut messages, mut counted) = (Vec::new(), Vec::new(), Vec::new());
+        for (job, handled) in jobs.iter().zip(outcomes) {
+            match handled {
+                Handled::Recorded => {}
+                Handled::Finish(f) => finishes.push((job.id, f)),
+                Handled::Message {
+                    finish,
+                    outcome,
+                    counted: c,
+                } => {
+                    finishes.push((job.id, finish));
+                    messages.push(outcome);
+                    counted.push(c);
+                }
+            }
+        }
         for (_, f) in &finishes {
             let counter = match f {
                 Finish::Done { .. } => &self.counters.jobs_done,
@@ -185,8 +200,11 @@ impl Outbox {
             counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         self.store
-            .finish_jobs(worker, &finishes, self.clock.now())
+            .finish_jobs_and_messages(worker, &finishes, &messages, self.clock.now())
             .await?;
+        for (channel, result) in counted {
+            self.counters.message(channel, result);
+        }
         Ok(jobs.len())
     }
 
@@ -249,14 +267,12 @@ impl Outbox {
                 self.campaign_batch(claimed, worker, campaign_id, *run, after)
                     .await
             }
-            Job::Email { message_id } => Ok(Handled::Finish(
-                self.message(claimed, *message_id, MessageChannel::Email)
-                    .await,
-            )),
-            Job::Sms { message_id } => Ok(Handled::Finish(
-                self.message(claimed, *message_id, MessageChannel::Sms)
-                    .await,
-            )),
+            Job::Email { message_id } => Ok(self
+                .message(claimed, *message_id, MessageChannel::Email)
+                .await),
+            Job::Sms { message_id } => Ok(self
+                .message(claimed, *message_id, MessageChannel::Sms)
+                .await),
         };
         result.unwrap_or_else(|e| {
             Handled::Finish(self.retry_or_fail(claimed, &format!("{e:#}"), None))

@@ -45,6 +45,10 @@ pub struct EmailSettings {
     /// Time for one message to be handed over, connecting included, in milliseconds.
     #[serde(deserialize_with = "de::number")]
     pub timeout_ms: u64,
+    /// Most connections to the relay at once; they are kept open and reused, and a send
+    /// waits for a free one.
+    #[serde(deserialize_with = "de::number")]
+    pub max_connections: u32,
 }
 
 impl Default for EmailSettings {
@@ -60,6 +64,7 @@ impl Default for EmailSettings {
             from_name: "passwright".into(),
             reply_to: None,
             timeout_ms: 15_000,
+            max_connections: 10,
         }
     }
 }
@@ -117,8 +122,8 @@ pub fn is_loopback(host: &str) -> bool {
 
 impl EmailSettings {
     pub(super) fn validate(&self) -> anyhow::Result<()> {
-        if self.timeout_ms == 0 {
-            anyhow::bail!("email.timeout_ms must be at least 1");
+        if self.timeout_ms == 0 || self.max_connections == 0 {
+            anyhow::bail!("email.timeout_ms and email.max_connections must be at least 1");
         }
         if crate::domain::contact::EmailAddress::parse(&self.from_address).is_err() {
             anyhow::bail!(

@@ -7,14 +7,13 @@ use sqlx::{AnyConnection, FromRow};
 use time::OffsetDateTime;
 
 use super::fan_out::finish_held;
-use super::links::NewLink;
 use super::members::{MemberRow, MEMBER_COLUMNS};
-use super::messages::{add_message, skip_reason, NewMessage};
+use super::messages::{add_messages, skip_reason, NewMessage};
 use super::outbox::enqueue;
 use super::{Store, StoreError};
 use crate::clock::{from_micros, to_micros};
 use crate::domain::campaign::{Audience, Automation, Campaign, CampaignStatus};
-use crate::domain::distribution::{Channel, LinkKind};
+use crate::domain::distribution::Channel;
 use crate::domain::ids::{CampaignId, MemberId, ProgramId};
 use crate::domain::job::Job;
 use crate::domain::member::Member;
@@ -366,35 +365,34 @@ impl Store {
         } else {
             Vec::new()
         };
-        let mut added = 0;
+        let mut added: u64 = 0;
         if let (Some(channel), Some(template)) = (c.channel.messaging(), &c.template) {
-            for m in &members {
-                let link = NewLink {
-                    program_id: c.program_id.clone(),
-                    kind: LinkKind::Card,
-                    member_id: Some(m.id.clone()),
-                    campaign_id: Some(c.id.clone()),
-                    channel: Some(c.channel),
-                    label: None,
-                };
-                let code = self.link_in(&mut tx, &link, now).await?;
-                let msg = NewMessage {
-                    program_id: c.program_id.clone(),
-                    member_id: m.id.clone(),
-                    campaign_id: Some(c.id.clone()),
-                    channel,
-                    template: template.clone(),
-                    data: c.data.clone(),
-                    link_code: Some(code.as_str().to_string()),
-                    dedup: format!("campaign:{}:{}:{run}", c.id, m.id),
-                };
-                if add_message(&mut tx, &msg, skip_reason(m, channel), now)
-                    .await?
-                    .is_some()
-                {
-                    added += 1;
-                }
-            }
+            let ids: Vec<MemberId> = members.iter().map(|m| m.id.clone()).collect();
+            let codes = self
+                .card_links_in(&mut tx, &c.program_id, &c.id, c.channel, &ids, now)
+                .await?;
+            let msgs: Vec<(NewMessage, Option<&'static str>)> = members
+                .iter()
+                .zip(codes)
+                .map(|(m, code)| {
+                    let msg = NewMessage {
+                        program_id: c.program_id.clone(),
+                        member_id: m.id.clone(),
+                        campaign_id: Some(c.id.clone()),
+                        channel,
+                        template: template.clone(),
+                        data: c.data.clone(),
+                        link_code: Some(code.as_str().to_string()),
+                        dedup: format!("campaign:{}:{}:{run}", c.id, m.id),
+                    };
+                    (msg, skip_reason(m, channel))
+                })
+                .collect();
+            added = add_messages(&mut tx, &msgs, now)
+                .await?
+                .iter()
+                .flatten()
+                .count() as u64;
         }
         let finished = members.len() < limit as usize;
         match members.last() {

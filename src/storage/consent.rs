@@ -1,10 +1,13 @@
 //! Members' consent to email and SMS: the current flags on the member, and the append-only
 //! history of every change (when, which channel, granted or withdrawn, how).
 
+use std::collections::{HashMap, HashSet};
+
 use serde::Serialize;
 use sqlx::{AnyConnection, FromRow};
 use time::OffsetDateTime;
 
+use super::outbox::placeholders;
 use super::{flag, Store, StoreError};
 use crate::clock::{from_micros, rfc3339, to_micros};
 use crate::domain::distribution::{ConsentSource, MessageChannel};
@@ -59,19 +62,42 @@ pub(super) async fn unsubscribed(
     member: &MemberId,
     channel: MessageChannel,
 ) -> Result<bool, StoreError> {
-    let source: Option<String> = sqlx::query_scalar(
-        "SELECT source FROM consent_events WHERE member_id = $1 AND channel = $2 \
-         ORDER BY id DESC LIMIT 1",
-    )
-    .bind(member.as_str())
-    .bind(channel.as_str())
-    .fetch_optional(conn)
-    .await?;
+    Ok(!unsubscribed_among(conn, channel, &[member.as_str()])
+        .await?
+        .is_empty())
+}
+
+/// Which of `members` last changed their `channel` consent through an unsubscribe link or
+/// a mail client's one-click unsubscribe; in the caller's transaction, a few statements for
+/// hundreds of members.
+pub(super) async fn unsubscribed_among(
+    conn: &mut AnyConnection,
+    channel: MessageChannel,
+    members: &[&str],
+) -> Result<HashSet<String>, StoreError> {
     let by_unsubscribe = [
         ConsentSource::UnsubscribeLink.as_str(),
         ConsentSource::ListUnsubscribe.as_str(),
     ];
-    Ok(source.is_some_and(|s| by_unsubscribe.contains(&s.as_str())))
+    let mut last: HashMap<String, String> = HashMap::new();
+    for chunk in members.chunks(500) {
+        let sql = format!(
+            "SELECT member_id, source FROM consent_events WHERE channel = $1 \
+             AND member_id IN ({}) ORDER BY id",
+            placeholders(2, chunk.len())
+        );
+        let mut q = sqlx::query_as::<_, (String, String)>(&sql).bind(channel.as_str());
+        for m in chunk {
+            q = q.bind(*m);
+        }
+        // In id order: the last one per member wins.
+        last.extend(q.fetch_all(&mut *conn).await?);
+    }
+    Ok(last
+        .into_iter()
+        .filter(|(_, source)| by_unsubscribe.contains(&source.as_str()))
+        .map(|(member, _)| member)
+        .collect())
 }
 
 impl Store {

@@ -2,9 +2,12 @@
 //! member's), what people did with them, and the attribution of a member to the campaign and
 //! channel that brought them.
 
+use std::collections::{HashMap, HashSet};
+
 use sqlx::{AnyConnection, FromRow};
 use time::OffsetDateTime;
 
+use super::outbox::placeholders;
 use super::{is_unique_violation, Store, StoreError};
 use crate::clock::{from_micros, to_micros};
 use crate::domain::distribution::{Channel, LinkCode, LinkKind, Platform};
@@ -170,6 +173,98 @@ impl Store {
             }
         }
         Err(anyhow::anyhow!("could not find a free link code").into())
+    }
+
+    /// Personal card links of `members` for one campaign and channel, in the caller's
+    /// transaction: each member's live link, or a new one. A campaign batch makes hundreds at
+    /// once, so this takes a few statements per hundred members; a member whose new code
+    /// collided, or whose link another transaction made meanwhile, is then done alone. The
+    /// codes come back in the order of `members`.
+    pub(super) async fn card_links_in(
+        &self,
+        conn: &mut AnyConnection,
+        program: &ProgramId,
+        campaign: &CampaignId,
+        channel: Channel,
+        members: &[MemberId],
+        now: OffsetDateTime,
+    ) -> Result<Vec<LinkCode>, StoreError> {
+        let mut codes: HashMap<String, LinkCode> = HashMap::new();
+        for chunk in members.chunks(100) {
+            let sql = format!(
+                "SELECT member_id, code FROM links WHERE kind = 'card' AND revoked_at IS NULL \
+                 AND campaign_id = $1 AND channel = $2 AND member_id IN ({})",
+                placeholders(3, chunk.len())
+            );
+            let mut q = sqlx::query_as::<_, (String, String)>(&sql)
+                .bind(campaign.as_str())
+                .bind(channel.as_str());
+            for m in chunk {
+                q = q.bind(m.as_str());
+            }
+            let live = q.fetch_all(&mut *conn).await?;
+            codes.extend(
+                live.into_iter()
+                    .map(|(m, c)| (m, LinkCode::from_trusted(c))),
+            );
+        }
+        let missing: Vec<&MemberId> = members
+            .iter()
+            .filter(|m| !codes.contains_key(m.as_str()))
+            .collect();
+        for chunk in missing.chunks(100) {
+            let fresh: Vec<LinkCode> = chunk
+                .iter()
+                .map(|_| LinkCode::generate(LinkKind::Card, &*self.random))
+                .collect();
+            let rows = (0..chunk.len())
+                .map(|i| {
+                    format!(
+                        "({}, $1, 'card', $2, $3, NULL, $4)",
+                        placeholders(5 + i * 2, 2)
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            // Every row names the columns in this order: code, member_id.
+            let sql = format!(
+                "INSERT INTO links (code, member_id, program_id, kind, campaign_id, channel, label, \
+                 created_at) VALUES {rows} ON CONFLICT DO NOTHING RETURNING member_id"
+            );
+            let mut q = sqlx::query_scalar::<_, String>(&sql)
+                .bind(program.as_str())
+                .bind(campaign.as_str())
+                .bind(channel.as_str())
+                .bind(to_micros(now));
+            for (m, code) in chunk.iter().zip(&fresh) {
+                q = q.bind(code.as_str()).bind(m.as_str());
+            }
+            let made: HashSet<String> = q.fetch_all(&mut *conn).await?.into_iter().collect();
+            for (m, code) in chunk.iter().zip(fresh) {
+                if made.contains(m.as_str()) {
+                    codes.insert(m.as_str().to_string(), code);
+                }
+            }
+        }
+        let mut ordered = Vec::with_capacity(members.len());
+        for m in members {
+            let code = match codes.remove(m.as_str()) {
+                Some(code) => code,
+                None => {
+                    let link = NewLink {
+                        program_id: program.clone(),
+                        kind: LinkKind::Card,
+                        member_id: Some(m.clone()),
+                        campaign_id: Some(campaign.clone()),
+                        channel: Some(channel),
+                        label: None,
+                    };
+                    self.link_in(conn, &link, now).await?
+                }
+            };
+            ordered.push(code);
+        }
+        Ok(ordered)
     }
 
     async fn live_card_link(

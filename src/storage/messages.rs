@@ -2,11 +2,13 @@
 //! written with its outbox job in the same transaction; the sender records the outcome on it.
 //! A message the member cannot receive is stored as skipped, with the reason, and counted.
 
+use std::collections::{HashMap, HashSet};
+
 use sqlx::{AnyConnection, FromRow};
 use time::OffsetDateTime;
 
-use super::consent::unsubscribed;
-use super::outbox::enqueue;
+use super::consent::unsubscribed_among;
+use super::outbox::{enqueue_many, placeholders};
 use super::{Store, StoreError};
 use crate::clock::{from_micros, to_micros};
 use crate::domain::distribution::MessageChannel;
@@ -28,6 +30,36 @@ pub struct NewMessage {
     /// The link the message carries, for attribution.
     pub link_code: Option<String>,
     pub dedup: String,
+}
+
+/// How sending a message ended: `delivered` (with the relay's or provider's reference),
+/// `skipped` or `failed` (with the reason).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageOutcome {
+    pub id: i64,
+    pub status: &'static str,
+    pub reason: Option<String>,
+    pub provider_ref: Option<String>,
+}
+
+/// Writes `outcome` on its message, in the caller's transaction.
+pub(super) async fn record_outcome(
+    conn: &mut AnyConnection,
+    outcome: &MessageOutcome,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE messages SET status = $2, reason = $3, provider_ref = $4, updated_at = $5 \
+         WHERE id = $1",
+    )
+    .bind(outcome.id)
+    .bind(outcome.status)
+    .bind(outcome.reason.clone())
+    .bind(outcome.provider_ref.clone())
+    .bind(to_micros(now))
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// A stored message.
@@ -113,42 +145,95 @@ pub fn skip_reason(member: &Member, channel: MessageChannel) -> Option<&'static 
 pub(super) async fn add_message(
     conn: &mut AnyConnection,
     msg: &NewMessage,
-    skip: Option<&str>,
+    skip: Option<&'static str>,
     now: OffsetDateTime,
 ) -> Result<Option<i64>, StoreError> {
-    let skip = match skip {
-        Some("no_consent") if unsubscribed(conn, &msg.member_id, msg.channel).await? => {
+    Ok(add_messages(conn, &[(msg.clone(), skip)], now)
+        .await?
+        .into_iter()
+        .next()
+        .flatten())
+}
+
+/// [`add_message`] for many messages at once (a campaign batch), in a few statements per
+/// hundred messages. The ids come back in the order of `msgs`.
+pub(super) async fn add_messages(
+    conn: &mut AnyConnection,
+    msgs: &[(NewMessage, Option<&'static str>)],
+    now: OffsetDateTime,
+) -> Result<Vec<Option<i64>>, StoreError> {
+    let mut unsubscribed = HashSet::new();
+    for channel in [MessageChannel::Email, MessageChannel::Sms] {
+        let without_consent: Vec<&str> = msgs
+            .iter()
+            .filter(|(m, skip)| m.channel == channel && *skip == Some("no_consent"))
+            .map(|(m, _)| m.member_id.as_str())
+            .collect();
+        if !without_consent.is_empty() {
+            for member in unsubscribed_among(conn, channel, &without_consent).await? {
+                unsubscribed.insert((member, channel));
+            }
+        }
+    }
+    let skip_of = |(m, skip): &(NewMessage, Option<&'static str>)| match skip {
+        Some("no_consent")
+            if unsubscribed.contains(&(m.member_id.as_str().to_string(), m.channel)) =>
+        {
             Some("unsubscribed")
         }
-        other => other,
+        other => *other,
     };
-    let id: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO messages (program_id, member_id, campaign_id, channel, template, data, \
-         link_code, dedup, status, reason, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) \
-         ON CONFLICT (dedup) DO NOTHING RETURNING id",
-    )
-    .bind(msg.program_id.as_str())
-    .bind(msg.member_id.as_str())
-    .bind(msg.campaign_id.as_ref().map(|c| c.as_str().to_string()))
-    .bind(msg.channel.as_str())
-    .bind(&msg.template)
-    .bind(msg.data.to_string())
-    .bind(msg.link_code.clone())
-    .bind(&msg.dedup)
-    .bind(if skip.is_some() { "skipped" } else { "queued" })
-    .bind(skip.map(str::to_string))
-    .bind(to_micros(now))
-    .fetch_optional(&mut *conn)
-    .await?;
-    if let (Some(id), None) = (id, skip) {
-        let job = match msg.channel {
-            MessageChannel::Email => Job::Email { message_id: id },
-            MessageChannel::Sms => Job::Sms { message_id: id },
-        };
-        enqueue(conn, &job, now, now).await?;
+    let mut ids: HashMap<String, i64> = HashMap::new();
+    for chunk in msgs.chunks(50) {
+        let rows = (0..chunk.len())
+            .map(|i| format!("({}, $1, $1)", placeholders(2 + i * 10, 10)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "INSERT INTO messages (program_id, member_id, campaign_id, channel, template, data, \
+             link_code, dedup, status, reason, created_at, updated_at) VALUES {rows} \
+             ON CONFLICT (dedup) DO NOTHING RETURNING id, dedup"
+        );
+        let mut q = sqlx::query_as::<_, (i64, String)>(&sql).bind(to_micros(now));
+        for entry @ (msg, _) in chunk {
+            let skip = skip_of(entry);
+            q = q
+                .bind(msg.program_id.as_str())
+                .bind(msg.member_id.as_str())
+                .bind(msg.campaign_id.as_ref().map(|c| c.as_str().to_string()))
+                .bind(msg.channel.as_str())
+                .bind(msg.template.as_str())
+                .bind(msg.data.to_string())
+                .bind(msg.link_code.clone())
+                .bind(msg.dedup.as_str())
+                .bind(if skip.is_some() { "skipped" } else { "queued" })
+                .bind(skip);
+        }
+        ids.extend(
+            q.fetch_all(&mut *conn)
+                .await?
+                .into_iter()
+                .map(|(id, dedup)| (dedup, id)),
+        );
     }
-    Ok(id)
+    let added: Vec<Option<i64>> = msgs
+        .iter()
+        .map(|(m, _)| ids.get(&m.dedup).copied())
+        .collect();
+    let jobs: Vec<Job> = msgs
+        .iter()
+        .zip(&added)
+        .filter(|(entry, _)| skip_of(entry).is_none())
+        .filter_map(|((m, _), id)| {
+            let message_id = (*id)?;
+            Some(match m.channel {
+                MessageChannel::Email => Job::Email { message_id },
+                MessageChannel::Sms => Job::Sms { message_id },
+            })
+        })
+        .collect();
+    enqueue_many(conn, &jobs, now, now).await?;
+    Ok(added)
 }
 
 impl Store {
@@ -198,29 +283,5 @@ impl Store {
         .fetch_one(&self.pool)
         .await?
         .into_record()
-    }
-
-    /// Records how sending ended: `delivered` (with the relay's or provider's reference),
-    /// `skipped` or `failed` (with the reason).
-    pub async fn finish_message(
-        &self,
-        id: i64,
-        status: &str,
-        reason: Option<&str>,
-        provider_ref: Option<&str>,
-        now: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE messages SET status = $2, reason = $3, provider_ref = $4, updated_at = $5 \
-             WHERE id = $1",
-        )
-        .bind(id)
-        .bind(status)
-        .bind(reason.map(str::to_string))
-        .bind(provider_ref.map(str::to_string))
-        .bind(to_micros(now))
-        .execute(&self.pool)
-        .await?;
-        Ok(())
     }
 }

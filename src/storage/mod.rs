@@ -52,7 +52,7 @@ pub use ledger::{LedgerPage, PointsOutcome};
 pub use link_activity::LinkEventRecord;
 pub use links::{LinkAction, LinkRecord, NewLink};
 pub use members::{MemberKey, MemberPage, MemberQuery};
-pub use messages::{skip_reason, MessageRecord, NewMessage};
+pub use messages::{skip_reason, MessageOutcome, MessageRecord, NewMessage};
 pub use outbox::{ClaimedJob, Finish, JobRecord, OutboxStats};
 pub use reports::{Counts, ScanFilter};
 pub use scans::{NewScan, ScanOutcome};

@@ -10,6 +10,7 @@
 use sqlx::{AnyConnection, FromRow};
 use time::OffsetDateTime;
 
+use super::messages::{record_outcome, MessageOutcome};
 use super::{is_unique_violation, Engine, Store, StoreError};
 use crate::clock::{from_micros, to_micros};
 use crate::domain::job::Job;
@@ -80,19 +81,39 @@ pub(super) async fn enqueue(
     run_at: OffsetDateTime,
     now: OffsetDateTime,
 ) -> Result<bool, StoreError> {
-    let done = sqlx::query(
-        "INSERT INTO outbox_jobs (kind, dedup_key, payload, state, attempts, run_at, created_at) \
-         VALUES ($1, $2, $3, 'pending', 0, $4, $5) \
-         ON CONFLICT (dedup_key) WHERE state = 'pending' DO NOTHING",
-    )
-    .bind(job.kind())
-    .bind(job.dedup_key())
-    .bind(job.to_json())
-    .bind(to_micros(run_at))
-    .bind(to_micros(now))
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    Ok(enqueue_many(conn, std::slice::from_ref(job), run_at, now).await? == 1)
+}
+
+/// Adds `jobs` inside the caller's transaction, all due at `run_at`, a hundred per statement.
+/// Returns how many were added (a pending job with the same key covers the others).
+pub(super) async fn enqueue_many(
+    conn: &mut AnyConnection,
+    jobs: &[Job],
+    run_at: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Result<u64, StoreError> {
+    let mut added = 0;
+    for chunk in jobs.chunks(100) {
+        let rows = (0..chunk.len())
+            .map(|i| {
+                let p = 3 + i * 3;
+                format!("(${p}, ${}, ${}, 'pending', 0, $1, $2)", p + 1, p + 2)
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "INSERT INTO outbox_jobs (kind, dedup_key, payload, state, attempts, run_at, created_at) \
+             VALUES {rows} ON CONFLICT (dedup_key) WHERE state = 'pending' DO NOTHING"
+        );
+        let mut q = sqlx::query(&sql)
+            .bind(to_micros(run_at))
+            .bind(to_micros(now));
+        for job in chunk {
+            q = q.bind(job.kind()).bind(job.dedup_key()).bind(job.to_json());
+        }
+        added += q.execute(&mut *conn).await?.rows_affected();
+    }
+    Ok(added)
 }
 
 impl Store {
@@ -164,6 +185,20 @@ impl Store {
         results: &[(i64, Finish)],
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
+        self.finish_jobs_and_messages(worker, results, &[], now)
+            .await
+    }
+
+    /// [`Store::finish_jobs`], recording how the batch's email and SMS messages ended in the
+    /// same transaction: one write for a batch of hundreds of messages. Should it fail, the
+    /// messages stay queued and their jobs are tried again (delivery is at least once).
+    pub async fn finish_jobs_and_messages(
+        &self,
+        worker: &str,
+        results: &[(i64, Finish)],
+        messages: &[MessageOutcome],
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
         let done: Vec<i64> = results
             .iter()
             .filter(|(_, f)| *f == Finish::Done { note: None })
@@ -171,6 +206,9 @@ impl Store {
             .collect();
         let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
+        for outcome in messages {
+            record_outcome(&mut tx, outcome, now).await?;
+        }
         for chunk in done.chunks(500) {
             let sql = format!(
                 "UPDATE outbox_jobs SET state = 'done', finished_at = $1, lease_until = NULL \
