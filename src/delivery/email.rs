@@ -1,25 +1,20 @@
 //! Sending email: a multipart/alternative message (text and HTML) with the RFC 8058
-//! one-click unsubscribe headers, handed to an SMTP relay through lettre (STARTTLS, implicit
+//! one-click unsubscribe headers, handed to an SMTP relay (`super::smtp`: STARTTLS, implicit
 //! TLS, or plain to a relay on this machine), or written to a folder in development.
 //!
 //! A relay's answer decides what happens next: accepted is delivered; a 4xx reply, a timeout
 //! or a connection problem is retried; a 5xx reply is final.
 
-use std::time::Duration;
-
 use anyhow::Context;
 use lettre::message::header::{Header, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
-use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::PoolConfig;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use secrecy::ExposeSecret;
-use tokio::sync::Semaphore;
+use lettre::Message;
 
 use super::folder::Folder;
 use super::outcome::SendOutcome;
+use super::smtp::{SmtpError, SmtpRelay};
 use crate::domain::contact::EmailAddress;
-use crate::settings::{EmailMode, EmailSettings, SmtpTls};
+use crate::settings::{EmailMode, EmailSettings};
 
 /// One email to one member.
 #[derive(Debug, Clone)]
@@ -40,12 +35,7 @@ pub struct Email {
 
 enum Sink {
     Folder(Folder),
-    Smtp {
-        transport: AsyncSmtpTransport<Tokio1Executor>,
-        timeout: Duration,
-        /// One permit per connection the relay may have from us (`email.max_connections`).
-        connections: Semaphore,
-    },
+    Smtp(SmtpRelay),
 }
 
 pub struct EmailSender {
@@ -58,7 +48,7 @@ impl std::fmt::Debug for EmailSender {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mode = match self.sink {
             Sink::Folder(_) => "folder",
-            Sink::Smtp { .. } => "smtp",
+            Sink::Smtp(_) => "smtp",
         };
         write!(f, "EmailSender({mode})")
     }
@@ -79,14 +69,7 @@ impl EmailSender {
                 tracing::warn!(dir = %dir.display(), "email.mode is \"folder\": emails are written there, not sent");
                 Sink::Folder(Folder::new(dir))
             }
-            EmailMode::Smtp => {
-                let timeout = Duration::from_millis(s.timeout_ms);
-                Sink::Smtp {
-                    transport: transport(s, timeout)?,
-                    timeout,
-                    connections: Semaphore::new(s.max_connections as usize),
-                }
-            }
+            EmailMode::Smtp => Sink::Smtp(SmtpRelay::from_settings(s)?),
         };
         Ok(EmailSender {
             from,
@@ -136,22 +119,10 @@ impl EmailSender {
                     .write(&format!("{}.eml", email.file_stem), &message.formatted())
                     .await
             }
-            Sink::Smtp {
-                transport,
-                timeout,
-                connections,
-            } => {
-                // Sends beyond the connection limit wait here, not at the relay; the pool
-                // then never holds more connections than permits.
-                let Ok(_permit) = connections.acquire().await else {
-                    return SendOutcome::Retry {
-                        reason: "the email sender is shutting down".into(),
-                    };
-                };
-                // lettre's timeout bounds each read and write; this bounds the whole exchange.
-                let whole = timeout.saturating_mul(4);
-                match tokio::time::timeout(whole, transport.send(message)).await {
-                    Ok(Ok(response)) => SendOutcome::Delivered {
+            Sink::Smtp(relay) => {
+                let bytes = message.formatted();
+                match relay.send(message.envelope(), &bytes).await {
+                    Ok(response) => SendOutcome::Delivered {
                         reference: format!(
                             "{} {}",
                             response.code(),
@@ -161,9 +132,9 @@ impl EmailSender {
                         .take(200)
                         .collect(),
                     },
-                    Ok(Err(e)) => classify(&e),
-                    Err(_) => SendOutcome::Retry {
-                        reason: format!("the relay did not finish within {} ms", whole.as_millis()),
+                    Err(SmtpError::Smtp(e)) => classify(&e),
+                    Err(SmtpError::Connect(e)) => SendOutcome::Retry {
+                        reason: format!("{e:#}"),
                     },
                 }
             }
@@ -180,36 +151,6 @@ fn mailbox(name: &str, address: &str) -> anyhow::Result<Mailbox> {
         (!name.is_empty()).then(|| name.to_string()),
         address,
     ))
-}
-
-fn transport(
-    s: &EmailSettings,
-    timeout: Duration,
-) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
-    type Smtp = AsyncSmtpTransport<Tokio1Executor>;
-    let builder = match s.tls {
-        SmtpTls::Starttls => Smtp::starttls_relay(&s.host).context("email: STARTTLS setup")?,
-        SmtpTls::Tls => Smtp::relay(&s.host).context("email: TLS setup")?,
-        // Validated: only to a loopback host.
-        SmtpTls::None => Smtp::builder_dangerous(&s.host),
-    };
-    // Idle connections are closed after a minute (lettre's default); at most this many are
-    // kept, which with the permits above is all of them.
-    let pool = PoolConfig::new().max_size(s.max_connections);
-    let mut builder = builder
-        .port(s.port)
-        .timeout(Some(timeout))
-        .pool_config(pool);
-    if let (Some(user), Some(password)) = (&s.username, &s.password) {
-        builder = builder
-            .credentials(Credentials::new(
-                user.clone(),
-                password.expose_secret().to_string(),
-            ))
-            .authentication(vec![Mechanism::Plain, Mechanism::Login]);
-    }
-    tracing::info!(host = %s.host, port = s.port, tls = ?s.tls, "emails go to the SMTP relay");
-    Ok(builder.build())
 }
 
 /// A relay's refusal or a transport problem, as what to do next.

@@ -7,4 +7,5 @@ pub mod folder;
 pub mod google;
 pub mod outcome;
 pub mod sms;
+pub mod smtp;
 pub mod webhook;

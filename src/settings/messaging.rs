@@ -49,6 +49,9 @@ pub struct EmailSettings {
     /// waits for a free one.
     #[serde(deserialize_with = "de::number")]
     pub max_connections: u32,
+    /// Extra trusted CA certificate (PEM) for a relay whose certificate a private CA signed,
+    /// on top of the system's roots.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl Default for EmailSettings {
@@ -65,6 +68,7 @@ impl Default for EmailSettings {
             reply_to: None,
             timeout_ms: 15_000,
             max_connections: 10,
+            ca_file: None,
         }
     }
 }

@@ -295,6 +295,11 @@ async fn automation_once_per_window(engine: Engine, test: &str) {
     app.deliver().await;
     // The window has passed for Ada, and Bob has been inactive for 60 days.
     assert_eq!(app.count("messages").await, 3);
+    assert_eq!(
+        app.count("links").await,
+        2,
+        "Ada's second message carries her live link for this campaign, not a new one"
+    );
     let ada_last = app.get(&format!("/api/v1/members/{ada}"), &app.admin).await;
     assert_eq!(ada_last.status, 200);
 }

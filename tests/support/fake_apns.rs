@@ -561,7 +561,7 @@ fn acceptor(auth: &FakeAuth, ca: &X509, ca_key: &PKey<Private>) -> anyhow::Resul
 }
 
 /// A throwaway P-256 root for the server certificate (fast to make, unlike RSA).
-fn make_ca() -> anyhow::Result<(X509, PKey<Private>)> {
+pub fn make_ca() -> anyhow::Result<(X509, PKey<Private>)> {
     let key = p256()?;
     let name = subject("passwright APNs stand-in CA - TESTS ONLY")?;
     let mut b = cert_builder(&name, &name, &key)?;
@@ -578,7 +578,10 @@ fn make_ca() -> anyhow::Result<(X509, PKey<Private>)> {
 }
 
 /// CN=localhost for DNS:localhost and IP:127.0.0.1, for TLS servers.
-fn make_server_cert(ca: &X509, ca_key: &PKey<Private>) -> anyhow::Result<(X509, PKey<Private>)> {
+pub fn make_server_cert(
+    ca: &X509,
+    ca_key: &PKey<Private>,
+) -> anyhow::Result<(X509, PKey<Private>)> {
     let key = p256()?;
     let name = subject("localhost")?;
     let mut b = cert_builder(&name, ca.subject_name(), &key)?;
