@@ -98,6 +98,7 @@ async fn bench(engine: &str, mut env: Vec<(&str, String)>, members: usize) {
         smtp.accepted()
     })
     .await;
+    let connections = smtp.connections();
     let sample_email = sample_email();
     let capacity = smtp_capacity(smtp.port, 16, Duration::from_secs(5), &sample_email).await;
     println!(
@@ -105,7 +106,7 @@ async fn bench(engine: &str, mut env: Vec<(&str, String)>, members: usize) {
          (16 connections, measured right after); the server opened {} SMTP connections",
         email.delivered_per_sec,
         email.delivered_per_sec / capacity,
-        smtp.connections()
+        connections
     );
 
     let text = sample_sms();

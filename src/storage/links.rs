@@ -374,6 +374,9 @@ impl Store {
         member: Option<&MemberId>,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
+        // Every landing page view writes: on SQLite the views of this process take turns
+        // rather than meet at the database lock, whose busy handler sleeps in growing steps.
+        let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
         insert_link_event(&mut tx, link, action, platform, member, now).await?;
         tx.commit().await?;
