@@ -16,6 +16,7 @@
 //! (`PASSWRIGHT_BENCH_MEMBERS` sets the program's size, default 100,000).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[allow(dead_code)] // shared with the other benches; this one uses the server and stand-ins
 mod common;
 
 use std::fmt::Write as _;

@@ -41,18 +41,54 @@ pub(super) async fn record_consent(
     source: ConsentSource,
     now: OffsetDateTime,
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO consent_events (program_id, member_id, channel, granted, source, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(program.as_str())
-    .bind(member.as_str())
-    .bind(channel.as_str())
-    .bind(flag(granted))
-    .bind(source.as_str())
-    .bind(to_micros(now))
-    .execute(conn)
-    .await?;
+    let change = NewConsent {
+        program,
+        member,
+        channel,
+        granted,
+        source,
+        at: now,
+    };
+    record_consents(conn, &[change]).await
+}
+
+/// One consent change to append.
+pub(super) struct NewConsent<'a> {
+    pub program: &'a ProgramId,
+    pub member: &'a MemberId,
+    pub channel: MessageChannel,
+    pub granted: bool,
+    pub source: ConsentSource,
+    pub at: OffsetDateTime,
+}
+
+/// Appends consent changes (an import's), a hundred per statement, in the caller's
+/// transaction.
+pub(super) async fn record_consents(
+    conn: &mut AnyConnection,
+    changes: &[NewConsent<'_>],
+) -> Result<(), StoreError> {
+    for chunk in changes.chunks(100) {
+        let rows = (0..chunk.len())
+            .map(|i| format!("({})", placeholders(1 + i * 6, 6)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "INSERT INTO consent_events (program_id, member_id, channel, granted, source, \
+             created_at) VALUES {rows}"
+        );
+        let mut q = sqlx::query(&sql);
+        for c in chunk {
+            q = q
+                .bind(c.program.as_str())
+                .bind(c.member.as_str())
+                .bind(c.channel.as_str())
+                .bind(flag(c.granted))
+                .bind(c.source.as_str())
+                .bind(to_micros(c.at));
+        }
+        q.execute(&mut *conn).await?;
+    }
     Ok(())
 }
 

@@ -6,8 +6,8 @@ use std::collections::HashSet;
 use time::OffsetDateTime;
 
 use super::campaigns::add_campaign_members;
-use super::members::insert_member_in;
-use super::{Store, StoreError};
+use super::members::insert_members_in;
+use super::{Engine, Store, StoreError};
 use crate::clock::Random;
 use crate::domain::distribution::ConsentSource;
 use crate::domain::ids::{CampaignId, MemberId};
@@ -51,19 +51,29 @@ impl Store {
         }
         let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
-        let mut ids = Vec::with_capacity(rows.len());
-        for (i, r) in rows.into_iter().enumerate() {
-            let member = Member::enroll(program, r.member, rng, now);
-            insert_member_in(&mut tx, &member, ConsentSource::Import).await?;
-            ids.push(member.id);
-            if i % 100 == 99 {
-                on_row(i + 1);
-            }
+        let members: Vec<Member> = rows
+            .into_iter()
+            .map(|r| Member::enroll(program, r.member, rng, now))
+            .collect();
+        let mut written = 0;
+        for chunk in members.chunks(1000) {
+            insert_members_in(&mut tx, chunk, ConsentSource::Import).await?;
+            written += chunk.len();
+            on_row(written);
         }
+        let ids: Vec<MemberId> = members.into_iter().map(|m| m.id).collect();
         if let Some(campaign) = campaign {
             add_campaign_members(&mut tx, campaign, &ids).await?;
         }
         tx.commit().await?;
+        if self.engine == Engine::Postgres {
+            // The planner's statistics still describe the program before the import until
+            // autovacuum catches up (a minute or more); a campaign sent right after would be
+            // planned for a handful of members.
+            if let Err(e) = sqlx::query("ANALYZE members").execute(&self.pool).await {
+                tracing::warn!(error = %e, "ANALYZE members after the import failed");
+            }
+        }
         on_row(ids.len());
         Ok(Ok(ids))
     }

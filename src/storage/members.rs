@@ -5,7 +5,8 @@ use std::sync::Arc;
 use sqlx::{AnyConnection, FromRow};
 use time::OffsetDateTime;
 
-use super::consent::record_consent;
+use super::consent::{record_consent, record_consents, NewConsent};
+use super::outbox::placeholders;
 use super::{flag, is_unique_violation, Conflict, Store, StoreError};
 use crate::clock::{from_micros, from_seconds, to_micros};
 use crate::domain::apple_ids::{AuthToken, SerialNumber};
@@ -329,62 +330,82 @@ impl Store {
     }
 }
 
-/// Stores a new member and the consent they gave, in the caller's transaction.
+/// Inserts `m` and records its initial consent (granted channels) with `source`, in the
+/// caller's transaction; 409-style `ExternalIdTaken` when the external id is in use.
 pub(super) async fn insert_member_in(
     conn: &mut AnyConnection,
     m: &Member,
     source: ConsentSource,
 ) -> Result<(), StoreError> {
-    let result = sqlx::query(
-        "INSERT INTO members (id, program_id, external_id, name, email, phone, consent_email, consent_sms, \
-         status, balance, lifetime_points, tier, version, card_generation, serial, auth_token, created_at, \
-         updated_at, pass_modified) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
-    )
-    .bind(m.id.as_str())
-    .bind(m.program_id.as_str())
-    .bind(m.external_id.clone())
-    .bind(&m.name)
-    .bind(m.email.as_ref().map(|e| e.as_str().to_string()))
-    .bind(m.phone.as_ref().map(|p| p.as_str().to_string()))
-    .bind(flag(m.consent.email))
-    .bind(flag(m.consent.sms))
-    .bind(m.status.as_str())
-    .bind(m.balance)
-    .bind(m.lifetime_points)
-    .bind(m.tier.clone())
-    .bind(m.version)
-    .bind(m.card_generation)
-    .bind(m.serial.as_str())
-    .bind(m.auth_token.expose())
-    .bind(to_micros(m.created_at))
-    .bind(to_micros(m.updated_at))
-    .bind(m.pass_modified.unix_timestamp())
-    .execute(&mut *conn)
-    .await;
-    match result {
-        Ok(_) => {}
-        Err(e) if is_unique_violation(&e) => {
-            return Err(StoreError::Conflict(Conflict::ExternalIdTaken))
+    insert_members_in(conn, std::slice::from_ref(m), source).await
+}
+
+/// [`insert_member_in`] for many members (an import), fifty members per statement.
+pub(super) async fn insert_members_in(
+    conn: &mut AnyConnection,
+    members: &[Member],
+    source: ConsentSource,
+) -> Result<(), StoreError> {
+    const COLUMNS: usize = 19;
+    for chunk in members.chunks(50) {
+        let rows = (0..chunk.len())
+            .map(|i| format!("({})", placeholders(1 + i * COLUMNS, COLUMNS)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "INSERT INTO members (id, program_id, external_id, name, email, phone, consent_email, \
+             consent_sms, status, balance, lifetime_points, tier, version, card_generation, serial, \
+             auth_token, created_at, updated_at, pass_modified) VALUES {rows}"
+        );
+        let mut q = sqlx::query(&sql);
+        for m in chunk {
+            q = q
+                .bind(m.id.as_str())
+                .bind(m.program_id.as_str())
+                .bind(m.external_id.clone())
+                .bind(&m.name)
+                .bind(m.email.as_ref().map(|e| e.as_str().to_string()))
+                .bind(m.phone.as_ref().map(|p| p.as_str().to_string()))
+                .bind(flag(m.consent.email))
+                .bind(flag(m.consent.sms))
+                .bind(m.status.as_str())
+                .bind(m.balance)
+                .bind(m.lifetime_points)
+                .bind(m.tier.clone())
+                .bind(m.version)
+                .bind(m.card_generation)
+                .bind(m.serial.as_str())
+                .bind(m.auth_token.expose())
+                .bind(to_micros(m.created_at))
+                .bind(to_micros(m.updated_at))
+                .bind(m.pass_modified.unix_timestamp());
         }
-        Err(e) => return Err(e.into()),
+        match q.execute(&mut *conn).await {
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => {
+                return Err(StoreError::Conflict(Conflict::ExternalIdTaken))
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
-    for (channel, granted) in [
-        (MessageChannel::Email, m.consent.email),
-        (MessageChannel::Sms, m.consent.sms),
-    ] {
-        if granted {
-            record_consent(
-                conn,
-                &m.program_id,
-                &m.id,
+    let granted: Vec<NewConsent<'_>> = members
+        .iter()
+        .flat_map(|m| {
+            [
+                (MessageChannel::Email, m.consent.email),
+                (MessageChannel::Sms, m.consent.sms),
+            ]
+            .into_iter()
+            .filter(|(_, granted)| *granted)
+            .map(move |(channel, _)| NewConsent {
+                program: &m.program_id,
+                member: &m.id,
                 channel,
-                true,
+                granted: true,
                 source,
-                m.created_at,
-            )
-            .await?;
-        }
-    }
-    Ok(())
+                at: m.created_at,
+            })
+        })
+        .collect();
+    record_consents(conn, &granted).await
 }
