@@ -347,13 +347,13 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin>(
             if user.is_none() {
                 "530 5.7.0 Authentication required".into()
             } else {
-                lock(&state).attempts += 1;
+                lock(state).attempts += 1;
                 from = Some(address(&command[10..]));
                 rcpt.clear();
                 "250 2.1.0 Ok".into()
             }
         } else if upper.starts_with("RCPT TO:") {
-            let mut s = lock(&state);
+            let mut s = lock(state);
             if s.reject_rcpt > 0 {
                 s.reject_rcpt -= 1;
                 "550 5.1.1 Mailbox unavailable".into()
@@ -389,7 +389,7 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin>(
                     data.push_str(&l);
                 }
                 let data = data.strip_suffix("\r\n").unwrap_or(&data).to_string();
-                let mut s = lock(&state);
+                let mut s = lock(state);
                 if s.fail_data > 0 {
                     s.fail_data -= 1;
                     "451 4.3.0 Temporary queue failure, try again later".into()
