@@ -3,15 +3,20 @@
 use std::sync::Arc;
 
 use anyhow::Context;
+use serde_json::json;
 use sqlx::FromRow;
 use time::OffsetDateTime;
 
+use super::members::{MemberRow, MEMBER_COLUMNS};
+use super::webhooks::subscribers;
 use super::{Store, StoreError};
 use crate::clock::{from_micros, from_seconds, to_micros};
 use crate::domain::apple_ids::{PassTypeId, TeamId};
 use crate::domain::expiry::ExpiryPolicy;
 use crate::domain::ids::ProgramId;
+use crate::domain::member::Member;
 use crate::domain::program::{Design, EarnRules, Program, Tiers};
+use crate::domain::webhook::{member_data, EventType};
 
 #[derive(FromRow)]
 struct ProgramRow {
@@ -227,35 +232,87 @@ impl Store {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
-        // CASE over the thresholds, highest first: $3, $4 are the first threshold and name, …
-        let mut case = String::from("CASE");
-        let mut arg = 3;
-        for _ in tiers.as_slice().iter().rev() {
-            case.push_str(&format!(
-                " WHEN lifetime_points >= ${} THEN ${}",
-                arg,
-                arg + 1
-            ));
-            arg += 2;
-        }
-        case.push_str(" ELSE NULL END");
-        let sql = if tiers.as_slice().is_empty() {
-            "UPDATE members SET tier = NULL, version = version + 1, updated_at = $2 \
-             WHERE program_id = $1 AND tier IS NOT NULL"
-                .to_string()
+        // CASE over the thresholds, highest first: $first, $first+1 are the highest tier's
+        // threshold and name, and so on down.
+        let case = |first: usize| {
+            let mut case = String::from("CASE");
+            for i in 0..tiers.as_slice().len() {
+                let arg = first + 2 * i;
+                case.push_str(&format!(
+                    " WHEN lifetime_points >= ${arg} THEN ${}",
+                    arg + 1
+                ));
+            }
+            case.push_str(" ELSE NULL END");
+            case
+        };
+        let moves = |first: usize| {
+            if tiers.as_slice().is_empty() {
+                "tier IS NOT NULL".to_string()
+            } else {
+                format!("tier IS DISTINCT FROM ({})", case(first))
+            }
+        };
+        let new_tier = if tiers.as_slice().is_empty() {
+            "NULL".to_string()
         } else {
-            format!(
-                "UPDATE members SET tier = {case}, version = version + 1, updated_at = $2 \
-                 WHERE program_id = $1 AND tier IS DISTINCT FROM ({case})"
-            )
+            case(3)
+        };
+        let sql = format!(
+            "UPDATE members SET tier = {new_tier}, version = version + 1, updated_at = $2 \
+             WHERE program_id = $1 AND {}",
+            moves(3)
+        );
+        // Members whose tier moves, as they are before the change, when an endpoint wants
+        // to hear of it: `member.tier_changed` for each, as a points change sends.
+        let subscribed = subscribers(&mut tx, id, EventType::MemberTierChanged).await?;
+        let moving: Vec<Member> = if subscribed.is_empty() {
+            Vec::new()
+        } else {
+            let select = format!(
+                "SELECT {MEMBER_COLUMNS} FROM members WHERE program_id = $1 AND {}",
+                moves(2)
+            );
+            let mut q = sqlx::query_as::<_, MemberRow>(&select).bind(id.as_str());
+            for t in tiers.as_slice().iter().rev() {
+                q = q.bind(t.threshold).bind(t.name.clone());
+            }
+            q.fetch_all(&mut *tx)
+                .await?
+                .into_iter()
+                .map(Member::try_from)
+                .collect::<Result<_, _>>()?
         };
         let mut q = sqlx::query(&sql).bind(id.as_str()).bind(to_micros(now));
         for t in tiers.as_slice().iter().rev() {
             q = q.bind(t.threshold).bind(t.name.clone());
         }
         q.execute(&mut *tx).await?;
+        for mut m in moving {
+            let previous_tier = m.tier.take();
+            m.tier = tiers.tier_for(m.lifetime_points).map(|t| t.name.clone());
+            m.version += 1;
+            m.updated_at = now;
+            let data = json!({
+                "member": member_data(&m),
+                "previous_tier": previous_tier,
+                "tier": m.tier,
+            });
+            self.write_event(
+                &mut tx,
+                id,
+                EventType::MemberTierChanged,
+                &subscribed,
+                data,
+                now,
+            )
+            .await?;
+        }
         self.program_cards_changed(&mut tx, id, now).await?;
         tx.commit().await?;
+        if !subscribed.is_empty() {
+            self.jobs_added();
+        }
         self.program(id).await
     }
 

@@ -200,26 +200,28 @@ impl Store {
         data: Value,
         now: OffsetDateTime,
     ) -> Result<Option<EventId>, StoreError> {
-        let endpoints: Vec<(String, String)> = sqlx::query_as(
-            "SELECT id, events FROM webhook_endpoints WHERE program_id = $1 AND active = 1",
-        )
-        .bind(program.as_str())
-        .fetch_all(&mut *conn)
-        .await?;
-        let subscribed: Vec<WebhookId> = endpoints
-            .into_iter()
-            .filter(|(id, events)| match Subscription::from_stored(events) {
-                Ok(s) => s.includes(event),
-                Err(_) => {
-                    tracing::error!(webhook = id, "stored event types unreadable; skipped");
-                    false
-                }
-            })
-            .map(|(id, _)| WebhookId::from_trusted(id))
-            .collect();
+        let subscribed = subscribers(conn, program, event).await?;
         if subscribed.is_empty() {
             return Ok(None);
         }
+        Ok(Some(
+            self.write_event(conn, program, event, &subscribed, data, now)
+                .await?,
+        ))
+    }
+
+    /// Writes one event for `subscribed` (from [`subscribers`]): the event row, and per
+    /// endpoint an outbox job and a delivery record. For callers that emit many events of
+    /// one type in one transaction and look the endpoints up once.
+    pub(super) async fn write_event(
+        &self,
+        conn: &mut AnyConnection,
+        program: &ProgramId,
+        event: EventType,
+        subscribed: &[WebhookId],
+        data: Value,
+        now: OffsetDateTime,
+    ) -> Result<EventId, StoreError> {
         let id = EventId::generate(&*self.random);
         sqlx::query(
             "INSERT INTO webhook_events (id, program_id, type, data, created_at) \
@@ -232,7 +234,7 @@ impl Store {
         .bind(to_micros(now))
         .execute(&mut *conn)
         .await?;
-        for endpoint in &subscribed {
+        for endpoint in subscribed {
             let job = Job::webhook(&id, endpoint);
             // The key is unique per event and endpoint, so nothing coalesces it away.
             let job_id: i64 = sqlx::query_scalar(
@@ -256,7 +258,7 @@ impl Store {
             .execute(&mut *conn)
             .await?;
         }
-        Ok(Some(id))
+        Ok(id)
     }
 
     pub async fn webhook_event(&self, id: &EventId) -> Result<WebhookEvent, StoreError> {
@@ -307,4 +309,29 @@ impl Store {
         .await?;
         Ok(done.rows_affected())
     }
+}
+
+/// The program's active endpoints that take `event`, in the caller's transaction.
+pub(super) async fn subscribers(
+    conn: &mut AnyConnection,
+    program: &ProgramId,
+    event: EventType,
+) -> Result<Vec<WebhookId>, StoreError> {
+    let endpoints: Vec<(String, String)> = sqlx::query_as(
+        "SELECT id, events FROM webhook_endpoints WHERE program_id = $1 AND active = 1",
+    )
+    .bind(program.as_str())
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(endpoints
+        .into_iter()
+        .filter(|(id, events)| match Subscription::from_stored(events) {
+            Ok(s) => s.includes(event),
+            Err(_) => {
+                tracing::error!(webhook = id, "stored event types unreadable; skipped");
+                false
+            }
+        })
+        .map(|(id, _)| WebhookId::from_trusted(id))
+        .collect())
 }

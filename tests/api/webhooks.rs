@@ -450,6 +450,33 @@ both_engines!(
         assert_eq!(got.len(), 1, "{got:?}");
         assert_eq!(got[0].path, "/tiers");
         assert_eq!(got[0].json()["type"], "member.tier_changed");
+
+        // New thresholds move Ada (105 lifetime points) back to Bronze: sent too, once;
+        // Bob, Bronze before and after, is not mentioned.
+        let bob = app.member(&program, "Bob").await;
+        let tiers = json!([{"name": "Bronze", "threshold": 0}, {"name": "Silver", "threshold": 200},
+                           {"name": "Gold", "threshold": 500}]);
+        let r = app
+            .send(
+                Method::PUT,
+                &format!("/api/v1/programs/{program}/tiers"),
+                Some(&app.admin),
+                Some(&tiers),
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        drain(&app).await;
+        let got = receiver.received();
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert_eq!(got[1].path, "/tiers");
+        let body = got[1].json();
+        assert_eq!(body["type"], "member.tier_changed");
+        assert_eq!(body["data"]["member"]["id"], member.as_str());
+        assert_eq!(body["data"]["member"]["tier"], "Bronze");
+        assert_eq!(body["data"]["previous_tier"], "Silver");
+        assert_eq!(body["data"]["tier"], "Bronze");
+        assert_ne!(body["data"]["member"]["id"], bob.as_str());
     }
 );
 
