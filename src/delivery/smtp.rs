@@ -1,5 +1,6 @@
 //! Connections to the SMTP relay, kept open and reused: at most `email.max_connections` at
-//! once, each carrying one message at a time, closed after a minute idle.
+//! once, each carrying one message at a time. One idle for over a minute, or that no longer
+//! answers NOOP, is closed when next needed and replaced (relays close idle ones themselves).
 //!
 //! lettre speaks SMTP on them; passwright opens the sockets itself so they can carry
 //! `TCP_NODELAY`: lettre writes a message's body and its closing dot as two writes, and
