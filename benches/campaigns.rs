@@ -210,16 +210,7 @@ async fn send(
     let progress = loop {
         tokio::time::sleep(Duration::from_millis(500)).await;
         peak_rss = peak_rss.max(server.rss_kib());
-        let c: Value = server
-            .client
-            .get(format!("{}/api/v1/campaigns/{campaign}", server.base))
-            .bearer_auth(&server.key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let c = server.get(&format!("/api/v1/campaigns/{campaign}")).await;
         let p = c["progress"].clone();
         let n = |k: &str| p[k].as_u64().unwrap_or(0) as usize;
         let recorded = n("queued") + n("delivered") + n("failed") + n("skipped");
@@ -299,36 +290,16 @@ async fn landing(engine: &str, server: &Server, program: &str) {
         .as_str()
         .unwrap()
         .to_string();
-    let links: Value = server
-        .client
-        .get(format!(
-            "{}/api/v1/programs/{program}/links?limit=1",
-            server.base
-        ))
-        .bearer_auth(&server.key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let card = links["links"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["kind"] == "card")
-        .map(|l| l["url"].as_str().unwrap().to_string());
     // The links carry the public base URL; the server listens on `base`.
     let local = |url: &str| {
         let path = &url[url.find("/c/").unwrap()..];
         format!("{}{path}", server.base)
     };
-    let mut pages = vec![("enrollment link, desktop", local(&enroll), DESKTOP)];
-    let card = match card {
-        Some(c) => c,
-        None => first_card_link(server, program).await,
-    };
-    pages.push(("card link, iPhone", local(&card), IPHONE));
+    let card = first_card_link(server, program).await;
+    let pages = [
+        ("enrollment link, desktop", local(&enroll), DESKTOP),
+        ("card link, iPhone", local(&card), IPHONE),
+    ];
     for (what, url, agent) in pages {
         let page = server
             .client
@@ -354,19 +325,9 @@ async fn landing(engine: &str, server: &Server, program: &str) {
 }
 
 async fn first_card_link(server: &Server, program: &str) -> String {
-    let member: Value = server
-        .client
-        .get(format!(
-            "{}/api/v1/programs/{program}/members?limit=1",
-            server.base
-        ))
-        .bearer_auth(&server.key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let member = server
+        .get(&format!("/api/v1/programs/{program}/members?limit=1"))
+        .await;
     let id = member["members"][0]["id"].as_str().unwrap();
     server
         .post(

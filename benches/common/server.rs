@@ -133,6 +133,19 @@ impl Server {
         r.json().await.unwrap()
     }
 
+    /// GETs with the admin key; panics unless the answer is a success.
+    pub async fn get(&self, path: &str) -> Value {
+        let r = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.key)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{path}: {}", r.status());
+        r.json().await.unwrap()
+    }
+
     /// A counter or gauge from /metrics.
     pub async fn metric(&self, name: &str) -> f64 {
         let text = self

@@ -125,11 +125,7 @@ pub async fn smtp_capacity(port: u16, connections: usize, window: Duration, mess
             sent
         }));
     }
-    let mut sent = 0;
-    for t in tasks {
-        sent += t.await.unwrap();
-    }
-    sent as f64 / started.elapsed().as_secs_f64()
+    per_second(tasks, started).await
 }
 
 /// Reads one SMTP reply (all its lines) and checks its code.
@@ -234,6 +230,11 @@ pub async fn sms_capacity(base_url: &str, concurrency: usize, window: Duration, 
             sent
         }));
     }
+    per_second(tasks, started).await
+}
+
+/// Messages per second sent by `tasks` (each returns its count) since `started`.
+async fn per_second(tasks: Vec<tokio::task::JoinHandle<u64>>, started: Instant) -> f64 {
     let mut sent = 0;
     for t in tasks {
         sent += t.await.unwrap();

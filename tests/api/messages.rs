@@ -399,6 +399,34 @@ async fn tls_app(
     .expect("SQLite is always there")
 }
 
+/// Enrolls Ada (email, consenting) in a new program of `app` and queues her a welcome email.
+async fn welcome_ada(app: &TestApp, dedup: &str) -> i64 {
+    let program = app.sample_program().await;
+    let ada = enroll(
+        app,
+        &program,
+        json!({"name": "Ada", "email": "ada@example.com", "consent": {"email": true}}),
+    )
+    .await;
+    queue(
+        app,
+        &program,
+        &ada,
+        MessageChannel::Email,
+        "welcome",
+        json!({}),
+        dedup,
+    )
+    .await
+}
+
+/// The last error of the one pending job.
+async fn pending_error(app: &TestApp) -> String {
+    let jobs = app.state.store.jobs_in_state("pending", 10).await.unwrap();
+    assert_eq!(jobs.len(), 1, "{jobs:?}");
+    jobs[0].last_error.clone().unwrap_or_default()
+}
+
 /// Implicit TLS and STARTTLS: the message arrives encrypted, after AUTH, with the relay's
 /// certificate checked against `email.ca_file`; a relay that does not offer STARTTLS gets
 /// nothing in the clear, and the message waits for a retry.
@@ -413,23 +441,7 @@ async fn email_over_tls_and_starttls() {
         let ca = dir.path().join("relay-ca.pem");
         std::fs::write(&ca, smtp.ca().to_pem().unwrap()).unwrap();
         let app = tls_app(&format!("email_over_{fake:?}"), &smtp, tls, Some(&ca)).await;
-        let program = app.sample_program().await;
-        let ada = enroll(
-            &app,
-            &program,
-            json!({"name": "Ada", "email": "ada@example.com", "consent": {"email": true}}),
-        )
-        .await;
-        let id = queue(
-            &app,
-            &program,
-            &ada,
-            MessageChannel::Email,
-            "welcome",
-            json!({}),
-            "tls",
-        )
-        .await;
+        let id = welcome_ada(&app, "tls").await;
         assert_eq!(drain(&app).await, 1);
         let m = app.state.store.message(id).await.unwrap();
         assert_eq!(m.status, "delivered", "{fake:?}: {:?}", m.reason);
@@ -444,56 +456,22 @@ async fn email_over_tls_and_starttls() {
     // waits for a retry.
     let smtp = FakeSmtp::start_with("mailer", "s3cret pass", FakeTls::Implicit).await;
     let app = tls_app("email_tls_untrusted", &smtp, SmtpTls::Tls, None).await;
-    let program = app.sample_program().await;
-    let ada = enroll(
-        &app,
-        &program,
-        json!({"name": "Ada", "email": "ada@example.com", "consent": {"email": true}}),
-    )
-    .await;
-    let id = queue(
-        &app,
-        &program,
-        &ada,
-        MessageChannel::Email,
-        "welcome",
-        json!({}),
-        "u",
-    )
-    .await;
+    let id = welcome_ada(&app, "u").await;
     drain(&app).await;
     assert_eq!(app.state.store.message(id).await.unwrap().status, "queued");
     assert!(smtp.messages().is_empty());
-    let jobs = app.state.store.jobs_in_state("pending", 10).await.unwrap();
-    let error = jobs[0].last_error.clone().unwrap_or_default();
+    let error = pending_error(&app).await;
     assert!(error.contains("TLS handshake"), "{error}");
 
     // A relay that does not offer STARTTLS: no AUTH or MAIL in the clear.
     let smtp = FakeSmtp::start("mailer", "s3cret pass").await;
     let app = tls_app("email_starttls_missing", &smtp, SmtpTls::Starttls, None).await;
-    let program = app.sample_program().await;
-    let ada = enroll(
-        &app,
-        &program,
-        json!({"name": "Ada", "email": "ada@example.com", "consent": {"email": true}}),
-    )
-    .await;
-    let id = queue(
-        &app,
-        &program,
-        &ada,
-        MessageChannel::Email,
-        "welcome",
-        json!({}),
-        "v",
-    )
-    .await;
+    let id = welcome_ada(&app, "v").await;
     drain(&app).await;
     assert_eq!(app.state.store.message(id).await.unwrap().status, "queued");
     assert_eq!(smtp.attempts(), 0, "no MAIL FROM in the clear");
     assert_eq!(smtp.auths(), 0, "no AUTH in the clear");
-    let jobs = app.state.store.jobs_in_state("pending", 10).await.unwrap();
-    let error = jobs[0].last_error.clone().unwrap_or_default();
+    let error = pending_error(&app).await;
     assert!(error.contains("does not offer STARTTLS"), "{error}");
 }
 
