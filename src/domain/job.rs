@@ -13,9 +13,18 @@ use super::ids::{EventId, ProgramId, WebhookId};
 pub enum Job {
     /// One member's card changed: tell every wallet that holds it.
     PassChanged { serial: String },
-    /// Something every card of the program shows changed (design, tiers, images). Fanned out
-    /// in batches; `after` is the last registration already handled, so a restart resumes.
+    /// Something every card of the program shows changed (design, tiers, images). Split into
+    /// [`Job::ApplePushes`] ranges, a batch of registrations each; `after` is the last
+    /// registration already covered, so a restart resumes.
     ProgramChanged { program_id: String, after: i64 },
+    /// One APNs push to every device holding a card of the program whose registration id is
+    /// in `after + 1 ..= upto`: pushed straight from the registrations, with an `apple_push`
+    /// job written only for a push that must be retried or that failed.
+    ApplePushes {
+        program_id: String,
+        after: i64,
+        upto: i64,
+    },
     /// One APNs push to one device for one pass type.
     ApplePush {
         pass_type_id: String,
@@ -78,6 +87,7 @@ impl Job {
             Job::PassChanged { .. } => "pass_changed",
             Job::ProgramChanged { .. } => "program_changed",
             Job::ApplePush { .. } => "apple_push",
+            Job::ApplePushes { .. } => "apple_pushes",
             Job::GoogleObject { .. } => "google_object",
             Job::GoogleClass { .. } => "google_class",
             Job::Webhook { .. } => "webhook",
@@ -98,6 +108,11 @@ impl Job {
                 pass_type_id,
                 push_token,
             } => format!("apns:{pass_type_id}:{push_token}"),
+            Job::ApplePushes {
+                program_id,
+                after,
+                upto,
+            } => format!("apns-range:{program_id}:{after}:{upto}"),
             Job::GoogleObject { member_id } => format!("google-object:{member_id}"),
             Job::GoogleClass { program_id } => format!("google-class:{program_id}"),
             Job::Webhook {

@@ -1,15 +1,22 @@
-//! Delivering an `apple_push` job through APNs and turning Apple's answer into what happens
-//! next: done, registration removed (410 only), recorded as failed, or retried later.
+//! Delivering APNs pushes and turning Apple's answer into what happens next: done,
+//! registration removed (410 only), recorded as failed, or retried later. An `apple_push`
+//! job is one push; an `apple_pushes` job is a range of a program's registrations, pushed
+//! straight from the table, with an `apple_push` job written only for the pushes that need a
+//! retry or failed.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::future::join_all;
+
 use super::counters::PushResult;
-use super::worker::Outbox;
+use super::worker::{Handled, Outbox};
 use crate::delivery::apns::{ApnsClient, PushOutcome};
 use crate::domain::apple_ids::PassTypeId;
 use crate::domain::device::PushToken;
-use crate::storage::{ClaimedJob, Finish};
+use crate::domain::job::Job;
+use crate::storage::{ClaimedJob, Finish, PushFollowUp, StoreError};
 
 /// How this instance reaches APNs.
 #[derive(Clone)]
@@ -22,6 +29,11 @@ pub enum Apns {
     On(Arc<ApnsClient>),
 }
 
+/// Push ranges an instance works on at once. Each keeps up to a range of pushes waiting for
+/// the APNs client, so a few keep its `max_in_flight` busy; more would only read their
+/// registrations early and hold the CPU the pushes need.
+pub(super) const RANGES_AT_ONCE: usize = 4;
+
 /// After a 403 the credential is broken until an operator fixes it: wait at least this long.
 const FORBIDDEN_PAUSE: Duration = Duration::from_secs(300);
 
@@ -32,6 +44,106 @@ impl Outbox {
                 error: "push job with an invalid pass type id or push token".into(),
             };
         };
+        self.push(job.attempts, &topic, &token).await
+    }
+
+    /// Pushes to every device in the registration range `after + 1 ..= upto` of `program`
+    /// at once (the APNs client bounds how many are in flight), keeping the job's lease
+    /// while they run, then records the job and the follow-ups in one write. Devices in
+    /// `pushed_anyway` (an `apple_push` job of the same batch pushes them) are left out.
+    pub(super) async fn apple_pushes(
+        &self,
+        claimed: &ClaimedJob,
+        worker: &str,
+        program: &str,
+        (after, upto): (i64, i64),
+        pushed_anyway: &HashSet<String>,
+    ) -> Result<Handled, StoreError> {
+        let work = async {
+            let Ok(_turn) = self.ranges.acquire().await else {
+                return Ok(None);
+            };
+            let mut targets = self.store.push_targets(program, after, upto).await?;
+            targets.retain(|(topic, token)| {
+                let job = Job::ApplePush {
+                    pass_type_id: topic.clone(),
+                    push_token: token.clone(),
+                };
+                !pushed_anyway.contains(&job.dedup_key())
+            });
+            if let Apns::Off { reason } = &self.apns {
+                tracing::info!(devices = targets.len(), "pushes not sent: {reason}");
+                for _ in &targets {
+                    self.counters.push(PushResult::Skipped);
+                }
+                return Ok(Some((targets.len(), Vec::new(), Some(reason.clone()))));
+            }
+            let pushes = targets.iter().map(|(topic, token)| async move {
+                let finish = match (PassTypeId::parse(topic), PushToken::parse(token)) {
+                    // Each push is on its first attempt, whatever befell the range job.
+                    (Ok(t), Ok(k)) => self.push(1, &t, &k).await,
+                    _ => Finish::Failed {
+                        error: "registration with an invalid pass type id or push token".into(),
+                    },
+                };
+                (topic.clone(), token.clone(), finish)
+            });
+            let outcomes = join_all(pushes).await;
+            Ok::<_, StoreError>(Some((targets.len(), outcomes, None)))
+        };
+        let held = self.holding_lease(claimed.id, worker, work).await?;
+        let Some(Some((devices, outcomes, not_sent))) = held.transpose()? else {
+            tracing::warn!(
+                job = claimed.id,
+                "lost the lease on a push range; its new holder pushes it"
+            );
+            return Ok(Handled::Recorded);
+        };
+        if let Some(reason) = not_sent {
+            let note = format!("{devices} devices: not sent: {reason}");
+            let id = (claimed.id, worker);
+            self.store
+                .finish_pushes(id, &[], &note, self.clock.now())
+                .await?;
+            return Ok(Handled::Recorded);
+        }
+        let mut follow_ups = Vec::new();
+        let (mut done, mut retried, mut failed) = (0, 0, 0);
+        for (topic, token, finish) in outcomes {
+            let job = Job::ApplePush {
+                pass_type_id: topic.clone(),
+                push_token: token.clone(),
+            };
+            match finish {
+                Finish::Done { .. } => done += 1,
+                Finish::Retry { at, error } => {
+                    retried += 1;
+                    follow_ups.push(PushFollowUp {
+                        job,
+                        retry_at: Some(at),
+                        error,
+                    });
+                }
+                Finish::Failed { error } => {
+                    failed += 1;
+                    follow_ups.push(PushFollowUp {
+                        job,
+                        retry_at: None,
+                        error,
+                    });
+                }
+            }
+        }
+        let note = format!("{devices} devices: {done} pushed, {retried} to retry, {failed} failed");
+        let id = (claimed.id, worker);
+        self.store
+            .finish_pushes(id, &follow_ups, &note, self.clock.now())
+            .await?;
+        Ok(Handled::Recorded)
+    }
+
+    /// One push to `token` for passes of type `topic`, on its `attempts`-th attempt.
+    async fn push(&self, attempts: u32, topic: &PassTypeId, token: &PushToken) -> Finish {
         let client = match &self.apns {
             Apns::On(client) => client,
             Apns::Off { reason } => {
@@ -42,7 +154,7 @@ impl Outbox {
                 };
             }
         };
-        let outcome = client.push(&topic, &token).await;
+        let outcome = client.push(topic, token).await;
         match outcome {
             PushOutcome::Delivered { .. } => {
                 self.counters.push(PushResult::Delivered);
@@ -53,7 +165,7 @@ impl Outbox {
                 let since = since.unwrap_or_else(|| self.clock.now());
                 match self
                     .store
-                    .drop_push_token(&topic, &token, since, self.clock.now())
+                    .drop_push_token(topic, token, since, self.clock.now())
                     .await
                 {
                     Ok(removed) => {
@@ -68,9 +180,11 @@ impl Outbox {
                             )),
                         }
                     }
-                    Err(e) => {
-                        self.retry_or_fail(job, &format!("removing registrations: {e:#}"), None)
-                    }
+                    Err(e) => self.retry_or_fail_after(
+                        attempts,
+                        &format!("removing registrations: {e:#}"),
+                        None,
+                    ),
                 }
             }
             PushOutcome::BadDeviceToken => {
@@ -93,15 +207,15 @@ impl Outbox {
                     reason,
                     "APNs refused our credentials (403): check the Pass Type ID certificate or the .p8 key"
                 );
-                self.retry_or_fail(job, &format!("403 {reason}"), Some(FORBIDDEN_PAUSE))
+                self.retry_or_fail_after(attempts, &format!("403 {reason}"), Some(FORBIDDEN_PAUSE))
             }
             PushOutcome::Retry {
                 status,
                 reason,
                 after,
             } => {
-                let finish = self.retry_or_fail(
-                    job,
+                let finish = self.retry_or_fail_after(
+                    attempts,
                     &match status {
                         Some(s) => format!("{s} {reason}"),
                         None => reason,

@@ -3,6 +3,7 @@
 //! taking back jobs whose lease expired and deleting old finished jobs, webhook events and
 //! device logs.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -49,6 +50,8 @@ pub struct Outbox {
     pub(super) messaging: Option<Arc<Messaging>>,
     pub(super) config: OutboxConfig,
     pub counters: Arc<OutboxCounters>,
+    /// Push ranges this instance pushes at once; the others wait, keeping their leases.
+    pub(super) ranges: tokio::sync::Semaphore,
     /// Names this instance's leases, so a job is only finished by the worker holding it.
     instance: String,
 }
@@ -86,6 +89,7 @@ impl Outbox {
             messaging: None,
             config,
             counters: Arc::default(),
+            ranges: tokio::sync::Semaphore::new(super::deliver::RANGES_AT_ONCE),
             instance,
         }
     }
@@ -174,7 +178,15 @@ impl Outbox {
         if jobs.is_empty() {
             return Ok(0);
         }
-        let outcomes = join_all(jobs.iter().map(|job| self.handle(worker, job))).await;
+        // Devices this batch pushes on their own; push ranges in the batch leave them out.
+        let single: HashSet<String> = jobs
+            .iter()
+            .filter_map(|j| match &j.job {
+                Ok(job @ Job::ApplePush { .. }) => Some(job.dedup_key()),
+                _ => None,
+            })
+            .collect();
+        let outcomes = join_all(jobs.iter().map(|job| self.handle(worker, job, &single))).await;
         let (mut finishes, mut messages, mut counted) = (Vec::new(), Vec::new(), Vec::new());
         for (job, handled) in jobs.iter().zip(outcomes) {
             match handled {
@@ -220,7 +232,7 @@ impl Outbox {
         }
     }
 
-    async fn handle(&self, worker: &str, claimed: &ClaimedJob) -> Handled {
+    async fn handle(&self, worker: &str, claimed: &ClaimedJob, single: &HashSet<String>) -> Handled {
         let span = tracing::info_span!("job", id = claimed.id, attempt = claimed.attempts);
         let _enter = span.enter();
         let job = match &claimed.job {
@@ -250,6 +262,14 @@ impl Outbox {
             } => Ok(Handled::Finish(
                 self.apple_push(claimed, pass_type_id, push_token).await,
             )),
+            Job::ApplePushes {
+                program_id,
+                after,
+                upto,
+            } => {
+                self.apple_pushes(claimed, worker, program_id, (*after, *upto), single)
+                    .await
+            }
             Job::GoogleObject { .. } | Job::GoogleClass { .. } => {
                 Ok(Handled::Finish(self.google_job(claimed, job).await))
             }
@@ -310,6 +330,30 @@ impl Outbox {
         }
     }
 
+    /// Runs `work` while renewing `job`'s lease every third of its length, so a long delivery
+    /// is not taken over by another worker. `None` when the lease was lost meanwhile: `work`
+    /// is then dropped, and the job's new holder does it.
+    pub(super) async fn holding_lease<T>(
+        &self,
+        job: i64,
+        worker: &str,
+        work: impl std::future::Future<Output = T>,
+    ) -> Result<Option<T>, StoreError> {
+        let every = self.config.lease / 3;
+        let mut work = std::pin::pin!(work);
+        loop {
+            tokio::select! {
+                done = &mut work => return Ok(Some(done)),
+                _ = tokio::time::sleep(every) => {
+                    let until = self.clock.now() + self.config.lease;
+                    if !self.store.renew_lease(job, worker, until).await? {
+                        return Ok(None);
+                    }
+                }
+            }
+        }
+    }
+
     /// Retry later with backoff, or record the failure once the attempts are used up.
     pub(super) fn retry_or_fail(
         &self,
@@ -317,16 +361,26 @@ impl Outbox {
         error: &str,
         at_least: Option<Duration>,
     ) -> Finish {
-        if job.attempts >= self.config.max_attempts {
-            tracing::warn!(error, attempts = job.attempts, "job failed for good");
+        self.retry_or_fail_after(job.attempts, error, at_least)
+    }
+
+    /// [`Outbox::retry_or_fail`] for a delivery on its `attempts`-th attempt.
+    pub(super) fn retry_or_fail_after(
+        &self,
+        attempts: u32,
+        error: &str,
+        at_least: Option<Duration>,
+    ) -> Finish {
+        if attempts >= self.config.max_attempts {
+            tracing::warn!(error, attempts, "job failed for good");
             return Finish::Failed {
-                error: format!("gave up after {} attempts: {error}", job.attempts),
+                error: format!("gave up after {attempts} attempts: {error}"),
             };
         }
         let delay = self
             .config
             .backoff
-            .delay(job.attempts, &*self.random)
+            .delay(attempts, &*self.random)
             .max(at_least.unwrap_or_default());
         tracing::info!(
             error,

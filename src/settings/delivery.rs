@@ -93,7 +93,7 @@ pub struct OutboxSettings {
     /// Attempts before a job is recorded as failed.
     #[serde(deserialize_with = "de::number")]
     pub max_attempts: u32,
-    /// Registrations handled per step of a program-wide fan-out.
+    /// Registrations per push range of a program-wide fan-out (one `apple_pushes` job each).
     #[serde(deserialize_with = "de::number")]
     pub fan_out_batch: u32,
     /// Campaign members handled per step of a campaign send (one transaction each).
@@ -120,7 +120,7 @@ impl Default for OutboxSettings {
             retry_max_ms: 3_600_000,
             // With the 1 s base this keeps retrying through about four hours of outage.
             max_attempts: 15,
-            fan_out_batch: 5_000,
+            fan_out_batch: 1_000,
             campaign_batch: 500,
             retention_hours: 72,
             expiry_interval_s: 900,

@@ -10,7 +10,7 @@
 use sqlx::AnyConnection;
 use time::OffsetDateTime;
 
-use super::{Store, StoreError};
+use super::{Engine, Store, StoreError};
 use crate::clock::to_micros;
 use crate::domain::job::Job;
 
@@ -29,6 +29,10 @@ const GOOGLE_JOB: &str = "SELECT 'google_object', 'google-object:' || g.member_i
      'pending', 0, $2, $2 FROM google_objects g";
 
 const COALESCE: &str = "ON CONFLICT (dedup_key) WHERE state = 'pending' DO NOTHING";
+
+/// Push ranges written per step of a program-wide fan-out: 100,000 registrations in one
+/// step with the default range of 1,000.
+pub const RANGES_PER_STEP: usize = 100;
 
 /// Progress of a program-wide fan-out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,9 +81,10 @@ impl Store {
         Ok(pushes + google)
     }
 
-    /// One step of a program-wide fan-out: pushes for the next `batch` registrations after
-    /// `after` (the first step also updates the Google class and every Google object of the
-    /// program), with the job's progress saved in the same transaction.
+    /// One step of a program-wide fan-out: an [`Job::ApplePushes`] job for each `batch`
+    /// registrations after `after`, up to [`RANGES_PER_STEP`] of them (the first step also
+    /// updates the Google class and every Google object of the program), with the job's
+    /// progress saved in the same transaction.
     pub async fn fan_out_program(
         &self,
         (job_id, worker): (i64, &str),
@@ -93,46 +98,60 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         // Writing first makes SQLite take its write lock before the reads below; a read
         // first would make the later write fail outright when another writer got in between.
-        let held = sqlx::query(
-            "UPDATE outbox_jobs SET lease_until = $3 WHERE id = $1 AND leased_by = $2 AND state = 'running'",
-        )
-        .bind(job_id)
-        .bind(worker)
-        .bind(to_micros(lease_until))
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        if !held {
+        if !renew_held(&mut tx, job_id, worker, lease_until).await? {
             tx.rollback().await?;
             return Ok(FanOut::Finished);
         }
         if after == 0 {
             self.fan_out_google(&mut tx, program, now).await?;
         }
-        let upto: Option<i64> = sqlx::query_scalar(
-            "SELECT MAX(id) FROM (SELECT id FROM apple_registrations WHERE program_id = $1 AND id > $2 \
-             ORDER BY id LIMIT $3) b",
-        )
-        .bind(program)
-        .bind(after)
-        .bind(i64::from(batch.max(1)))
-        .fetch_one(&mut *tx)
-        .await?;
-        let Some(upto) = upto else {
+        let mut ranges = Vec::new();
+        let mut from = after;
+        while ranges.len() < RANGES_PER_STEP {
+            // The batch-th registration after `from` ends the range; the last one ends a
+            // shorter last range. Each is one step along the (program_id, id) index.
+            let end: Option<i64> = sqlx::query_scalar(
+                "SELECT id FROM apple_registrations WHERE program_id = $1 AND id > $2 \
+                 ORDER BY id LIMIT 1 OFFSET $3",
+            )
+            .bind(program)
+            .bind(from)
+            .bind(i64::from(batch.max(1)) - 1)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let (upto, full) = match end {
+                Some(upto) => (upto, true),
+                None => {
+                    let last: Option<i64> = sqlx::query_scalar(
+                        "SELECT MAX(id) FROM apple_registrations WHERE program_id = $1 AND id > $2",
+                    )
+                    .bind(program)
+                    .bind(from)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    match last {
+                        Some(upto) => (upto, false),
+                        None => break,
+                    }
+                }
+            };
+            ranges.push(Job::ApplePushes {
+                program_id: program.to_string(),
+                after: from,
+                upto,
+            });
+            from = upto;
+            if !full {
+                break;
+            }
+        }
+        if ranges.is_empty() {
             finish_held(&mut tx, job_id, worker, now).await?;
             tx.commit().await?;
             return Ok(FanOut::Finished);
-        };
-        sqlx::query(&format!(
-            "{JOB_INSERT} {PUSH_JOB} WHERE r.program_id = $1 AND r.id > $3 AND r.id <= $4 {COALESCE}"
-        ))
-        .bind(program)
-        .bind(to_micros(now))
-        .bind(after)
-        .bind(upto)
-        .execute(&mut *tx)
-        .await?;
+        }
+        super::outbox::enqueue_many(&mut tx, &ranges, now, now).await?;
+        let upto = from;
         let payload = Job::ProgramChanged {
             program_id: program.to_string(),
             after: upto,
@@ -145,6 +164,125 @@ impl Store {
             .await?;
         tx.commit().await?;
         Ok(FanOut::Continue { after: upto })
+    }
+
+    /// The devices an [`Job::ApplePushes`] job pushes to: each distinct (pass type id, push
+    /// token) among the program's registrations with an id in `after + 1 ..= upto`, except
+    /// those a pending `apple_push` job will push anyway (a card of theirs changed in the same
+    /// window): one push per device, however many changes.
+    pub async fn push_targets(
+        &self,
+        program: &str,
+        after: i64,
+        upto: i64,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        // One row for the whole range: sqlx hands SQLite rows over one at a time, from the
+        // connection's thread, which would cost more than reading them. A pass type id has
+        // no space and a push token is hex, so ' ' and ',' separate them safely.
+        let concat = match self.engine {
+            Engine::Sqlite => "group_concat",
+            Engine::Postgres => "string_agg",
+        };
+        let joined: Option<String> = sqlx::query_scalar(&format!(
+            "SELECT {concat}(t, ',') FROM (SELECT DISTINCT r.pass_type_id || ' ' || d.push_token AS t \
+             FROM apple_registrations r JOIN apple_devices d ON d.device_library_id = r.device_library_id \
+             WHERE r.program_id = $1 AND r.id > $2 AND r.id <= $3 AND NOT EXISTS \
+             (SELECT 1 FROM outbox_jobs j WHERE j.state = 'pending' \
+             AND j.dedup_key = 'apns:' || r.pass_type_id || ':' || d.push_token)) targets"
+        ))
+        .bind(program)
+        .bind(after)
+        .bind(upto)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(joined
+            .unwrap_or_default()
+            .split(',')
+            .filter_map(|t| t.split_once(' '))
+            .map(|(topic, token)| (topic.to_string(), token.to_string()))
+            .collect())
+    }
+
+    /// Extends `worker`'s lease on a running job; false when the job is no longer its own.
+    pub async fn renew_lease(
+        &self,
+        job_id: i64,
+        worker: &str,
+        lease_until: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let _turn = self.write_turn().await;
+        let mut conn = self.pool.acquire().await?;
+        renew_held(&mut conn, job_id, worker, lease_until).await
+    }
+
+    /// Ends an [`Job::ApplePushes`] job held by `worker` as done with `note`, writing in the
+    /// same transaction an `apple_push` job for each push that did not simply succeed:
+    /// pending at its retry time, or failed with the reason for operators to see. Nothing
+    /// is written if the lease was lost (the new holder pushes the range again).
+    pub async fn finish_pushes(
+        &self,
+        (job_id, worker): (i64, &str),
+        follow_ups: &[PushFollowUp],
+        note: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let _turn = self.write_turn().await;
+        let mut tx = self.pool.begin().await?;
+        let ended = sqlx::query(
+            "UPDATE outbox_jobs SET state = 'done', last_error = $3, finished_at = $4, lease_until = NULL \
+             WHERE id = $1 AND leased_by = $2 AND state = 'running'",
+        )
+        .bind(job_id)
+        .bind(worker)
+        .bind(note)
+        .bind(to_micros(now))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !ended {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        for chunk in follow_ups.chunks(100) {
+            let rows = (0..chunk.len())
+                .map(|i| {
+                    let p = 2 + i * 7;
+                    let cols: Vec<String> = (p..p + 7).map(|n| format!("${n}")).collect();
+                    format!(
+                        "({}, {}, {}, {}, 1, {}, {}, $1, {})",
+                        cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6]
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "INSERT INTO outbox_jobs (kind, dedup_key, payload, state, attempts, run_at, last_error, \
+                 created_at, finished_at) VALUES {rows} \
+                 ON CONFLICT (dedup_key) WHERE state = 'pending' DO NOTHING"
+            );
+            let mut q = sqlx::query(&sql).bind(to_micros(now));
+            for f in chunk {
+                let (state, run_at, finished) = match f.retry_at {
+                    Some(at) => ("pending", at, None),
+                    None => ("failed", now, Some(to_micros(now))),
+                };
+                q = q
+                    .bind(f.job.kind())
+                    .bind(f.job.dedup_key())
+                    .bind(f.job.to_json())
+                    .bind(state)
+                    .bind(to_micros(run_at))
+                    .bind(f.error.as_str())
+                    .bind(finished);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        if follow_ups.iter().any(|f| f.retry_at.is_some()) {
+            self.jobs_added();
+        }
+        Ok(true)
     }
 
     /// The program's Google class and objects, when it has any.
@@ -174,6 +312,32 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// A push of an [`Job::ApplePushes`] range that needs its own `apple_push` job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushFollowUp {
+    pub job: Job,
+    /// Tried again at this time; `None`: recorded as failed.
+    pub retry_at: Option<OffsetDateTime>,
+    pub error: String,
+}
+
+async fn renew_held(
+    conn: &mut AnyConnection,
+    job_id: i64,
+    worker: &str,
+    lease_until: OffsetDateTime,
+) -> Result<bool, StoreError> {
+    let renewed = sqlx::query(
+        "UPDATE outbox_jobs SET lease_until = $3 WHERE id = $1 AND leased_by = $2 AND state = 'running'",
+    )
+    .bind(job_id)
+    .bind(worker)
+    .bind(to_micros(lease_until))
+    .execute(conn)
+    .await?;
+    Ok(renewed.rows_affected() == 1)
 }
 
 /// Marks the job done if `worker` still holds it.

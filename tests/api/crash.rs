@@ -107,6 +107,8 @@ impl Serve {
                 ("PASSWRIGHT__APNS__URL", fake.url()),
                 ("PASSWRIGHT__APNS__CA_FILE", ca.display().to_string()),
                 ("PASSWRIGHT__APNS__TIMEOUT_MS", "1000".to_string()),
+                // Two pushes in flight: a push range takes a while, so the kill lands mid-way.
+                ("PASSWRIGHT__APNS__MAX_IN_FLIGHT", "2".to_string()),
                 ("PASSWRIGHT__OUTBOX__WORKERS", "1".to_string()),
                 ("PASSWRIGHT__OUTBOX__BATCH", "10".to_string()),
                 ("PASSWRIGHT__OUTBOX__FAN_OUT_BATCH", "25".to_string()),

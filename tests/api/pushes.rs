@@ -122,7 +122,16 @@ async fn a_device_walks_the_whole_protocol_postgres() {
     .await;
 }
 
-async fn outcomes(engine: Engine, test: &str) {
+/// What makes the devices' card change.
+#[derive(Clone, Copy)]
+enum Change {
+    /// The member's points: one card, one `apple_push` job per device.
+    Card,
+    /// The program's name: a push range over the program's registrations.
+    Program,
+}
+
+async fn outcomes(engine: Engine, test: &str, change: Change) {
     let fake = fake_apns(Duration::ZERO).await;
     let clock = ManualClock::at(time::OffsetDateTime::now_utc());
     let Some(app) = spawn_pushing(engine, test, &fake, Arc::new(clock.clone())).await else {
@@ -146,12 +155,21 @@ async fn outcomes(engine: Engine, test: &str) {
             Apns::error(503, "ServiceUnavailable"),
         ],
     );
-    assert_eq!(
-        app.adjust(&member, "o-1", json!({"points": 2, "reason": "x"}))
-            .await
-            .status,
-        201
-    );
+    let status = match change {
+        Change::Card => {
+            app.adjust(&member, "o-1", json!({"points": 2, "reason": "x"}))
+                .await
+                .status
+        }
+        Change::Program => {
+            let body = json!({"name": "Renamed"});
+            let path = format!("/api/v1/programs/{program}");
+            app.send(Method::PATCH, &path, Some(&app.admin), Some(&body), &[])
+                .await
+                .status
+        }
+    };
+    assert!(status == 200 || status == 201, "{status}");
     drain(&app).await;
     assert_eq!(fake.requests().len(), 3);
     // 410 removed that device's registration; 400 kept its own.
@@ -220,16 +238,26 @@ impl Later for ManualClock {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn apns_outcomes_prune_keep_and_retry_sqlite() {
-    outcomes(Engine::Sqlite, "apns_outcomes_prune_keep_and_retry_sqlite").await;
+    let test = "apns_outcomes_prune_keep_and_retry_sqlite";
+    outcomes(Engine::Sqlite, test, Change::Card).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn apns_outcomes_prune_keep_and_retry_postgres() {
-    outcomes(
-        Engine::Postgres,
-        "apns_outcomes_prune_keep_and_retry_postgres",
-    )
-    .await;
+    let test = "apns_outcomes_prune_keep_and_retry_postgres";
+    outcomes(Engine::Postgres, test, Change::Card).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apns_outcomes_of_a_push_range_sqlite() {
+    let test = "apns_outcomes_of_a_push_range_sqlite";
+    outcomes(Engine::Sqlite, test, Change::Program).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apns_outcomes_of_a_push_range_postgres() {
+    let test = "apns_outcomes_of_a_push_range_postgres";
+    outcomes(Engine::Postgres, test, Change::Program).await;
 }
 
 /// A design change reaches every device holding any of the program's cards once, and a burst

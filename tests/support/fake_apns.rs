@@ -210,6 +210,12 @@ impl FakeApns {
         lock(&self.shared.recorded).clone()
     }
 
+    /// How many requests arrived so far, without copying them.
+    #[allow(dead_code)] // the benches use it, the tests do not
+    pub fn received(&self) -> usize {
+        lock(&self.shared.recorded).len()
+    }
+
     pub fn count_for(&self, token: &str) -> usize {
         lock(&self.shared.recorded)
             .iter()
