@@ -458,8 +458,8 @@ async fn fan_out(db: &Database, pki: &std::path::Path) {
     settings.apns.ca_file = Some(ca);
     let o = &settings.outbox;
     println!(
-        "outbox: {} workers, batch {}, fan-out batch {}, poll {} ms; APNs: one connection, {} in flight",
-        o.workers, o.batch, o.fan_out_batch, o.poll_ms, settings.apns.max_in_flight
+        "outbox: {} workers, batch {}, fan-out batch {}, poll {} ms; APNs: {} connections, {} in flight",
+        o.workers, o.batch, o.fan_out_batch, o.poll_ms, settings.apns.connections, settings.apns.max_in_flight
     );
     let (state, _port) = start(&settings).await;
     println!(

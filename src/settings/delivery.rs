@@ -25,9 +25,12 @@ pub struct ApnsSettings {
     pub token_key_file: Option<PathBuf>,
     /// ... and its 10-character key id. The team id comes from the signer certificate.
     pub token_key_id: Option<String>,
-    /// Most pushes in flight on the connection at once.
+    /// Most pushes in flight at once, over all connections.
     #[serde(deserialize_with = "de::number")]
     pub max_in_flight: usize,
+    /// HTTP/2 connections to APNs each instance spreads its pushes over.
+    #[serde(deserialize_with = "de::number")]
+    pub connections: usize,
     /// Per-push timeout, in milliseconds.
     #[serde(deserialize_with = "de::number")]
     pub timeout_ms: u64,
@@ -43,6 +46,7 @@ impl Default for ApnsSettings {
             token_key_file: None,
             token_key_id: None,
             max_in_flight: 500,
+            connections: 2,
             timeout_ms: 10_000,
         }
     }

@@ -68,6 +68,7 @@ pub fn apns(
         extra_ca,
         auth,
         max_in_flight: s.max_in_flight.max(1),
+        connections: s.connections.max(1),
         timeout: std::time::Duration::from_millis(s.timeout_ms),
         connect_timeout: std::time::Duration::from_millis(s.timeout_ms.min(10_000)),
     };

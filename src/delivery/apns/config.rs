@@ -24,9 +24,12 @@ pub struct ApnsConfig {
     /// Trust roots added to the system ones (tests, private proxies).
     pub extra_ca: Vec<X509>,
     pub auth: ApnsAuth,
-    /// Pushes in flight at once on the shared connection; the server's
+    /// Pushes in flight at once, over all connections; the server's
     /// `SETTINGS_MAX_CONCURRENT_STREAMS` may lower it further.
     pub max_in_flight: usize,
+    /// HTTP/2 connections the pushes are spread over, round robin (Apple allows several
+    /// to one provider for throughput).
+    pub connections: usize,
     /// For one request, from sending to the complete answer.
     pub timeout: Duration,
     /// For TCP connect plus TLS and HTTP/2 handshakes.
@@ -40,6 +43,7 @@ impl ApnsConfig {
             extra_ca: Vec::new(),
             auth,
             max_in_flight: 500,
+            connections: 1,
             timeout: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(10),
         }

@@ -6,7 +6,7 @@
 pub enum ApnsError {
     #[error("APNs URL {url:?} cannot be used: {problem}")]
     InvalidUrl { url: String, problem: &'static str },
-    #[error("APNs max_in_flight must be at least 1")]
+    #[error("APNs max_in_flight and connections must be at least 1")]
     NoConcurrency,
     #[error("APNs key id must be 10 letters or digits (the Key ID shown next to the .p8 key)")]
     InvalidKeyId,

@@ -8,12 +8,16 @@ use h2::client::SendRequest;
 use h2::RecvStream;
 use http::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
 use http::uri::Scheme;
-use http::{HeaderMap, Request, Uri};
+use http::{HeaderMap, HeaderName, HeaderValue, Request, Uri};
 
 use super::config::Endpoint;
 use super::outcome::Answer;
 use crate::domain::apple_ids::PassTypeId;
 use crate::domain::device::PushToken;
+
+const APNS_TOPIC: HeaderName = HeaderName::from_static("apns-topic");
+const APNS_PUSH_TYPE: HeaderName = HeaderName::from_static("apns-push-type");
+const APNS_PRIORITY: HeaderName = HeaderName::from_static("apns-priority");
 
 /// Wallet ignores the payload; an empty JSON object is the smallest one APNs accepts.
 const PAYLOAD: &[u8] = b"{}";
@@ -31,12 +35,13 @@ pub(super) fn request(
         .authority(endpoint.authority.clone())
         .path_and_query(format!("/3/device/{}", token.as_str()))
         .build()?;
+    // Static names and values are not parsed again for every push.
     let mut request = Request::post(uri)
-        .header("apns-topic", topic.as_str())
+        .header(APNS_TOPIC, topic.as_str())
         // Pass updates are background pushes, which must use priority 5.
-        .header("apns-push-type", "background")
-        .header("apns-priority", "5")
-        .header(CONTENT_TYPE, "application/json");
+        .header(APNS_PUSH_TYPE, HeaderValue::from_static("background"))
+        .header(APNS_PRIORITY, HeaderValue::from_static("5"))
+        .header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     if let Some(jwt) = bearer {
         request = request.header(AUTHORIZATION, format!("bearer {jwt}"));
     }

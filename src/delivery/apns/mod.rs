@@ -1,5 +1,6 @@
 //! A small APNs client for Wallet pass pushes (apple-webservice.md part B): `POST
-//! /3/device/<token>` with `{}` over one shared HTTP/2 connection, authenticated by the Pass
+//! /3/device/<token>` with `{}` over shared HTTP/2 connections (one by default, several
+//! taken in turn when configured), authenticated by the Pass
 //! Type ID certificate (mutual TLS) or a provider token, each answer mapped to a
 //! [`PushOutcome`].
 
@@ -15,6 +16,7 @@ mod tls;
 mod token;
 
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -47,7 +49,9 @@ pub struct ApnsClient {
 
 struct Inner {
     endpoint: Endpoint,
-    link: Link,
+    /// The connections, taken in turn.
+    links: Vec<Link>,
+    next: AtomicUsize,
     token: Option<TokenSigner>,
     auth_kind: &'static str,
     permits: Semaphore,
@@ -69,7 +73,7 @@ enum Attempt {
 impl ApnsClient {
     /// Checks the configuration; connects lazily, on the first push.
     pub fn new(config: ApnsConfig, clock: SharedClock) -> Result<ApnsClient, ApnsError> {
-        if config.max_in_flight == 0 {
+        if config.max_in_flight == 0 || config.connections == 0 {
             return Err(ApnsError::NoConcurrency);
         }
         let endpoint = Endpoint::parse(&config.url)?;
@@ -91,7 +95,10 @@ impl ApnsClient {
         Ok(ApnsClient {
             inner: Arc::new(Inner {
                 endpoint,
-                link: Link::new(dialer, Arc::clone(&counters)),
+                links: (0..config.connections)
+                    .map(|_| Link::new(dialer.clone(), Arc::clone(&counters)))
+                    .collect(),
+                next: AtomicUsize::new(0),
                 token,
                 auth_kind: config.auth.kind(),
                 permits: Semaphore::new(config.max_in_flight),
@@ -104,20 +111,23 @@ impl ApnsClient {
 
     /// Tells the device holding `token` that passes of type `topic` changed. Never fails: every
     /// ending, transport trouble included, is a [`PushOutcome`].
-    #[tracing::instrument(name = "apns_push", skip_all, fields(topic = topic.as_str()))]
+    /// (No span per push: a fan-out makes tens of thousands a second; the events carry the
+    /// topic instead.)
     pub async fn push(&self, topic: &PassTypeId, token: &PushToken) -> PushOutcome {
         let outcome = self.inner.deliver(topic, token).await;
         self.inner.counters.record(&outcome);
+        let topic = topic.as_str();
         match &outcome {
             PushOutcome::Forbidden { reason } => tracing::error!(
+                topic,
                 reason,
                 auth = self.inner.auth_kind,
                 "APNs refuses our credentials; pushes pause for a while"
             ),
             PushOutcome::Rejected { status, reason } => {
-                tracing::warn!(status, reason, "APNs rejected the push request")
+                tracing::warn!(topic, status, reason, "APNs rejected the push request")
             }
-            other => tracing::debug!(outcome = other.label(), "APNs push done"),
+            other => tracing::debug!(topic, outcome = other.label(), "APNs push done"),
         }
         outcome
     }
@@ -202,32 +212,34 @@ impl Inner {
             // Cannot happen: topic and token are validated types and the JWT is base64url.
             Err(error) => return Attempt::Lost(format!("cannot build the request: {error}")),
         };
-        let live = match self.link.get().await {
+        let link = &self.links[self.next.fetch_add(1, Ordering::Relaxed) % self.links.len()];
+        let live = match link.get().await {
             Ok(live) => live,
             Err(u) => return Attempt::Unavailable(u.reason, u.retry_in),
         };
         let sent = exchange::send(live.sender.clone(), request);
         match tokio::time::timeout(self.timeout, sent).await {
             Ok(Ok(answer)) => {
-                self.link.answered(&live);
+                link.answered(&live);
                 Attempt::Answered(answer)
             }
-            Ok(Err(error)) => self.lost(&live, error).await,
+            Ok(Err(error)) => lost(link, &live, error).await,
             Err(_) => {
                 // A silent connection may be dead without a FIN; start afresh next time.
-                self.link.discard(&live).await;
+                link.discard(&live).await;
                 Attempt::TimedOut
             }
         }
     }
 
-    async fn lost(&self, live: &Live, error: h2::Error) -> Attempt {
-        // A reset of this one stream leaves the connection usable; anything else
-        // (GOAWAY, I/O error, closed connection) condemns it.
-        if !error.is_reset() {
-            self.link.discard(live).await;
-        }
-        tracing::debug!(%error, "APNs request lost");
-        Attempt::Lost(format!("APNs connection failed: {error}"))
+}
+
+async fn lost(link: &Link, live: &Live, error: h2::Error) -> Attempt {
+    // A reset of this one stream leaves the connection usable; anything else
+    // (GOAWAY, I/O error, closed connection) condemns it.
+    if !error.is_reset() {
+        link.discard(live).await;
     }
+    tracing::debug!(%error, "APNs request lost");
+    Attempt::Lost(format!("APNs connection failed: {error}"))
 }

@@ -16,6 +16,7 @@ use super::error::ApnsError;
 
 pub(super) type H2Connection = Connection<SslStream<TcpStream>, Bytes>;
 
+#[derive(Clone)]
 pub(super) struct Dialer {
     tls: SslConnector,
     endpoint: Endpoint,
