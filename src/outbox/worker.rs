@@ -20,7 +20,7 @@ use crate::domain::distribution::MessageChannel;
 use crate::domain::ids::random_base32;
 use crate::domain::job::Job;
 use crate::messaging::Messaging;
-use crate::storage::{ClaimedJob, FanOut, Finish, MessageOutcome, Store, StoreError};
+use crate::storage::{ClaimedJob, FanOut, Finish, MessageOutcome, Ranges, Store, StoreError};
 
 #[derive(Debug, Clone)]
 pub struct OutboxConfig {
@@ -232,7 +232,12 @@ impl Outbox {
         }
     }
 
-    async fn handle(&self, worker: &str, claimed: &ClaimedJob, single: &HashSet<String>) -> Handled {
+    async fn handle(
+        &self,
+        worker: &str,
+        claimed: &ClaimedJob,
+        single: &HashSet<String>,
+    ) -> Handled {
         let span = tracing::info_span!("job", id = claimed.id, attempt = claimed.attempts);
         let _enter = span.enter();
         let job = match &claimed.job {
@@ -317,7 +322,7 @@ impl Outbox {
                     (id, worker),
                     program,
                     after,
-                    self.config.fan_out_batch,
+                    Ranges::of(self.config.fan_out_batch),
                     now,
                     now + self.config.lease,
                 )

@@ -30,9 +30,24 @@ const GOOGLE_JOB: &str = "SELECT 'google_object', 'google-object:' || g.member_i
 
 const COALESCE: &str = "ON CONFLICT (dedup_key) WHERE state = 'pending' DO NOTHING";
 
-/// Push ranges written per step of a program-wide fan-out: 100,000 registrations in one
-/// step with the default range of 1,000.
-pub const RANGES_PER_STEP: usize = 100;
+/// How a program-wide fan-out splits the registrations: `size` per push range, up to
+/// `per_step` ranges written per step (one transaction).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ranges {
+    pub size: u32,
+    pub per_step: usize,
+}
+
+impl Ranges {
+    /// Ranges of `size`, a hundred per step: 100,000 registrations in one step with the
+    /// default size of 1,000.
+    pub fn of(size: u32) -> Ranges {
+        Ranges {
+            size: size.max(1),
+            per_step: 100,
+        }
+    }
+}
 
 /// Progress of a program-wide fan-out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,8 +96,8 @@ impl Store {
         Ok(pushes + google)
     }
 
-    /// One step of a program-wide fan-out: an [`Job::ApplePushes`] job for each `batch`
-    /// registrations after `after`, up to [`RANGES_PER_STEP`] of them (the first step also
+    /// One step of a program-wide fan-out: an [`Job::ApplePushes`] job for each `ranges.size`
+    /// registrations after `after`, up to `ranges.per_step` of them (the first step also
     /// updates the Google class and every Google object of the program), with the job's
     /// progress saved in the same transaction.
     pub async fn fan_out_program(
@@ -90,7 +105,7 @@ impl Store {
         (job_id, worker): (i64, &str),
         program: &str,
         after: i64,
-        batch: u32,
+        ranges: Ranges,
         now: OffsetDateTime,
         lease_until: OffsetDateTime,
     ) -> Result<FanOut, StoreError> {
@@ -105,9 +120,9 @@ impl Store {
         if after == 0 {
             self.fan_out_google(&mut tx, program, now).await?;
         }
-        let mut ranges = Vec::new();
+        let mut jobs = Vec::new();
         let mut from = after;
-        while ranges.len() < RANGES_PER_STEP {
+        while jobs.len() < ranges.per_step.max(1) {
             // The batch-th registration after `from` ends the range; the last one ends a
             // shorter last range. Each is one step along the (program_id, id) index.
             let end: Option<i64> = sqlx::query_scalar(
@@ -116,7 +131,7 @@ impl Store {
             )
             .bind(program)
             .bind(from)
-            .bind(i64::from(batch.max(1)) - 1)
+            .bind(i64::from(ranges.size.max(1)) - 1)
             .fetch_optional(&mut *tx)
             .await?;
             let (upto, full) = match end {
@@ -135,7 +150,7 @@ impl Store {
                     }
                 }
             };
-            ranges.push(Job::ApplePushes {
+            jobs.push(Job::ApplePushes {
                 program_id: program.to_string(),
                 after: from,
                 upto,
@@ -145,12 +160,12 @@ impl Store {
                 break;
             }
         }
-        if ranges.is_empty() {
+        if jobs.is_empty() {
             finish_held(&mut tx, job_id, worker, now).await?;
             tx.commit().await?;
             return Ok(FanOut::Finished);
         }
-        super::outbox::enqueue_many(&mut tx, &ranges, now, now).await?;
+        super::outbox::enqueue_many(&mut tx, &jobs, now, now).await?;
         let upto = from;
         let payload = Job::ProgramChanged {
             program_id: program.to_string(),

@@ -46,7 +46,7 @@ pub use attribution::{ChannelFunnel, Funnel};
 pub use campaigns::{Batch, Progress};
 pub use card_events::CardEventRecord;
 pub use consent::ConsentEvent;
-pub use fan_out::{FanOut, PushFollowUp};
+pub use fan_out::{FanOut, PushFollowUp, Ranges};
 pub use google::{GoogleObjectRecord, PushedState};
 pub use ledger::{LedgerPage, PointsOutcome};
 pub use link_activity::LinkEventRecord;

@@ -391,6 +391,33 @@ async fn concurrent_pushes_share_one_connection_within_the_bound() {
 }
 
 #[tokio::test]
+async fn pushes_are_spread_over_the_configured_connections() {
+    let fake = cert_stand_in(|o| o.delay = Duration::from_millis(50)).await;
+    let client = cert_client(&fake, |c| {
+        c.max_in_flight = 6;
+        c.connections = 3;
+    });
+
+    let outcomes = join_all((0..24).map(|n| {
+        let client = client.clone();
+        async move { client.push(&topic(), &token(n)).await }
+    }))
+    .await;
+
+    assert!(outcomes.iter().all(is_delivered), "{outcomes:?}");
+    assert_eq!(fake.connections(), 3);
+    assert_eq!(client.stats().connections, 3);
+    let mut per_connection = std::collections::BTreeMap::new();
+    for r in fake.requests() {
+        *per_connection.entry(r.connection).or_insert(0) += 1;
+    }
+    // Taken in turn: eight pushes on each.
+    assert_eq!(per_connection.values().collect::<Vec<_>>(), [&8, &8, &8]);
+    let most = fake.max_seen_in_flight();
+    assert!(most > 1 && most <= 6, "{most} requests in flight at once");
+}
+
+#[tokio::test]
 async fn the_servers_stream_limit_is_honoured() {
     let fake = cert_stand_in(|o| {
         o.delay = Duration::from_millis(30);

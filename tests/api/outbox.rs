@@ -325,7 +325,12 @@ both_engines!(
 both_engines!(
     a_fan_out_taken_over_resumes_where_it_stopped,
     |app: TestApp| async move {
-        use passwright::storage::FanOut;
+        use passwright::storage::{FanOut, Ranges};
+        // Ranges of two registrations, one range per step.
+        let ranges = Ranges {
+            size: 2,
+            per_step: 1,
+        };
         let store = &app.state.store;
         let program = app.sample_program().await;
         let mut tokens = Vec::new();
@@ -355,7 +360,7 @@ both_engines!(
         };
         // The first worker handles two registrations, then dies.
         let step = store
-            .fan_out_program((job[0].id, "first"), &program_id, after, 2, now, lease)
+            .fan_out_program((job[0].id, "first"), &program_id, after, ranges, now, lease)
             .await
             .unwrap();
         let FanOut::Continue { after: saved } = step else {
@@ -381,22 +386,39 @@ both_engines!(
         assert_eq!(fan_out.job.as_ref().unwrap(), &expected);
         // The dead worker can no longer touch it.
         let stale = store
-            .fan_out_program((fan_out.id, "first"), &program_id, saved, 10, later, later)
+            .fan_out_program(
+                (fan_out.id, "first"),
+                &program_id,
+                saved,
+                ranges,
+                later,
+                later,
+            )
             .await
             .unwrap();
         assert_eq!(stale, FanOut::Finished);
         let mut at = saved;
         let until = later + Duration::from_secs(30);
         while let FanOut::Continue { after } = store
-            .fan_out_program((fan_out.id, "second"), &program_id, at, 2, later, until)
+            .fan_out_program(
+                (fan_out.id, "second"),
+                &program_id,
+                at,
+                ranges,
+                later,
+                until,
+            )
             .await
             .unwrap()
         {
             at = after;
         }
-        // The push ranges cover every device exactly once: none lost, none doubled.
+        // The push ranges cover every device exactly once: none lost, none doubled. (The
+        // second worker's claim took the first range as well.)
         let mut pushed: Vec<String> = Vec::new();
-        for j in store.jobs_in_state("pending", 100).await.unwrap() {
+        let mut ranges = store.jobs_in_state("pending", 100).await.unwrap();
+        ranges.extend(store.jobs_in_state("running", 100).await.unwrap());
+        for j in ranges {
             if let Ok(Job::ApplePushes {
                 program_id,
                 after,

@@ -231,7 +231,6 @@ impl Inner {
             }
         }
     }
-
 }
 
 async fn lost(link: &Link, live: &Live, error: h2::Error) -> Attempt {
