@@ -29,10 +29,10 @@ pub enum Apns {
     On(Arc<ApnsClient>),
 }
 
-/// Push ranges an instance works on at once. Each keeps up to a range of pushes waiting for
-/// the APNs client, so a few keep its `max_in_flight` busy; more would only read their
-/// registrations early and hold the CPU the pushes need.
-pub(super) const RANGES_AT_ONCE: usize = 4;
+/// Push ranges an instance works on at once. Each reads its registrations when it starts
+/// and then waits on the APNs client's `max_in_flight`, so these keep the client fed across
+/// the reads and the finishing writes without loading every range of a large fan-out at once.
+pub(super) const RANGES_AT_ONCE: usize = 16;
 
 /// After a 403 the credential is broken until an operator fixes it: wait at least this long.
 const FORBIDDEN_PAUSE: Duration = Duration::from_secs(300);
