@@ -91,7 +91,7 @@ impl Outbox {
             let outcomes = join_all(pushes).await;
             Ok::<_, StoreError>(Some((targets.len(), outcomes, None)))
         };
-        let held = self.holding_lease(claimed.id, worker, work).await?;
+        let held = self.holding_lease(claimed.id, worker, work).await;
         let Some(Some((devices, outcomes, not_sent))) = held.transpose()? else {
             tracing::warn!(
                 job = claimed.id,

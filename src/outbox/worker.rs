@@ -343,16 +343,20 @@ impl Outbox {
         job: i64,
         worker: &str,
         work: impl std::future::Future<Output = T>,
-    ) -> Result<Option<T>, StoreError> {
+    ) -> Option<T> {
         let every = self.config.lease / 3;
         let mut work = std::pin::pin!(work);
         loop {
             tokio::select! {
-                done = &mut work => return Ok(Some(done)),
+                done = &mut work => return Some(done),
                 _ = tokio::time::sleep(every) => {
                     let until = self.clock.now() + self.config.lease;
-                    if !self.store.renew_lease(job, worker, until).await? {
-                        return Ok(None);
+                    match self.store.renew_lease(job, worker, until).await {
+                        Ok(true) => {}
+                        Ok(false) => return None,
+                        // The lease still has two thirds to run: try again at the next tick
+                        // rather than drop the work done so far.
+                        Err(e) => tracing::warn!(job, error = ?e, "could not renew a job's lease"),
                     }
                 }
             }

@@ -251,3 +251,67 @@ async fn two_instances_on_postgres_deliver_each_push_once() {
         "both instances delivered: {delivered:?}"
     );
 }
+
+/// A push range that takes longer than the lease (slow answers, one push in flight) keeps its
+/// lease: no other worker takes it over, and every device gets exactly one push.
+async fn long_range(engine: Engine, test: &str) {
+    let fake = fake_apns(Duration::from_millis(60)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let Some(db) = database_url(engine, dir.path()).await else {
+        skip(test, "postgres", "set PASSWRIGHT_TEST_POSTGRES_URL");
+        return;
+    };
+    let mut settings = settings_for(dir.path(), &db);
+    push_to(&mut settings, dir.path(), &fake);
+    settings.apns.max_in_flight = 1;
+    settings.apns.timeout_ms = 400;
+    settings.outbox.workers = 2;
+    settings.outbox.poll_ms = 20;
+    settings.outbox.coalesce_ms = 0;
+    // Twelve pushes of 60 ms one after the other: 720 ms, longer than the lease.
+    settings.outbox.lease_ms = 600;
+    let app = spawn_with_clock(settings, dir, Arc::new(SystemClock)).await;
+    let program = app.sample_program().await;
+    let tokens = registered_devices(&app, &program, 4, 3).await;
+    rename(&app, &program, "Renamed slowly").await;
+    assert!(until_all_pushed(&fake, &tokens, Duration::from_secs(30)).await);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let s = app.state.store.outbox_stats().await.unwrap();
+        if s.pending == 0 && s.running == 0 {
+            assert_eq!(s.failed, 0);
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "outbox never drained: {s:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Time for a second worker to push the range again, had it taken it over.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let mut per_token: BTreeMap<String, usize> = BTreeMap::new();
+    for r in fake.requests() {
+        *per_token.entry(r.token.unwrap()).or_default() += 1;
+    }
+    assert_eq!(per_token.len(), tokens.len());
+    assert!(per_token.values().all(|n| *n == 1), "{per_token:?}");
+    let done = app.state.store.jobs_in_state("done", 100).await.unwrap();
+    let range = done.iter().find(|j| j.kind == "apple_pushes").unwrap();
+    assert_eq!(
+        range.last_error.as_deref(),
+        Some("12 devices: 12 pushed, 0 to retry, 0 failed")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_range_longer_than_the_lease_keeps_it_sqlite() {
+    let test = "a_push_range_longer_than_the_lease_keeps_it_sqlite";
+    long_range(Engine::Sqlite, test).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_range_longer_than_the_lease_keeps_it_postgres() {
+    let test = "a_push_range_longer_than_the_lease_keeps_it_postgres";
+    long_range(Engine::Postgres, test).await;
+}
