@@ -64,13 +64,15 @@ impl Outbox {
                 return Ok(None);
             };
             let mut targets = self.store.push_targets(program, after, upto).await?;
-            targets.retain(|(topic, token)| {
-                let job = Job::ApplePush {
-                    pass_type_id: topic.clone(),
-                    push_token: token.clone(),
-                };
-                !pushed_anyway.contains(&job.dedup_key())
-            });
+            if !pushed_anyway.is_empty() {
+                targets.retain(|(topic, token)| {
+                    let job = Job::ApplePush {
+                        pass_type_id: topic.clone(),
+                        push_token: token.clone(),
+                    };
+                    !pushed_anyway.contains(&job.dedup_key())
+                });
+            }
             if let Apns::Off { reason } = &self.apns {
                 tracing::info!(devices = targets.len(), "pushes not sent: {reason}");
                 for _ in &targets {
@@ -109,10 +111,10 @@ impl Outbox {
         }
         let mut follow_ups = Vec::new();
         let (mut done, mut retried, mut failed) = (0, 0, 0);
-        for (topic, token, finish) in outcomes {
+        for (pass_type_id, push_token, finish) in outcomes {
             let job = Job::ApplePush {
-                pass_type_id: topic.clone(),
-                push_token: token.clone(),
+                pass_type_id,
+                push_token,
             };
             match finish {
                 Finish::Done { .. } => done += 1,

@@ -73,6 +73,31 @@ async fn until_all_pushed(fake: &FakeApns, tokens: &[String], timeout: Duration)
     }
 }
 
+/// Waits until nothing is pending or running in the outbox (at most 30 s); returns the stats.
+async fn until_drained(app: &TestApp) -> passwright::storage::OutboxStats {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let s = app.state.store.outbox_stats().await.unwrap();
+        if s.pending == 0 && s.running == 0 {
+            return s;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "outbox never drained: {s:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// How many pushes each token got.
+fn pushes_per_token(fake: &FakeApns) -> BTreeMap<String, usize> {
+    let mut per_token = BTreeMap::new();
+    for r in fake.requests() {
+        *per_token.entry(r.token.unwrap()).or_default() += 1;
+    }
+    per_token
+}
+
 struct Serve {
     child: Child,
 }
@@ -217,22 +242,8 @@ async fn two_instances_on_postgres_deliver_each_push_once() {
     rename(&apps[1], &program, "Renamed").await;
     assert!(until_all_pushed(&fake, &tokens, Duration::from_secs(60)).await);
     // Let anything still running finish before counting.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let s = apps[0].state.store.outbox_stats().await.unwrap();
-        if s.pending == 0 && s.running == 0 {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "outbox never drained: {s:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let mut per_token: BTreeMap<String, usize> = BTreeMap::new();
-    for r in fake.requests() {
-        *per_token.entry(r.token.unwrap()).or_default() += 1;
-    }
+    until_drained(&apps[0]).await;
+    let per_token = pushes_per_token(&fake);
     assert_eq!(per_token.len(), tokens.len());
     let twice: Vec<_> = per_token.iter().filter(|(_, n)| **n != 1).collect();
     assert!(twice.is_empty(), "pushed more than once: {twice:?}");
@@ -275,25 +286,10 @@ async fn long_range(engine: Engine, test: &str) {
     let tokens = registered_devices(&app, &program, 4, 3).await;
     rename(&app, &program, "Renamed slowly").await;
     assert!(until_all_pushed(&fake, &tokens, Duration::from_secs(30)).await);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let s = app.state.store.outbox_stats().await.unwrap();
-        if s.pending == 0 && s.running == 0 {
-            assert_eq!(s.failed, 0);
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "outbox never drained: {s:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    assert_eq!(until_drained(&app).await.failed, 0);
     // Time for a second worker to push the range again, had it taken it over.
     tokio::time::sleep(Duration::from_millis(800)).await;
-    let mut per_token: BTreeMap<String, usize> = BTreeMap::new();
-    for r in fake.requests() {
-        *per_token.entry(r.token.unwrap()).or_default() += 1;
-    }
+    let per_token = pushes_per_token(&fake);
     assert_eq!(per_token.len(), tokens.len());
     assert!(per_token.values().all(|n| *n == 1), "{per_token:?}");
     let done = app.state.store.jobs_in_state("done", 100).await.unwrap();
