@@ -1,9 +1,11 @@
 //! From a changed card to the deliveries it needs: one APNs push per device holding it, and
-//! an update of its Google Wallet object if it has one. Each step is one transaction that
-//! also records the fan-out job's progress, so a crash never loses or repeats a step.
+//! an update of its Google Wallet object if it has one. A changed program becomes push
+//! ranges (`apple_pushes` jobs) over its registrations, pushed straight from the table, plus
+//! its Google updates. Each step is one transaction that also records the fan-out job's
+//! progress, so a crash never loses or repeats a step.
 //!
-//! Payloads are built in SQL for throughput (a program-wide change can mean 100,000 jobs).
-//! Every value concatenated is parsed before it is stored (pass type ids: letters, digits,
+//! A card's push jobs are built in SQL, in the statement that finds the devices. Every value
+//! concatenated is parsed before it is stored (pass type ids: letters, digits,
 //! '.', '-'; push tokens: hex; member ids: prefix + base32), so the JSON is valid;
 //! `Job::from_json` reads it back (tests).
 
@@ -123,8 +125,8 @@ impl Store {
         let mut jobs = Vec::new();
         let mut from = after;
         while jobs.len() < ranges.per_step.max(1) {
-            // The batch-th registration after `from` ends the range; the last one ends a
-            // shorter last range. Each is one step along the (program_id, id) index.
+            // The `ranges.size`-th registration after `from` ends the range; the last one
+            // ends a shorter last range. Each is one step along the (program_id, id) index.
             let end: Option<i64> = sqlx::query_scalar(
                 "SELECT id FROM apple_registrations WHERE program_id = $1 AND id > $2 \
                  ORDER BY id LIMIT 1 OFFSET $3",

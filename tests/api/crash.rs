@@ -267,21 +267,19 @@ async fn two_instances_on_postgres_deliver_each_push_once() {
 /// lease: no other worker takes it over, and every device gets exactly one push.
 async fn long_range(engine: Engine, test: &str) {
     let fake = fake_apns(Duration::from_millis(60)).await;
-    let dir = tempfile::tempdir().unwrap();
-    let Some(db) = database_url(engine, dir.path()).await else {
-        skip(test, "postgres", "set PASSWRIGHT_TEST_POSTGRES_URL");
+    let slow = |settings: &mut passwright::settings::Settings| {
+        settings.apns.max_in_flight = 1;
+        settings.apns.timeout_ms = 400;
+        settings.outbox.workers = 2;
+        settings.outbox.poll_ms = 20;
+        settings.outbox.coalesce_ms = 0;
+        // Twelve pushes of 60 ms one after the other: 720 ms, longer than the lease.
+        settings.outbox.lease_ms = 600;
+    };
+    let clock = Arc::new(SystemClock);
+    let Some(app) = spawn_pushing_with(engine, test, &fake, clock, slow).await else {
         return;
     };
-    let mut settings = settings_for(dir.path(), &db);
-    push_to(&mut settings, dir.path(), &fake);
-    settings.apns.max_in_flight = 1;
-    settings.apns.timeout_ms = 400;
-    settings.outbox.workers = 2;
-    settings.outbox.poll_ms = 20;
-    settings.outbox.coalesce_ms = 0;
-    // Twelve pushes of 60 ms one after the other: 720 ms, longer than the lease.
-    settings.outbox.lease_ms = 600;
-    let app = spawn_with_clock(settings, dir, Arc::new(SystemClock)).await;
     let program = app.sample_program().await;
     let tokens = registered_devices(&app, &program, 4, 3).await;
     rename(&app, &program, "Renamed slowly").await;

@@ -401,6 +401,17 @@ pub async fn spawn_pushing(
     fake: &crate::fake_apns::FakeApns,
     clock: passwright::clock::SharedClock,
 ) -> Option<TestApp> {
+    spawn_pushing_with(engine, test, fake, clock, |_| {}).await
+}
+
+/// [`spawn_pushing`] with settings changed by `tweak` first.
+pub async fn spawn_pushing_with(
+    engine: Engine,
+    test: &str,
+    fake: &crate::fake_apns::FakeApns,
+    clock: passwright::clock::SharedClock,
+    tweak: impl FnOnce(&mut Settings),
+) -> Option<TestApp> {
     let data_dir = tempfile::tempdir().unwrap();
     let Some(url) = database_url(engine, data_dir.path()).await else {
         skip(test, "postgres", "set PASSWRIGHT_TEST_POSTGRES_URL");
@@ -408,6 +419,7 @@ pub async fn spawn_pushing(
     };
     let mut settings = settings_for(data_dir.path(), &url);
     push_to(&mut settings, data_dir.path(), fake);
+    tweak(&mut settings);
     Some(spawn_with_clock(settings, data_dir, clock).await)
 }
 
