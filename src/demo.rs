@@ -191,7 +191,7 @@ async fn seed(state: &AppState) -> anyhow::Result<Program> {
         };
         state
             .store
-            .apply_points(&program.id, &member.id, &program.tiers, &change, now)
+            .apply_points(&program.id, &member, &program.tiers, &change, now)
             .await?;
     }
     Ok(program)

@@ -164,7 +164,7 @@ impl Desk<'_> {
         );
         let scan = NewScan {
             program_id: Some(&program.id),
-            member_id: Some(&member.id),
+            member: Some(&member),
             staff: self.staff,
             location_id: req.location.as_ref(),
             action: req.action.kind(),
@@ -304,7 +304,7 @@ impl Desk<'_> {
             .or(self.staff.program_id.as_ref());
         let scan = NewScan {
             program_id,
-            member_id: card.map(|(m, _)| &m.id),
+            member: card.map(|(m, _)| m),
             staff: self.staff,
             location_id: location,
             action: req.action.kind(),

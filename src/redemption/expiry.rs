@@ -54,6 +54,7 @@ async fn expire_member(
     total: &mut ExpiryRun,
 ) -> Result<(), StoreError> {
     let movements = store.movements(member_id).await?;
+    let mut member = store.member(member_id).await?;
     let r = reckon(policy, &movements, now);
     if r.due > 0 {
         let key = IdempotencyKey::parse(&format!("expire:{member_id}:{}", r.debits))
@@ -71,14 +72,16 @@ async fn expire_member(
             allow_negative: false,
         };
         match store
-            .apply_points(&program.id, member_id, &program.tiers, &change, now)
+            .apply_points(&program.id, &member, &program.tiers, &change, now)
             .await
         {
-            Ok(outcome) if !outcome.replayed => {
-                total.members_expired += 1;
-                total.points_expired += r.due;
+            Ok(outcome) => {
+                if !outcome.replayed {
+                    total.members_expired += 1;
+                    total.points_expired += r.due;
+                }
+                member = outcome.member;
             }
-            Ok(_) => {}
             // Spent or voided meanwhile, or another instance reckoned another state: the
             // next run reckons again.
             Err(StoreError::Conflict(
@@ -90,7 +93,6 @@ async fn expire_member(
         }
     }
     let wanted = r.soon.map(|(points, at)| Expiring { points, at });
-    let member = store.member(member_id).await?;
     if member.expiring != wanted && store.set_expiring(&member, wanted, now).await? {
         total.reminders += 1;
     }

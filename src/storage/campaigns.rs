@@ -355,8 +355,8 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<Batch, StoreError> {
         let c = self.campaign(campaign).await?;
-        let _turn = self.write_turn().await;
-        let mut tx = self.begin_write().await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
         let running = matches!(c.status, CampaignStatus::Sending | CampaignStatus::Active);
         let members = if running {
             let since = self.window_start(&c, from_micros(run));

@@ -28,14 +28,33 @@ impl Store {
         }
     }
 
-    /// SQLite: advance the change clock, once per transaction, before stamping.
+    /// SQLite: the statement that advances the change clock, once per transaction, before
+    /// stamping. PostgreSQL needs none.
+    pub(super) fn tick_sql(&self) -> Option<&'static str> {
+        match self.engine {
+            Engine::Sqlite => Some("UPDATE change_clock SET value = value + 1 WHERE id = 1"),
+            Engine::Postgres => None,
+        }
+    }
+
     async fn tick(&self, conn: &mut AnyConnection) -> Result<(), StoreError> {
-        if self.engine == Engine::Sqlite {
-            sqlx::query("UPDATE change_clock SET value = value + 1 WHERE id = 1")
-                .execute(conn)
-                .await?;
+        if let Some(sql) = self.tick_sql() {
+            sqlx::query(sql).execute(conn).await?;
         }
         Ok(())
+    }
+
+    /// The assignments that stamp a member's card as changed in an `UPDATE members`, with the
+    /// current time in seconds at `$now`. Last-Modified moves forward by at least a second per
+    /// change, and past the program's, so the card's combined Last-Modified grows with every
+    /// version.
+    pub(super) fn card_stamp_sql(&self, now: usize) -> String {
+        format!(
+            "pass_mark = {mark}, pass_modified = {max}(${now}, pass_modified + 1, \
+             (SELECT p.pass_modified + 1 FROM programs p WHERE p.id = members.program_id))",
+            mark = self.mark_sql(),
+            max = self.greatest(),
+        )
     }
 
     /// One member's card changed: stamp it and enqueue the fan-out to its wallets, due after
@@ -48,13 +67,9 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
         self.tick(conn).await?;
-        // Last-Modified moves forward by at least a second per change, and past the program's,
-        // so the card's combined Last-Modified grows with every version.
         sqlx::query(&format!(
-            "UPDATE members SET pass_mark = {mark}, pass_modified = {max}($2, pass_modified + 1, \
-             (SELECT p.pass_modified + 1 FROM programs p WHERE p.id = members.program_id)) WHERE id = $1",
-            mark = self.mark_sql(),
-            max = self.greatest(),
+            "UPDATE members SET {} WHERE id = $1",
+            self.card_stamp_sql(2)
         ))
         .bind(member.as_str())
         .bind(now.unix_timestamp())

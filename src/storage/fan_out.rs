@@ -72,8 +72,8 @@ impl Store {
         serial: &str,
         now: OffsetDateTime,
     ) -> Result<u64, StoreError> {
-        let _turn = self.write_turn().await;
-        let mut tx = self.pool.begin().await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
         let pushes = sqlx::query(&format!(
             "{JOB_INSERT} {PUSH_JOB} WHERE r.serial = $1 {COALESCE}"
         ))
@@ -111,8 +111,8 @@ impl Store {
         now: OffsetDateTime,
         lease_until: OffsetDateTime,
     ) -> Result<FanOut, StoreError> {
-        let _turn = self.write_turn().await;
-        let mut tx = self.pool.begin().await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
         // Writing first makes SQLite take its write lock before the reads below; a read
         // first would make the later write fail outright when another writer got in between.
         if !renew_held(&mut tx, job_id, worker, lease_until).await? {
@@ -227,8 +227,7 @@ impl Store {
         worker: &str,
         lease_until: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        let _turn = self.write_turn().await;
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.writer().await?;
         renew_held(&mut conn, job_id, worker, lease_until).await
     }
 
@@ -243,8 +242,8 @@ impl Store {
         note: &str,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        let _turn = self.write_turn().await;
-        let mut tx = self.pool.begin().await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
         let ended = sqlx::query(
             "UPDATE outbox_jobs SET state = 'done', last_error = $3, finished_at = $4, lease_until = NULL \
              WHERE id = $1 AND leased_by = $2 AND state = 'running'",

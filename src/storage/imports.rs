@@ -49,8 +49,8 @@ impl Store {
         if !clashes.is_empty() {
             return Ok(Err(clashes));
         }
-        let _turn = self.write_turn().await;
-        let mut tx = self.pool.begin().await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
         let members: Vec<Member> = rows
             .into_iter()
             .map(|r| Member::enroll(program, r.member, rng, now))

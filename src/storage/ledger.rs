@@ -3,13 +3,17 @@
 //! `points.changed` / `member.tier_changed` webhook events, all or nothing.
 
 use serde_json::json;
-use sqlx::{AnyConnection, FromRow};
+use sqlx::{AnyConnection, FromRow, Row};
 use time::OffsetDateTime;
 
+use super::batch::{Arg, Batch, Results, Step};
 use super::members::{MemberRow, MEMBER_COLUMNS};
+use super::outbox::enqueue_in;
+use super::webhooks::{Endpoints, ENDPOINTS_SQL};
 use super::{Conflict, Store, StoreError};
 use crate::clock::{from_micros, to_micros};
 use crate::domain::ids::{MemberId, ProgramId};
+use crate::domain::job::Job;
 use crate::domain::ledger::{EntryKind, LedgerEntry, PointsChange};
 use crate::domain::member::{Member, MemberStatus};
 use crate::domain::program::Tiers;
@@ -81,6 +85,12 @@ pub struct LedgerPage {
     pub next_before: Option<i64>,
 }
 
+/// Where a points change's statements are in their batch (see [`Store::points_steps`]).
+pub(super) struct PointsSteps {
+    member: Step,
+    entry: Step,
+}
+
 impl Store {
     /// Applies `change` to the member. With an idempotency key, a repeat of the same request
     /// returns the first outcome (`replayed`), and a different request under the same key is
@@ -88,33 +98,43 @@ impl Store {
     pub async fn apply_points(
         &self,
         program_id: &ProgramId,
-        member_id: &MemberId,
+        member: &Member,
         tiers: &Tiers,
         change: &PointsChange,
         now: OffsetDateTime,
     ) -> Result<PointsOutcome, StoreError> {
-        if let Some(replay) = self.replay(program_id, member_id, change).await? {
+        if let Some(replay) = self.replay(program_id, &member.id, change).await? {
             return Ok(replay);
         }
-        let _turn = self.write_turn().await;
-        let mut tx = self.pool.begin().await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
+        let mut batch = Batch::new();
+        let steps = self.points_steps(&mut batch, program_id, member, change, now);
+        let endpoints = batch.push(ENDPOINTS_SQL, vec![program_id.as_str().into()]);
+        let results = batch.run(&mut tx, self.engine).await?;
+        let endpoints = Endpoints::from_rows(results.rows(endpoints))?;
         match self
-            .points_in(&mut tx, program_id, member_id, tiers, change, now)
+            .points_outcome(
+                &mut tx, &results, &steps, program_id, tiers, change, &endpoints, now,
+            )
             .await?
         {
             Applied::Done(outcome) => {
                 tx.commit().await?;
+                drop(writer);
                 self.jobs_added();
                 Ok(outcome)
             }
             Applied::Refused => {
                 tx.rollback().await?;
-                Err(self.why_not_applied(program_id, member_id).await)
+                drop(writer);
+                Err(self.why_not_applied(program_id, &member.id).await)
             }
             Applied::KeyTaken => {
                 // Another request with this key committed first: undo ours and answer as it did.
                 tx.rollback().await?;
-                self.replay(program_id, member_id, change)
+                drop(writer);
+                self.replay(program_id, &member.id, change)
                     .await?
                     .ok_or_else(|| {
                         anyhow::anyhow!("idempotency key conflict without a stored entry").into()
@@ -123,65 +143,112 @@ impl Store {
         }
     }
 
-    /// The points change inside the caller's transaction: the member row first (so SQLite
-    /// takes its write lock at once and PostgreSQL locks the row), then the ledger entry, the
-    /// tier, and the card change. On anything but `Done` the caller rolls back.
-    pub(super) async fn points_in(
+    /// Adds a points change to the caller's batch: the member row first (so PostgreSQL locks
+    /// it), moved and, when the balance moves, stamped as a changed card (after SQLite's
+    /// change clock ticks); then the ledger entry, written only for a member the update
+    /// found, with the balance it left; then the card's outbox job. Every statement runs
+    /// whatever the others did: [`Store::points_outcome`] reads what happened.
+    pub(super) fn points_steps(
         &self,
-        tx: &mut AnyConnection,
+        batch: &mut Batch,
         program_id: &ProgramId,
-        member_id: &MemberId,
-        tiers: &Tiers,
+        member: &Member,
         change: &PointsChange,
         now: OffsetDateTime,
-    ) -> Result<Applied, StoreError> {
+    ) -> PointsSteps {
         let amount = change.amount.value();
         let lifetime_delta = if change.kind.counts_toward_lifetime() {
             amount
         } else {
             0
         };
+        let moves = amount != 0;
+        if let Some(tick) = self.tick_sql().filter(|_| moves) {
+            batch.push(tick, Vec::new());
+        }
+        let mut args: Vec<Arg> = vec![
+            member.id.as_str().into(),
+            amount.into(),
+            lifetime_delta.into(),
+            to_micros(now).into(),
+            i64::from(change.allow_negative).into(),
+            program_id.as_str().into(),
+        ];
+        let stamp = if moves {
+            args.push(now.unix_timestamp().into());
+            format!(", version = version + 1, {}", self.card_stamp_sql(7))
+        } else {
+            String::new()
+        };
         // Credits always apply; debits only while the balance stays at or above zero, unless
         // the change allows a negative balance.
-        let row: Option<MemberRow> = sqlx::query_as(&format!(
-            "UPDATE members SET balance = balance + $2, \
-             lifetime_points = CASE WHEN lifetime_points + $3 < 0 THEN 0 ELSE lifetime_points + $3 END, \
-             version = version + CASE WHEN $2 = 0 THEN 0 ELSE 1 END, updated_at = $4 \
-             WHERE id = $1 AND program_id = $6 AND status = 'active' AND ($5 = 1 OR $2 >= 0 OR balance + $2 >= 0) \
-             RETURNING {MEMBER_COLUMNS}"
-        ))
-        .bind(member_id.as_str())
-        .bind(amount)
-        .bind(lifetime_delta)
-        .bind(to_micros(now))
-        .bind(i64::from(change.allow_negative))
-        .bind(program_id.as_str())
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(row) = row else {
+        let member_step = batch.push(
+            format!(
+                "UPDATE members SET balance = balance + $2, \
+                 lifetime_points = CASE WHEN lifetime_points + $3 < 0 THEN 0 ELSE lifetime_points + $3 END, \
+                 updated_at = $4{stamp} \
+                 WHERE id = $1 AND program_id = $6 AND status = 'active' AND ($5 = 1 OR $2 >= 0 OR balance + $2 >= 0) \
+                 RETURNING {MEMBER_COLUMNS}"
+            ),
+            args,
+        );
+        // The member's row, as the update left it, gives the balance.
+        let entry = batch.push(
+            "INSERT INTO ledger_entries (program_id, member_id, kind, amount, balance_after, reason, actor, \
+             idempotency_key, fingerprint, created_at) \
+             SELECT $1, $2, $3, $4, m.balance, $5, $6, $7, $8, $9 FROM members m \
+             WHERE m.id = $2 \
+             ON CONFLICT (program_id, idempotency_key) DO NOTHING RETURNING id",
+            vec![
+                program_id.as_str().into(),
+                member.id.as_str().into(),
+                change.kind.as_str().into(),
+                amount.into(),
+                change.reason.clone().into(),
+                change.actor.clone().into(),
+                change.idempotency_key.as_ref().map(|k| k.as_str()).into(),
+                change.fingerprint.clone().into(),
+                to_micros(now).into(),
+            ],
+        );
+        if moves {
+            enqueue_in(
+                batch,
+                &Job::pass_changed(&member.serial),
+                now + self.change_delay,
+                now,
+            );
+        }
+        PointsSteps {
+            member: member_step,
+            entry,
+        }
+    }
+
+    /// How the points change of `steps` went, and on success what follows from it in the
+    /// same transaction: the tier, and the webhook events for `endpoints`. On anything but
+    /// `Done` the caller rolls back.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn points_outcome(
+        &self,
+        tx: &mut AnyConnection,
+        results: &Results,
+        steps: &PointsSteps,
+        program_id: &ProgramId,
+        tiers: &Tiers,
+        change: &PointsChange,
+        endpoints: &Endpoints,
+        now: OffsetDateTime,
+    ) -> Result<Applied, StoreError> {
+        let Some(row) = results.first(steps.member) else {
             return Ok(Applied::Refused);
         };
-        let mut member = Member::try_from(row)?;
-        let entry_id: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO ledger_entries (program_id, member_id, kind, amount, balance_after, reason, actor, \
-             idempotency_key, fingerprint, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-             ON CONFLICT (program_id, idempotency_key) DO NOTHING RETURNING id",
-        )
-        .bind(program_id.as_str())
-        .bind(member_id.as_str())
-        .bind(change.kind.as_str())
-        .bind(amount)
-        .bind(member.balance)
-        .bind(&change.reason)
-        .bind(&change.actor)
-        .bind(change.idempotency_key.as_ref().map(|k| k.as_str().to_string()))
-        .bind(&change.fingerprint)
-        .bind(to_micros(now))
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(entry_id) = entry_id else {
+        let mut member = Member::try_from(MemberRow::from_row(row)?)?;
+        let Some(entry) = results.first(steps.entry) else {
             return Ok(Applied::KeyTaken);
         };
+        let entry_id: i64 = entry.try_get(0)?;
+        let amount = change.amount.value();
         let new_tier = tiers
             .tier_for(member.lifetime_points)
             .map(|t| t.name.clone());
@@ -189,7 +256,7 @@ impl Store {
         let tier_changed = new_tier != previous_tier;
         if tier_changed {
             sqlx::query("UPDATE members SET tier = $2 WHERE id = $1")
-                .bind(member_id.as_str())
+                .bind(member.id.as_str())
                 .bind(new_tier.clone())
                 .execute(&mut *tx)
                 .await?;
@@ -198,7 +265,7 @@ impl Store {
         let entry = LedgerEntry {
             id: entry_id,
             program_id: program_id.clone(),
-            member_id: member_id.clone(),
+            member_id: member.id.clone(),
             kind: change.kind,
             amount,
             balance_after: member.balance,
@@ -211,20 +278,38 @@ impl Store {
             created_at: now,
         };
         if amount != 0 {
-            self.member_card_changed(tx, member_id, &member.serial, now)
+            let subscribed = endpoints.taking(EventType::PointsChanged);
+            if !subscribed.is_empty() {
+                let data = json!({ "member": member_data(&member), "entry": entry_data(&entry) });
+                self.emit_to(
+                    tx,
+                    program_id,
+                    &subscribed,
+                    EventType::PointsChanged,
+                    data,
+                    now,
+                )
                 .await?;
-            let data = json!({ "member": member_data(&member), "entry": entry_data(&entry) });
-            self.emit_event(tx, program_id, EventType::PointsChanged, data, now)
-                .await?;
+            }
         }
         if tier_changed {
-            let data = json!({
-                "member": member_data(&member),
-                "previous_tier": previous_tier,
-                "tier": member.tier,
-            });
-            self.emit_event(tx, program_id, EventType::MemberTierChanged, data, now)
+            let subscribed = endpoints.taking(EventType::MemberTierChanged);
+            if !subscribed.is_empty() {
+                let data = json!({
+                    "member": member_data(&member),
+                    "previous_tier": previous_tier,
+                    "tier": member.tier,
+                });
+                self.emit_to(
+                    tx,
+                    program_id,
+                    &subscribed,
+                    EventType::MemberTierChanged,
+                    data,
+                    now,
+                )
                 .await?;
+            }
         }
         Ok(Applied::Done(PointsOutcome {
             entry,

@@ -376,8 +376,8 @@ impl Store {
     ) -> Result<(), StoreError> {
         // Every landing page view writes: on SQLite the views of this process take turns
         // rather than meet at the database lock, whose busy handler sleeps in growing steps.
-        let _turn = self.write_turn().await;
-        let mut tx = self.pool.begin().await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
         insert_link_event(&mut tx, link, action, platform, member, now).await?;
         tx.commit().await?;
         Ok(())

@@ -7,6 +7,7 @@
 mod api_keys;
 mod apple;
 mod attribution;
+mod batch;
 mod campaigns;
 mod card_events;
 mod changes;
@@ -35,7 +36,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, ConnectOptions, Executor};
+use sqlx::pool::PoolConnection;
+use sqlx::{AnyConnection, AnyPool, ConnectOptions, Connection, Executor};
 
 use crate::clock::{OsRandom, SharedRandom};
 use crate::domain::ids::ProgramId;
@@ -118,10 +120,13 @@ pub struct Store {
     jobs: Arc<tokio::sync::Notify>,
     /// Card lookups made (members by id or serial): scans of forged codes must not add any.
     member_lookups: Arc<std::sync::atomic::AtomicU64>,
-    /// SQLite has one writer at a time, and a writer that finds the lock taken sleeps in the
-    /// busy handler in growing steps: under load that shows as a long latency tail. This
-    /// process's busy writers queue here instead, in order (see `write_turn`).
-    write_gate: Arc<tokio::sync::Mutex<()>>,
+    /// SQLite: the connection this process's busy write transactions go through, in turn
+    /// (see [`Store::writer`]). SQLite has one writer at a time, and a writer that finds the
+    /// lock taken sleeps in the busy handler in growing steps, which under load shows as a
+    /// long latency tail; queueing here is in order. One connection also keeps its page
+    /// cache: a connection that sees another's commit drops its whole cache and reads the
+    /// pages again.
+    writer: Option<Arc<tokio::sync::Mutex<AnyConnection>>>,
     /// Locations never move between programs and are never deleted: their program, once read.
     location_programs: Arc<Mutex<HashMap<String, ProgramId>>>,
     /// For ids made inside transactions (webhook events).
@@ -147,6 +152,11 @@ impl Store {
         } else {
             anyhow::bail!("database.url must start with sqlite: or postgres:");
         };
+        if engine == Engine::Sqlite && (url.contains(":memory:") || url.contains("mode=memory")) {
+            // Writes go through a connection of their own (see `writer`): each in-memory
+            // connection would be a database of its own.
+            anyhow::bail!("database.url names an in-memory SQLite database; name a file");
+        }
         let url = match engine {
             Engine::Sqlite if !url.contains("mode=") => {
                 let sep = if url.contains('?') { '&' } else { '?' };
@@ -165,34 +175,25 @@ impl Store {
             // per query (on SQLite, one more hop to the connection's thread). A broken connection
             // shows up as an error on its next query instead, and is replaced.
             .test_before_acquire(false)
-            .after_connect(move |conn, _meta| {
-                Box::pin(async move {
-                    match engine {
-                        Engine::Sqlite => {
-                            // A 64 MiB page cache: the outbox and registrations outgrow the
-                            // default 2 MiB quickly, and misses cost a read each.
-                            conn.execute(
-                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
-                                 PRAGMA cache_size = -65536;",
-                            )
-                            .await?;
-                        }
-                        // sqlx keeps statements prepared per connection, and PostgreSQL then
-                        // settles on a generic plan: the outbox claim planned while the queue
-                        // was empty took seconds per batch once 100,000 jobs arrived. Plan each
-                        // execution for the parameters and table it meets.
-                        Engine::Postgres => {
-                            conn.execute("SET plan_cache_mode = force_custom_plan")
-                                .await?;
-                        }
-                    }
-                    Ok(())
-                })
-            })
-            .connect_with(options)
+            .after_connect(move |conn, _meta| Box::pin(prepare(conn, engine)))
+            .connect_with(options.clone())
             .await
             .context("cannot connect to the database")?;
+        let writer = match engine {
+            Engine::Sqlite => {
+                let mut conn = AnyConnection::connect_with(&options)
+                    .await
+                    .context("cannot connect to the database")?;
+                prepare(&mut conn, engine).await?;
+                // Checkpoints (copying the log into the database file, with an fsync) run
+                // off the write path, in `checkpoints`; the writer does one itself only when
+                // the log has grown past 40 MB, should those fall behind.
+                conn.execute("PRAGMA wal_autocheckpoint = 10000").await?;
+                tokio::spawn(checkpoints(pool.clone()));
+                Some(Arc::new(tokio::sync::Mutex::new(conn)))
+            }
+            Engine::Postgres => None,
+        };
         Ok(Store {
             pool,
             engine,
@@ -200,7 +201,7 @@ impl Store {
             change_delay: time::Duration::ZERO,
             jobs: Arc::default(),
             member_lookups: Arc::default(),
-            write_gate: Arc::default(),
+            writer,
             location_programs: Arc::default(),
             random: Arc::new(OsRandom),
         })
@@ -228,25 +229,13 @@ impl Store {
         self.jobs.notify_waiters();
     }
 
-    /// On SQLite, a turn to write: held from before a write transaction begins until it ends.
-    /// Nothing on PostgreSQL, whose row locks let writers run side by side.
-    pub(crate) async fn write_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
-        match self.engine {
-            Engine::Sqlite => Some(self.write_gate.clone().lock_owned().await),
-            Engine::Postgres => None,
-        }
-    }
-
-    /// A transaction that will write after reading. On SQLite it takes the write lock at
-    /// BEGIN (waiting its turn with the busy timeout): a deferred transaction that read first
-    /// fails with SQLITE_BUSY when another connection wrote in between. PostgreSQL's row
-    /// locks need nothing special.
-    pub(crate) async fn begin_write(
-        &self,
-    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
-        Ok(match self.engine {
-            Engine::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Engine::Postgres => self.pool.begin().await?,
+    /// A connection to write through. On SQLite, the process's one writer connection, held
+    /// from before a write transaction begins until it ends: busy writers take turns here.
+    /// On PostgreSQL, whose row locks let writers run side by side, any pooled connection.
+    pub(crate) async fn writer(&self) -> Result<Writer, StoreError> {
+        Ok(match &self.writer {
+            Some(writer) => Writer::Own(writer.clone().lock_owned().await),
+            None => Writer::Pooled(self.pool.acquire().await?),
         })
     }
 
@@ -319,6 +308,90 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// A connection held for writing (see [`Store::writer`]).
+pub(crate) enum Writer {
+    Own(tokio::sync::OwnedMutexGuard<AnyConnection>),
+    Pooled(PoolConnection<sqlx::Any>),
+}
+
+impl Writer {
+    /// A transaction on this connection. On SQLite it takes the write lock at BEGIN, so a
+    /// write after a read cannot find another connection's write in between.
+    pub async fn begin(&mut self) -> Result<sqlx::Transaction<'_, sqlx::Any>, StoreError> {
+        Ok(match self {
+            Writer::Own(c) => c.begin_with("BEGIN IMMEDIATE").await?,
+            Writer::Pooled(c) => c.begin().await?,
+        })
+    }
+}
+
+impl std::ops::Deref for Writer {
+    type Target = AnyConnection;
+
+    fn deref(&self) -> &AnyConnection {
+        match self {
+            Writer::Own(c) => c,
+            Writer::Pooled(c) => c,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Writer {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        match self {
+            Writer::Own(c) => c,
+            Writer::Pooled(c) => c,
+        }
+    }
+}
+
+/// SQLite: copies the write-ahead log into the database file every 100 ms, beside the
+/// writer rather than in its commits (a passive checkpoint takes no write lock), until the
+/// pool is closed. A long log slows every read, which searches it first.
+async fn checkpoints(pool: AnyPool) {
+    let mut every = tokio::time::interval(Duration::from_millis(100));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        if pool.is_closed() {
+            return;
+        }
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&pool)
+            .await
+        {
+            if !pool.is_closed() {
+                tracing::warn!(error = %e, "SQLite checkpoint failed; the next one retries");
+            }
+        }
+    }
+}
+
+/// Settings every new connection gets.
+async fn prepare(conn: &mut AnyConnection, engine: Engine) -> Result<(), sqlx::Error> {
+    match engine {
+        Engine::Sqlite => {
+            // A 64 MiB page cache: the outbox and registrations outgrow the default 2 MiB
+            // quickly, and misses cost a read each.
+            conn.execute(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+                 PRAGMA cache_size = -65536;",
+            )
+            .await?;
+        }
+        // sqlx keeps statements prepared per connection, and PostgreSQL then settles on a
+        // generic plan: the outbox claim planned while the queue was empty took seconds per
+        // batch once 100,000 jobs arrived. Plan each execution for the parameters and table
+        // it meets.
+        Engine::Postgres => {
+            conn.execute("SET plan_cache_mode = force_custom_plan")
+                .await?;
+        }
+    }
+    Ok(())
 }
 
 /// `true`/`false` as stored.

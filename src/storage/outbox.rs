@@ -10,6 +10,7 @@
 use sqlx::{AnyConnection, FromRow};
 use time::OffsetDateTime;
 
+use super::batch::Batch;
 use super::messages::{record_outcome, MessageOutcome};
 use super::{is_unique_violation, Engine, Store, StoreError};
 use crate::clock::{from_micros, to_micros};
@@ -94,17 +95,7 @@ pub(super) async fn enqueue_many(
 ) -> Result<u64, StoreError> {
     let mut added = 0;
     for chunk in jobs.chunks(100) {
-        let rows = (0..chunk.len())
-            .map(|i| {
-                let p = 3 + i * 3;
-                format!("(${p}, ${}, ${}, 'pending', 0, $1, $2)", p + 1, p + 2)
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
-        let sql = format!(
-            "INSERT INTO outbox_jobs (kind, dedup_key, payload, state, attempts, run_at, created_at) \
-             VALUES {rows} ON CONFLICT (dedup_key) WHERE state = 'pending' DO NOTHING"
-        );
+        let sql = insert_jobs_sql(chunk.len());
         let mut q = sqlx::query(&sql)
             .bind(to_micros(run_at))
             .bind(to_micros(now));
@@ -114,6 +105,41 @@ pub(super) async fn enqueue_many(
         added += q.execute(&mut *conn).await?.rows_affected();
     }
     Ok(added)
+}
+
+/// The statement that adds `job`, due at `run_at`, to a [`Batch`].
+pub(super) fn enqueue_in(
+    batch: &mut Batch,
+    job: &Job,
+    run_at: OffsetDateTime,
+    now: OffsetDateTime,
+) {
+    batch.push(
+        insert_jobs_sql(1),
+        vec![
+            to_micros(run_at).into(),
+            to_micros(now).into(),
+            job.kind().into(),
+            job.dedup_key().into(),
+            job.to_json().into(),
+        ],
+    );
+}
+
+/// An INSERT of `rows` jobs: `$1` due time, `$2` creation time, then kind, key and payload
+/// of each. A pending job with the same key covers the new one.
+fn insert_jobs_sql(rows: usize) -> String {
+    let values = (0..rows)
+        .map(|i| {
+            let p = 3 + i * 3;
+            format!("(${p}, ${}, ${}, 'pending', 0, $1, $2)", p + 1, p + 2)
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "INSERT INTO outbox_jobs (kind, dedup_key, payload, state, attempts, run_at, created_at) \
+         VALUES {values} ON CONFLICT (dedup_key) WHERE state = 'pending' DO NOTHING"
+    )
 }
 
 impl Store {
@@ -157,13 +183,13 @@ impl Store {
                  RETURNING id, payload, attempts, created_at"
             }
         };
-        let _turn = self.write_turn().await;
+        let mut writer = self.writer().await?;
         let rows: Vec<ClaimRow> = sqlx::query_as(sql)
             .bind(to_micros(now))
             .bind(to_micros(lease_until))
             .bind(worker)
             .bind(i64::from(limit))
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *writer)
             .await?;
         let mut jobs: Vec<ClaimedJob> = rows
             .into_iter()
@@ -204,8 +230,8 @@ impl Store {
             .filter(|(_, f)| *f == Finish::Done { note: None })
             .map(|(id, _)| *id)
             .collect();
-        let _turn = self.write_turn().await;
-        let mut tx = self.pool.begin().await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
         for outcome in messages {
             record_outcome(&mut tx, outcome, now).await?;
         }

@@ -3,15 +3,18 @@
 //! a scan record and its effect never disagree.
 
 use serde_json::json;
-use sqlx::{AnyConnection, FromRow};
+use sqlx::{AnyConnection, FromRow, Row};
 use time::OffsetDateTime;
 
+use super::batch::{Batch, Step};
 use super::ledger::Applied;
+use super::webhooks::{Endpoints, ENDPOINTS_SQL};
 use super::{flag, is_unique_violation, Conflict, Store, StoreError};
 use crate::clock::{from_micros, rfc3339, to_micros};
 use crate::domain::api_key::ApiKey;
 use crate::domain::ids::{ApiKeyId, LocationId, MemberId, ProgramId, RewardId};
 use crate::domain::ledger::{LedgerEntry, PointsChange};
+use crate::domain::member::Member;
 use crate::domain::program::Tiers;
 use crate::domain::scan::{Location, RejectReason, Scan, ScanAction};
 use crate::domain::webhook::{entry_data, member_data, EventType};
@@ -21,7 +24,8 @@ use crate::storage::{Conflict as StoreConflict, PointsOutcome};
 #[derive(Debug, Clone)]
 pub struct NewScan<'a> {
     pub program_id: Option<&'a ProgramId>,
-    pub member_id: Option<&'a MemberId>,
+    /// The card's member, when the code named one we could trust.
+    pub member: Option<&'a Member>,
     pub staff: &'a ApiKey,
     pub location_id: Option<&'a LocationId>,
     pub action: ScanAction,
@@ -32,6 +36,12 @@ pub struct NewScan<'a> {
     pub idempotency_key: Option<&'a str>,
     /// A digest of the request, so a reused key with a different request is refused.
     pub fingerprint: Option<&'a str>,
+}
+
+impl NewScan<'_> {
+    pub fn member_id(&self) -> Option<&MemberId> {
+        self.member.map(|m| &m.id)
+    }
 }
 
 /// How an action after a scan went.
@@ -187,23 +197,33 @@ impl Store {
         scan: &NewScan<'_>,
         now: OffsetDateTime,
     ) -> Result<Scan, StoreError> {
-        let turn = self.write_turn().await;
-        let mut tx = self.pool.begin().await?;
-        let id = insert_scan(&mut tx, scan, 0, None, now)
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("a scan without a key or reward was refused"))?;
-        self.emit_scan_events(&mut tx, scan, id, 0, None, now)
-            .await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
+        let mut batch = Batch::new();
+        let inserted = insert_scan_in(&mut batch, scan, 0, false, now);
+        let endpoints = scan
+            .program_id
+            .map(|p| batch.push(ENDPOINTS_SQL, vec![p.as_str().into()]));
+        let results = batch.run(&mut tx, self.engine).await?;
+        let id: i64 = results
+            .first(inserted)
+            .ok_or_else(|| anyhow::anyhow!("a scan without a key or reward was refused"))?
+            .try_get(0)?;
+        if let Some(step) = endpoints {
+            let endpoints = Endpoints::from_rows(results.rows(step))?;
+            self.emit_scan_events(&mut tx, scan, id, 0, None, &endpoints, now)
+                .await?;
+        }
         tx.commit().await?;
-        drop(turn);
+        drop(writer);
         self.jobs_added();
         Ok(recorded(scan, id, 0, None, now))
     }
 
     /// An accepted action after a scan: the points change (if any) and the scan record in one
-    /// transaction. A repeat of the same request under its idempotency key answers with the
-    /// first outcome; a single-use reward already redeemed is refused, even by a concurrent
-    /// request (the unique index decides).
+    /// transaction, sent to the database as one batch. A repeat of the same request under its
+    /// idempotency key answers with the first outcome; a single-use reward already redeemed
+    /// is refused, even by a concurrent request (the unique index decides).
     pub async fn apply_scan(
         &self,
         scan: &NewScan<'_>,
@@ -212,27 +232,36 @@ impl Store {
     ) -> Result<ScanOutcome, StoreError> {
         // No look for an earlier request first: a repeated key meets a unique index below,
         // and only then is the first outcome read back.
-        let (program_id, member_id) = match (scan.program_id, scan.member_id) {
+        let (program_id, member) = match (scan.program_id, scan.member) {
             (Some(p), Some(m)) => (p, m),
             _ => return Err(anyhow::anyhow!("an action needs a program and a member").into()),
         };
-        let turn = self.write_turn().await;
-        let mut tx = self.pool.begin().await?;
-        let points = match change {
-            None => None,
-            Some((change, tiers)) => match self
-                .points_in(&mut tx, program_id, member_id, tiers, change, now)
+        let amount = change.map_or(0, |(c, _)| c.amount.value());
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
+        let mut batch = Batch::new();
+        let points_steps =
+            change.map(|(c, _)| self.points_steps(&mut batch, program_id, member, c, now));
+        let inserted = insert_scan_in(&mut batch, scan, amount, change.is_some(), now);
+        let endpoints = batch.push(ENDPOINTS_SQL, vec![program_id.as_str().into()]);
+        let results = batch.run(&mut tx, self.engine).await?;
+        let endpoints = Endpoints::from_rows(results.rows(endpoints))?;
+        let points = match (change, points_steps) {
+            (Some((change, tiers)), Some(steps)) => match self
+                .points_outcome(
+                    &mut tx, &results, &steps, program_id, tiers, change, &endpoints, now,
+                )
                 .await?
             {
                 Applied::Done(outcome) => Some(outcome),
                 Applied::Refused => {
                     tx.rollback().await?;
-                    drop(turn);
+                    drop(writer);
                     // A retry of a request that went through may no longer fit the balance.
                     if let Some(replay) = self.replay_scan(scan).await? {
                         return Ok(replay);
                     }
-                    return match self.why_not_applied(program_id, member_id).await {
+                    return match self.why_not_applied(program_id, &member.id).await {
                         StoreError::Conflict(StoreConflict::InsufficientPoints { .. }) => {
                             Ok(ScanOutcome::Refused(RejectReason::InsufficientPoints))
                         }
@@ -244,23 +273,22 @@ impl Store {
                 }
                 Applied::KeyTaken => {
                     tx.rollback().await?;
-                    drop(turn);
+                    drop(writer);
                     return self.after_conflict(scan).await;
                 }
             },
+            _ => None,
         };
-        let (amount, entry) = points
-            .as_ref()
-            .map_or((0, None), |p| (p.entry.amount, Some(p.entry.id)));
-        let Some(id) = insert_scan(&mut tx, scan, amount, entry, now).await? else {
+        let entry = points.as_ref().map(|p| p.entry.id);
+        let Some(id) = results.first(inserted).map(|r| r.try_get(0)).transpose()? else {
             tx.rollback().await?;
-            drop(turn);
+            drop(writer);
             return self.after_conflict(scan).await;
         };
-        self.emit_scan_events(&mut tx, scan, id, amount, points.as_ref(), now)
+        self.emit_scan_events(&mut tx, scan, id, amount, points.as_ref(), &endpoints, now)
             .await?;
         tx.commit().await?;
-        drop(turn);
+        drop(writer);
         self.jobs_added();
         Ok(ScanOutcome::Applied {
             scan: recorded(scan, id, amount, entry, now),
@@ -269,7 +297,8 @@ impl Store {
     }
 
     /// `scan.accepted` or `scan.rejected`, and `reward.redeemed` for an accepted redemption,
-    /// when the scan belongs to a program.
+    /// to those of `endpoints` that take them.
+    #[allow(clippy::too_many_arguments)]
     async fn emit_scan_events(
         &self,
         tx: &mut AnyConnection,
@@ -277,18 +306,34 @@ impl Store {
         id: i64,
         points: i64,
         outcome: Option<&PointsOutcome>,
+        endpoints: &Endpoints,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
         let Some(program) = scan.program_id else {
             return Ok(());
         };
+        let kind = if scan.rejected.is_some() {
+            EventType::ScanRejected
+        } else {
+            EventType::ScanAccepted
+        };
+        let redeemed = scan.rejected.is_none() && scan.action == ScanAction::Redeem;
+        let to_scan = endpoints.taking(kind);
+        let to_redeemed = if redeemed {
+            endpoints.taking(EventType::RewardRedeemed)
+        } else {
+            Vec::new()
+        };
+        if to_scan.is_empty() && to_redeemed.is_empty() {
+            return Ok(());
+        }
         let data = json!({
             "scan": {
                 "id": id,
                 "action": scan.action,
                 "result": if scan.rejected.is_some() { "rejected" } else { "accepted" },
                 "reason": scan.rejected,
-                "member_id": scan.member_id,
+                "member_id": scan.member_id(),
                 "location_id": scan.location_id,
                 "staff_key_id": scan.staff.id,
                 "staff_name": scan.staff.name,
@@ -300,17 +345,17 @@ impl Store {
             "member": outcome.map(|o| member_data(&o.member)),
             "entry": outcome.map(|o| entry_data(&o.entry)),
         });
-        let kind = if scan.rejected.is_some() {
-            EventType::ScanRejected
-        } else {
-            EventType::ScanAccepted
-        };
-        self.emit_event(tx, program, kind, data.clone(), now)
+        self.emit_to(tx, program, &to_scan, kind, data.clone(), now)
             .await?;
-        if scan.rejected.is_none() && scan.action == ScanAction::Redeem {
-            self.emit_event(tx, program, EventType::RewardRedeemed, data, now)
-                .await?;
-        }
+        self.emit_to(
+            tx,
+            program,
+            &to_redeemed,
+            EventType::RewardRedeemed,
+            data,
+            now,
+        )
+        .await?;
         Ok(())
     }
 
@@ -343,7 +388,7 @@ impl Store {
             return Ok(None);
         };
         if row.fingerprint.as_deref() != scan.fingerprint
-            || row.member_id.as_deref() != scan.member_id.map(MemberId::as_str)
+            || row.member_id.as_deref() != scan.member_id().map(MemberId::as_str)
         {
             return Err(StoreError::Conflict(Conflict::IdempotencyKeyReused));
         }
@@ -412,7 +457,7 @@ fn recorded(
     Scan {
         id,
         program_id: scan.program_id.cloned(),
-        member_id: scan.member_id.cloned(),
+        member_id: scan.member_id().cloned(),
         staff_key_id: scan.staff.id.clone(),
         staff_name: scan.staff.name.clone(),
         location_id: scan.location_id.cloned(),
@@ -426,42 +471,50 @@ fn recorded(
     }
 }
 
-/// Inserts the scan; `None` when a unique index refused it (a used idempotency key, or a
-/// single-use reward already redeemed).
-async fn insert_scan(
-    conn: &mut AnyConnection,
+/// Adds the scan's INSERT to `batch`; it returns the new id, or nothing when a unique index
+/// refused it (a used idempotency key, or a single-use reward already redeemed). With
+/// `with_entry`, the scan points at the ledger entry written under its idempotency key
+/// earlier in the batch.
+fn insert_scan_in(
+    batch: &mut Batch,
     scan: &NewScan<'_>,
     points: i64,
-    ledger_entry_id: Option<i64>,
+    with_entry: bool,
     now: OffsetDateTime,
-) -> Result<Option<i64>, StoreError> {
-    let id: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO scans (program_id, member_id, staff_key_id, staff_name, location_id, action, result, \
-         reason, amount_minor, points, reward_id, single_use, ledger_entry_id, idempotency_key, fingerprint, \
-         created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
-         ON CONFLICT DO NOTHING RETURNING id",
-    )
-    .bind(scan.program_id.map(|p| p.as_str().to_string()))
-    .bind(scan.member_id.map(|m| m.as_str().to_string()))
-    .bind(scan.staff.id.as_str())
-    .bind(&scan.staff.name)
-    .bind(scan.location_id.map(|l| l.as_str().to_string()))
-    .bind(scan.action.as_str())
-    .bind(if scan.rejected.is_some() {
-        "rejected"
+) -> Step {
+    let entry = if with_entry {
+        "(SELECT id FROM ledger_entries WHERE program_id = $1 AND idempotency_key = $13)"
     } else {
-        "accepted"
-    })
-    .bind(scan.rejected.map(|r| r.as_str()))
-    .bind(scan.amount_minor)
-    .bind(points)
-    .bind(scan.reward.map(|(r, _)| r.as_str().to_string()))
-    .bind(flag(scan.reward.is_some_and(|(_, single)| single)))
-    .bind(ledger_entry_id)
-    .bind(scan.idempotency_key)
-    .bind(scan.fingerprint)
-    .bind(to_micros(now))
-    .fetch_optional(conn)
-    .await?;
-    Ok(id)
+        "NULL"
+    };
+    batch.push(
+        format!(
+            "INSERT INTO scans (program_id, member_id, staff_key_id, staff_name, location_id, action, result, \
+             reason, amount_minor, points, reward_id, single_use, ledger_entry_id, idempotency_key, fingerprint, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, {entry}, $13, $14, $15) \
+             ON CONFLICT DO NOTHING RETURNING id"
+        ),
+        vec![
+            scan.program_id.map(|p| p.as_str()).into(),
+            scan.member_id().map(|m| m.as_str()).into(),
+            scan.staff.id.as_str().into(),
+            scan.staff.name.clone().into(),
+            scan.location_id.map(|l| l.as_str()).into(),
+            scan.action.as_str().into(),
+            if scan.rejected.is_some() {
+                "rejected"
+            } else {
+                "accepted"
+            }
+            .into(),
+            scan.rejected.map(|r| r.as_str()).into(),
+            scan.amount_minor.into(),
+            points.into(),
+            scan.reward.map(|(r, _)| r.as_str()).into(),
+            flag(scan.reward.is_some_and(|(_, single)| single)).into(),
+            scan.idempotency_key.into(),
+            scan.fingerprint.into(),
+            to_micros(now).into(),
+        ],
+    )
 }

@@ -3,6 +3,7 @@
 //! its type, so an event is sent if and only if the change committed.
 
 use serde_json::Value;
+use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, FromRow};
 use time::OffsetDateTime;
 
@@ -201,11 +202,25 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<Option<EventId>, StoreError> {
         let subscribed = subscribers(conn, program, event).await?;
+        self.emit_to(conn, program, &subscribed, event, data, now)
+            .await
+    }
+
+    /// Emits `event` to those of `endpoints` that take it, if any.
+    pub(super) async fn emit_to(
+        &self,
+        conn: &mut AnyConnection,
+        program: &ProgramId,
+        subscribed: &[WebhookId],
+        event: EventType,
+        data: Value,
+        now: OffsetDateTime,
+    ) -> Result<Option<EventId>, StoreError> {
         if subscribed.is_empty() {
             return Ok(None);
         }
         Ok(Some(
-            self.write_event(conn, program, event, &subscribed, data, now)
+            self.write_event(conn, program, event, subscribed, data, now)
                 .await?,
         ))
     }
@@ -311,27 +326,48 @@ impl Store {
     }
 }
 
+/// The program's active endpoints and the events each takes, read once per transaction
+/// (see [`Endpoints`]).
+pub(super) const ENDPOINTS_SQL: &str =
+    "SELECT id, events FROM webhook_endpoints WHERE program_id = $1 AND active = 1";
+
+/// A program's active endpoints, as read in a transaction that may emit several events.
+pub(super) struct Endpoints(Vec<(WebhookId, Subscription)>);
+
+impl Endpoints {
+    /// From the rows of [`ENDPOINTS_SQL`]. An endpoint whose stored event types cannot be
+    /// read is left out, loudly: one broken row must not stop the change it reports on.
+    pub fn from_rows(rows: &[AnyRow]) -> Result<Endpoints, StoreError> {
+        let mut endpoints = Vec::with_capacity(rows.len());
+        for row in rows {
+            let (id, events): (String, String) = FromRow::from_row(row)?;
+            match Subscription::from_stored(&events) {
+                Ok(s) => endpoints.push((WebhookId::from_trusted(id), s)),
+                Err(_) => tracing::error!(webhook = id, "stored event types unreadable; skipped"),
+            }
+        }
+        Ok(Endpoints(endpoints))
+    }
+
+    /// The endpoints that take `event`.
+    pub fn taking(&self, event: EventType) -> Vec<WebhookId> {
+        self.0
+            .iter()
+            .filter(|(_, s)| s.includes(event))
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+}
+
 /// The program's active endpoints that take `event`, in the caller's transaction.
 pub(super) async fn subscribers(
     conn: &mut AnyConnection,
     program: &ProgramId,
     event: EventType,
 ) -> Result<Vec<WebhookId>, StoreError> {
-    let endpoints: Vec<(String, String)> = sqlx::query_as(
-        "SELECT id, events FROM webhook_endpoints WHERE program_id = $1 AND active = 1",
-    )
-    .bind(program.as_str())
-    .fetch_all(&mut *conn)
-    .await?;
-    Ok(endpoints
-        .into_iter()
-        .filter(|(id, events)| match Subscription::from_stored(events) {
-            Ok(s) => s.includes(event),
-            Err(_) => {
-                tracing::error!(webhook = id, "stored event types unreadable; skipped");
-                false
-            }
-        })
-        .map(|(id, _)| WebhookId::from_trusted(id))
-        .collect())
+    let rows = sqlx::query(ENDPOINTS_SQL)
+        .bind(program.as_str())
+        .fetch_all(&mut *conn)
+        .await?;
+    Ok(Endpoints::from_rows(&rows)?.taking(event))
 }

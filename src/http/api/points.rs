@@ -154,7 +154,7 @@ async fn apply(
         .store
         .apply_points(
             &program.id,
-            &member.id,
+            member,
             &program.tiers,
             &change,
             state.clock.now(),
