@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use super::batch::{Arg, Batch, Results, Step};
 use super::members::{MemberRow, MEMBER_COLUMNS};
 use super::outbox::enqueue_in;
-use super::webhooks::{Endpoints, ENDPOINTS_SQL};
+use super::webhooks::{endpoints_in, Endpoints};
 use super::{Conflict, Store, StoreError};
 use crate::clock::{from_micros, to_micros};
 use crate::domain::ids::{MemberId, ProgramId};
@@ -110,7 +110,7 @@ impl Store {
         let mut tx = writer.begin().await?;
         let mut batch = Batch::new();
         let steps = self.points_steps(&mut batch, program_id, member, change, now);
-        let endpoints = batch.push(ENDPOINTS_SQL, vec![program_id.as_str().into()]);
+        let endpoints = endpoints_in(&mut batch, program_id);
         let results = batch.run(&mut tx, self.engine).await?;
         let endpoints = Endpoints::from_rows(results.rows(endpoints))?;
         match self

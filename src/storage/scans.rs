@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 use super::batch::{Batch, Step};
 use super::ledger::Applied;
-use super::webhooks::{Endpoints, ENDPOINTS_SQL};
+use super::webhooks::{endpoints_in, Endpoints};
 use super::{flag, is_unique_violation, Conflict, Store, StoreError};
 use crate::clock::{from_micros, rfc3339, to_micros};
 use crate::domain::api_key::ApiKey;
@@ -201,9 +201,7 @@ impl Store {
         let mut tx = writer.begin().await?;
         let mut batch = Batch::new();
         let inserted = insert_scan_in(&mut batch, scan, 0, false, now);
-        let endpoints = scan
-            .program_id
-            .map(|p| batch.push(ENDPOINTS_SQL, vec![p.as_str().into()]));
+        let endpoints = scan.program_id.map(|p| endpoints_in(&mut batch, p));
         let results = batch.run(&mut tx, self.engine).await?;
         let id: i64 = results
             .first(inserted)
@@ -243,7 +241,7 @@ impl Store {
         let points_steps =
             change.map(|(c, _)| self.points_steps(&mut batch, program_id, member, c, now));
         let inserted = insert_scan_in(&mut batch, scan, amount, change.is_some(), now);
-        let endpoints = batch.push(ENDPOINTS_SQL, vec![program_id.as_str().into()]);
+        let endpoints = endpoints_in(&mut batch, program_id);
         let results = batch.run(&mut tx, self.engine).await?;
         let endpoints = Endpoints::from_rows(results.rows(endpoints))?;
         let points = match (change, points_steps) {

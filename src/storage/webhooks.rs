@@ -7,6 +7,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, FromRow};
 use time::OffsetDateTime;
 
+use super::batch::{Batch, Step};
 use super::{flag, Store, StoreError};
 use crate::clock::{from_micros, to_micros};
 use crate::domain::ids::{EventId, ProgramId, WebhookId};
@@ -328,14 +329,19 @@ impl Store {
 
 /// The program's active endpoints and the events each takes, read once per transaction
 /// (see [`Endpoints`]).
-pub(super) const ENDPOINTS_SQL: &str =
+const ENDPOINTS_SQL: &str =
     "SELECT id, events FROM webhook_endpoints WHERE program_id = $1 AND active = 1";
+
+/// Adds the read of `program`'s endpoints to `batch`; [`Endpoints::from_rows`] takes its rows.
+pub(super) fn endpoints_in(batch: &mut Batch, program: &ProgramId) -> Step {
+    batch.push(ENDPOINTS_SQL, vec![program.as_str().into()])
+}
 
 /// A program's active endpoints, as read in a transaction that may emit several events.
 pub(super) struct Endpoints(Vec<(WebhookId, Subscription)>);
 
 impl Endpoints {
-    /// From the rows of [`ENDPOINTS_SQL`]. An endpoint whose stored event types cannot be
+    /// From the rows of [`endpoints_in`]. An endpoint whose stored event types cannot be
     /// read is left out, loudly: one broken row must not stop the change it reports on.
     pub fn from_rows(rows: &[AnyRow]) -> Result<Endpoints, StoreError> {
         let mut endpoints = Vec::with_capacity(rows.len());
