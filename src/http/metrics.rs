@@ -53,6 +53,18 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         "Card and member lookups in the database (scans of forged codes add none).",
         state.store.member_lookups(),
     );
+    if let Some(w) = state.store.write_counts() {
+        out.counter(
+            "passwright_sqlite_write_turns_total",
+            "SQLite: write transactions on the writer connection (points, scans, outbox).",
+            w.turns.load(Ordering::Relaxed),
+        );
+        out.counter(
+            "passwright_sqlite_commits_total",
+            "SQLite: COMMITs of the writer connection; turns queued together share one.",
+            w.commits.load(Ordering::Relaxed),
+        );
+    }
     let o = &state.outbox.counters;
     let labels: Vec<String> = PushResult::ALL
         .iter()

@@ -34,6 +34,23 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
     landing::configure(cfg);
 }
 
+/// Runs `work` to its end even when the client goes away. actix drops a request's future
+/// when its connection closes; a write cut off in the middle of its trip to SQLite makes
+/// the writes committed together with it fail too (see `storage/writer.rs`).
+pub(crate) async fn to_the_end<T: Send + 'static>(
+    work: impl std::future::Future<Output = T> + Send + 'static,
+) -> Result<T, error::ApiError> {
+    match tokio::spawn(work).await {
+        Ok(out) => Ok(out),
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(_) => Err(error::ApiError::new(
+            actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+            "shutting_down",
+            "the server is shutting down; try again",
+        )),
+    }
+}
+
 /// HTTP dates have whole seconds.
 fn http_date(t: time::OffsetDateTime) -> SystemTime {
     let secs = u64::try_from(t.unix_timestamp()).unwrap_or(0);

@@ -186,9 +186,21 @@ impl Outbox {
                 _ => None,
             })
             .collect();
-        let outcomes = join_all(jobs.iter().map(|job| self.handle(worker, job, &single))).await;
+        // Changed cards are fanned out together, in one write; the other jobs one by one.
+        let (cards, others): (Vec<&ClaimedJob>, Vec<&ClaimedJob>) = jobs
+            .iter()
+            .partition(|j| matches!(j.job, Ok(Job::PassChanged { .. })));
+        let (cards_handled, others_handled) = futures_util::future::join(
+            self.fan_out_cards(worker, &cards),
+            join_all(others.iter().map(|job| self.handle(worker, job, &single))),
+        )
+        .await;
         let (mut finishes, mut messages, mut counted) = (Vec::new(), Vec::new(), Vec::new());
-        for (job, handled) in jobs.iter().zip(outcomes) {
+        let handled = cards
+            .into_iter()
+            .zip(cards_handled)
+            .chain(others.into_iter().zip(others_handled));
+        for (job, handled) in handled {
             match handled {
                 Handled::Recorded => {}
                 Handled::Finish(f) => finishes.push((job.id, f)),
@@ -249,14 +261,7 @@ impl Outbox {
             }
         };
         let result = match job {
-            Job::PassChanged { serial } => self
-                .store
-                .fan_out_card(claimed.id, worker, serial, self.clock.now())
-                .await
-                .map(|pushes| {
-                    tracing::debug!(pushes, "card change fanned out");
-                    Handled::Recorded
-                }),
+            Job::PassChanged { .. } => Ok(self.fan_out_cards(worker, &[claimed]).await.remove(0)),
             Job::ProgramChanged { program_id, after } => {
                 self.fan_out_program(claimed.id, worker, program_id, *after)
                     .await
@@ -302,6 +307,31 @@ impl Outbox {
         result.unwrap_or_else(|e| {
             Handled::Finish(self.retry_or_fail(claimed, &format!("{e:#}"), None))
         })
+    }
+
+    /// `pass_changed` jobs, in one write: what each came to, in their order.
+    async fn fan_out_cards(&self, worker: &str, jobs: &[&ClaimedJob]) -> Vec<Handled> {
+        let cards: Vec<(i64, &str)> = jobs
+            .iter()
+            .filter_map(|j| match &j.job {
+                Ok(Job::PassChanged { serial }) => Some((j.id, serial.as_str())),
+                _ => None,
+            })
+            .collect();
+        match self
+            .store
+            .fan_out_cards(worker, &cards, self.clock.now())
+            .await
+        {
+            Ok(deliveries) => {
+                tracing::debug!(cards = cards.len(), deliveries, "card changes fanned out");
+                jobs.iter().map(|_| Handled::Recorded).collect()
+            }
+            Err(e) => jobs
+                .iter()
+                .map(|j| Handled::Finish(self.retry_or_fail(j, &format!("{e:#}"), None)))
+                .collect(),
+        }
     }
 
     async fn fan_out_program(

@@ -67,6 +67,13 @@ pub(super) struct Batch {
     statements: Vec<(String, Vec<Arg>)>,
 }
 
+/// A batch that did not run through.
+pub(super) struct Failed {
+    /// How many of the statements before the batch ran.
+    pub lead_ran: usize,
+    pub error: StoreError,
+}
+
 /// The rows each statement of a batch returned.
 pub(super) struct Results {
     rows: Vec<Vec<AnyRow>>,
@@ -111,7 +118,21 @@ impl Batch {
     /// binding several statements at once deprecated and keeps it for SQLite only; the lock
     /// file pins the version this is built and tested with.
     async fn run_at_once(self, conn: &mut AnyConnection) -> Result<Results, StoreError> {
+        self.run_after(&[], conn).await.map_err(|f| f.error)
+    }
+
+    /// SQLite: the batch after `lead`, statements without placeholders whose results are
+    /// dropped, in the same trip.
+    pub(super) async fn run_after(
+        self,
+        lead: &[&str],
+        conn: &mut AnyConnection,
+    ) -> Result<Results, Failed> {
         let mut sql = String::new();
+        for statement in lead {
+            sql.push_str(statement);
+            sql.push_str(";\n");
+        }
         let mut args = Vec::new();
         for (statement, statement_args) in self.statements.iter() {
             sql.push_str(&renumber(statement, args.len()));
@@ -120,21 +141,32 @@ impl Batch {
         }
         let mut rows = vec![Vec::new()];
         let mut stream = conn.fetch_many(bind_all(sqlx::query(&sql), args));
-        while let Some(step) = stream.try_next().await? {
-            match step {
-                Either::Right(row) => rows.last_mut().map_or((), |r| r.push(row)),
-                Either::Left(_) => rows.push(Vec::new()),
+        loop {
+            match stream.try_next().await {
+                Ok(Some(Either::Right(row))) => rows.last_mut().map_or((), |r| r.push(row)),
+                Ok(Some(Either::Left(_))) => rows.push(Vec::new()),
+                Ok(None) => break,
+                Err(e) => {
+                    return Err(Failed {
+                        lead_ran: (rows.len() - 1).min(lead.len()),
+                        error: e.into(),
+                    })
+                }
             }
         }
         drop(stream);
         rows.pop();
+        rows.drain(..lead.len().min(rows.len()));
         if rows.len() != self.statements.len() {
-            return Err(anyhow::anyhow!(
-                "a batch of {} statements returned {} results",
-                self.statements.len(),
-                rows.len()
-            )
-            .into());
+            return Err(Failed {
+                lead_ran: lead.len(),
+                error: anyhow::anyhow!(
+                    "a batch of {} statements returned {} results",
+                    self.statements.len(),
+                    rows.len()
+                )
+                .into(),
+            });
         }
         Ok(Results { rows })
     }

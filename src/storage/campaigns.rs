@@ -417,12 +417,14 @@ impl Store {
         }
         if !finish_held(&mut tx, job_id, worker, now).await? {
             tx.rollback().await?;
+            writer.finish().await?;
             return Ok(Batch {
                 added: 0,
                 finished: false,
             });
         }
         tx.commit().await?;
+        writer.finish().await?;
         self.jobs_added();
         Ok(Batch { added, finished })
     }

@@ -12,6 +12,7 @@
 use sqlx::AnyConnection;
 use time::OffsetDateTime;
 
+use super::outbox::placeholders;
 use super::{Engine, Store, StoreError};
 use crate::clock::to_micros;
 use crate::domain::job::Job;
@@ -19,16 +20,16 @@ use crate::domain::job::Job;
 const JOB_INSERT: &str =
     "INSERT INTO outbox_jobs (kind, dedup_key, payload, state, attempts, run_at, created_at)";
 
-/// Columns of an `apple_push` job for registration `r` of device `d`; `$2` is now.
+/// Columns of an `apple_push` job for registration `r` of device `d`; `$1` is now.
 const PUSH_JOB: &str = "SELECT DISTINCT 'apple_push', 'apns:' || r.pass_type_id || ':' || d.push_token, \
      '{\"kind\":\"apple_push\",\"pass_type_id\":\"' || r.pass_type_id || '\",\"push_token\":\"' || d.push_token || '\"}', \
-     'pending', 0, $2, $2 FROM apple_registrations r \
+     'pending', 0, $1, $1 FROM apple_registrations r \
      JOIN apple_devices d ON d.device_library_id = r.device_library_id";
 
-/// Columns of a `google_object` job for Google object `g`; `$2` is now.
+/// Columns of a `google_object` job for Google object `g`; `$1` is now.
 const GOOGLE_JOB: &str = "SELECT 'google_object', 'google-object:' || g.member_id, \
      '{\"kind\":\"google_object\",\"member_id\":\"' || g.member_id || '\"}', \
-     'pending', 0, $2, $2 FROM google_objects g";
+     'pending', 0, $1, $1 FROM google_objects g";
 
 const COALESCE: &str = "ON CONFLICT (dedup_key) WHERE state = 'pending' DO NOTHING";
 
@@ -62,40 +63,60 @@ pub enum FanOut {
 }
 
 impl Store {
-    /// Enqueues one push per distinct device holding `serial`, and the Google object update,
-    /// and finishes the fan-out job, in one transaction; nothing happens if `worker` no
-    /// longer holds the job's lease. Returns how many deliveries were enqueued.
-    pub async fn fan_out_card(
+    /// For each of `cards` (a `pass_changed` job's id and its card's serial): enqueues one
+    /// push per distinct device holding the card, and its Google object update, and finishes
+    /// the job, all in one transaction: the card changes a worker claimed take one write
+    /// turn together. Cards whose job `worker` no longer holds are left alone (their new
+    /// holder fans them out). Returns how many deliveries were enqueued.
+    pub async fn fan_out_cards(
         &self,
-        job_id: i64,
         worker: &str,
-        serial: &str,
+        cards: &[(i64, &str)],
         now: OffsetDateTime,
     ) -> Result<u64, StoreError> {
-        let mut writer = self.writer().await?;
-        let mut tx = writer.begin().await?;
-        let pushes = sqlx::query(&format!(
-            "{JOB_INSERT} {PUSH_JOB} WHERE r.serial = $1 {COALESCE}"
-        ))
-        .bind(serial)
-        .bind(to_micros(now))
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        let google = sqlx::query(&format!(
-            "{JOB_INSERT} {GOOGLE_JOB} JOIN members m ON m.id = g.member_id WHERE m.serial = $1 {COALESCE}"
-        ))
-        .bind(serial)
-        .bind(to_micros(now))
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if !finish_held(&mut tx, job_id, worker, now).await? {
-            tx.rollback().await?;
+        if cards.is_empty() {
             return Ok(0);
         }
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
+        let mut added = 0;
+        for chunk in cards.chunks(500) {
+            let sql = format!(
+                "UPDATE outbox_jobs SET state = 'done', finished_at = $1, lease_until = NULL \
+                 WHERE leased_by = $2 AND state = 'running' AND id IN ({}) RETURNING id",
+                placeholders(3, chunk.len())
+            );
+            let mut q = sqlx::query_scalar(&sql).bind(to_micros(now)).bind(worker);
+            for (id, _) in chunk {
+                q = q.bind(*id);
+            }
+            let held: Vec<i64> = q.fetch_all(&mut *tx).await?;
+            let serials: Vec<&str> = chunk
+                .iter()
+                .filter(|(id, _)| held.contains(id))
+                .map(|(_, serial)| *serial)
+                .collect();
+            if serials.is_empty() {
+                continue;
+            }
+            let list = placeholders(2, serials.len());
+            for sql in [
+                format!("{JOB_INSERT} {PUSH_JOB} WHERE r.serial IN ({list}) {COALESCE}"),
+                format!(
+                    "{JOB_INSERT} {GOOGLE_JOB} JOIN members m ON m.id = g.member_id \
+                     WHERE m.serial IN ({list}) {COALESCE}"
+                ),
+            ] {
+                let mut q = sqlx::query(&sql).bind(to_micros(now));
+                for serial in &serials {
+                    q = q.bind(*serial);
+                }
+                added += q.execute(&mut *tx).await?.rows_affected();
+            }
+        }
         tx.commit().await?;
-        Ok(pushes + google)
+        writer.finish().await?;
+        Ok(added)
     }
 
     /// One step of a program-wide fan-out: an [`Job::ApplePushes`] job for each `ranges.size`
@@ -117,6 +138,7 @@ impl Store {
         // first would make the later write fail outright when another writer got in between.
         if !renew_held(&mut tx, job_id, worker, lease_until).await? {
             tx.rollback().await?;
+            writer.finish().await?;
             return Ok(FanOut::Finished);
         }
         if after == 0 {
@@ -165,6 +187,7 @@ impl Store {
         if jobs.is_empty() {
             finish_held(&mut tx, job_id, worker, now).await?;
             tx.commit().await?;
+            writer.finish().await?;
             return Ok(FanOut::Finished);
         }
         super::outbox::enqueue_many(&mut tx, &jobs, now, now).await?;
@@ -180,6 +203,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        writer.finish().await?;
         Ok(FanOut::Continue { after: upto })
     }
 
@@ -227,8 +251,10 @@ impl Store {
         worker: &str,
         lease_until: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        let mut conn = self.writer().await?;
-        renew_held(&mut conn, job_id, worker, lease_until).await
+        let mut writer = self.writer().await?;
+        let held = renew_held(&mut writer, job_id, worker, lease_until).await?;
+        writer.finish().await?;
+        Ok(held)
     }
 
     /// Ends an [`Job::ApplePushes`] job held by `worker` as done with `note`, writing in the
@@ -258,6 +284,7 @@ impl Store {
             == 1;
         if !ended {
             tx.rollback().await?;
+            writer.finish().await?;
             return Ok(false);
         }
         for chunk in follow_ups.chunks(100) {
@@ -295,6 +322,7 @@ impl Store {
             q.execute(&mut *tx).await?;
         }
         tx.commit().await?;
+        writer.finish().await?;
         if follow_ups.iter().any(|f| f.retry_at.is_some()) {
             self.jobs_added();
         }
@@ -309,10 +337,10 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
         sqlx::query(&format!(
-            "{JOB_INSERT} {GOOGLE_JOB} WHERE g.program_id = $1 {COALESCE}"
+            "{JOB_INSERT} {GOOGLE_JOB} WHERE g.program_id = $2 {COALESCE}"
         ))
-        .bind(program)
         .bind(to_micros(now))
+        .bind(program)
         .execute(&mut *conn)
         .await?;
         let objects: i64 =

@@ -66,6 +66,7 @@ impl Store {
             add_campaign_members(&mut tx, campaign, &ids).await?;
         }
         tx.commit().await?;
+        writer.finish().await?;
         if self.engine == Engine::Postgres {
             // The planner's statistics still describe the program before the import until
             // autovacuum catches up (a minute or more); a campaign sent right after would be

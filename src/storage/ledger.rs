@@ -106,12 +106,11 @@ impl Store {
         if let Some(replay) = self.replay(program_id, &member.id, change).await? {
             return Ok(replay);
         }
-        let mut writer = self.writer().await?;
-        let mut tx = writer.begin().await?;
         let mut batch = Batch::new();
         let steps = self.points_steps(&mut batch, program_id, member, change, now);
         let endpoints = endpoints_in(&mut batch, program_id);
-        let results = batch.run(&mut tx, self.engine).await?;
+        let mut writer = self.writer().await?;
+        let (mut tx, results) = writer.begin_with(batch).await?;
         let endpoints = Endpoints::from_rows(results.rows(endpoints))?;
         match self
             .points_outcome(
@@ -121,19 +120,19 @@ impl Store {
         {
             Applied::Done(outcome) => {
                 tx.commit().await?;
-                drop(writer);
-                self.jobs_added();
+                writer.finish().await?;
+                self.change_jobs_added(change.amount.value() != 0, &endpoints);
                 Ok(outcome)
             }
             Applied::Refused => {
                 tx.rollback().await?;
-                drop(writer);
+                writer.finish().await?;
                 Err(self.why_not_applied(program_id, &member.id).await)
             }
             Applied::KeyTaken => {
                 // Another request with this key committed first: undo ours and answer as it did.
                 tx.rollback().await?;
-                drop(writer);
+                writer.finish().await?;
                 self.replay(program_id, &member.id, change)
                     .await?
                     .ok_or_else(|| {

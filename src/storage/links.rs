@@ -380,7 +380,7 @@ impl Store {
         let mut tx = writer.begin().await?;
         insert_link_event(&mut tx, link, action, platform, member, now).await?;
         tx.commit().await?;
-        Ok(())
+        writer.finish().await
     }
 }
 

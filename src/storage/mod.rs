@@ -28,6 +28,7 @@ mod rewards;
 mod scans;
 mod secrets;
 mod webhooks;
+mod writer;
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -36,8 +37,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::pool::PoolConnection;
 use sqlx::{AnyConnection, AnyPool, ConnectOptions, Connection, Executor};
+
+use writer::{SharedWriter, Writer};
 
 use crate::clock::{OsRandom, SharedRandom};
 use crate::domain::ids::ProgramId;
@@ -59,6 +61,7 @@ pub use outbox::{ClaimedJob, Finish, JobRecord, OutboxStats};
 pub use reports::{Counts, ScanFilter};
 pub use scans::{NewScan, ScanOutcome};
 pub use webhooks::{DeliveryRecord, WebhookEvent};
+pub use writer::WriteCounts;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -120,13 +123,9 @@ pub struct Store {
     jobs: Arc<tokio::sync::Notify>,
     /// Card lookups made (members by id or serial): scans of forged codes must not add any.
     member_lookups: Arc<std::sync::atomic::AtomicU64>,
-    /// SQLite: the connection this process's busy write transactions go through, in turn
-    /// (see [`Store::writer`]). SQLite has one writer at a time, and a writer that finds the
-    /// lock taken sleeps in the busy handler in growing steps, which under load shows as a
-    /// long latency tail; queueing here is in order. One connection also keeps its page
-    /// cache: a connection that sees another's commit drops its whole cache and reads the
-    /// pages again.
-    writer: Option<Arc<tokio::sync::Mutex<AnyConnection>>>,
+    /// SQLite: the connection this process's busy write transactions go through, in turns
+    /// committed in groups (see `writer.rs`).
+    writer: Option<SharedWriter>,
     /// Locations never move between programs and are never deleted: their program, once read.
     location_programs: Arc<Mutex<HashMap<String, ProgramId>>>,
     /// For ids made inside transactions (webhook events).
@@ -189,8 +188,12 @@ impl Store {
                 // off the write path, in `checkpoints`; the writer does one itself only when
                 // the log has grown past 40 MB, should those fall behind.
                 conn.execute("PRAGMA wal_autocheckpoint = 10000").await?;
+                // Turns are savepoints (see `writer.rs`): SQLite keeps the pages a rollback
+                // to one would restore in memory, not in a temporary file opened, written and
+                // deleted in every transaction.
+                conn.execute("PRAGMA temp_store = MEMORY").await?;
                 tokio::spawn(checkpoints(pool.clone()));
-                Some(Arc::new(tokio::sync::Mutex::new(conn)))
+                Some(SharedWriter::new(conn))
             }
             Engine::Postgres => None,
         };
@@ -229,14 +232,30 @@ impl Store {
         self.jobs.notify_waiters();
     }
 
-    /// A connection to write through. On SQLite, the process's one writer connection, held
-    /// from before a write transaction begins until it ends: busy writers take turns here.
+    /// After a change that may have enqueued jobs: wakes the workers only for jobs due now,
+    /// webhook events for `endpoints` or, without a coalescing window, the card's fan-out.
+    /// A card change held back for the window is found by the workers' next poll; waking
+    /// them for it on every change would have them look for due jobs as often as changes
+    /// arrive, each look a write turn.
+    fn change_jobs_added(&self, card_changed: bool, endpoints: &webhooks::Endpoints) {
+        if !endpoints.is_empty() || (card_changed && self.change_delay.is_zero()) {
+            self.jobs_added();
+        }
+    }
+
+    /// A turn to write in, ended with [`Writer::finish`]. On SQLite, a turn on the process's
+    /// one writer connection, whose transactions are committed in groups (see `writer.rs`).
     /// On PostgreSQL, whose row locks let writers run side by side, any pooled connection.
-    pub(crate) async fn writer(&self) -> Result<Writer, StoreError> {
+    async fn writer(&self) -> Result<Writer, StoreError> {
         Ok(match &self.writer {
-            Some(writer) => Writer::Own(writer.clone().lock_owned().await),
+            Some(writer) => Writer::Own(writer.turn().await),
             None => Writer::Pooled(self.pool.acquire().await?),
         })
+    }
+
+    /// SQLite: write turns and the COMMITs that ended them, in groups (see `writer.rs`).
+    pub fn write_counts(&self) -> Option<&WriteCounts> {
+        self.writer.as_ref().map(SharedWriter::counts)
     }
 
     /// How many card lookups this store has made.
@@ -307,43 +326,6 @@ impl Store {
 
     pub async fn close(&self) {
         self.pool.close().await;
-    }
-}
-
-/// A connection held for writing (see [`Store::writer`]).
-pub(crate) enum Writer {
-    Own(tokio::sync::OwnedMutexGuard<AnyConnection>),
-    Pooled(PoolConnection<sqlx::Any>),
-}
-
-impl Writer {
-    /// A transaction on this connection. On SQLite it takes the write lock at BEGIN, so a
-    /// write after a read cannot find another connection's write in between.
-    pub async fn begin(&mut self) -> Result<sqlx::Transaction<'_, sqlx::Any>, StoreError> {
-        Ok(match self {
-            Writer::Own(c) => c.begin_with("BEGIN IMMEDIATE").await?,
-            Writer::Pooled(c) => c.begin().await?,
-        })
-    }
-}
-
-impl std::ops::Deref for Writer {
-    type Target = AnyConnection;
-
-    fn deref(&self) -> &AnyConnection {
-        match self {
-            Writer::Own(c) => c,
-            Writer::Pooled(c) => c,
-        }
-    }
-}
-
-impl std::ops::DerefMut for Writer {
-    fn deref_mut(&mut self) -> &mut AnyConnection {
-        match self {
-            Writer::Own(c) => c,
-            Writer::Pooled(c) => c,
-        }
     }
 }
 

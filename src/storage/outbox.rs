@@ -191,6 +191,8 @@ impl Store {
             .bind(i64::from(limit))
             .fetch_all(&mut *writer)
             .await?;
+        // The claim must be durable before the jobs are worked on.
+        writer.finish().await?;
         let mut jobs: Vec<ClaimedJob> = rows
             .into_iter()
             .map(|r| ClaimedJob {
@@ -225,6 +227,9 @@ impl Store {
         messages: &[MessageOutcome],
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
+        if results.is_empty() && messages.is_empty() {
+            return Ok(());
+        }
         let done: Vec<i64> = results
             .iter()
             .filter(|(_, f)| *f == Finish::Done { note: None })
@@ -262,6 +267,7 @@ impl Store {
             }
         }
         tx.commit().await?;
+        writer.finish().await?;
         Ok(())
     }
 

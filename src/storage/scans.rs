@@ -197,24 +197,24 @@ impl Store {
         scan: &NewScan<'_>,
         now: OffsetDateTime,
     ) -> Result<Scan, StoreError> {
-        let mut writer = self.writer().await?;
-        let mut tx = writer.begin().await?;
         let mut batch = Batch::new();
         let inserted = insert_scan_in(&mut batch, scan, 0, false, now);
         let endpoints = scan.program_id.map(|p| endpoints_in(&mut batch, p));
-        let results = batch.run(&mut tx, self.engine).await?;
+        let mut writer = self.writer().await?;
+        let (mut tx, results) = writer.begin_with(batch).await?;
         let id: i64 = results
             .first(inserted)
             .ok_or_else(|| anyhow::anyhow!("a scan without a key or reward was refused"))?
             .try_get(0)?;
-        if let Some(step) = endpoints {
-            let endpoints = Endpoints::from_rows(results.rows(step))?;
-            self.emit_scan_events(&mut tx, scan, id, 0, None, &endpoints, now)
-                .await?;
-        }
+        let endpoints = match endpoints {
+            Some(step) => Endpoints::from_rows(results.rows(step))?,
+            None => Endpoints::default(),
+        };
+        self.emit_scan_events(&mut tx, scan, id, 0, None, &endpoints, now)
+            .await?;
         tx.commit().await?;
-        drop(writer);
-        self.jobs_added();
+        writer.finish().await?;
+        self.change_jobs_added(false, &endpoints);
         Ok(recorded(scan, id, 0, None, now))
     }
 
@@ -235,14 +235,13 @@ impl Store {
             _ => return Err(anyhow::anyhow!("an action needs a program and a member").into()),
         };
         let amount = change.map_or(0, |(c, _)| c.amount.value());
-        let mut writer = self.writer().await?;
-        let mut tx = writer.begin().await?;
         let mut batch = Batch::new();
         let points_steps =
             change.map(|(c, _)| self.points_steps(&mut batch, program_id, member, c, now));
         let inserted = insert_scan_in(&mut batch, scan, amount, change.is_some(), now);
         let endpoints = endpoints_in(&mut batch, program_id);
-        let results = batch.run(&mut tx, self.engine).await?;
+        let mut writer = self.writer().await?;
+        let (mut tx, results) = writer.begin_with(batch).await?;
         let endpoints = Endpoints::from_rows(results.rows(endpoints))?;
         let points = match (change, points_steps) {
             (Some((change, tiers)), Some(steps)) => match self
@@ -254,7 +253,7 @@ impl Store {
                 Applied::Done(outcome) => Some(outcome),
                 Applied::Refused => {
                     tx.rollback().await?;
-                    drop(writer);
+                    writer.finish().await?;
                     // A retry of a request that went through may no longer fit the balance.
                     if let Some(replay) = self.replay_scan(scan).await? {
                         return Ok(replay);
@@ -271,7 +270,7 @@ impl Store {
                 }
                 Applied::KeyTaken => {
                     tx.rollback().await?;
-                    drop(writer);
+                    writer.finish().await?;
                     return self.after_conflict(scan).await;
                 }
             },
@@ -280,14 +279,14 @@ impl Store {
         let entry = points.as_ref().map(|p| p.entry.id);
         let Some(id) = results.first(inserted).map(|r| r.try_get(0)).transpose()? else {
             tx.rollback().await?;
-            drop(writer);
+            writer.finish().await?;
             return self.after_conflict(scan).await;
         };
         self.emit_scan_events(&mut tx, scan, id, amount, points.as_ref(), &endpoints, now)
             .await?;
         tx.commit().await?;
-        drop(writer);
-        self.jobs_added();
+        writer.finish().await?;
+        self.change_jobs_added(amount != 0, &endpoints);
         Ok(ScanOutcome::Applied {
             scan: recorded(scan, id, amount, entry, now),
             points,

@@ -338,9 +338,14 @@ pub(super) fn endpoints_in(batch: &mut Batch, program: &ProgramId) -> Step {
 }
 
 /// A program's active endpoints, as read in a transaction that may emit several events.
+#[derive(Default)]
 pub(super) struct Endpoints(Vec<(WebhookId, Subscription)>);
 
 impl Endpoints {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// From the rows of [`endpoints_in`]. An endpoint whose stored event types cannot be
     /// read is left out, loudly: one broken row must not stop the change it reports on.
     pub fn from_rows(rows: &[AnyRow]) -> Result<Endpoints, StoreError> {

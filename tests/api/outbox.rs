@@ -257,14 +257,14 @@ both_engines!(
         // Another worker cannot complete a fan-out it does not hold: nothing is enqueued.
         assert_eq!(
             store
-                .fan_out_card(fan[0].id, "intruder", serial, now)
+                .fan_out_cards("intruder", &[(fan[0].id, serial)], now)
                 .await
                 .unwrap(),
             0
         );
         assert_eq!(
             store
-                .fan_out_card(fan[0].id, "w", serial, now)
+                .fan_out_cards("w", &[(fan[0].id, serial)], now)
                 .await
                 .unwrap(),
             3
@@ -319,6 +319,72 @@ both_engines!(
             .await
             .unwrap()
             .is_none());
+    }
+);
+
+both_engines!(
+    card_changes_fan_out_together_and_only_those_still_held,
+    |app: TestApp| async move {
+        let store = &app.state.store;
+        let program = app.sample_program().await;
+        let mut cards = Vec::new();
+        for (n, name) in ["Ada", "Grace", "Edsger"].iter().enumerate() {
+            let member = app.member(&program, name).await;
+            let pass = install(&app, &member).await;
+            let phone = Device::new(&format!("phone-{name}"), &push_token(200 + n as u32));
+            assert_eq!(phone.register(&pass).await, 201);
+            let r = app
+                .adjust(
+                    &member,
+                    &format!("t-{n}"),
+                    json!({"points": 2, "reason": "x"}),
+                )
+                .await;
+            assert_eq!(r.status, 201);
+            cards.push((pass.serial, phone.push_token));
+        }
+        let now = time::OffsetDateTime::now_utc();
+        let lease = now + Duration::from_secs(30);
+        // Two jobs for worker "w", the third taken by worker "v".
+        let mut held = store.claim_jobs("w", now, lease, 2).await.unwrap();
+        held.extend(store.claim_jobs("v", now, lease, 1).await.unwrap());
+        let jobs: Vec<(i64, String)> = held
+            .iter()
+            .map(|j| match &j.job {
+                Ok(Job::PassChanged { serial }) => (j.id, serial.clone()),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        let all: Vec<(i64, &str)> = jobs.iter().map(|(id, s)| (*id, s.as_str())).collect();
+        // "w" fans out all three in one call: only its own two are done, one push each.
+        assert_eq!(store.fan_out_cards("w", &all, now).await.unwrap(), 2);
+        assert_eq!(store.jobs_in_state("running", 10).await.unwrap().len(), 1);
+        let pushes = store.claim_jobs("w", now, lease, 10).await.unwrap();
+        let mut tokens: Vec<String> = pushes
+            .iter()
+            .map(|j| match j.job.as_ref().unwrap() {
+                Job::ApplePush { push_token, .. } => push_token.clone(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        tokens.sort();
+        let token_of = |serial: &str| {
+            cards
+                .iter()
+                .find(|(s, _)| s == serial)
+                .map(|(_, t)| t.clone())
+                .unwrap()
+        };
+        let mut expected = vec![token_of(&jobs[0].1), token_of(&jobs[1].1)];
+        expected.sort();
+        assert_eq!(tokens, expected);
+        // The third is still "v"'s to fan out.
+        assert_eq!(store.fan_out_cards("v", &all[2..], now).await.unwrap(), 1);
+        let pushes = store.claim_jobs("v", now, lease, 10).await.unwrap();
+        assert_eq!(pushes.len(), 1);
+        assert!(
+            matches!(pushes[0].job.as_ref().unwrap(), Job::ApplePush { push_token, .. } if *push_token == token_of(&jobs[2].1))
+        );
     }
 );
 

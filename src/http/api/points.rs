@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::super::auth::Caller;
 use super::super::error::{store_error, ApiError};
+use super::super::to_the_end;
 use super::{load, resource, views, MANAGE, READ};
 use crate::domain::api_key::Role;
 use crate::domain::ledger::{fingerprint, EntryKind, IdempotencyKey, PointsChange};
@@ -150,17 +151,17 @@ async fn apply(
     member: &crate::domain::member::Member,
     change: PointsChange,
 ) -> Result<HttpResponse, ApiError> {
-    let outcome: PointsOutcome = state
-        .store
-        .apply_points(
-            &program.id,
-            member,
-            &program.tiers,
-            &change,
-            state.clock.now(),
-        )
-        .await
-        .map_err(|e| store_error(e, "member"))?;
+    let (store, now) = (state.store.clone(), state.clock.now());
+    let (id, tiers, of, to_apply) = (
+        program.id.clone(),
+        program.tiers.clone(),
+        member.clone(),
+        change.clone(),
+    );
+    let outcome: PointsOutcome =
+        to_the_end(async move { store.apply_points(&id, &of, &tiers, &to_apply, now).await })
+            .await?
+            .map_err(|e| store_error(e, "member"))?;
     if !outcome.replayed {
         tracing::info!(
             member = %member.id,

@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::super::auth::Caller;
 use super::super::error::{store_error, ApiError};
+use super::super::to_the_end;
 use super::points::{idempotency_key, product_types};
 use super::{resource, views, MANAGE, READ};
 use crate::domain::ids::{LocationId, ProgramId, RewardId};
@@ -105,13 +106,18 @@ async fn scan(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(READ)?;
     let request = body.into_inner().into_request(&req)?;
-    let desk = Desk {
-        store: &state.store,
-        keys: state.cards.keys(),
-        staff: &caller.key,
-        now: state.clock.now(),
-    };
-    let reply = desk.scan(&request).await.map_err(|e| match e {
+    let working = state.clone();
+    let reply = to_the_end(async move {
+        let desk = Desk {
+            store: &working.store,
+            keys: working.cards.keys(),
+            staff: &caller.key,
+            now: working.clock.now(),
+        };
+        desk.scan(&request).await
+    })
+    .await?
+    .map_err(|e| match e {
         ScanError::Invalid(i) => i.into(),
         ScanError::Store(s) => store_error(s, "member"),
     })?;

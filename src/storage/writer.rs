@@ -1,0 +1,680 @@
+//! Writing in turns, and on SQLite committing turns in groups.
+//!
+//! SQLite has one writer at a time. The busy write paths (points, scans, the outbox) take
+//! turns for one connection of the process's own ([`Store::writer`]): queueing in the process
+//! is in order, where writers finding the lock taken would sleep in SQLite's busy handler in
+//! growing steps; and one connection keeps its page cache warm, where a connection that sees
+//! another's commit drops its whole cache.
+//!
+//! On that connection, a turn's transaction is a savepoint inside a transaction that several
+//! turns share (group commit). A turn that has done its work while others are queued leaves
+//! the transaction open for them, and one COMMIT ends the whole group: the statements to open
+//! and end a transaction, and the pages every turn touches (the ends of the ledger, scans and
+//! outbox tables and their indexes), are paid once per group instead of once per turn.
+//! - Nobody hears back before the COMMIT: [`Writer::finish`] waits for it, so an answer
+//!   never reports a write that could still be lost, and what a caller reads afterwards
+//!   through the pool includes it.
+//! - A turn that is refused or fails rolls back to its own savepoint; the others' work stays.
+//!   Should SQLite have rolled back the whole transaction (some I/O errors do), the group's
+//!   turns all get the error.
+//! - A turn abandoned half way (its caller's future dropped, or an early `?`) is rolled back
+//!   by the line's next holder, and its group committed by a task of its own, so the
+//!   transaction never stays open. One dropped while the trip that opens its savepoint was
+//!   under way cannot tell what ran: its group is rolled back and every turn in it gets an
+//!   error, rather than commit half a turn. The busiest callers (scans, points) run to their
+//!   end even when the client goes away (`http::to_the_end`), so that stays rare.
+//!
+//! On PostgreSQL, whose row locks let writers run side by side, a turn is any pooled
+//! connection and its transaction an ordinary one.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use sqlx::pool::PoolConnection;
+use sqlx::{AnyConnection, Connection, Executor};
+use tokio::sync::{watch, Mutex, OwnedMutexGuard};
+
+use super::batch::{Batch, Results};
+use super::{Engine, StoreError};
+
+/// Turns in one group at most: bounds how long the first of them waits for the COMMIT.
+const MAX_GROUP: usize = 64;
+
+/// How a group's COMMIT went, once it has run.
+type Outcome = watch::Sender<Option<Result<(), String>>>;
+
+/// SQLite's writer connection, shared by the store's clones.
+#[derive(Clone)]
+pub(super) struct SharedWriter {
+    line: Arc<Mutex<Line>>,
+    /// Turns (and committers) queued for the connection.
+    waiting: Arc<AtomicUsize>,
+    counts: Arc<WriteCounts>,
+}
+
+/// Turns that wrote in a transaction, and the COMMITs that made them durable: their ratio
+/// is the size of the groups (operators see both in `/metrics`).
+#[derive(Debug, Default)]
+pub struct WriteCounts {
+    pub turns: AtomicU64,
+    pub commits: AtomicU64,
+}
+
+/// The connection, and the transaction open on it.
+struct Line {
+    conn: AnyConnection,
+    open: Option<Group>,
+    /// Left by a turn dropped half way, for the next holder to do before anything else.
+    repair: Option<Repair>,
+}
+
+/// What a turn dropped half way left to undo.
+enum Repair {
+    /// Roll back to its savepoint.
+    RollBackTo,
+    /// Roll back the transaction it was opening, if it got that far.
+    RollBack,
+}
+
+/// A transaction shared by turns.
+struct Group {
+    turns: usize,
+    /// A task is queued to commit the group once the turns ahead of it have joined.
+    committer: bool,
+    /// What happened to the transaction is unknown or undone: only ROLLBACK is left.
+    broken: bool,
+    outcome: Arc<Outcome>,
+}
+
+impl SharedWriter {
+    pub(super) fn new(conn: AnyConnection) -> SharedWriter {
+        SharedWriter {
+            line: Arc::new(Mutex::new(Line {
+                conn,
+                open: None,
+                repair: None,
+            })),
+            waiting: Arc::default(),
+            counts: Arc::default(),
+        }
+    }
+
+    pub(super) fn counts(&self) -> &WriteCounts {
+        &self.counts
+    }
+
+    /// Waits for the line, counted as waiting from now until it has it, and does what a turn
+    /// dropped half way left undone.
+    async fn lock(&self, queued: Queued) -> OwnedMutexGuard<Line> {
+        let mut line = self.line.clone().lock_owned().await;
+        drop(queued);
+        let repaired = match line.repair.take() {
+            Some(Repair::RollBackTo) => line.conn.execute("ROLLBACK TO turn").await.is_ok(),
+            Some(Repair::RollBack) => {
+                // Fails when BEGIN never ran: then there is nothing to undo.
+                let _ = line.conn.execute("ROLLBACK").await;
+                true
+            }
+            None => true,
+        };
+        if !repaired {
+            if let Some(group) = line.open.as_mut() {
+                group.broken = true;
+            }
+        }
+        if line.open.as_ref().is_some_and(|g| g.broken) {
+            // Its turns hear how it went.
+            let _ = commit(&mut line, &self.counts).await;
+        }
+        line
+    }
+
+    pub(super) async fn turn(&self) -> Turn {
+        Turn {
+            line: self.lock(Queued::new(&self.waiting)).await,
+            shared: self.clone(),
+            group: None,
+            abandoned: false,
+            cut: false,
+        }
+    }
+
+    /// Once the turns queued before `queued` had theirs: commits `group` if it is still open,
+    /// or, without one, only does what a dropped turn left undone.
+    async fn commit_later(self, group: Option<Arc<Outcome>>, queued: Queued) {
+        let mut line = self.lock(queued).await;
+        let ours = match (&line.open, &group) {
+            (Some(open), Some(group)) => Arc::ptr_eq(&open.outcome, group),
+            _ => false,
+        };
+        if ours {
+            // Its turns hear how it went; nobody else is waiting for this.
+            let _ = commit(&mut line, &self.counts).await;
+        }
+    }
+}
+
+/// One waiting for the line, counted out however the wait ends (a dropped future included).
+struct Queued(Arc<AtomicUsize>);
+
+impl Queued {
+    fn new(waiting: &Arc<AtomicUsize>) -> Queued {
+        waiting.fetch_add(1, Ordering::SeqCst);
+        Queued(waiting.clone())
+    }
+}
+
+impl Drop for Queued {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Ends the open group: COMMIT (ROLLBACK when broken or when COMMIT fails), and tells its turns.
+async fn commit(line: &mut Line, counts: &WriteCounts) -> Result<(), String> {
+    let Some(group) = line.open.take() else {
+        return Ok(());
+    };
+    let outcome = if group.broken {
+        Err("the transaction this write shared with others was rolled back".to_string())
+    } else {
+        line.conn
+            .execute("COMMIT")
+            .await
+            .map(drop)
+            .map_err(|e| e.to_string())
+    };
+    if outcome.is_err() {
+        // Best effort: without an open transaction there is nothing to undo.
+        let _ = line.conn.execute("ROLLBACK").await;
+    } else {
+        counts.commits.fetch_add(1, Ordering::Relaxed);
+    }
+    group.outcome.send_replace(Some(outcome.clone()));
+    outcome
+}
+
+/// A connection held for writing (see [`Store::writer`](super::Store::writer)). End every
+/// turn with [`Writer::finish`]: on SQLite that is where its writes become durable.
+pub(super) enum Writer {
+    Own(Turn),
+    Pooled(PoolConnection<sqlx::Any>),
+}
+
+/// A turn on SQLite's writer connection, holding it until the turn ends.
+pub(super) struct Turn {
+    line: OwnedMutexGuard<Line>,
+    shared: SharedWriter,
+    /// The group this turn wrote in.
+    group: Option<Arc<Outcome>>,
+    /// A savepoint of this turn was left neither kept nor rolled back.
+    abandoned: bool,
+    /// The trip that opens a savepoint was under way when its future was dropped: which of
+    /// its statements ran is unknown.
+    cut: bool,
+}
+
+impl Writer {
+    /// A transaction for this turn: a savepoint in the group's transaction on SQLite (which
+    /// opens one with `BEGIN IMMEDIATE`, taking the write lock at once), a transaction of its
+    /// own on PostgreSQL.
+    pub async fn begin(&mut self) -> Result<WriteTx<'_>, StoreError> {
+        match self {
+            Writer::Own(turn) => {
+                turn.savepoint(Batch::new()).await?;
+                Ok(WriteTx::Savepoint(Savepoint { turn, open: true }))
+            }
+            Writer::Pooled(c) => Ok(WriteTx::Pooled(c.begin().await?)),
+        }
+    }
+
+    /// [`Writer::begin`], with `batch` as the transaction's first statements: on SQLite the
+    /// savepoint and the batch go to the database in one trip.
+    pub async fn begin_with(&mut self, batch: Batch) -> Result<(WriteTx<'_>, Results), StoreError> {
+        match self {
+            Writer::Own(turn) => {
+                let results = turn.savepoint(batch).await?;
+                Ok((WriteTx::Savepoint(Savepoint { turn, open: true }), results))
+            }
+            Writer::Pooled(c) => {
+                let mut tx = c.begin().await?;
+                let results = batch.run(&mut tx, Engine::Postgres).await?;
+                Ok((WriteTx::Pooled(tx), results))
+            }
+        }
+    }
+
+    /// Ends the turn. On SQLite, when other turns are queued, the group's transaction is left
+    /// open for them and this waits for the COMMIT that ends them all; with nobody queued it
+    /// commits now. Either way it returns once this turn's writes are durable, or with the
+    /// error that lost them.
+    pub async fn finish(self) -> Result<(), StoreError> {
+        match self {
+            Writer::Own(turn) => turn.finish().await,
+            Writer::Pooled(_) => Ok(()),
+        }
+    }
+}
+
+impl Turn {
+    /// Counts this turn into the open group, if it is not yet.
+    fn join(&mut self) {
+        if self.group.is_some() {
+            return;
+        }
+        if let Some(group) = self.line.open.as_mut() {
+            group.turns += 1;
+            self.group = Some(group.outcome.clone());
+            self.shared.counts.turns.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Opens a savepoint (and the group's transaction when none is open), then runs `batch`
+    /// in it, all in one trip.
+    ///
+    /// Every turn's savepoint has the same name (the SQL stays the same, so SQLite's prepared
+    /// statements are reused), and the latest of a name is the one `ROLLBACK TO` undoes: this
+    /// turn's own, as long as it opened one. Should it not have, the group is given up
+    /// rather than undo another turn's work. The savepoint before is released first: its
+    /// work stays in the transaction, and SQLite's record of the pages to restore on a
+    /// rollback starts again from empty instead of growing with every turn.
+    async fn savepoint(&mut self, batch: Batch) -> Result<Results, StoreError> {
+        self.join();
+        let opening = self.line.open.is_none();
+        let lead: &[&str] = if opening {
+            &["BEGIN IMMEDIATE", "SAVEPOINT turn"]
+        } else {
+            &["RELEASE turn", "SAVEPOINT turn"]
+        };
+        // Cleared once the trip is back; still set if the caller's future is dropped in it.
+        self.cut = true;
+        let ran = batch.run_after(lead, &mut self.line.conn).await;
+        self.cut = false;
+        match ran {
+            Ok(results) if opening => {
+                self.line.open = Some(Group {
+                    turns: 0,
+                    committer: false,
+                    broken: false,
+                    outcome: Arc::new(watch::channel(None).0),
+                });
+                self.join();
+                Ok(results)
+            }
+            Ok(results) => Ok(results),
+            Err(failed) if opening => {
+                // Nobody else's work is in this transaction, if BEGIN went through at all.
+                let _ = self.line.conn.execute("ROLLBACK").await;
+                Err(failed.error)
+            }
+            Err(failed) if failed.lead_ran == lead.len() => {
+                // Undone when the turn finishes.
+                self.abandoned = true;
+                Err(failed.error)
+            }
+            Err(failed) => {
+                self.break_group();
+                Err(failed.error)
+            }
+        }
+    }
+
+    fn break_group(&mut self) {
+        if let Some(group) = self.line.open.as_mut() {
+            group.broken = true;
+        }
+    }
+
+    /// Undoes this turn's latest savepoint. Should it be gone, SQLite rolled back the whole
+    /// transaction, and the group is broken.
+    async fn roll_back(&mut self) -> Result<(), StoreError> {
+        self.abandoned = false;
+        match self.line.conn.execute("ROLLBACK TO turn").await {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                self.break_group();
+                Err(e.into())
+            }
+        }
+    }
+
+    /// See [`Writer::finish`].
+    async fn finish(mut self) -> Result<(), StoreError> {
+        let rolled_back = if self.cut {
+            self.cut = false;
+            if self.group.is_some() {
+                // Part of a batch may have run, or the savepoint may be missing: neither
+                // keeping nor rolling back to a savepoint is safe, so the group goes.
+                self.break_group();
+            } else {
+                // Only this turn's statements can be in the transaction, if BEGIN ran.
+                let _ = self.line.conn.execute("ROLLBACK").await;
+            }
+            Err(anyhow::anyhow!("a write was cut off on its way to the database").into())
+        } else if self.abandoned {
+            self.roll_back().await
+        } else {
+            Ok(())
+        };
+        let Some(group) = self.group.take() else {
+            return rolled_back;
+        };
+        let queued = self.shared.waiting.load(Ordering::SeqCst);
+        let Some(open) = self.line.open.as_mut() else {
+            // Only the holder of the line ends a group, and this turn held it throughout.
+            return Err(anyhow::anyhow!("a write turn outlived its transaction").into());
+        };
+        let outcome = if open.broken || queued == 0 || open.turns >= MAX_GROUP {
+            commit(&mut self.line, &self.shared.counts).await
+        } else {
+            if !open.committer {
+                open.committer = true;
+                // Counted as waiting from now, so turns finishing before it queues leave the
+                // COMMIT to it.
+                let queued = Queued::new(&self.shared.waiting);
+                tokio::spawn(
+                    self.shared
+                        .clone()
+                        .commit_later(Some(group.clone()), queued),
+                );
+            }
+            let mut told = group.subscribe();
+            // Lets the line go: the next turns join the group.
+            drop(self);
+            let outcome = match told.wait_for(Option::is_some).await {
+                Ok(outcome) => outcome.clone().unwrap_or(Ok(())),
+                Err(_) => Err("the write's group ended without a word".to_string()),
+            };
+            outcome
+        };
+        rolled_back?;
+        outcome.map_err(|e| anyhow::anyhow!("commit failed: {e}").into())
+    }
+}
+
+/// A turn dropped before it finished (its caller's future dropped, or an early `?`) leaves
+/// the line a note of what to undo, done by whoever holds it next, and a task queued to
+/// commit its group (other turns' work may be in it) so the transaction never stays open.
+impl Drop for Turn {
+    fn drop(&mut self) {
+        if self.cut {
+            if self.group.is_some() {
+                self.break_group();
+            } else {
+                self.line.repair = Some(Repair::RollBack);
+            }
+        } else if self.abandoned {
+            self.line.repair = Some(Repair::RollBackTo);
+        } else if self.group.is_none() {
+            return;
+        }
+        let queued = Queued::new(&self.shared.waiting);
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(self.shared.clone().commit_later(self.group.take(), queued));
+        }
+    }
+}
+
+impl std::ops::Deref for Writer {
+    type Target = AnyConnection;
+
+    fn deref(&self) -> &AnyConnection {
+        match self {
+            Writer::Own(turn) => &turn.line.conn,
+            Writer::Pooled(c) => c,
+        }
+    }
+}
+
+/// Statements run on the writer outside [`Writer::begin`] are part of the group's
+/// transaction when one is open, so they too are durable only after [`Writer::finish`].
+impl std::ops::DerefMut for Writer {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        match self {
+            Writer::Own(turn) => {
+                turn.join();
+                &mut turn.line.conn
+            }
+            Writer::Pooled(c) => c,
+        }
+    }
+}
+
+/// A write transaction in a turn (see [`Writer::begin`]). Dropped without
+/// [`WriteTx::commit`], it is rolled back.
+pub(super) enum WriteTx<'a> {
+    Savepoint(Savepoint<'a>),
+    Pooled(sqlx::Transaction<'a, sqlx::Any>),
+}
+
+pub(super) struct Savepoint<'a> {
+    turn: &'a mut Turn,
+    open: bool,
+}
+
+impl Drop for Savepoint<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            // Rolled back when the turn finishes, or by the line's next holder.
+            self.turn.abandoned = true;
+        }
+    }
+}
+
+impl WriteTx<'_> {
+    /// Keeps this transaction's writes. On SQLite they become durable with the group's
+    /// COMMIT, which [`Writer::finish`] waits for.
+    pub async fn commit(self) -> Result<(), StoreError> {
+        match self {
+            WriteTx::Savepoint(mut s) => {
+                s.open = false;
+                Ok(())
+            }
+            WriteTx::Pooled(tx) => Ok(tx.commit().await?),
+        }
+    }
+
+    pub async fn rollback(self) -> Result<(), StoreError> {
+        match self {
+            WriteTx::Savepoint(mut s) => {
+                s.open = false;
+                s.turn.roll_back().await
+            }
+            WriteTx::Pooled(tx) => Ok(tx.rollback().await?),
+        }
+    }
+}
+
+impl std::ops::Deref for WriteTx<'_> {
+    type Target = AnyConnection;
+
+    fn deref(&self) -> &AnyConnection {
+        match self {
+            WriteTx::Savepoint(s) => &s.turn.line.conn,
+            WriteTx::Pooled(tx) => tx,
+        }
+    }
+}
+
+impl std::ops::DerefMut for WriteTx<'_> {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        match self {
+            WriteTx::Savepoint(s) => &mut s.turn.line.conn,
+            WriteTx::Pooled(tx) => tx,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use sqlx::Executor;
+
+    use super::super::Store;
+
+    async fn store(dir: &tempfile::TempDir) -> Store {
+        let url = format!("sqlite://{}/w.db", dir.path().display());
+        let store = Store::connect(&url, 4).await.unwrap();
+        store
+            .pool
+            .execute("CREATE TABLE t (k INTEGER PRIMARY KEY)")
+            .await
+            .unwrap();
+        store
+    }
+
+    async fn keys(store: &Store) -> Vec<i64> {
+        sqlx::query_scalar("SELECT k FROM t ORDER BY k")
+            .fetch_all(&store.pool)
+            .await
+            .unwrap()
+    }
+
+    async fn insert(conn: &mut sqlx::AnyConnection, k: i64) {
+        sqlx::query("INSERT INTO t (k) VALUES ($1)")
+            .bind(k)
+            .execute(conn)
+            .await
+            .unwrap();
+    }
+
+    /// Waits until `n` turns are queued for the writer.
+    async fn queued(store: &Store, n: usize) {
+        let shared = store.writer.as_ref().unwrap();
+        while shared.waiting.load(super::Ordering::SeqCst) < n {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+
+    fn commits(store: &Store) -> u64 {
+        store
+            .write_counts()
+            .unwrap()
+            .commits
+            .load(super::Ordering::Relaxed)
+    }
+
+    /// A turn that inserts `k` and keeps it (or rolls it back), in a task of its own.
+    fn spawn_turn(store: &Store, k: i64, keep: bool) -> tokio::task::JoinHandle<()> {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut writer = store.writer().await.unwrap();
+            let mut tx = writer.begin().await.unwrap();
+            insert(&mut tx, k).await;
+            if keep {
+                tx.commit().await.unwrap();
+            } else {
+                tx.rollback().await.unwrap();
+            }
+            writer.finish().await.unwrap();
+            // Durable and visible to every connection once finished.
+            assert_eq!(keys(&store).await.contains(&k), keep);
+        })
+    }
+
+    #[tokio::test]
+    async fn turns_queued_together_share_one_commit_and_refusals_undo_only_their_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir).await;
+        let mut first = store.writer().await.unwrap();
+        let mut tx = first.begin().await.unwrap();
+        insert(&mut tx, 1).await;
+        tx.commit().await.unwrap();
+        let others: Vec<_> = (2..=11).map(|k| spawn_turn(&store, k, k != 5)).collect();
+        queued(&store, 10).await;
+        let before = commits(&store);
+        first.finish().await.unwrap();
+        for t in others {
+            t.await.unwrap();
+        }
+        assert_eq!(
+            commits(&store) - before,
+            1,
+            "one COMMIT for the eleven turns"
+        );
+        assert_eq!(keys(&store).await, vec![1, 2, 3, 4, 6, 7, 8, 9, 10, 11]);
+        let w = store.write_counts().unwrap();
+        assert_eq!(w.turns.load(super::Ordering::Relaxed), 11);
+    }
+
+    #[tokio::test]
+    async fn a_turn_alone_commits_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir).await;
+        spawn_turn(&store, 1, true).await.unwrap();
+        spawn_turn(&store, 2, true).await.unwrap();
+        assert_eq!(commits(&store), 2);
+    }
+
+    #[tokio::test]
+    async fn an_abandoned_turn_is_undone_and_its_group_still_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir).await;
+        let mut first = store.writer().await.unwrap();
+        let mut tx = first.begin().await.unwrap();
+        insert(&mut tx, 1).await;
+        tx.commit().await.unwrap();
+        // Inserts 2, then its caller gives up (an early return, a dropped request).
+        let abandoned = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut writer = store.writer().await.unwrap();
+                let mut tx = writer.begin().await.unwrap();
+                insert(&mut tx, 2).await;
+            })
+        };
+        queued(&store, 1).await;
+        let waiting = tokio::spawn(async move { first.finish().await });
+        abandoned.await.unwrap();
+        waiting.await.unwrap().unwrap();
+        spawn_turn(&store, 3, true).await.unwrap();
+        assert_eq!(keys(&store).await, vec![1, 3]);
+        // No transaction was left open: another connection writes without waiting.
+        tokio::time::timeout(
+            Duration::from_secs(2),
+            sqlx::query("INSERT INTO t (k) VALUES (4)").execute(&store.pool),
+        )
+        .await
+        .expect("the write lock is free")
+        .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_turn_cut_off_on_its_way_fails_its_group_rather_than_commit_half_of_it() {
+        use futures_util::FutureExt;
+
+        use super::super::batch::Batch;
+
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir).await;
+        let mut first = store.writer().await.unwrap();
+        let mut tx = first.begin().await.unwrap();
+        insert(&mut tx, 1).await;
+        tx.commit().await.unwrap();
+        let cut = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut writer = store.writer().await.unwrap();
+                let mut batch = Batch::new();
+                batch.push("INSERT INTO t (k) VALUES (2)", Vec::new());
+                batch.push(
+                    "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 2000000) \
+                     SELECT COUNT(*) FROM c",
+                    Vec::new(),
+                );
+                // Polled once, then its caller goes away with the batch under way.
+                assert!(writer.begin_with(batch).now_or_never().is_none());
+            })
+        };
+        queued(&store, 1).await;
+        let waiting = tokio::spawn(async move { first.finish().await });
+        cut.await.unwrap();
+        assert!(
+            waiting.await.unwrap().is_err(),
+            "the group was rolled back, and its turns are told"
+        );
+        spawn_turn(&store, 3, true).await.unwrap();
+        assert_eq!(keys(&store).await, vec![3]);
+    }
+}
