@@ -30,6 +30,9 @@ pub struct AppState {
     pub landing: Arc<LandingLimits>,
     /// Checks the tokens of `/u/{token}` unsubscribe links.
     pub unsubscribe: UnsubscribeKey,
+    /// The process's main runtime, whose threads are not the HTTP workers': requests' writes
+    /// run there to their end (`http::to_the_end`).
+    pub work: tokio::runtime::Handle,
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -207,6 +207,7 @@ impl Application {
         }
         let outbox = Arc::new(outbox);
         let state = AppState {
+            work: tokio::runtime::Handle::current(),
             store,
             cards,
             api_keys: Arc::new(KeyCache::new(time::Duration::milliseconds(

@@ -46,7 +46,8 @@ impl Store {
         program: &ProgramId,
         now: OffsetDateTime,
     ) -> Result<Registration, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
         sqlx::query(
             "INSERT INTO apple_devices (device_library_id, push_token, created_at, updated_at) VALUES ($1, $2, $3, $3) \
              ON CONFLICT (device_library_id) DO UPDATE SET push_token = excluded.push_token, updated_at = excluded.updated_at",
@@ -75,6 +76,7 @@ impl Store {
                 .await?;
         }
         tx.commit().await?;
+        writer.finish().await?;
         Ok(if added {
             self.jobs_added();
             Registration::Created
@@ -92,7 +94,8 @@ impl Store {
         serial: &SerialNumber,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
         let removed = sqlx::query(
             "DELETE FROM apple_registrations WHERE device_library_id = $1 AND pass_type_id = $2 AND serial = $3",
         )
@@ -116,6 +119,7 @@ impl Store {
                 .await?;
         }
         tx.commit().await?;
+        writer.finish().await?;
         if removed {
             self.jobs_added();
         }
@@ -133,7 +137,8 @@ impl Store {
         since: OffsetDateTime,
         now: OffsetDateTime,
     ) -> Result<u64, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
         let serials: Vec<String> = sqlx::query_scalar(
             "DELETE FROM apple_registrations WHERE pass_type_id = $1 AND device_library_id IN \
              (SELECT device_library_id FROM apple_devices WHERE push_token = $2 AND updated_at <= $3) \
@@ -150,6 +155,7 @@ impl Store {
                 .await?;
         }
         tx.commit().await?;
+        writer.finish().await?;
         if !serials.is_empty() {
             self.jobs_added();
         }
@@ -213,7 +219,8 @@ impl Store {
         messages: &[String],
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
         for m in messages {
             sqlx::query("INSERT INTO device_logs (received_at, message) VALUES ($1, $2)")
                 .bind(to_micros(now))
@@ -222,6 +229,7 @@ impl Store {
                 .await?;
         }
         tx.commit().await?;
+        writer.finish().await?;
         Ok(())
     }
 

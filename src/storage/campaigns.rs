@@ -160,13 +160,15 @@ impl Store {
         campaign: &CampaignId,
         members: &[MemberId],
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
         sqlx::query("DELETE FROM campaign_members WHERE campaign_id = $1")
             .bind(campaign.as_str())
             .execute(&mut *tx)
             .await?;
         add_campaign_members(&mut tx, campaign, members).await?;
         tx.commit().await?;
+        writer.finish().await?;
         Ok(())
     }
 
@@ -189,7 +191,8 @@ impl Store {
         if !from.contains(&campaign.status) {
             return Ok(None);
         }
-        let mut tx = self.pool.begin().await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
         let next = campaign.automation.map(|a| to_micros(now + a.every()));
         let changed = sqlx::query(
             "UPDATE campaigns SET status = $2, last_run_at = $3, next_run_at = $4, updated_at = $3 \
@@ -205,10 +208,12 @@ impl Store {
         .rows_affected();
         if changed == 0 {
             tx.rollback().await?;
+            writer.finish().await?;
             return Ok(None);
         }
         enqueue(&mut tx, &first_batch(id, now), now, now).await?;
         tx.commit().await?;
+        writer.finish().await?;
         self.jobs_added();
         self.campaign(id).await.map(Some)
     }
@@ -247,7 +252,8 @@ impl Store {
                 continue;
             };
             let id = CampaignId::from_trusted(id);
-            let mut tx = self.pool.begin().await?;
+            let mut writer = self.writer().await?;
+            let mut tx = writer.begin().await?;
             let taken = sqlx::query(
                 "UPDATE campaigns SET next_run_at = $2, last_run_at = $3, updated_at = $3 \
                  WHERE id = $1 AND status = 'active' AND next_run_at = $4",
@@ -264,6 +270,7 @@ impl Store {
                 started += 1;
             }
             tx.commit().await?;
+            writer.finish().await?;
         }
         if started > 0 {
             self.jobs_added();

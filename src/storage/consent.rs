@@ -151,7 +151,8 @@ impl Store {
             MessageChannel::Email => "consent_email",
             MessageChannel::Sms => "consent_sms",
         };
-        let mut tx = self.pool.begin().await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
         let program: Option<String> = sqlx::query_scalar(&format!(
             "UPDATE members SET {column} = $2, updated_at = $3 WHERE id = $1 AND {column} <> $2 \
              RETURNING program_id"
@@ -163,11 +164,13 @@ impl Store {
         .await?;
         let Some(program) = program else {
             tx.rollback().await?;
+            writer.finish().await?;
             return Ok(false);
         };
         let program = ProgramId::from_trusted(program);
         record_consent(&mut tx, &program, member, channel, granted, source, now).await?;
         tx.commit().await?;
+        writer.finish().await?;
         Ok(true)
     }
 

@@ -63,7 +63,8 @@ impl Store {
         expiring: Option<Expiring>,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
         let changed = sqlx::query(
             "UPDATE members SET expiring_points = $2, expiring_at = $3, version = version + 1, \
              updated_at = $4 WHERE id = $1 AND status = 'active'",
@@ -77,6 +78,7 @@ impl Store {
         .rows_affected();
         if changed == 0 {
             tx.rollback().await?;
+            writer.finish().await?;
             return Ok(false);
         }
         self.member_card_changed(&mut tx, &member.id, &member.serial, now)
@@ -102,6 +104,7 @@ impl Store {
             }
         }
         tx.commit().await?;
+        writer.finish().await?;
         self.jobs_added();
         Ok(reminded)
     }

@@ -136,7 +136,8 @@ impl Store {
         saved: bool,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
         let fresh = sqlx::query(
             "INSERT INTO google_callbacks (nonce, object_id, class_id, event, received_at) \
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT (nonce) DO NOTHING",
@@ -178,6 +179,7 @@ impl Store {
             }
         }
         tx.commit().await?;
+        writer.finish().await?;
         if fresh {
             self.jobs_added();
         }

@@ -41,7 +41,8 @@ impl Store {
         platform: Platform,
         now: OffsetDateTime,
     ) -> Result<LinkRecord, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
         insert_member_in(&mut tx, member, ConsentSource::LandingPage).await?;
         insert_link_event(
             &mut tx,
@@ -62,6 +63,7 @@ impl Store {
         };
         let code = self.link_in(&mut tx, &card, now).await?;
         tx.commit().await?;
+        writer.finish().await?;
         self.link(&code).await
     }
 

@@ -148,9 +148,11 @@ impl Store {
     /// Stores a new member; the consent they gave goes into their consent history, marked
     /// with where they gave it.
     pub async fn insert_member(&self, m: &Member, source: ConsentSource) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
         insert_member_in(&mut tx, m, source).await?;
         tx.commit().await?;
+        writer.finish().await?;
         Ok(())
     }
 
@@ -247,7 +249,8 @@ impl Store {
         m: &Member,
         now: OffsetDateTime,
     ) -> Result<Member, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
         let before: Option<(i64, i64)> =
             sqlx::query_as("SELECT consent_email, consent_sms FROM members WHERE id = $1")
                 .bind(m.id.as_str())
@@ -291,6 +294,7 @@ impl Store {
                 self.member_card_changed(&mut tx, &m.id, &m.serial, now)
                     .await?;
                 tx.commit().await?;
+                writer.finish().await?;
                 self.member(&m.id).await
             }
             Err(e) if is_unique_violation(&e) => {
@@ -307,7 +311,8 @@ impl Store {
         id: &MemberId,
         now: OffsetDateTime,
     ) -> Result<Member, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
         let serial: Option<String> = sqlx::query_scalar(
             "UPDATE members SET status = 'voided', version = version + 1, card_generation = card_generation + 1, \
              updated_at = $2, voided_at = $2 WHERE id = $1 AND status = 'active' RETURNING serial",
@@ -322,6 +327,7 @@ impl Store {
             self.member_card_changed(&mut tx, id, &serial, now).await?;
         }
         tx.commit().await?;
+        writer.finish().await?;
         let member = self.member(id).await?;
         if serial.is_none() && member.status != MemberStatus::Voided {
             return Err(anyhow::anyhow!("member {id} could not be voided").into());

@@ -247,9 +247,11 @@ impl Store {
     ) -> Result<Option<i64>, StoreError> {
         let member = self.member(&msg.member_id).await?;
         let skip = skip_reason(&member, msg.channel);
-        let mut tx = self.pool.begin().await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
         let id = add_message(&mut tx, msg, skip, now).await?;
         tx.commit().await?;
+        writer.finish().await?;
         self.jobs_added();
         Ok(id)
     }

@@ -285,7 +285,8 @@ impl Store {
         .bind(to_micros(now))
         .fetch_all(&self.pool)
         .await?;
-        let mut tx = self.pool.begin().await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
         for (id, attempts) in &expired {
             if *attempts >= i64::from(max_attempts) {
                 sqlx::query(
@@ -303,6 +304,7 @@ impl Store {
             }
         }
         tx.commit().await?;
+        writer.finish().await?;
         Ok(expired.len() as u64)
     }
 
@@ -343,7 +345,8 @@ impl Store {
 
     /// Sends a failed job again. False when no failed job has that id.
     pub async fn retry_failed_job(&self, id: i64, now: OffsetDateTime) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
         // A fresh start: the job gets its full number of attempts again.
         let found = sqlx::query(
             "UPDATE outbox_jobs SET state = 'running', leased_by = 'operator', attempts = 0 \
@@ -366,6 +369,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        writer.finish().await?;
         self.jobs_added();
         Ok(true)
     }

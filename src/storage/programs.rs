@@ -191,7 +191,8 @@ impl Store {
         p: &Program,
         now: OffsetDateTime,
     ) -> Result<Program, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
         let done = sqlx::query(
             "UPDATE programs SET name = $2, organization = $3, design = $4, earn_rules = $5, \
              design_version = design_version + 1, updated_at = $6 WHERE id = $1",
@@ -209,6 +210,7 @@ impl Store {
         }
         self.program_cards_changed(&mut tx, &p.id, now).await?;
         tx.commit().await?;
+        writer.finish().await?;
         self.program(&p.id).await
     }
 
@@ -220,7 +222,8 @@ impl Store {
         tiers: &Tiers,
         now: OffsetDateTime,
     ) -> Result<Program, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
         let done = sqlx::query(
             "UPDATE programs SET tiers = $2, design_version = design_version + 1, updated_at = $3 WHERE id = $1",
         )
@@ -310,6 +313,7 @@ impl Store {
         }
         self.program_cards_changed(&mut tx, id, now).await?;
         tx.commit().await?;
+        writer.finish().await?;
         if !subscribed.is_empty() {
             self.jobs_added();
         }
@@ -323,7 +327,8 @@ impl Store {
         content: &[u8],
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
         let done = sqlx::query("UPDATE programs SET design_version = design_version + 1, updated_at = $2 WHERE id = $1")
             .bind(id.as_str())
             .bind(to_micros(now))
@@ -344,6 +349,7 @@ impl Store {
         .await?;
         self.program_cards_changed(&mut tx, id, now).await?;
         tx.commit().await?;
+        writer.finish().await?;
         Ok(())
     }
 
@@ -354,7 +360,8 @@ impl Store {
         name: &str,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
         let done = sqlx::query("DELETE FROM program_images WHERE program_id = $1 AND name = $2")
             .bind(id.as_str())
             .bind(name)
@@ -370,6 +377,7 @@ impl Store {
             .await?;
         self.program_cards_changed(&mut tx, id, now).await?;
         tx.commit().await?;
+        writer.finish().await?;
         Ok(true)
     }
 

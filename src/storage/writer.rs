@@ -1,10 +1,12 @@
 //! Writing in turns, and on SQLite committing turns in groups.
 //!
-//! SQLite has one writer at a time. The busy write paths (points, scans, the outbox) take
-//! turns for one connection of the process's own ([`Store::writer`]): queueing in the process
-//! is in order, where writers finding the lock taken would sleep in SQLite's busy handler in
-//! growing steps; and one connection keeps its page cache warm, where a connection that sees
-//! another's commit drops its whole cache.
+//! SQLite has one writer at a time. Write transactions take turns for one connection of the
+//! process's own (`Store::writer`): queueing in the process is in order, where writers
+//! finding the lock taken would sleep in SQLite's busy handler in growing steps (and, while
+//! turns follow each other closely, rarely find it free); and one connection keeps its page
+//! cache warm, where a connection that sees another's commit drops its whole cache. A few
+//! single-statement writes (purges, revocations, endpoint changes) still go through the pool
+//! and wait at SQLite's lock.
 //!
 //! On that connection, a turn's transaction is a savepoint inside a transaction that several
 //! turns share (group commit). A turn that has done its work while others are queued leaves

@@ -158,10 +158,11 @@ async fn apply(
         member.clone(),
         change.clone(),
     );
-    let outcome: PointsOutcome =
-        to_the_end(async move { store.apply_points(&id, &of, &tiers, &to_apply, now).await })
-            .await?
-            .map_err(|e| store_error(e, "member"))?;
+    let outcome: PointsOutcome = to_the_end(&state.work, async move {
+        store.apply_points(&id, &of, &tiers, &to_apply, now).await
+    })
+    .await?
+    .map_err(|e| store_error(e, "member"))?;
     if !outcome.replayed {
         tracing::info!(
             member = %member.id,

@@ -107,7 +107,7 @@ async fn scan(
     caller.require(READ)?;
     let request = body.into_inner().into_request(&req)?;
     let working = state.clone();
-    let reply = to_the_end(async move {
+    let reply = to_the_end(&state.work, async move {
         let desk = Desk {
             store: &working.store,
             keys: working.cards.keys(),
