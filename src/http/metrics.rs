@@ -56,7 +56,7 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     if let Some(w) = state.store.write_counts() {
         out.counter(
             "passwright_sqlite_write_turns_total",
-            "SQLite: write transactions on the writer connection (points, scans, outbox).",
+            "SQLite: write transactions, each a turn on the writer connection.",
             w.turns.load(Ordering::Relaxed),
         );
         out.counter(

@@ -186,7 +186,7 @@ impl Outbox {
                 _ => None,
             })
             .collect();
-        // Changed cards are fanned out together, in one write; the other jobs one by one.
+        // Changed cards are fanned out together, a hundred per write; the other jobs one by one.
         let (cards, others): (Vec<&ClaimedJob>, Vec<&ClaimedJob>) = jobs
             .iter()
             .partition(|j| matches!(j.job, Ok(Job::PassChanged { .. })));
@@ -309,7 +309,9 @@ impl Outbox {
         })
     }
 
-    /// `pass_changed` jobs, in one write: what each came to, in their order.
+    /// `pass_changed` jobs, a hundred per write: what each came to, in their order. Should a
+    /// write fail, every job is retried; those an earlier write finished stay done (a retry
+    /// only touches a job its worker still holds).
     async fn fan_out_cards(&self, worker: &str, jobs: &[&ClaimedJob]) -> Vec<Handled> {
         let cards: Vec<(i64, &str)> = jobs
             .iter()

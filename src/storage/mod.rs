@@ -123,7 +123,7 @@ pub struct Store {
     jobs: Arc<tokio::sync::Notify>,
     /// Card lookups made (members by id or serial): scans of forged codes must not add any.
     member_lookups: Arc<std::sync::atomic::AtomicU64>,
-    /// SQLite: the connection this process's busy write transactions go through, in turns
+    /// SQLite: the connection this process's write transactions go through, in turns
     /// committed in groups (see `writer.rs`).
     writer: Option<SharedWriter>,
     /// Locations never move between programs and are never deleted: their program, once read.
