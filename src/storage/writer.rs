@@ -21,10 +21,11 @@
 //!   turns all get the error.
 //! - A turn abandoned half way (its caller's future dropped, or an early `?`) is rolled back
 //!   by the line's next holder, and its group committed by a task of its own, so the
-//!   transaction never stays open. One dropped while the trip that opens its savepoint was
-//!   under way cannot tell what ran: its group is rolled back and every turn in it gets an
-//!   error, rather than commit half a turn. The busiest callers (scans, points) run to their
-//!   end even when the client goes away (`http::to_the_end`), so that stays rare.
+//!   transaction never stays open. That includes a turn dropped while the trip that opens
+//!   its savepoint was under way, when some, all or none of its statements ran: savepoint
+//!   names alternate, so the next holder can tell whether the turn's own savepoint exists
+//!   (see `Line::repair`). The busiest callers (scans, points) run to their end even when
+//!   the client goes away (`http::to_the_end`).
 //!
 //! On PostgreSQL, whose row locks let writers run side by side, a turn is any pooled
 //! connection and its transaction an ordinary one.
@@ -70,12 +71,68 @@ struct Line {
     repair: Option<Repair>,
 }
 
-/// What a turn dropped half way left to undo.
+/// Savepoint names. Consecutive savepoints alternate between the two, so a turn can tell
+/// its own from the one before it (see [`Line::repair`]); two names keep the statements the
+/// same from turn to turn, so SQLite's prepared statements are reused.
+const NAMES: [&str; 2] = ["turn_a", "turn_b"];
+
+/// What a turn left undone.
+#[derive(Debug, Clone, Copy)]
 enum Repair {
-    /// Roll back to its savepoint.
-    RollBackTo,
-    /// Roll back the transaction it was opening, if it got that far.
-    RollBack,
+    /// Roll back to its savepoint, which exists.
+    RollBackTo(&'static str),
+    /// The trip that opens savepoint `name` was cut off: some, all or none of its statements
+    /// ran. `opening`: it was opening the transaction too.
+    Cut { name: &'static str, opening: bool },
+}
+
+impl Line {
+    /// Undoes what a turn left undone. Where that cannot be done exactly, the group is
+    /// broken: rolled back as a whole, its turns told.
+    async fn repair(&mut self, repair: Repair) {
+        let exact = match repair {
+            Repair::RollBackTo(name) => self.sql(&format!("ROLLBACK TO {name}")).await,
+            // Only that turn's statements can be in the transaction, if BEGIN ran; without
+            // it, ROLLBACK fails and there is nothing to undo.
+            Repair::Cut { opening: true, .. } => {
+                let _ = self.sql("ROLLBACK").await;
+                true
+            }
+            Repair::Cut { name, .. } => {
+                // Its savepoint ran: back to it, and everything after it is undone. (The
+                // transaction holds one savepoint between turns, the one before it, which
+                // has the other name.)
+                self.sql(&format!("ROLLBACK TO {name}")).await || {
+                    // It did not: nothing of the turn's own ran, and the savepoint before may
+                    // or may not have been released. Releasing it and opening the turn's
+                    // leaves the one savepoint the next turn expects. Unless SQLite rolled
+                    // back the whole transaction under it (some I/O errors do): then BEGIN
+                    // goes through where inside a transaction it fails.
+                    let before = self.open.as_ref().map_or(NAMES[0], |g| g.top);
+                    if self.sql("BEGIN").await {
+                        let _ = self.sql("ROLLBACK").await;
+                        false
+                    } else {
+                        let _ = self.sql(&format!("RELEASE {before}")).await;
+                        self.sql(&format!("SAVEPOINT {name}")).await
+                    }
+                }
+            }
+        };
+        if let Some(group) = self.open.as_mut() {
+            if exact {
+                if let Repair::Cut { name, .. } = repair {
+                    group.top = name;
+                }
+            } else {
+                group.broken = true;
+            }
+        }
+    }
+
+    async fn sql(&mut self, sql: &str) -> bool {
+        self.conn.execute(sql).await.is_ok()
+    }
 }
 
 /// A transaction shared by turns.
@@ -85,6 +142,8 @@ struct Group {
     committer: bool,
     /// What happened to the transaction is unknown or undone: only ROLLBACK is left.
     broken: bool,
+    /// The name of the latest savepoint in it.
+    top: &'static str,
     outcome: Arc<Outcome>,
 }
 
@@ -110,19 +169,8 @@ impl SharedWriter {
     async fn lock(&self, queued: Queued) -> OwnedMutexGuard<Line> {
         let mut line = self.line.clone().lock_owned().await;
         drop(queued);
-        let repaired = match line.repair.take() {
-            Some(Repair::RollBackTo) => line.conn.execute("ROLLBACK TO turn").await.is_ok(),
-            Some(Repair::RollBack) => {
-                // Fails when BEGIN never ran: then there is nothing to undo.
-                let _ = line.conn.execute("ROLLBACK").await;
-                true
-            }
-            None => true,
-        };
-        if !repaired {
-            if let Some(group) = line.open.as_mut() {
-                group.broken = true;
-            }
+        if let Some(repair) = line.repair.take() {
+            line.repair(repair).await;
         }
         if line.open.as_ref().is_some_and(|g| g.broken) {
             // Its turns hear how it went.
@@ -136,8 +184,9 @@ impl SharedWriter {
             line: self.lock(Queued::new(&self.waiting)).await,
             shared: self.clone(),
             group: None,
+            savepoint: NAMES[0],
             abandoned: false,
-            cut: false,
+            cut: None,
         }
     }
 
@@ -209,11 +258,13 @@ pub(super) struct Turn {
     shared: SharedWriter,
     /// The group this turn wrote in.
     group: Option<Arc<Outcome>>,
-    /// A savepoint of this turn was left neither kept nor rolled back.
+    /// This turn's latest savepoint.
+    savepoint: &'static str,
+    /// That savepoint was left neither kept nor rolled back.
     abandoned: bool,
-    /// The trip that opens a savepoint was under way when its future was dropped: which of
-    /// its statements ran is unknown.
-    cut: bool,
+    /// The trip that opens it was under way when its future was dropped: which of its
+    /// statements ran is unknown. Whether it was opening the transaction too.
+    cut: Option<bool>,
 }
 
 impl Writer {
@@ -274,48 +325,50 @@ impl Turn {
     /// Opens a savepoint (and the group's transaction when none is open), then runs `batch`
     /// in it, all in one trip.
     ///
-    /// Every turn's savepoint has the same name (the SQL stays the same, so SQLite's prepared
-    /// statements are reused), and the latest of a name is the one `ROLLBACK TO` undoes: this
-    /// turn's own, as long as it opened one. Should it not have, the group is given up
-    /// rather than undo another turn's work. The savepoint before is released first: its
-    /// work stays in the transaction, and SQLite's record of the pages to restore on a
-    /// rollback starts again from empty instead of growing with every turn.
+    /// The savepoint before is released first: its work stays in the transaction, and
+    /// SQLite's record of the pages to restore on a rollback starts again from empty instead
+    /// of growing with every turn. The new one has the other of the two names, so should the
+    /// trip be cut off, whoever holds the line next can tell whether it ran.
     async fn savepoint(&mut self, batch: Batch) -> Result<Results, StoreError> {
         self.join();
-        let opening = self.line.open.is_none();
-        let lead: &[&str] = if opening {
-            &["BEGIN IMMEDIATE", "SAVEPOINT turn"]
-        } else {
-            &["RELEASE turn", "SAVEPOINT turn"]
+        let (lead, name): (&[&str], _) = match self.line.open.as_ref().map(|g| g.top) {
+            None => (&["BEGIN IMMEDIATE", "SAVEPOINT turn_a"], NAMES[0]),
+            Some("turn_a") => (&["RELEASE turn_a", "SAVEPOINT turn_b"], NAMES[1]),
+            Some(_) => (&["RELEASE turn_b", "SAVEPOINT turn_a"], NAMES[0]),
         };
+        let opening = self.line.open.is_none();
+        self.savepoint = name;
         // Cleared once the trip is back; still set if the caller's future is dropped in it.
-        self.cut = true;
+        self.cut = Some(opening);
         let ran = batch.run_after(lead, &mut self.line.conn).await;
-        self.cut = false;
+        self.cut = None;
         match ran {
-            Ok(results) if opening => {
-                self.line.open = Some(Group {
-                    turns: 0,
-                    committer: false,
-                    broken: false,
-                    outcome: Arc::new(watch::channel(None).0),
-                });
-                self.join();
+            Ok(results) => {
+                match self.line.open.as_mut() {
+                    Some(group) => group.top = name,
+                    None => {
+                        self.line.open = Some(Group {
+                            turns: 0,
+                            committer: false,
+                            broken: false,
+                            top: name,
+                            outcome: Arc::new(watch::channel(None).0),
+                        });
+                        self.join();
+                    }
+                }
                 Ok(results)
             }
-            Ok(results) => Ok(results),
-            Err(failed) if opening => {
-                // Nobody else's work is in this transaction, if BEGIN went through at all.
-                let _ = self.line.conn.execute("ROLLBACK").await;
-                Err(failed.error)
-            }
-            Err(failed) if failed.lead_ran == lead.len() => {
-                // Undone when the turn finishes.
+            Err(failed) if !opening && failed.lead_ran == lead.len() => {
+                // Its savepoint exists: undone when the turn finishes.
+                if let Some(group) = self.line.open.as_mut() {
+                    group.top = name;
+                }
                 self.abandoned = true;
                 Err(failed.error)
             }
             Err(failed) => {
-                self.break_group();
+                self.line.repair(Repair::Cut { name, opening }).await;
                 Err(failed.error)
             }
         }
@@ -331,7 +384,8 @@ impl Turn {
     /// transaction, and the group is broken.
     async fn roll_back(&mut self) -> Result<(), StoreError> {
         self.abandoned = false;
-        match self.line.conn.execute("ROLLBACK TO turn").await {
+        let sql = format!("ROLLBACK TO {}", self.savepoint);
+        match self.line.conn.execute(sql.as_str()).await {
             Ok(_) => Ok(()),
             Err(e) => {
                 self.break_group();
@@ -342,16 +396,9 @@ impl Turn {
 
     /// See [`Writer::finish`].
     async fn finish(mut self) -> Result<(), StoreError> {
-        let rolled_back = if self.cut {
-            self.cut = false;
-            if self.group.is_some() {
-                // Part of a batch may have run, or the savepoint may be missing: neither
-                // keeping nor rolling back to a savepoint is safe, so the group goes.
-                self.break_group();
-            } else {
-                // Only this turn's statements can be in the transaction, if BEGIN ran.
-                let _ = self.line.conn.execute("ROLLBACK").await;
-            }
+        let rolled_back = if let Some(opening) = self.cut.take() {
+            let name = self.savepoint;
+            self.line.repair(Repair::Cut { name, opening }).await;
             Err(anyhow::anyhow!("a write was cut off on its way to the database").into())
         } else if self.abandoned {
             self.roll_back().await
@@ -399,14 +446,11 @@ impl Turn {
 /// commit its group (other turns' work may be in it) so the transaction never stays open.
 impl Drop for Turn {
     fn drop(&mut self) {
-        if self.cut {
-            if self.group.is_some() {
-                self.break_group();
-            } else {
-                self.line.repair = Some(Repair::RollBack);
-            }
+        let name = self.savepoint;
+        if let Some(opening) = self.cut {
+            self.line.repair = Some(Repair::Cut { name, opening });
         } else if self.abandoned {
-            self.line.repair = Some(Repair::RollBackTo);
+            self.line.repair = Some(Repair::RollBackTo(name));
         } else if self.group.is_none() {
             return;
         }
@@ -514,6 +558,7 @@ mod tests {
     use sqlx::Executor;
 
     use super::super::Store;
+    use super::Writer;
 
     async fn store(dir: &tempfile::TempDir) -> Store {
         let url = format!("sqlite://{}/w.db", dir.path().display());
@@ -643,7 +688,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_turn_cut_off_on_its_way_fails_its_group_rather_than_commit_half_of_it() {
+    async fn a_turn_cut_off_on_its_way_is_undone_and_its_group_still_commits() {
         use futures_util::FutureExt;
 
         use super::super::batch::Batch;
@@ -672,11 +717,66 @@ mod tests {
         queued(&store, 1).await;
         let waiting = tokio::spawn(async move { first.finish().await });
         cut.await.unwrap();
-        assert!(
-            waiting.await.unwrap().is_err(),
-            "the group was rolled back, and its turns are told"
-        );
+        waiting.await.unwrap().unwrap();
         spawn_turn(&store, 3, true).await.unwrap();
-        assert_eq!(keys(&store).await, vec![3]);
+        spawn_turn(&store, 4, false).await.unwrap();
+        assert_eq!(keys(&store).await, vec![1, 3]);
+    }
+
+    /// Whichever of a cut-off trip's statements ran, the turn's own work is undone, the
+    /// others' kept, and the next turns find the savepoints they expect.
+    #[tokio::test]
+    async fn every_way_a_trip_can_stop_is_repaired_exactly() {
+        use super::{Repair, NAMES};
+
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir).await;
+        let shared = store.writer.as_ref().unwrap().clone();
+        // What ran of "RELEASE <before>; SAVEPOINT <name>; INSERT": nothing, the release, the
+        // savepoint, all three.
+        for (ran, k) in [(0, 10), (1, 20), (2, 30), (3, 40)] {
+            let mut first = store.writer().await.unwrap();
+            let mut tx = first.begin().await.unwrap();
+            insert(&mut tx, k).await;
+            tx.commit().await.unwrap();
+            let Writer::Own(turn) = &mut first else {
+                panic!("SQLite has a writer turn")
+            };
+            let before = turn.line.open.as_ref().unwrap().top;
+            let name = if before == NAMES[0] {
+                NAMES[1]
+            } else {
+                NAMES[0]
+            };
+            let statements = [
+                format!("RELEASE {before}"),
+                format!("SAVEPOINT {name}"),
+                format!("INSERT INTO t (k) VALUES ({})", k + 1),
+            ];
+            for sql in &statements[..ran] {
+                turn.line.conn.execute(sql.as_str()).await.unwrap();
+            }
+            turn.line
+                .repair(Repair::Cut {
+                    name,
+                    opening: false,
+                })
+                .await;
+            assert!(!turn.line.open.as_ref().unwrap().broken, "{ran}");
+            drop(first);
+            // The next turns carry on in the same group or a new one.
+            spawn_turn(&store, k + 2, true).await.unwrap();
+            spawn_turn(&store, k + 3, false).await.unwrap();
+            let keys = keys(&store).await;
+            assert!(
+                keys.contains(&k) && keys.contains(&(k + 2)),
+                "{ran}: {keys:?}"
+            );
+            assert!(
+                !keys.contains(&(k + 1)) && !keys.contains(&(k + 3)),
+                "{ran}: {keys:?}"
+            );
+        }
+        assert_eq!(shared.waiting.load(super::Ordering::SeqCst), 0);
     }
 }
