@@ -602,6 +602,15 @@ mod tests {
             .load(super::Ordering::Relaxed)
     }
 
+    /// A turn that has inserted `k` and kept it, still holding the writer.
+    async fn holding(store: &Store, k: i64) -> Writer {
+        let mut writer = store.writer().await.unwrap();
+        let mut tx = writer.begin().await.unwrap();
+        insert(&mut tx, k).await;
+        tx.commit().await.unwrap();
+        writer
+    }
+
     /// A turn that inserts `k` and keeps it (or rolls it back), in a task of its own.
     fn spawn_turn(store: &Store, k: i64, keep: bool) -> tokio::task::JoinHandle<()> {
         let store = store.clone();
@@ -624,10 +633,7 @@ mod tests {
     async fn turns_queued_together_share_one_commit_and_refusals_undo_only_their_own() {
         let dir = tempfile::tempdir().unwrap();
         let store = store(&dir).await;
-        let mut first = store.writer().await.unwrap();
-        let mut tx = first.begin().await.unwrap();
-        insert(&mut tx, 1).await;
-        tx.commit().await.unwrap();
+        let first = holding(&store, 1).await;
         let others: Vec<_> = (2..=11).map(|k| spawn_turn(&store, k, k != 5)).collect();
         queued(&store, 10).await;
         let before = commits(&store);
@@ -658,10 +664,7 @@ mod tests {
     async fn an_abandoned_turn_is_undone_and_its_group_still_commits() {
         let dir = tempfile::tempdir().unwrap();
         let store = store(&dir).await;
-        let mut first = store.writer().await.unwrap();
-        let mut tx = first.begin().await.unwrap();
-        insert(&mut tx, 1).await;
-        tx.commit().await.unwrap();
+        let first = holding(&store, 1).await;
         // Inserts 2, then its caller gives up (an early return, a dropped request).
         let abandoned = {
             let store = store.clone();
@@ -695,10 +698,7 @@ mod tests {
 
         let dir = tempfile::tempdir().unwrap();
         let store = store(&dir).await;
-        let mut first = store.writer().await.unwrap();
-        let mut tx = first.begin().await.unwrap();
-        insert(&mut tx, 1).await;
-        tx.commit().await.unwrap();
+        let first = holding(&store, 1).await;
         let cut = {
             let store = store.clone();
             tokio::spawn(async move {
@@ -735,10 +735,7 @@ mod tests {
         // What ran of "RELEASE <before>; SAVEPOINT <name>; INSERT": nothing, the release, the
         // savepoint, all three.
         for (ran, k) in [(0, 10), (1, 20), (2, 30), (3, 40)] {
-            let mut first = store.writer().await.unwrap();
-            let mut tx = first.begin().await.unwrap();
-            insert(&mut tx, k).await;
-            tx.commit().await.unwrap();
+            let mut first = holding(&store, k).await;
             let Writer::Own(turn) = &mut first else {
                 panic!("SQLite has a writer turn")
             };
