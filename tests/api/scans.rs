@@ -511,5 +511,20 @@ both_engines!(
         let id = MemberId::parse(&c.member).unwrap();
         assert_eq!(app.state.store.ledger_sum(&id).await.unwrap(), 10_050);
         assert_eq!(app.count("scans").await, 200);
+        // On SQLite every one of those writes was a turn on the writer, and no turn ended
+        // without a COMMIT behind it; PostgreSQL has no writer of its own.
+        let metrics = app.metrics().await;
+        match app.state.store.engine() {
+            passwright::storage::Engine::Sqlite => {
+                let turns =
+                    crate::messages::sample(&metrics, "passwright_sqlite_write_turns_total");
+                let commits = crate::messages::sample(&metrics, "passwright_sqlite_commits_total");
+                assert!(turns >= 201.0, "{turns}");
+                assert!(commits >= 1.0 && commits <= turns, "{commits} of {turns}");
+            }
+            passwright::storage::Engine::Postgres => {
+                assert!(!metrics.contains("passwright_sqlite_"), "{metrics}");
+            }
+        }
     }
 );
