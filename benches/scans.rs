@@ -34,9 +34,25 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    // cargo passes `--bench`; `sqlite` or `postgres` runs that engine alone.
+    let engines: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    if let Some(unknown) = engines
+        .iter()
+        .find(|e| !["sqlite", "postgres"].contains(&e.as_str()))
+    {
+        eprintln!("unknown engine {unknown:?}: the engines are `sqlite` and `postgres`");
+        std::process::exit(2);
+    }
+    let wanted = |engine: &str| engines.is_empty() || engines.iter().any(|e| e == engine);
     rt.block_on(async {
-        bench("SQLite", Vec::new()).await;
+        if wanted("sqlite") {
+            bench("SQLite", Vec::new()).await;
+        }
         match std::env::var("PASSWRIGHT_BENCH_POSTGRES_URL") {
+            _ if !wanted("postgres") => {}
             Ok(admin) if !admin.is_empty() => {
                 let url = common::fresh_database(&admin, "scans").await;
                 bench(

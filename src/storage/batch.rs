@@ -1,8 +1,13 @@
 //! Statements sent to the database together. A busy write transaction is mostly waiting:
 //! every statement is one trip to SQLite's connection thread (or to PostgreSQL) and back,
 //! and on SQLite the write lock is held across all of them. A batch takes its statements in
-//! one trip on SQLite; on PostgreSQL, which takes one statement per request, they go one
-//! after another on the same connection. Either way each statement's rows come back apart.
+//! one trip on either engine, and each statement's rows come back apart.
+//!
+//! - SQLite: one query string with the placeholders numbered through.
+//! - PostgreSQL takes one statement per prepared request, but any number in a simple query,
+//!   which has no placeholders: there the arguments are written into the text as literals
+//!   of exactly the types sqlx binds them as (`int8`, `text`), escaped so that no value can
+//!   end its literal (see [`literal`]).
 //!
 //! Every statement in a batch runs, whatever the ones before it returned: a batch is for
 //! statements the caller can judge afterwards, inside a transaction it rolls back when the
@@ -101,32 +106,18 @@ impl Batch {
         Step(self.statements.len() - 1)
     }
 
-    /// Runs every statement on `conn`, in order.
-    pub async fn run(
-        self,
-        conn: &mut AnyConnection,
-        engine: Engine,
-    ) -> Result<Results, StoreError> {
-        match engine {
-            Engine::Sqlite => self.run_at_once(conn).await,
-            Engine::Postgres => self.run_in_turn(conn).await,
-        }
-    }
-
-    /// SQLite: one query string, the placeholders numbered through, the rows split at each
-    /// statement's end (sqlx reports a result after each statement's rows). sqlx calls
-    /// binding several statements at once deprecated and keeps it for SQLite only; the lock
-    /// file pins the version this is built and tested with.
-    async fn run_at_once(self, conn: &mut AnyConnection) -> Result<Results, StoreError> {
-        self.run_after(&[], conn).await.map_err(|f| f.error)
-    }
-
-    /// SQLite: the batch after `lead`, statements without placeholders whose results are
-    /// dropped, in the same trip.
+    /// The batch after `lead`, statements without placeholders whose results are dropped,
+    /// in the same trip. The rows are split at each statement's end: sqlx reports a result
+    /// after each statement's rows, on both engines.
+    ///
+    /// On SQLite the arguments are bound. sqlx calls binding several statements at once
+    /// deprecated and keeps it for SQLite only; the lock file pins the version this is built
+    /// and tested with. On PostgreSQL they are written in (see the module's note).
     pub(super) async fn run_after(
         self,
         lead: &[&str],
         conn: &mut AnyConnection,
+        engine: Engine,
     ) -> Result<Results, Failed> {
         let mut sql = String::new();
         for statement in lead {
@@ -135,12 +126,25 @@ impl Batch {
         }
         let mut args = Vec::new();
         for (statement, statement_args) in self.statements.iter() {
-            sql.push_str(&renumber(statement, args.len()));
+            match engine {
+                Engine::Sqlite => {
+                    sql.push_str(&renumber(statement, args.len()));
+                    args.extend(statement_args.iter().cloned());
+                }
+                Engine::Postgres => {
+                    let written = inline(statement, statement_args)
+                        .map_err(|error| Failed { lead_ran: 0, error })?;
+                    sql.push_str(&written);
+                }
+            }
             sql.push_str(";\n");
-            args.extend(statement_args.iter().cloned());
         }
         let mut rows = vec![Vec::new()];
-        let mut stream = conn.fetch_many(bind_all(sqlx::query(&sql), args));
+        let mut stream = match engine {
+            Engine::Sqlite => conn.fetch_many(bind_all(sqlx::query(&sql), args)),
+            // A query string alone, with no arguments, goes as one simple query.
+            Engine::Postgres => conn.fetch_many(sql.as_str()),
+        };
         loop {
             match stream.try_next().await {
                 Ok(Some(Either::Right(row))) => rows.last_mut().map_or((), |r| r.push(row)),
@@ -170,18 +174,6 @@ impl Batch {
         }
         Ok(Results { rows })
     }
-
-    async fn run_in_turn(self, conn: &mut AnyConnection) -> Result<Results, StoreError> {
-        let mut rows = Vec::with_capacity(self.statements.len());
-        for (sql, args) in self.statements {
-            rows.push(
-                bind_all(sqlx::query(&sql), args)
-                    .fetch_all(&mut *conn)
-                    .await?,
-            );
-        }
-        Ok(Results { rows })
-    }
 }
 
 type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
@@ -202,29 +194,139 @@ fn renumber(sql: &str, offset: usize) -> String {
         return sql.to_string();
     }
     let mut out = String::with_capacity(sql.len() + 8);
-    let mut chars = sql.char_indices().peekable();
-    while let Some((_, c)) = chars.next() {
-        out.push(c);
+    each_placeholder(sql, &mut out, |n, out| {
+        out.push('$');
+        out.push_str(&(n + offset).to_string());
+        Ok(())
+    })
+    .map_or_else(|_| sql.to_string(), |()| out)
+}
+
+/// `sql` with each `$n` replaced by the literal of `args[n - 1]`.
+fn inline(sql: &str, args: &[Arg]) -> Result<String, StoreError> {
+    let mut out = String::with_capacity(sql.len() + 16 * args.len());
+    each_placeholder(sql, &mut out, |n, out| {
+        let arg = n
+            .checked_sub(1)
+            .and_then(|i| args.get(i))
+            .ok_or_else(|| anyhow::anyhow!("placeholder ${n} has no argument"))?;
+        literal(arg, out)
+    })?;
+    Ok(out)
+}
+
+/// Copies `sql` to `out`, handing each placeholder's number to `write` instead.
+fn each_placeholder(
+    sql: &str,
+    out: &mut String,
+    mut write: impl FnMut(usize, &mut String) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
         if c != '$' {
+            out.push(c);
             continue;
         }
         let mut n = 0usize;
         let mut digits = false;
-        while let Some((_, d)) = chars.peek().copied().filter(|(_, d)| d.is_ascii_digit()) {
+        while let Some(d) = chars.peek().copied().filter(char::is_ascii_digit) {
             n = n * 10 + (d as usize - '0' as usize);
             digits = true;
             chars.next();
         }
         if digits {
-            out.push_str(&(n + offset).to_string());
+            write(n, out)?;
+        } else {
+            out.push('$');
         }
     }
-    out
+    Ok(())
+}
+
+/// A PostgreSQL literal of the type sqlx would bind `arg` as. Text goes in an escape string
+/// (`E'…'`), whose meaning does not depend on `standard_conforming_strings`: every backslash
+/// and quote in the value is doubled, so the value cannot end the literal or start an escape
+/// sequence. PostgreSQL text cannot hold NUL, bound or not.
+fn literal(arg: &Arg, out: &mut String) -> Result<(), StoreError> {
+    match arg {
+        Arg::Int(None) => out.push_str("NULL::int8"),
+        Arg::Text(None) => out.push_str("NULL::text"),
+        Arg::Int(Some(v)) => {
+            out.push('\'');
+            out.push_str(&v.to_string());
+            out.push_str("'::int8");
+        }
+        Arg::Text(Some(v)) => {
+            if v.contains('\0') {
+                return Err(anyhow::anyhow!("text for PostgreSQL cannot contain NUL").into());
+            }
+            out.push_str("E'");
+            for c in v.chars() {
+                match c {
+                    '\'' => out.push_str("''"),
+                    '\\' => out.push_str("\\\\"),
+                    c => out.push(c),
+                }
+            }
+            out.push_str("'::text");
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::renumber;
+    use super::{inline, renumber, Arg};
+
+    #[test]
+    fn arguments_are_written_in_as_typed_literals() {
+        let args = vec![
+            Arg::from(-5),
+            Arg::from("it's"),
+            Arg::Int(None),
+            Arg::Text(None),
+            Arg::from(i64::MIN),
+        ];
+        assert_eq!(
+            inline("SELECT $1, $2, $3, $4, $5, $1", &args).unwrap(),
+            "SELECT '-5'::int8, E'it''s'::text, NULL::int8, NULL::text, \
+             '-9223372036854775808'::int8, '-5'::int8"
+        );
+    }
+
+    #[test]
+    fn no_value_can_end_its_literal() {
+        // Every quote and backslash doubled: inside E'…' the value is one literal.
+        let value = "a' \\' \\x41 '); DROP TABLE t; -- $1 \u{1F600}";
+        let written = inline("SELECT $1", &[Arg::from(value)]).unwrap();
+        assert_eq!(
+            written,
+            "SELECT E'a'' \\\\'' \\\\x41 ''); DROP TABLE t; -- $1 \u{1F600}'::text"
+        );
+        // Read back the way PostgreSQL reads an escape string, it is the value again.
+        let body = &written["SELECT E'".len()..written.len() - "'::text".len()];
+        let mut read = String::new();
+        let mut chars = body.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '\'' | '\\' => {
+                    assert_eq!(chars.next(), Some(c), "a lone {c} would end or escape");
+                    read.push(c);
+                }
+                c => read.push(c),
+            }
+        }
+        assert_eq!(read, value);
+    }
+
+    #[test]
+    fn nul_and_missing_arguments_are_refused() {
+        assert!(inline("SELECT $1", &[Arg::from("a\0b")]).is_err());
+        assert!(inline("SELECT $2", &[Arg::from(1)]).is_err());
+        assert!(inline("SELECT $0", &[Arg::from(1)]).is_err());
+        // A `$` not followed by digits is not a placeholder.
+        assert_eq!(inline("SELECT '$'", &[]).unwrap(), "SELECT '$'");
+    }
 
     #[test]
     fn placeholders_are_shifted_past_the_earlier_statements() {

@@ -528,3 +528,84 @@ both_engines!(
         }
     }
 );
+
+// A scan's writes reach PostgreSQL as one simple query with their values written in as
+// literals (`storage::batch`). Text that looks like SQL, quotes, backslashes, escape
+// sequences and placeholders must be stored exactly as sent, on both engines.
+both_engines!(text_in_scans_is_stored_exactly, |app: TestApp| async move {
+    let tricky =
+        "O'Brien '' \\' \\\\ \\x41 $1 $2$ E'\\n' '); DROP TABLE scans; -- \u{e9} \u{1F600}";
+    let program = app.sample_program().await;
+    let member = app.member(&program, "Ada").await;
+    let key = app
+        .post(
+            "/api/v1/keys",
+            &app.admin,
+            json!({"name": format!("Till {tricky}"), "role": "staff", "program_id": program}),
+        )
+        .await;
+    assert_eq!(key.status, 201, "{:?}", key.body);
+    let staff = key.body["secret"].as_str().unwrap().to_string();
+    let reward = app
+        .post(
+            &format!("/api/v1/programs/{program}/rewards"),
+            &app.admin,
+            json!({"name": format!("Mug {tricky}"), "cost": 1, "repeatable": true}),
+        )
+        .await;
+    assert_eq!(reward.status, 201, "{:?}", reward.body);
+    let code = app.card_code(&member).await;
+    // Visible ASCII is all an idempotency key may hold, quotes and backslashes included.
+    let idem = "k'\\$1'';--";
+    let bought = app
+        .scan(
+            &staff,
+            Some(idem),
+            json!({"code": code, "action": "purchase", "amount": "3.00"}),
+        )
+        .await;
+    assert_eq!(bought.status, 201, "{:?}", bought.body);
+    let redeemed = app
+        .scan(
+            &staff,
+            Some("redeem'1"),
+            json!({"code": code, "action": "redeem", "reward_id": reward.body["id"]}),
+        )
+        .await;
+    assert_eq!(redeemed.status, 201, "{:?}", redeemed.body);
+    // Read back from the database, not from the answers.
+    let list = app
+        .get(&format!("/api/v1/scans?program_id={program}"), &app.admin)
+        .await;
+    let scans = list.body["scans"].as_array().unwrap();
+    assert_eq!(scans.len(), 2, "{:?}", list.body);
+    for s in scans {
+        assert_eq!(s["staff_name"], format!("Till {tricky}").as_str());
+        assert_eq!(s["result"], "accepted");
+    }
+    let ledger = app
+        .get(&format!("/api/v1/members/{member}/ledger"), &app.admin)
+        .await;
+    let reasons: Vec<&str> = ledger.body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["reason"].as_str().unwrap())
+        .collect();
+    assert!(
+        reasons.contains(&format!("Redeemed Mug {tricky}").as_str()),
+        "{reasons:?}"
+    );
+    // The same key again is a replay of the first purchase, found by its exact text.
+    let again = app
+        .scan(
+            &staff,
+            Some(idem),
+            json!({"code": code, "action": "purchase", "amount": "3.00"}),
+        )
+        .await;
+    assert_eq!(again.status, 200, "{:?}", again.body);
+    assert_eq!(again.body["replayed"], true);
+    assert_eq!(again.body["scan"]["id"], bought.body["scan"]["id"]);
+    assert_eq!(app.count("scans").await, 2);
+});
