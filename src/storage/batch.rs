@@ -106,6 +106,17 @@ impl Batch {
         Step(self.statements.len() - 1)
     }
 
+    /// Runs every statement on `conn`, in order, in one trip.
+    pub async fn run(
+        self,
+        conn: &mut AnyConnection,
+        engine: Engine,
+    ) -> Result<Results, StoreError> {
+        self.run_after(&[], conn, engine)
+            .await
+            .map_err(|f| f.error)
+    }
+
     /// The batch after `lead`, statements without placeholders whose results are dropped,
     /// in the same trip. The rows are split at each statement's end: sqlx reports a result
     /// after each statement's rows, on both engines.

@@ -3,6 +3,7 @@
 //! `points.changed` / `member.tier_changed` webhook events, all or nothing.
 
 use serde_json::json;
+use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, FromRow, Row};
 use time::OffsetDateTime;
 
@@ -37,6 +38,45 @@ struct EntryRow {
 const ENTRY_COLUMNS: &str =
     "id, program_id, member_id, kind, amount, balance_after, reason, actor, \
      idempotency_key, fingerprint, created_at";
+
+/// A page of a member's ledger, newest first, as a step of `batch`: one entry more than
+/// `limit`, which tells whether there is a next page.
+pub(super) fn ledger_in(
+    batch: &mut Batch,
+    member_id: &MemberId,
+    before: Option<i64>,
+    limit: u32,
+) -> Step {
+    batch.push(
+        format!(
+            "SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE member_id = $1 AND id < $2 \
+             ORDER BY id DESC LIMIT $3"
+        ),
+        vec![
+            member_id.as_str().into(),
+            before.unwrap_or(i64::MAX).into(),
+            (i64::from(limit.clamp(1, 500)) + 1).into(),
+        ],
+    )
+}
+
+pub(super) fn ledger_from(rows: &[AnyRow], limit: u32) -> Result<LedgerPage, StoreError> {
+    let limit = limit.clamp(1, 500) as usize;
+    let mut entries = rows
+        .iter()
+        .map(|r| LedgerEntry::try_from(EntryRow::from_row(r)?))
+        .collect::<Result<Vec<_>, _>>()?;
+    let next_before = if entries.len() > limit {
+        entries.truncate(limit);
+        entries.last().map(|e| e.id)
+    } else {
+        None
+    };
+    Ok(LedgerPage {
+        entries,
+        next_before,
+    })
+}
 
 impl TryFrom<EntryRow> for LedgerEntry {
     type Error = StoreError;
@@ -370,29 +410,10 @@ impl Store {
         before: Option<i64>,
         limit: u32,
     ) -> Result<LedgerPage, StoreError> {
-        let limit = limit.clamp(1, 500);
-        let rows: Vec<EntryRow> = sqlx::query_as(&format!(
-            "SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE member_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"
-        ))
-        .bind(member_id.as_str())
-        .bind(before.unwrap_or(i64::MAX))
-        .bind(i64::from(limit) + 1)
-        .fetch_all(&self.pool)
-        .await?;
-        let mut entries = rows
-            .into_iter()
-            .map(LedgerEntry::try_from)
-            .collect::<Result<Vec<_>, _>>()?;
-        let next_before = if entries.len() > limit as usize {
-            entries.truncate(limit as usize);
-            entries.last().map(|e| e.id)
-        } else {
-            None
-        };
-        Ok(LedgerPage {
-            entries,
-            next_before,
-        })
+        let mut batch = Batch::new();
+        let step = ledger_in(&mut batch, member_id, before, limit);
+        let results = self.read(batch).await?;
+        ledger_from(results.rows(step), limit)
     }
 
     pub async fn ledger_entry(&self, id: i64) -> Result<LedgerEntry, StoreError> {

@@ -59,7 +59,7 @@ pub use members::{MemberKey, MemberPage, MemberQuery};
 pub use messages::{skip_reason, MessageOutcome, MessageRecord, NewMessage};
 pub use outbox::{ClaimedJob, Finish, JobRecord, OutboxStats};
 pub use reports::{Counts, ScanFilter};
-pub use scans::{NewScan, ScanOutcome};
+pub use scans::{CounterView, NewScan, ScanOutcome};
 pub use webhooks::{DeliveryRecord, WebhookEvent};
 pub use writer::WriteCounts;
 
@@ -251,6 +251,12 @@ impl Store {
             Some(writer) => Writer::Own(writer.turn().await),
             None => Writer::Pooled(self.pool.acquire().await?),
         })
+    }
+
+    /// Runs a batch of reads on a pooled connection, in one trip.
+    async fn read(&self, batch: batch::Batch) -> Result<batch::Results, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        batch.run(&mut conn, self.engine).await
     }
 
     /// SQLite: write turns and the COMMITs that ended them, in groups (see `writer.rs`).

@@ -1,8 +1,10 @@
 //! A program's rewards catalogue.
 
+use sqlx::any::AnyRow;
 use sqlx::FromRow;
 use time::OffsetDateTime;
 
+use super::batch::{Batch, Step};
 use super::{flag, Store, StoreError};
 use crate::clock::{from_micros, to_micros};
 use crate::domain::ids::{ProgramId, RewardId};
@@ -39,6 +41,22 @@ impl TryFrom<RewardRow> for Reward {
 
 const REWARD_COLUMNS: &str = "id, program_id, name, cost, repeatable, active, created_at";
 
+/// A program's rewards, cheapest first, as a step of `batch`.
+pub(super) fn rewards_in(batch: &mut Batch, program: &ProgramId) -> Step {
+    batch.push(
+        format!(
+            "SELECT {REWARD_COLUMNS} FROM rewards WHERE program_id = $1 ORDER BY cost, created_at, id"
+        ),
+        vec![program.as_str().into()],
+    )
+}
+
+pub(super) fn rewards_from(rows: &[AnyRow]) -> Result<Vec<Reward>, StoreError> {
+    rows.iter()
+        .map(|r| Reward::try_from(RewardRow::from_row(r)?))
+        .collect()
+}
+
 impl Store {
     pub async fn insert_reward(&self, r: &Reward) -> Result<(), StoreError> {
         sqlx::query(
@@ -58,13 +76,10 @@ impl Store {
     }
 
     pub async fn rewards(&self, program: &ProgramId) -> Result<Vec<Reward>, StoreError> {
-        let rows: Vec<RewardRow> = sqlx::query_as(&format!(
-            "SELECT {REWARD_COLUMNS} FROM rewards WHERE program_id = $1 ORDER BY cost, created_at, id"
-        ))
-        .bind(program.as_str())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.into_iter().map(Reward::try_from).collect()
+        let mut batch = Batch::new();
+        let step = rewards_in(&mut batch, program);
+        let results = self.read(batch).await?;
+        rewards_from(results.rows(step))
     }
 
     pub async fn reward(&self, program: &ProgramId, id: &RewardId) -> Result<Reward, StoreError> {

@@ -7,7 +7,8 @@ use sqlx::{AnyConnection, FromRow, Row};
 use time::OffsetDateTime;
 
 use super::batch::{Batch, Step};
-use super::ledger::Applied;
+use super::ledger::{ledger_from, ledger_in, Applied};
+use super::rewards::{rewards_from, rewards_in};
 use super::webhooks::{endpoints_in, Endpoints};
 use super::{flag, is_unique_violation, Conflict, Store, StoreError};
 use crate::clock::{from_micros, rfc3339, to_micros};
@@ -16,6 +17,7 @@ use crate::domain::ids::{ApiKeyId, LocationId, MemberId, ProgramId, RewardId};
 use crate::domain::ledger::{LedgerEntry, PointsChange};
 use crate::domain::member::Member;
 use crate::domain::program::Tiers;
+use crate::domain::reward::Reward;
 use crate::domain::scan::{Location, RejectReason, Scan, ScanAction};
 use crate::domain::webhook::{entry_data, member_data, EventType};
 use crate::storage::{Conflict as StoreConflict, PointsOutcome};
@@ -428,19 +430,41 @@ impl Store {
     }
 
     /// The single-use rewards a member has redeemed.
-    pub async fn redeemed_single_use(
+    /// What the counter shows after a scan, read in one trip: the program's rewards, the
+    /// single-use ones the member has redeemed, and the member's latest `recent` entries.
+    pub async fn counter_view(
         &self,
+        program: &ProgramId,
         member: &MemberId,
-    ) -> Result<Vec<RewardId>, StoreError> {
-        let ids: Vec<String> = sqlx::query_scalar(
+        recent: u32,
+    ) -> Result<CounterView, StoreError> {
+        let mut batch = Batch::new();
+        let rewards = rewards_in(&mut batch, program);
+        let redeemed = batch.push(
             "SELECT reward_id FROM scans WHERE member_id = $1 AND result = 'accepted' \
              AND single_use = 1 AND reward_id IS NOT NULL",
-        )
-        .bind(member.as_str())
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(ids.into_iter().map(RewardId::from_trusted).collect())
+            vec![member.as_str().into()],
+        );
+        let entries = ledger_in(&mut batch, member, None, recent);
+        let results = self.read(batch).await?;
+        Ok(CounterView {
+            rewards: rewards_from(results.rows(rewards))?,
+            redeemed: results
+                .rows(redeemed)
+                .iter()
+                .map(|r| Ok(RewardId::from_trusted(r.try_get::<String, _>(0)?)))
+                .collect::<Result<_, StoreError>>()?,
+            recent: ledger_from(results.rows(entries), recent)?.entries,
+        })
     }
+}
+
+/// See [`Store::counter_view`].
+#[derive(Debug)]
+pub struct CounterView {
+    pub rewards: Vec<Reward>,
+    pub redeemed: Vec<RewardId>,
+    pub recent: Vec<LedgerEntry>,
 }
 
 /// The scan as just written, without reading it back.

@@ -17,6 +17,7 @@ use crate::domain::scan::{RejectReason, ScanAction};
 use crate::domain::Invalid;
 use crate::redemption::{Accepted, Action, Desk, ScanError, ScanReply, ScanRequest};
 use crate::state::AppState;
+use crate::storage::CounterView;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -128,13 +129,14 @@ async fn scan(
 }
 
 async fn accepted_response(state: &AppState, a: Accepted) -> Result<HttpResponse, ApiError> {
-    let rewards = state.store.rewards(&a.program.id).await?;
-    let redeemed = if rewards.iter().any(|r| r.active && !r.repeatable) {
-        state.store.redeemed_single_use(&a.member.id).await?
-    } else {
-        Vec::new()
-    };
-    let recent = state.store.ledger(&a.member.id, None, 5).await?;
+    let CounterView {
+        rewards,
+        redeemed,
+        recent,
+    } = state
+        .store
+        .counter_view(&a.program.id, &a.member.id, 5)
+        .await?;
     let status = if a.replayed {
         StatusCode::OK
     } else {
@@ -164,7 +166,7 @@ async fn accepted_response(state: &AppState, a: Accepted) -> Result<HttpResponse
                     })
                 })
                 .collect::<Vec<_>>(),
-            "recent": recent.entries.iter().map(|e| json!({
+            "recent": recent.iter().map(|e| json!({
                 "kind": e.kind,
                 "amount": e.amount,
                 "reason": e.reason,
