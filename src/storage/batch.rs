@@ -112,9 +112,7 @@ impl Batch {
         conn: &mut AnyConnection,
         engine: Engine,
     ) -> Result<Results, StoreError> {
-        self.run_after(&[], conn, engine)
-            .await
-            .map_err(|f| f.error)
+        self.run_after(&[], conn, engine).await.map_err(|f| f.error)
     }
 
     /// The batch after `lead`, statements without placeholders whose results are dropped,

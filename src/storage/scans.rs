@@ -429,7 +429,6 @@ impl Store {
         rows.into_iter().map(Scan::try_from).collect()
     }
 
-    /// The single-use rewards a member has redeemed.
     /// What the counter shows after a scan, read in one trip: the program's rewards, the
     /// single-use ones the member has redeemed, and the member's latest `recent` entries.
     pub async fn counter_view(

@@ -46,8 +46,8 @@ use super::{Engine, StoreError};
 
 /// PostgreSQL: opens a transaction for a batch. Connections plan every statement afresh
 /// (`storage::prepare`), which includes the foreign key checks' own queries; these are keyed
-/// lookups whose plan never changes, and planning them was a sixth of the database's time
-/// under the scan bench, so in these transactions they keep the plan they were given.
+/// lookups whose plan never changes, and planning them was about an eighth of the database's
+/// time under the scan bench, so in these transactions they keep the plan they were given.
 const PG_BEGIN: [&str; 2] = ["BEGIN", "SET LOCAL plan_cache_mode = auto"];
 
 /// Turns in one group at most: bounds how long the first of them waits for the COMMIT.
