@@ -278,13 +278,15 @@ impl Application {
     }
 
     /// Serves until SIGINT/SIGTERM (or the server handle is stopped), then lets the outbox
-    /// workers finish the batch in hand; unfinished jobs stay in the outbox.
+    /// workers finish the batch in hand (unfinished jobs stay in the outbox) and closes the
+    /// store.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
         let _ = self.stop_workers.send(true);
         for worker in self.workers {
             let _ = tokio::time::timeout(std::time::Duration::from_secs(10), worker).await;
         }
+        self.state.store.close().await;
         served
     }
 }

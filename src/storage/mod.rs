@@ -330,8 +330,13 @@ impl Store {
             .await?)
     }
 
+    /// Closes the pool and, on SQLite, leaves every write in the database file itself (see
+    /// `SharedWriter::close`).
     pub async fn close(&self) {
         self.pool.close().await;
+        if let Some(writer) = &self.writer {
+            writer.close().await;
+        }
     }
 }
 

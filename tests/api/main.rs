@@ -47,6 +47,7 @@ mod programs;
 mod pushes;
 mod reports;
 mod scans;
+mod shutdown;
 mod unsubscribe;
 mod web_service;
 mod webhooks;
