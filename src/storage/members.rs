@@ -336,6 +336,43 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Re-issues the card: its barcode and download link are replaced, the old ones are
+    /// refused from now on (`superseded` at the counter), and the new pass goes to the
+    /// phones that hold the card, like any other change. A voided card cannot be re-issued.
+    pub async fn reissue_card(
+        &self,
+        id: &MemberId,
+        now: OffsetDateTime,
+    ) -> Result<Member, StoreError> {
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
+        let serial: Option<String> = sqlx::query_scalar(
+            "UPDATE members SET version = version + 1, card_generation = card_generation + 1, \
+             updated_at = $2 WHERE id = $1 AND status = 'active' RETURNING serial",
+        )
+        .bind(id.as_str())
+        .bind(to_micros(now))
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(serial) = &serial {
+            let serial = SerialNumber::parse(serial)
+                .map_err(|_| anyhow::anyhow!("stored member {id} has an invalid serial"))?;
+            self.member_card_changed(&mut tx, id, &serial, now).await?;
+        }
+        tx.commit().await?;
+        writer.finish().await?;
+        let member = self.member(id).await?;
+        match serial {
+            Some(_) => Ok(member),
+            None if member.status == MemberStatus::Voided => {
+                Err(StoreError::Conflict(Conflict::MemberVoided))
+            }
+            None => Err(anyhow::anyhow!("the card of member {id} could not be re-issued").into()),
+        }
+    }
+}
+
 /// Inserts `m` and records its initial consent (granted channels) with `source`, in the
 /// caller's transaction; 409-style `ExternalIdTaken` when the external id is in use.
 pub(super) async fn insert_member_in(

@@ -11,7 +11,6 @@ use crate::both_engines;
 use crate::chromium::{Browser, Launch};
 use crate::fake_camera::write_qr_y4m;
 use crate::helpers::*;
-use crate::passes::unzip;
 
 /// A program at the counter: rewards, a location, a staff key and a member with 120 points.
 struct Counter {
@@ -67,14 +66,6 @@ async fn staff_key(app: &TestApp, program: &str, name: &str) -> (String, String)
     )
 }
 
-/// The barcode message of the pass behind `pass_url`, as a phone's Wallet would show it.
-async fn barcode(app: &TestApp, pass_url: &str) -> String {
-    let r = reply(app.client.get(pass_url).send().await.unwrap()).await;
-    assert_eq!(r.status, 200);
-    let pass: Value = serde_json::from_slice(&unzip(&r.bytes)["pass.json"]).unwrap();
-    pass["barcodes"][0]["message"].as_str().unwrap().to_string()
-}
-
 async fn counter(app: &TestApp) -> Counter {
     let program = app.sample_program().await;
     let coffee = reward(app, &program, "Free coffee", 50).await;
@@ -95,7 +86,7 @@ async fn counter(app: &TestApp) -> Counter {
         .earn(&member, &app.admin, "seed", json!({"amount": 120}))
         .await;
     assert_eq!(e.status, 201, "{:?}", e.body);
-    let code = barcode(app, &pass_url).await;
+    let code = app.pass_barcode(&pass_url).await;
     Counter {
         program,
         location,
@@ -475,7 +466,7 @@ both_engines!(
         for name in ["Grace Hopper", "Alan Turing"] {
             let r = app.enroll(&c.program, json!({"name": name})).await;
             let url = r.body["pass_url"].as_str().unwrap().to_string();
-            codes.push(barcode(&app, &url).await);
+            codes.push(app.pass_barcode(&url).await);
         }
         let at = |i: usize| if i % 2 == 0 { &c.location } else { &second };
         for (i, code) in codes.iter().enumerate() {

@@ -327,6 +327,15 @@ impl TestApp {
         r.text().await.unwrap()
     }
 
+    /// The barcode message of the pass behind `pass_url`, as a phone's Wallet shows it.
+    pub async fn pass_barcode(&self, pass_url: &str) -> String {
+        let r = reply(self.client.get(pass_url).send().await.unwrap()).await;
+        assert_eq!(r.status, 200);
+        let pass: serde_json::Value =
+            serde_json::from_slice(&crate::passes::unzip(&r.bytes)["pass.json"]).unwrap();
+        pass["barcodes"][0]["message"].as_str().unwrap().to_string()
+    }
+
     /// Rows in a table, to prove that refused requests wrote nothing.
     pub async fn count(&self, table: &str) -> i64 {
         self.state.store.count_rows(table).await.unwrap()

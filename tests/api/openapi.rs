@@ -67,6 +67,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/members/{id}"),
     ("PATCH", "/api/v1/members/{id}"),
     ("POST", "/api/v1/members/{id}/void"),
+    ("POST", "/api/v1/members/{id}/reissue"),
     ("GET", "/api/v1/members/{id}/pass"),
     // api/messages.rs
     ("GET", "/api/v1/members/{id}/consent"),
@@ -1213,13 +1214,26 @@ async fn documented_schemas_match_what_the_server_answers() {
         .await;
     assert_eq!(r.code(), "validation_failed");
 
-    // Voiding: the public link dies, changes are refused.
+    // Re-issuing: a new download link, the old one dead.
+    let reissue = "/api/v1/members/{id}/reissue";
+    let r = api
+        .call("POST", reissue, &format!("{m}/reissue"), None)
+        .await;
+    assert_eq!(r.status, 200);
+    let r = api.send("GET", public, &download, None, None, &[]).await;
+    assert_eq!(r.status, 404);
+
+    // Voiding: changes are refused, and so is a re-issue.
     let void = "/api/v1/members/{id}/void";
     let r = api.call("POST", void, &format!("{m}/void"), None).await;
     assert_eq!(
         (r.status.as_u16(), &r.body["status"]),
         (200, &json!("voided"))
     );
+    let r = api
+        .call("POST", reissue, &format!("{m}/reissue"), None)
+        .await;
+    assert_eq!(r.code(), "member_voided");
     let r = api.call("POST", void, &format!("{m}/void"), None).await;
     assert_eq!(r.status, 200);
     let r = api.send("GET", public, &download, None, None, &[]).await;

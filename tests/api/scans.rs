@@ -609,3 +609,88 @@ both_engines!(text_in_scans_is_stored_exactly, |app: TestApp| async move {
     assert_eq!(again.body["scan"]["id"], bought.body["scan"]["id"]);
     assert_eq!(app.count("scans").await, 2);
 });
+
+// A card whose barcode was shared (or whose phone was lost) is re-issued: the pass the
+// phones fetch carries a new barcode, the old barcode is refused and recorded as
+// `superseded`, the old download link is dead and the new one works.
+both_engines!(
+    a_reissued_card_refuses_its_old_barcode,
+    |app: TestApp| async move {
+        let c = counter(&app).await;
+        let before = app
+            .get(&format!("/api/v1/members/{}", c.member), &app.admin)
+            .await;
+        let old_link = before.body["pass_url"].as_str().unwrap().to_string();
+        let old_code = app.card_code(&c.member).await;
+        assert_eq!(app.pass_barcode(&old_link).await, old_code);
+
+        let staff_try = app
+            .post(
+                &format!("/api/v1/members/{}/reissue", c.member),
+                &c.staff,
+                json!({}),
+            )
+            .await;
+        assert_eq!(staff_try.status, 403, "staff cannot re-issue cards");
+        let r = app
+            .post(
+                &format!("/api/v1/members/{}/reissue", c.member),
+                &app.admin,
+                json!({}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        let new_link = r.body["pass_url"].as_str().unwrap().to_string();
+        assert_ne!(new_link, old_link);
+        assert_eq!(
+            r.body["version"].as_i64().unwrap(),
+            before.body["version"].as_i64().unwrap() + 1
+        );
+        let dead = app.client.get(&old_link).send().await.unwrap();
+        assert_eq!(dead.status(), 404);
+        // The pass a phone now fetches (same serial) carries the new barcode.
+        let new_code = app.pass_barcode(&new_link).await;
+        assert_ne!(new_code, old_code);
+        assert_eq!(new_code, app.card_code(&c.member).await);
+
+        let old = app
+            .scan(
+                &c.staff,
+                None,
+                json!({"code": old_code, "location_id": c.location}),
+            )
+            .await;
+        assert_eq!(old.status, 422, "{:?}", old.body);
+        assert_eq!(old.body["error"]["reason"], "superseded");
+        assert_eq!(old.body["scan"]["result"], "rejected");
+        let new = app
+            .scan(
+                &c.staff,
+                None,
+                json!({"code": new_code, "location_id": c.location}),
+            )
+            .await;
+        assert_eq!(new.status, 201, "{:?}", new.body);
+        assert_eq!(new.body["member"]["name"], "Ada");
+        assert_eq!(app.count("scans").await, 2);
+
+        // A voided card stays voided.
+        let voided = app
+            .post(
+                &format!("/api/v1/members/{}/void", c.member),
+                &app.admin,
+                json!({}),
+            )
+            .await;
+        assert_eq!(voided.status, 200);
+        let again = app
+            .post(
+                &format!("/api/v1/members/{}/reissue", c.member),
+                &app.admin,
+                json!({}),
+            )
+            .await;
+        assert_eq!(again.status, 409);
+        assert_eq!(again.body["error"]["code"], "member_voided");
+    }
+);

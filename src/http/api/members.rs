@@ -1,4 +1,4 @@
-//! Members: enroll, list, read, update, void, and download a member's pass.
+//! Members: enroll, list, read, update, void, re-issue the card, and download a member's pass.
 
 use actix_web::{web, HttpResponse};
 use base64::Engine as _;
@@ -27,6 +27,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::patch().to(patch)),
     )
     .service(resource("/members/{id}/void").route(web::post().to(void)))
+    .service(resource("/members/{id}/reissue").route(web::post().to(reissue)))
     .service(resource("/members/{id}/pass").route(web::get().to(pass)));
 }
 
@@ -157,6 +158,24 @@ async fn void(
         .await
         .map_err(|e| store_error(e, "member"))?;
     tracing::info!(member = %member.id, "card voided");
+    Ok(HttpResponse::Ok().json(views::member(&member, &program, &state.cards)))
+}
+
+/// Re-issues the card (a barcode shared or a phone lost): new barcode and download link,
+/// the old ones refused from now on, the phones holding the card updated.
+async fn reissue(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(MANAGE)?;
+    let (program, member) = load::member(&state, &caller, &id).await?;
+    let member = state
+        .store
+        .reissue_card(&member.id, state.clock.now())
+        .await
+        .map_err(|e| store_error(e, "member"))?;
+    tracing::info!(member = %member.id, generation = member.card_generation, "card re-issued");
     Ok(HttpResponse::Ok().json(views::member(&member, &program, &state.cards)))
 }
 
