@@ -304,19 +304,25 @@ impl Store {
         }
     }
 
-    /// Voids the card: the pass shows as void, old barcodes stop working. Voiding twice is
-    /// not an error; it returns the member as it is.
-    pub async fn void_member(
+    /// Voids or re-issues the card (see [`CardAction`]). Either way the card gets a new
+    /// generation, so its old barcode and download link stop working, and the phones
+    /// holding it receive the changed pass (same serial) through the outbox.
+    pub async fn change_card(
         &self,
         id: &MemberId,
+        change: CardAction,
         now: OffsetDateTime,
     ) -> Result<Member, StoreError> {
+        let status = match change {
+            CardAction::Void => ", status = 'voided', voided_at = $2",
+            CardAction::Reissue => "",
+        };
         let mut writer = self.writer().await?;
         let mut tx = writer.begin().await?;
-        let serial: Option<String> = sqlx::query_scalar(
-            "UPDATE members SET status = 'voided', version = version + 1, card_generation = card_generation + 1, \
-             updated_at = $2, voided_at = $2 WHERE id = $1 AND status = 'active' RETURNING serial",
-        )
+        let serial: Option<String> = sqlx::query_scalar(&format!(
+            "UPDATE members SET version = version + 1, card_generation = card_generation + 1, \
+             updated_at = $2{status} WHERE id = $1 AND status = 'active' RETURNING serial"
+        ))
         .bind(id.as_str())
         .bind(to_micros(now))
         .fetch_optional(&mut *tx)
@@ -329,48 +335,28 @@ impl Store {
         tx.commit().await?;
         writer.finish().await?;
         let member = self.member(id).await?;
-        if serial.is_none() && member.status != MemberStatus::Voided {
-            return Err(anyhow::anyhow!("member {id} could not be voided").into());
+        match (serial, change, member.status) {
+            (Some(_), _, _) => Ok(member),
+            // Voiding twice is not an error: the member as it is.
+            (None, CardAction::Void, MemberStatus::Voided) => Ok(member),
+            (None, CardAction::Reissue, MemberStatus::Voided) => {
+                Err(StoreError::Conflict(Conflict::MemberVoided))
+            }
+            (None, _, _) => {
+                Err(anyhow::anyhow!("the card of member {id} could not be changed").into())
+            }
         }
-        Ok(member)
     }
 }
 
-impl Store {
-    /// Re-issues the card: its barcode and download link are replaced, the old ones are
-    /// refused from now on (`superseded` at the counter), and the new pass goes to the
-    /// phones that hold the card, like any other change. A voided card cannot be re-issued.
-    pub async fn reissue_card(
-        &self,
-        id: &MemberId,
-        now: OffsetDateTime,
-    ) -> Result<Member, StoreError> {
-        let mut writer = self.writer().await?;
-        let mut tx = writer.begin().await?;
-        let serial: Option<String> = sqlx::query_scalar(
-            "UPDATE members SET version = version + 1, card_generation = card_generation + 1, \
-             updated_at = $2 WHERE id = $1 AND status = 'active' RETURNING serial",
-        )
-        .bind(id.as_str())
-        .bind(to_micros(now))
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some(serial) = &serial {
-            let serial = SerialNumber::parse(serial)
-                .map_err(|_| anyhow::anyhow!("stored member {id} has an invalid serial"))?;
-            self.member_card_changed(&mut tx, id, &serial, now).await?;
-        }
-        tx.commit().await?;
-        writer.finish().await?;
-        let member = self.member(id).await?;
-        match serial {
-            Some(_) => Ok(member),
-            None if member.status == MemberStatus::Voided => {
-                Err(StoreError::Conflict(Conflict::MemberVoided))
-            }
-            None => Err(anyhow::anyhow!("the card of member {id} could not be re-issued").into()),
-        }
-    }
+/// What [`Store::change_card`] does to a card.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CardAction {
+    /// The pass shows as void; changes to the member are refused from now on.
+    Void,
+    /// A new barcode and download link for a barcode that was shared or a phone that was
+    /// lost; the old barcode is refused at the counter as `superseded`.
+    Reissue,
 }
 
 /// Inserts `m` and records its initial consent (granted channels) with `source`, in the

@@ -55,7 +55,7 @@ pub use google::{GoogleObjectRecord, PushedState};
 pub use ledger::{LedgerPage, PointsOutcome};
 pub use link_activity::LinkEventRecord;
 pub use links::{LinkAction, LinkRecord, NewLink};
-pub use members::{MemberKey, MemberPage, MemberQuery};
+pub use members::{CardAction, MemberKey, MemberPage, MemberQuery};
 pub use messages::{skip_reason, MessageOutcome, MessageRecord, NewMessage};
 pub use outbox::{ClaimedJob, Finish, JobRecord, OutboxStats};
 pub use reports::{Counts, ScanFilter};

@@ -104,7 +104,6 @@ struct Serve {
 
 impl Serve {
     fn start(db_url: &str, data_dir: &std::path::Path, fake: &FakeApns, log: &str) -> Serve {
-        let pki = pki();
         let ca = data_dir.join("apns-ca.pem");
         std::fs::write(&ca, fake.ca().to_pem().unwrap()).unwrap();
         let log = std::fs::File::create(data_dir.join(log)).unwrap();
@@ -112,23 +111,11 @@ impl Serve {
             .arg("serve")
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .envs(child_env(data_dir))
             .envs([
                 ("PASSWRIGHT__SERVER__PORT", "0".to_string()),
                 ("PASSWRIGHT__SERVER__WORKERS", "1".to_string()),
                 ("PASSWRIGHT__DATABASE__URL", db_url.to_string()),
-                ("PASSWRIGHT__DATA_DIR", data_dir.display().to_string()),
-                (
-                    "PASSWRIGHT__APPLE__SIGNER_CERT",
-                    pki.dir.join("signer.pem").display().to_string(),
-                ),
-                (
-                    "PASSWRIGHT__APPLE__SIGNER_KEY",
-                    pki.dir.join("signer.key").display().to_string(),
-                ),
-                (
-                    "PASSWRIGHT__APPLE__WWDR_CERT",
-                    pki.dir.join("wwdr.pem").display().to_string(),
-                ),
                 ("PASSWRIGHT__APNS__URL", fake.url()),
                 ("PASSWRIGHT__APNS__CA_FILE", ca.display().to_string()),
                 ("PASSWRIGHT__APNS__TIMEOUT_MS", "1000".to_string()),

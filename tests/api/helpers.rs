@@ -115,13 +115,11 @@ pub async fn database_url(engine: Engine, data_dir: &std::path::Path) -> Option<
     }
 }
 
-pub fn settings_for(data_dir: &std::path::Path, db_url: &str) -> Settings {
+/// Environment for a `passwright serve` (or other command) child process: `data_dir` and the
+/// test PKI's certificates. Callers add the rest.
+pub fn child_env(data_dir: &std::path::Path) -> Vec<(&'static str, String)> {
     let pki = pki();
-    let env: Vec<(String, String)> = [
-        ("PASSWRIGHT__SERVER__PORT", "0".to_string()),
-        ("PASSWRIGHT__SERVER__WORKERS", "2".to_string()),
-        ("PASSWRIGHT__DATABASE__URL", db_url.to_string()),
-        ("PASSWRIGHT__DATABASE__MAX_CONNECTIONS", "8".to_string()),
+    vec![
         ("PASSWRIGHT__DATA_DIR", data_dir.display().to_string()),
         (
             "PASSWRIGHT__APPLE__SIGNER_CERT",
@@ -135,16 +133,24 @@ pub fn settings_for(data_dir: &std::path::Path, db_url: &str) -> Settings {
             "PASSWRIGHT__APPLE__WWDR_CERT",
             pki.dir.join("wwdr.pem").display().to_string(),
         ),
+    ]
+}
+
+pub fn settings_for(data_dir: &std::path::Path, db_url: &str) -> Settings {
+    let mut env = child_env(data_dir);
+    env.extend([
+        ("PASSWRIGHT__SERVER__PORT", "0".to_string()),
+        ("PASSWRIGHT__SERVER__WORKERS", "2".to_string()),
+        ("PASSWRIGHT__DATABASE__URL", db_url.to_string()),
+        ("PASSWRIGHT__DATABASE__MAX_CONNECTIONS", "8".to_string()),
         ("PASSWRIGHT__LOG__LEVEL", "warn".to_string()),
         // Nothing leaves the machine: tests that push point apns.url at a local stand-in.
         ("PASSWRIGHT__APNS__ENABLED", "false".to_string()),
         // Deliveries run when a test drains the outbox, so what arrived can be asserted exactly.
         ("PASSWRIGHT__OUTBOX__WORKERS", "0".to_string()),
         ("PASSWRIGHT__OUTBOX__COALESCE_MS", "0".to_string()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
+    ]);
+    let env: Vec<(String, String)> = env.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
     Settings::load_from(None, &env).unwrap()
 }
 

@@ -19,28 +19,12 @@ async fn sigterm_leaves_every_write_in_the_database_file() {
         .local_addr()
         .unwrap()
         .port();
-    let pki = pki();
-    let env = [
+    let mut env = child_env(data_dir.path());
+    env.extend([
         ("PASSWRIGHT__SERVER__PORT", port.to_string()),
-        (
-            "PASSWRIGHT__DATA_DIR",
-            data_dir.path().display().to_string(),
-        ),
-        (
-            "PASSWRIGHT__APPLE__SIGNER_CERT",
-            pki.dir.join("signer.pem").display().to_string(),
-        ),
-        (
-            "PASSWRIGHT__APPLE__SIGNER_KEY",
-            pki.dir.join("signer.key").display().to_string(),
-        ),
-        (
-            "PASSWRIGHT__APPLE__WWDR_CERT",
-            pki.dir.join("wwdr.pem").display().to_string(),
-        ),
         ("PASSWRIGHT__APNS__ENABLED", "false".to_string()),
         ("PASSWRIGHT__LOG__LEVEL", "warn".to_string()),
-    ];
+    ]);
     let bin = env!("CARGO_BIN_EXE_passwright");
     let created = Command::new(bin)
         .args(["keys", "create", "--name", "ops", "--role", "admin"])

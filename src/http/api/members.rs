@@ -13,7 +13,7 @@ use crate::domain::member::{self, EnrollInput, Member, MemberPatchInput, MemberS
 use crate::domain::Invalid;
 use crate::http::{pass_response, Delivery};
 use crate::state::AppState;
-use crate::storage::MemberQuery;
+use crate::storage::{CardAction, MemberQuery};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -26,8 +26,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(get))
             .route(web::patch().to(patch)),
     )
-    .service(resource("/members/{id}/void").route(web::post().to(void)))
-    .service(resource("/members/{id}/reissue").route(web::post().to(reissue)))
+    .service(resource("/members/{id}/void").route(
+        web::post().to(|state, caller, id| change_card(state, caller, id, CardAction::Void)),
+    ))
+    .service(resource("/members/{id}/reissue").route(
+        web::post().to(|state, caller, id| change_card(state, caller, id, CardAction::Reissue)),
+    ))
     .service(resource("/members/{id}/pass").route(web::get().to(pass)));
 }
 
@@ -144,38 +148,23 @@ async fn patch(
     Ok(HttpResponse::Ok().json(views::member(&member, &program, &state.cards)))
 }
 
-/// Voids the card: the pass on the phone shows as void and its barcode stops working.
-async fn void(
+/// Voids the card (`CardAction::Void`: the pass on the phone shows as void and its barcode
+/// stops working) or re-issues it (`CardAction::Reissue`: a barcode shared or a phone lost;
+/// new barcode and download link, the old ones refused from now on).
+async fn change_card(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
+    change: CardAction,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(MANAGE)?;
     let (program, member) = load::member(&state, &caller, &id).await?;
     let member = state
         .store
-        .void_member(&member.id, state.clock.now())
+        .change_card(&member.id, change, state.clock.now())
         .await
         .map_err(|e| store_error(e, "member"))?;
-    tracing::info!(member = %member.id, "card voided");
-    Ok(HttpResponse::Ok().json(views::member(&member, &program, &state.cards)))
-}
-
-/// Re-issues the card (a barcode shared or a phone lost): new barcode and download link,
-/// the old ones refused from now on, the phones holding the card updated.
-async fn reissue(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    caller.require(MANAGE)?;
-    let (program, member) = load::member(&state, &caller, &id).await?;
-    let member = state
-        .store
-        .reissue_card(&member.id, state.clock.now())
-        .await
-        .map_err(|e| store_error(e, "member"))?;
-    tracing::info!(member = %member.id, generation = member.card_generation, "card re-issued");
+    tracing::info!(member = %member.id, ?change, generation = member.card_generation, "card changed");
     Ok(HttpResponse::Ok().json(views::member(&member, &program, &state.cards)))
 }
 
