@@ -53,10 +53,11 @@ fn main() {
                 let url = common::fresh_database(&admin, "campaigns").await;
                 bench(
                     "PostgreSQL",
-                    vec![("PASSWRIGHT__DATABASE__URL", url)],
+                    vec![("PASSWRIGHT__DATABASE__URL", url.clone())],
                     members,
                 )
                 .await;
+                common::drop_database(&admin, &url).await;
             }
             _ => println!("PostgreSQL: skipped (set PASSWRIGHT_BENCH_POSTGRES_URL)"),
         }

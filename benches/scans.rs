@@ -58,11 +58,12 @@ fn main() {
                 bench(
                     "PostgreSQL",
                     vec![
-                        ("PASSWRIGHT__DATABASE__URL", url),
+                        ("PASSWRIGHT__DATABASE__URL", url.clone()),
                         ("PASSWRIGHT__DATABASE__MAX_CONNECTIONS", "32".into()),
                     ],
                 )
                 .await;
+                common::drop_database(&admin, &url).await;
             }
             _ => println!("PostgreSQL: skipped (set PASSWRIGHT_BENCH_POSTGRES_URL)"),
         }

@@ -129,3 +129,17 @@ pub async fn fresh_database(admin: &str, what: &str) -> String {
     let base = admin.rsplit_once('/').map_or(admin, |(b, _)| b);
     format!("{base}/{name}")
 }
+
+/// Drops a database [`fresh_database`] made, once the bench is done with it.
+#[allow(dead_code)] // only the benches that run on PostgreSQL use it
+pub async fn drop_database(admin: &str, url: &str) {
+    let name = url.rsplit('/').next().unwrap_or_default();
+    assert!(name.starts_with("pw_bench_"), "not a bench database: {url}");
+    let conn = sqlx::PgPool::connect(admin).await.unwrap();
+    // FORCE: a server process that was killed may have left its connections behind briefly.
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&conn)
+        .await
+        .unwrap();
+    conn.close().await;
+}
