@@ -101,6 +101,7 @@ pub async fn database_url(engine: Engine, data_dir: &std::path::Path) -> Option<
             let conn = sqlx::PgPool::connect(&admin)
                 .await
                 .expect("connect to the test PostgreSQL server");
+            drop_stale_test_databases(&conn).await;
             sqlx::query(&format!("CREATE DATABASE {name}"))
                 .execute(&conn)
                 .await
@@ -112,6 +113,32 @@ pub async fn database_url(engine: Engine, data_dir: &std::path::Path) -> Option<
                 .to_string();
             Some(format!("{base}/{name}"))
         }
+    }
+}
+
+/// Each test on PostgreSQL makes a database of its own and leaves it (an app may still be
+/// using it when the test ends). Once per test process, databases of earlier runs go: those
+/// made over an hour ago that nobody is connected to, so no test still running loses its
+/// own. The age is that of the database's `PG_VERSION` file; without the right to read it
+/// (not a superuser), nothing is dropped.
+async fn drop_stale_test_databases(conn: &sqlx::PgPool) {
+    static ONCE: OnceLock<()> = OnceLock::new();
+    if ONCE.set(()).is_err() {
+        return;
+    }
+    let stale: Vec<String> = sqlx::query_scalar(
+        "SELECT d.datname FROM pg_database d WHERE left(d.datname, 8) = 'pw_test_' \
+         AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datid = d.oid) \
+         AND (pg_stat_file('base/' || d.oid || '/PG_VERSION')).modification \
+             < now() - interval '1 hour'",
+    )
+    .fetch_all(conn)
+    .await
+    .unwrap_or_default();
+    for name in stale {
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+            .execute(conn)
+            .await;
     }
 }
 
