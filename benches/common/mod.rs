@@ -130,13 +130,18 @@ pub async fn fresh_database(admin: &str, what: &str) -> String {
     format!("{base}/{name}")
 }
 
-/// Drops a database [`fresh_database`] made, once the bench is done with it.
+/// Drops a bench's database (`database`: its URL or its name), once the bench is done
+/// with it.
 #[allow(dead_code)] // only the benches that run on PostgreSQL use it
-pub async fn drop_database(admin: &str, url: &str) {
-    let name = url.rsplit('/').next().unwrap_or_default();
-    assert!(name.starts_with("pw_bench_"), "not a bench database: {url}");
+pub async fn drop_database(admin: &str, database: &str) {
+    let name = database.rsplit('/').next().unwrap_or_default();
+    assert!(
+        name.starts_with("pw_bench_"),
+        "not a bench database: {database}"
+    );
     let conn = sqlx::PgPool::connect(admin).await.unwrap();
-    // FORCE: a server process that was killed may have left its connections behind briefly.
+    // FORCE: the application's pool may still be open (an in-process application has no
+    // stop handle in the benches; a killed server's connections linger briefly).
     sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         .execute(&conn)
         .await
