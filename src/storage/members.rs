@@ -310,10 +310,10 @@ impl Store {
     pub async fn change_card(
         &self,
         id: &MemberId,
-        change: CardAction,
+        action: CardAction,
         now: OffsetDateTime,
     ) -> Result<Member, StoreError> {
-        let status = match change {
+        let status = match action {
             CardAction::Void => ", status = 'voided', voided_at = $2",
             CardAction::Reissue => "",
         };
@@ -335,7 +335,7 @@ impl Store {
         tx.commit().await?;
         writer.finish().await?;
         let member = self.member(id).await?;
-        match (serial, change, member.status) {
+        match (serial, action, member.status) {
             (Some(_), _, _) => Ok(member),
             // Voiding twice is not an error: the member as it is.
             (None, CardAction::Void, MemberStatus::Voided) => Ok(member),

@@ -155,16 +155,16 @@ async fn change_card(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
-    change: CardAction,
+    action: CardAction,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(MANAGE)?;
     let (program, member) = load::member(&state, &caller, &id).await?;
     let member = state
         .store
-        .change_card(&member.id, change, state.clock.now())
+        .change_card(&member.id, action, state.clock.now())
         .await
         .map_err(|e| store_error(e, "member"))?;
-    tracing::info!(member = %member.id, ?change, generation = member.card_generation, "card changed");
+    tracing::info!(member = %member.id, ?action, generation = member.card_generation, "card changed");
     Ok(HttpResponse::Ok().json(views::member(&member, &program, &state.cards)))
 }
 
