@@ -195,9 +195,8 @@ impl SharedWriter {
     /// complete).
     pub(super) async fn close(&self) {
         let mut line = self.lock(Queued::new(&self.waiting)).await;
-        if line.open.is_some() {
-            let _ = commit(&mut line, &self.counts).await;
-        }
+        // Its turns hear how it went (nothing to do without an open group).
+        let _ = commit(&mut line, &self.counts).await;
         if let Err(error) = line.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").await {
             tracing::warn!(%error, "SQLite: the write-ahead log was not emptied at shutdown");
         }
@@ -897,12 +896,7 @@ mod tests {
             "pw_test_{}",
             crate::domain::ids::random_base32(&crate::clock::OsRandom, 8)
         );
-        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin)
-            .await
-            .unwrap();
-        conn.execute(format!("CREATE DATABASE {name}").as_str())
-            .await
-            .unwrap();
+        on_server(&admin, &format!("CREATE DATABASE {name}")).await;
         let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
         Some((admin.clone(), format!("{base}/{name}")))
     }
@@ -979,11 +973,14 @@ mod tests {
         }
         assert_eq!(open, 0, "a connection was left in a transaction");
         store.pool.close().await;
-        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin)
+        on_server(&admin, &format!("DROP DATABASE {db} WITH (FORCE)")).await;
+    }
+
+    /// Runs `sql` on the PostgreSQL server `admin` names, outside any test database.
+    async fn on_server(admin: &str, sql: &str) {
+        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(admin)
             .await
             .unwrap();
-        conn.execute(format!("DROP DATABASE {db} WITH (FORCE)").as_str())
-            .await
-            .unwrap();
+        conn.execute(sql).await.unwrap();
     }
 }
