@@ -11,12 +11,22 @@
 //! 4. The same member again and again: served from the cache. The server's signing counter is
 //!    read before and after to show it signed nothing.
 //! 5. Idle resident memory of `serve`.
+//! 6. The floor of the stack: this bench binary, started again as a child process, serves
+//!    fresh passes from actix-web with one worker, built on tokio's blocking pool as `serve`
+//!    builds them, with nothing else: no database, no link token or key, no cache, no
+//!    metrics. What it reaches per core-second is the most any pass server on this stack
+//!    (actix-web, signing off the async executor) could reach on this machine. A second route
+//!    first reads one row by primary key from a SQLite file through sqlx (WAL, a pool of
+//!    reader connections, as `serve` reads): the floor of any server that consults the
+//!    database for each pass.
 //!
 //! Run: `cargo bench --bench passes` (release build). Results go to docs/BENCHMARKS.md by hand.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
+use std::io::BufRead;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -31,8 +41,14 @@ use serde_json::json;
 
 const PASS_TYPE_ID: &str = "pass.com.example.bench";
 const TEAM_ID: &str = "BENCHTEAM1";
+/// Set in the child process that runs the floor server (part 6), to the directory for its
+/// database.
+const FLOOR_SERVER: &str = "PASSWRIGHT_BENCH_FLOOR_SERVER";
 
 fn main() {
+    if let Some(dir) = std::env::var_os(FLOOR_SERVER) {
+        return floor_server(std::path::Path::new(&dir));
+    }
     // The machine's speed drifts from minute to minute, so every measurement is bracketed by
     // an `openssl speed` run before and after it, and compared with the mean of the two.
     let mut bracket = Bracket::new();
@@ -98,7 +114,200 @@ fn main() {
         report("unchanged pass, API (cache)", &cached_api, limit, "");
         println!("  cached / fresh per core-second: {:.1}x (target >= 5x)", cached_api.per_cpu_sec / fresh_api.per_cpu_sec);
         println!("RSS after load: {:.1} MB", server.rss_kib() as f64 / 1024.0);
+        drop(server);
+
+        let floor = FloorServer::start();
+        let urls = |route: &str| -> Vec<String> {
+            (1..=2000).map(|n| format!("{}/{route}/{n}", floor.base)).collect()
+        };
+        let _warm = floor.load(urls("pass"), Duration::from_secs(1)).await;
+        let _warm = floor.load(urls("pass-db"), Duration::from_secs(1)).await;
+        bracket = Bracket::new();
+        for round in 1..=2 {
+            let r = floor.load(urls("pass"), window).await;
+            let limit = bracket.close();
+            report(
+                &format!("floor of the stack, round {round}: actix-web + blocking pool + build, nothing else"),
+                &r,
+                limit,
+                "",
+            );
+            let r = floor.load(urls("pass-db"), window).await;
+            let limit = bracket.close();
+            report(
+                &format!("floor of the stack, round {round}: the same + one SQLite row read through sqlx"),
+                &r,
+                limit,
+                "",
+            );
+        }
     });
+}
+
+/// The floor server's process, seen from the bench.
+struct FloorServer {
+    child: std::process::Child,
+    _dir: tempfile::TempDir,
+    base: String,
+    client: reqwest::Client,
+}
+
+impl FloorServer {
+    fn start() -> FloorServer {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .env(FLOOR_SERVER, dir.path())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut port = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut port)
+            .unwrap();
+        FloorServer {
+            child,
+            _dir: dir,
+            base: format!("http://127.0.0.1:{}", port.trim()),
+            client: reqwest::Client::builder()
+                .pool_max_idle_per_host(64)
+                .build()
+                .unwrap(),
+        }
+    }
+
+    fn cpu_seconds(&self) -> f64 {
+        common::server::process_cpu_seconds(self.child.id())
+    }
+
+    /// The same load as `PassBench::load`: 16 connections round robin over `urls`.
+    async fn load(&self, urls: Vec<String>, window: Duration) -> LoadResult {
+        let cpu_before = self.cpu_seconds();
+        let (requests, wall, latencies) = round_robin(&self.client, urls, None, window, 16).await;
+        let cpu = self.cpu_seconds() - cpu_before;
+        LoadResult {
+            requests,
+            // Every answer is built afresh: there is no cache.
+            signed: requests,
+            per_wall_sec: requests as f64 / wall,
+            per_cpu_sec: requests as f64 / cpu,
+            p50_ms: percentile(&latencies, 0.50),
+            p99_ms: percentile(&latencies, 0.99),
+        }
+    }
+}
+
+impl Drop for FloorServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What the floor server holds: one signer, one design's assets, one program, and a SQLite
+/// table of 2,000 balances.
+struct Floor {
+    db: sqlx::SqlitePool,
+    signer: Arc<passwright::wallet::apple::PassSigner>,
+    assets: Arc<PassAssets>,
+    program: Program,
+    member: passwright::domain::member::Member,
+}
+
+/// The child process of part 6: prints its port, then serves `GET /pass/{n}`, a fresh pass
+/// for a member whose balance is `n`, and `GET /pass-db/{n}`, the same with the balance of
+/// row `n` of a SQLite table in `dir`, until killed.
+fn floor_server(dir: &std::path::Path) {
+    let pki = generate(&DevPkiOptions::new(
+        PASS_TYPE_ID,
+        TEAM_ID,
+        time::OffsetDateTime::now_utc(),
+    ))
+    .unwrap();
+    let program = sample_program();
+    let mut files = default_images();
+    files.extend(pass_json::localizations(&program));
+    actix_web::rt::System::new().block_on(async move {
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(dir.join("floor.db"))
+            .create_if_missing(true)
+            .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal);
+        let db = sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(4)
+            .test_before_acquire(false)
+            .connect_with(options)
+            .await
+            .unwrap();
+        sqlx::query("CREATE TABLE balances (id INTEGER PRIMARY KEY, balance INTEGER NOT NULL)")
+            .execute(&db)
+            .await
+            .unwrap();
+        sqlx::query(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) \
+             INSERT INTO balances SELECT i, i * 10 FROM n",
+        )
+        .execute(&db)
+        .await
+        .unwrap();
+        let floor = actix_web::web::Data::new(Floor {
+            db,
+            signer: Arc::new(pki.signer(time::OffsetDateTime::now_utc()).unwrap()),
+            assets: Arc::new(PassAssets::new(files).unwrap()),
+            member: common::member(&program),
+            program,
+        });
+        let server = actix_web::HttpServer::new(move || {
+            actix_web::App::new()
+                .app_data(floor.clone())
+                .route("/pass/{n}", actix_web::web::get().to(floor_pass))
+                .route("/pass-db/{n}", actix_web::web::get().to(floor_pass_db))
+        })
+        .workers(1)
+        .bind(("127.0.0.1", 0))
+        .unwrap();
+        println!("{}", server.addrs()[0].port());
+        server.run().await.unwrap();
+    });
+}
+
+async fn floor_pass(
+    floor: actix_web::web::Data<Floor>,
+    n: actix_web::web::Path<i64>,
+) -> actix_web::HttpResponse {
+    floor_build(&floor, n.into_inner()).await
+}
+
+/// `floor_pass` with the balance read from the database.
+async fn floor_pass_db(
+    floor: actix_web::web::Data<Floor>,
+    n: actix_web::web::Path<i64>,
+) -> actix_web::HttpResponse {
+    let balance: i64 = sqlx::query_scalar("SELECT balance FROM balances WHERE id = ?")
+        .bind(n.into_inner())
+        .fetch_one(&floor.db)
+        .await
+        .unwrap();
+    floor_build(&floor, balance).await
+}
+
+async fn floor_build(floor: &Floor, balance: i64) -> actix_web::HttpResponse {
+    let mut member = floor.member.clone();
+    member.balance = balance;
+    let json = pass_json::render(
+        &floor.program,
+        &member,
+        &PassContext {
+            web_service_url: "https://example.com/wallet",
+            barcode_message: "PW1-x",
+        },
+    );
+    let (assets, signer) = (floor.assets.clone(), floor.signer.clone());
+    let bytes = tokio::task::spawn_blocking(move || build_pkpass(&json, &assets, &signer))
+        .await
+        .unwrap()
+        .unwrap();
+    actix_web::HttpResponse::Ok()
+        .content_type("application/vnd.apple.pkpass")
+        .body(bytes)
 }
 
 fn sample_program() -> Program {
@@ -200,43 +409,12 @@ impl PassBench for Server {
         window: Duration,
         concurrency: usize,
     ) -> LoadResult {
-        let urls = Arc::new(urls);
         let signed_before = self.signed_count().await;
         let cpu_before = self.cpu_seconds();
-        let started = Instant::now();
-        let mut tasks = Vec::new();
-        for t in 0..concurrency {
-            let urls = urls.clone();
-            let client = self.client.clone();
-            let key = self.key.clone();
-            tasks.push(tokio::spawn(async move {
-                let mut latencies = Vec::new();
-                let mut i = t;
-                while started.elapsed() < window {
-                    let url = &urls[i % urls.len()];
-                    i += concurrency;
-                    let t0 = Instant::now();
-                    let mut req = client.get(url);
-                    if with_key {
-                        req = req.bearer_auth(&key);
-                    }
-                    let r = req.send().await.unwrap();
-                    assert_eq!(r.status(), 200);
-                    let body = r.bytes().await.unwrap();
-                    assert!(body.len() > 1000);
-                    latencies.push(t0.elapsed().as_secs_f64() * 1000.0);
-                }
-                latencies
-            }));
-        }
-        let mut latencies = Vec::new();
-        for t in tasks {
-            latencies.extend(t.await.unwrap());
-        }
-        let wall = started.elapsed().as_secs_f64();
+        let key = with_key.then(|| self.key.clone());
+        let (requests, wall, latencies) =
+            round_robin(&self.client, urls, key, window, concurrency).await;
         let cpu = self.cpu_seconds() - cpu_before;
-        latencies.sort_by(|a, b| a.partial_cmp(b).unwrap());
-        let requests = latencies.len() as u64;
         LoadResult {
             requests,
             signed: self.signed_count().await - signed_before,
@@ -246,4 +424,48 @@ impl PassBench for Server {
             p99_ms: percentile(&latencies, 0.99),
         }
     }
+}
+
+/// `concurrency` clients GET `urls` round robin for `window`, with `key` as bearer when given;
+/// every answer must be a pass. Returns the requests, the wall seconds and the sorted
+/// latencies in milliseconds.
+async fn round_robin(
+    client: &reqwest::Client,
+    urls: Vec<String>,
+    key: Option<String>,
+    window: Duration,
+    concurrency: usize,
+) -> (u64, f64, Vec<f64>) {
+    let urls = Arc::new(urls);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for t in 0..concurrency {
+        let (urls, client, key) = (urls.clone(), client.clone(), key.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut i = t;
+            while started.elapsed() < window {
+                let url = &urls[i % urls.len()];
+                i += concurrency;
+                let t0 = Instant::now();
+                let mut req = client.get(url);
+                if let Some(key) = &key {
+                    req = req.bearer_auth(key);
+                }
+                let r = req.send().await.unwrap();
+                assert_eq!(r.status(), 200);
+                let body = r.bytes().await.unwrap();
+                assert!(body.len() > 1000);
+                latencies.push(t0.elapsed().as_secs_f64() * 1000.0);
+            }
+            latencies
+        }));
+    }
+    let mut latencies = Vec::new();
+    for t in tasks {
+        latencies.extend(t.await.unwrap());
+    }
+    let wall = started.elapsed().as_secs_f64();
+    latencies.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    (latencies.len() as u64, wall, latencies)
 }

@@ -111,11 +111,7 @@ impl Server {
 
     /// utime + stime of the server process, in seconds.
     pub fn cpu_seconds(&self) -> f64 {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap();
-        let after_comm = &stat[stat.rfind(')').unwrap() + 2..];
-        let cols: Vec<&str> = after_comm.split_whitespace().collect();
-        let ticks: f64 = cols[11].parse::<f64>().unwrap() + cols[12].parse::<f64>().unwrap();
-        ticks / 100.0 // USER_HZ is 100 on Linux
+        process_cpu_seconds(self.child.id())
     }
 
     /// POSTs with the admin key; panics unless the answer is a success.
@@ -170,6 +166,15 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// utime + stime of process `pid` (all its threads), in seconds.
+pub fn process_cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after_comm = &stat[stat.rfind(')').unwrap() + 2..];
+    let cols: Vec<&str> = after_comm.split_whitespace().collect();
+    let ticks: f64 = cols[11].parse::<f64>().unwrap() + cols[12].parse::<f64>().unwrap();
+    ticks / 100.0 // USER_HZ is 100 on Linux
 }
 
 /// Latency percentiles (milliseconds) of sorted samples.
