@@ -23,7 +23,7 @@ use std::fmt::Write as _;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::server::{percentile, Server};
+use common::server::{gather, percentile, Server};
 use common::stand_ins::{sms_capacity, smtp_capacity, SmsStandIn, SmtpStandIn};
 use serde_json::{json, Value};
 
@@ -426,12 +426,7 @@ async fn in_process(server: &Server, url: &str, agent: &str) -> Load {
             latencies
         }));
     }
-    let mut latencies = Vec::new();
-    for t in tasks {
-        latencies.extend(t.await.unwrap());
-    }
-    let wall = started.elapsed().as_secs_f64();
-    latencies.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let (latencies, wall) = gather(tasks, started).await;
     Load {
         tool: "in-process client",
         requests: latencies.len() as u64,

@@ -30,7 +30,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::server::{percentile, Server};
+use common::server::{gather, percentile, Server};
 use common::Bracket;
 use passwright::domain::program::{Design, Program};
 use passwright::wallet::apple::devca::{generate, DevPkiOptions};
@@ -461,11 +461,6 @@ async fn round_robin(
             latencies
         }));
     }
-    let mut latencies = Vec::new();
-    for t in tasks {
-        latencies.extend(t.await.unwrap());
-    }
-    let wall = started.elapsed().as_secs_f64();
-    latencies.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let (latencies, wall) = gather(tasks, started).await;
     (latencies.len() as u64, wall, latencies)
 }

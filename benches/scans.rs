@@ -20,7 +20,7 @@ use std::io::Read;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::server::{percentile, Server};
+use common::server::{gather, percentile, Server};
 use serde_json::{json, Value};
 
 const PASS_TYPE_ID: &str = "pass.com.example.bench";
@@ -253,11 +253,7 @@ async fn closed_loop(server: &Server, counter: &Counter, window: Duration, run: 
             latencies
         }));
     }
-    let mut latencies = Vec::new();
-    for t in tasks {
-        latencies.extend(t.await.unwrap());
-    }
-    let wall = started.elapsed().as_secs_f64();
+    let (latencies, wall) = gather(tasks, started).await;
     Load::from(latencies, wall, server.cpu_seconds() - cpu_before)
 }
 

@@ -177,6 +177,21 @@ pub fn process_cpu_seconds(pid: u32) -> f64 {
     ticks / 100.0 // USER_HZ is 100 on Linux
 }
 
+/// Waits for load tasks that each return their latencies (ms): all of them sorted, and the
+/// wall seconds since `started`.
+pub async fn gather(
+    tasks: Vec<tokio::task::JoinHandle<Vec<f64>>>,
+    started: std::time::Instant,
+) -> (Vec<f64>, f64) {
+    let mut latencies = Vec::new();
+    for t in tasks {
+        latencies.extend(t.await.unwrap());
+    }
+    let wall = started.elapsed().as_secs_f64();
+    latencies.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    (latencies, wall)
+}
+
 /// Latency percentiles (milliseconds) of sorted samples.
 pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
