@@ -14,11 +14,11 @@
 //! 6. The floor of the stack: this bench binary, started again as a child process, serves
 //!    fresh passes from actix-web with one worker, built on tokio's blocking pool as `serve`
 //!    builds them, with nothing else: no database, no link token or key, no cache, no
-//!    metrics. What it reaches per core-second is the most any pass server on this stack
-//!    (actix-web, signing off the async executor) could reach on this machine. A second route
-//!    first reads one row by primary key from a SQLite file through sqlx (WAL, a pool of
-//!    reader connections, as `serve` reads): the floor of any server that consults the
-//!    database for each pass.
+//!    metrics. What it reaches per core-second is what this stack (actix-web, signing off the
+//!    async executor) gives with nothing but the build to do: a ceiling for `serve`, which
+//!    does more per pass. A second route first reads one row by primary key from a SQLite
+//!    file through sqlx (WAL, four pooled connections): the same for a server that consults
+//!    the database for each pass.
 //!
 //! Run: `cargo bench --bench passes` (release build). Results go to docs/BENCHMARKS.md by hand.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
