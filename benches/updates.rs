@@ -267,7 +267,8 @@ impl Database {
     }
 }
 
-/// The application's settings for a bench database: defaults, the development PKI, no pushes.
+/// The application's settings for a bench database: defaults, the development PKI, no pushes,
+/// then any `PASSWRIGHT__*` variables the bench was started with.
 fn settings(db: &Database, pki: &std::path::Path) -> Settings {
     let path = |name: &str| pki.join(name).display().to_string();
     let env: Vec<(String, String)> = [
@@ -284,6 +285,9 @@ fn settings(db: &Database, pki: &std::path::Path) -> Settings {
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
+    // Settings given to the bench itself (`PASSWRIGHT__APNS__CONNECTIONS=4 cargo bench ...`)
+    // come last and win, for trying other values.
+    .chain(std::env::vars().filter(|(k, _)| k.starts_with("PASSWRIGHT__")))
     .collect();
     Settings::load_from(None, &env).unwrap()
 }
