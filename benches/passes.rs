@@ -124,22 +124,14 @@ fn main() {
         let _warm = floor.load(urls("pass-db"), Duration::from_secs(1)).await;
         bracket = Bracket::new();
         for round in 1..=2 {
-            let r = floor.load(urls("pass"), window).await;
-            let limit = bracket.close();
-            report(
-                &format!("floor of the stack, round {round}: actix-web + blocking pool + build, nothing else"),
-                &r,
-                limit,
-                "",
-            );
-            let r = floor.load(urls("pass-db"), window).await;
-            let limit = bracket.close();
-            report(
-                &format!("floor of the stack, round {round}: the same + one SQLite row read through sqlx"),
-                &r,
-                limit,
-                "",
-            );
+            for (route, what) in [
+                ("pass", "actix-web + blocking pool + build, nothing else"),
+                ("pass-db", "the same + one SQLite row read through sqlx"),
+            ] {
+                let r = floor.load(urls(route), window).await;
+                let limit = bracket.close();
+                report(&format!("floor of the stack, round {round}: {what}"), &r, limit, "");
+            }
         }
     });
 }
@@ -182,17 +174,11 @@ impl FloorServer {
     /// The same load as `PassBench::load`: 16 connections round robin over `urls`.
     async fn load(&self, urls: Vec<String>, window: Duration) -> LoadResult {
         let cpu_before = self.cpu_seconds();
-        let (requests, wall, latencies) = round_robin(&self.client, urls, None, window, 16).await;
+        let (latencies, wall) = round_robin(&self.client, urls, None, window, 16).await;
         let cpu = self.cpu_seconds() - cpu_before;
-        LoadResult {
-            requests,
-            // Every answer is built afresh: there is no cache.
-            signed: requests,
-            per_wall_sec: requests as f64 / wall,
-            per_cpu_sec: requests as f64 / cpu,
-            p50_ms: percentile(&latencies, 0.50),
-            p99_ms: percentile(&latencies, 0.99),
-        }
+        // Every answer is built afresh: the floor server has no cache.
+        let signed = latencies.len() as u64;
+        LoadResult::new(&latencies, wall, cpu, signed)
     }
 }
 
@@ -357,6 +343,22 @@ struct LoadResult {
     p99_ms: f64,
 }
 
+impl LoadResult {
+    /// From the sorted latencies (ms) of `wall` seconds of load that cost the server `cpu`
+    /// seconds and `signed` signatures.
+    fn new(latencies: &[f64], wall: f64, cpu: f64, signed: u64) -> LoadResult {
+        let requests = latencies.len() as u64;
+        LoadResult {
+            requests,
+            signed,
+            per_wall_sec: requests as f64 / wall,
+            per_cpu_sec: requests as f64 / cpu,
+            p50_ms: percentile(latencies, 0.50),
+            p99_ms: percentile(latencies, 0.99),
+        }
+    }
+}
+
 /// The pass-specific parts of the bench server.
 trait PassBench {
     async fn seed(&self, n: usize) -> Vec<(String, String)>;
@@ -412,30 +414,22 @@ impl PassBench for Server {
         let signed_before = self.signed_count().await;
         let cpu_before = self.cpu_seconds();
         let key = with_key.then(|| self.key.clone());
-        let (requests, wall, latencies) =
-            round_robin(&self.client, urls, key, window, concurrency).await;
+        let (latencies, wall) = round_robin(&self.client, urls, key, window, concurrency).await;
         let cpu = self.cpu_seconds() - cpu_before;
-        LoadResult {
-            requests,
-            signed: self.signed_count().await - signed_before,
-            per_wall_sec: requests as f64 / wall,
-            per_cpu_sec: requests as f64 / cpu,
-            p50_ms: percentile(&latencies, 0.50),
-            p99_ms: percentile(&latencies, 0.99),
-        }
+        let signed = self.signed_count().await - signed_before;
+        LoadResult::new(&latencies, wall, cpu, signed)
     }
 }
 
 /// `concurrency` clients GET `urls` round robin for `window`, with `key` as bearer when given;
-/// every answer must be a pass. Returns the requests, the wall seconds and the sorted
-/// latencies in milliseconds.
+/// every answer must be a pass. Returns the sorted latencies (ms) and the wall seconds.
 async fn round_robin(
     client: &reqwest::Client,
     urls: Vec<String>,
     key: Option<String>,
     window: Duration,
     concurrency: usize,
-) -> (u64, f64, Vec<f64>) {
+) -> (Vec<f64>, f64) {
     let urls = Arc::new(urls);
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -461,6 +455,5 @@ async fn round_robin(
             latencies
         }));
     }
-    let (latencies, wall) = gather(tasks, started).await;
-    (latencies.len() as u64, wall, latencies)
+    gather(tasks, started).await
 }

@@ -162,8 +162,9 @@ struct Load {
 }
 
 impl Load {
-    fn from(mut latencies: Vec<f64>, wall: f64, cpu: f64) -> Load {
-        latencies.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    /// From the sorted latencies (ms) of `wall` seconds of load that cost the server `cpu`
+    /// seconds.
+    fn from(latencies: Vec<f64>, wall: f64, cpu: f64) -> Load {
         // No answer at all has no percentiles.
         let pct = |p| {
             if latencies.is_empty() {
@@ -292,6 +293,7 @@ async fn open_loop(
         latencies.extend(t.await.unwrap());
     }
     let wall = started.elapsed().as_secs_f64();
+    latencies.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let mut load = Load::from(latencies, wall, server.cpu_seconds() - cpu_before);
     load.refused = total - load.actions;
     load

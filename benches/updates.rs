@@ -268,7 +268,9 @@ impl Database {
 }
 
 /// The application's settings for a bench database: defaults, the development PKI, no pushes,
-/// then any `PASSWRIGHT__*` variables the bench was started with.
+/// then any `PASSWRIGHT__APNS__*` and `PASSWRIGHT__OUTBOX__*` variables the bench was started
+/// with. Nothing else is taken from the environment: a database URL or data directory there
+/// belongs to someone's own instance, not to the bench's bulk loads.
 fn settings(db: &Database, pki: &std::path::Path) -> Settings {
     let path = |name: &str| pki.join(name).display().to_string();
     let env: Vec<(String, String)> = [
@@ -285,9 +287,11 @@ fn settings(db: &Database, pki: &std::path::Path) -> Settings {
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
-    // Settings given to the bench itself (`PASSWRIGHT__APNS__CONNECTIONS=4 cargo bench ...`)
-    // come last and win, for trying other values.
-    .chain(std::env::vars().filter(|(k, _)| k.starts_with("PASSWRIGHT__")))
+    // Delivery settings given to the bench itself (`PASSWRIGHT__APNS__CONNECTIONS=4 cargo
+    // bench ...`) come last and win, for trying other values.
+    .chain(std::env::vars().filter(|(k, _)| {
+        k.starts_with("PASSWRIGHT__APNS__") || k.starts_with("PASSWRIGHT__OUTBOX__")
+    }))
     .collect();
     Settings::load_from(None, &env).unwrap()
 }

@@ -34,6 +34,11 @@ impl Server {
         .unwrap();
         pki.write_pem_files(&dir.path().join("certs")).unwrap();
         let configure = |cmd: &mut Command| {
+            // Settings in the caller's environment belong to their own instance (its database
+            // above all); the bench's server gets only what is set here.
+            for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("PASSWRIGHT__")) {
+                cmd.env_remove(k);
+            }
             cmd.env("PASSWRIGHT__DATA_DIR", dir.path().join("data"))
                 .env("PASSWRIGHT__SERVER__PORT", port.to_string())
                 .env("PASSWRIGHT__LOG__LEVEL", "warn")

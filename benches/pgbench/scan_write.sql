@@ -1,6 +1,6 @@
--- The write transaction of one purchase scan, as PostgreSQL's statement log showed them for
--- `POST /api/v1/scans` (values vary per transaction): BEGIN with the member
--- update, ledger entry, outbox job, scan record and webhook check in one query; COMMIT.
+-- The write transaction of one purchase scan, as PostgreSQL's statement log showed it for
+-- `POST /api/v1/scans` (values vary per transaction): BEGIN with the member update, ledger
+-- entry, outbox job, scan record and webhook check in one query; COMMIT.
 -- Seed with seed.sql first; docs/BENCHMARKS.md, issue 5.
 \set m random(1, 1000)
 \set k random(1, 1000000000000)
