@@ -22,6 +22,9 @@
 //! h2load (Debian: nghttp2-client) for the fan-out. Results go to docs/BENCHMARKS.md by hand.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+// Shared with the other benches; this one reads its own CPU time with it.
+#[allow(dead_code)]
+mod common;
 #[path = "../tests/support/fake_apns.rs"]
 mod fake_apns;
 
@@ -31,6 +34,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::server::process_cpu_seconds;
 use fake_apns::{FakeApns, FakeApnsOptions, FakeAuth};
 use futures_util::StreamExt;
 use passwright::clock::{to_micros, OsRandom, SystemClock};
@@ -491,6 +495,7 @@ async fn fan_out(db: &Database, pki: &std::path::Path) {
     let base = fake.received();
     let program = state.store.program(&program.id).await.unwrap();
     let changed_at = time::OffsetDateTime::now_utc();
+    let cpu_before = own_cpu_seconds();
     let started = Instant::now();
     state
         .store
@@ -500,6 +505,7 @@ async fn fan_out(db: &Database, pki: &std::path::Path) {
     let n = FANOUT_DEVICES as usize;
     let arrived = arrivals_reach(&fake, base + n, DRAIN_LIMIT).await;
     let drain = started.elapsed().as_secs_f64();
+    let cpu = own_cpu_seconds() - cpu_before;
     if !arrived {
         let got = fake.requests().len() - base;
         let stats = state.store.outbox_stats().await.unwrap();
@@ -542,6 +548,11 @@ async fn fan_out(db: &Database, pki: &std::path::Path) {
         (n - 1) as f64 / (last - first).as_seconds_f64()
     );
     println!(
+        "this process (passwright and the stand-in) during the fan-out: {} cores busy, {:.1} µs of CPU per push",
+        busy(cpu, drain),
+        cpu * 1e6 / n as f64
+    );
+    println!(
         "pushes arrived: 10 % after {:.2} s, 50 % after {:.2} s, 90 % after {:.2} s",
         share(10),
         share(50),
@@ -564,8 +575,8 @@ async fn fan_out(db: &Database, pki: &std::path::Path) {
         .max_by(|a, b| a.1.total_cmp(&b.1))
         .unwrap();
     println!(
-        "stand-in capacity (best h2load run, {}): {:.0} req/s",
-        best.0, best.1
+        "stand-in capacity (best h2load run, {}): {:.0} req/s, the stand-in using {:.1} µs of CPU per request",
+        best.0, best.1, best.2
     );
     println!(
         "fan-out on {engine}: {rate:.0} pushes/s = {:.2} of the stand-in's capacity (target >= {TARGET_SHARE_OF_CAPACITY:.2}); \
@@ -599,20 +610,36 @@ async fn client_alone(state: &AppState, fake: &FakeApns) {
         .map(|d| PushToken::parse(&push_token(d)).unwrap())
         .collect();
     let base = fake.received();
+    let cpu_before = own_cpu_seconds();
     let started = Instant::now();
     let outcomes =
         futures_util::future::join_all(tokens.iter().map(|t| client.push(&topic, t))).await;
     let took = started.elapsed().as_secs_f64();
+    let cpu = own_cpu_seconds() - cpu_before;
     let delivered = outcomes
         .iter()
         .filter(|o| matches!(o, passwright::delivery::apns::PushOutcome::Delivered { .. }))
         .count();
     assert_eq!(fake.received() - base, tokens.len());
     println!(
-        "APNs client alone (no database): {delivered} of {} pushes delivered in {took:.2} s: {:.0} pushes/s",
+        "APNs client alone (no database): {delivered} of {} pushes delivered in {took:.2} s: {:.0} pushes/s; \
+         this process (client and stand-in): {} cores busy, {:.1} µs of CPU per push",
         tokens.len(),
-        tokens.len() as f64 / took
+        tokens.len() as f64 / took,
+        busy(cpu, took),
+        cpu * 1e6 / tokens.len() as f64
     );
+}
+
+/// CPU seconds this process (the application and the stand-in) has used so far.
+fn own_cpu_seconds() -> f64 {
+    process_cpu_seconds(std::process::id())
+}
+
+/// `cpu` seconds over `wall` seconds, as cores busy out of the machine's.
+fn busy(cpu: f64, wall: f64) -> String {
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!("{:.2} of {cores}", cpu / wall)
 }
 
 fn h2load_available() -> bool {
@@ -623,10 +650,15 @@ fn h2load_available() -> bool {
 }
 
 /// h2load against the stand-in, one run per entry of `H2LOAD_RUNS`: (label, requests/s).
-async fn capacity(fake: &FakeApns, payload: &std::path::Path, when: &str) -> Vec<(String, f64)> {
+async fn capacity(
+    fake: &FakeApns,
+    payload: &std::path::Path,
+    when: &str,
+) -> Vec<(String, f64, f64)> {
     let url = format!("{}/3/device/{}", fake.url(), "ab".repeat(32));
     let mut runs = Vec::new();
     for (connections, streams) in H2LOAD_RUNS {
+        let cpu_before = own_cpu_seconds();
         let out = tokio::process::Command::new("h2load")
             .args(["-n", &H2LOAD_REQUESTS.to_string()])
             .args(["-c", &connections.to_string()])
@@ -640,6 +672,7 @@ async fn capacity(fake: &FakeApns, payload: &std::path::Path, when: &str) -> Vec
             .output()
             .await
             .expect("running h2load");
+        let stand_in_cpu = own_cpu_seconds() - cpu_before;
         let text = String::from_utf8_lossy(&out.stdout);
         // "finished in 3.21s, 31152.30 req/s, 1.23MB/s"
         let rate: f64 = text
@@ -660,11 +693,15 @@ async fn capacity(fake: &FakeApns, payload: &std::path::Path, when: &str) -> Vec
             ok, H2LOAD_REQUESTS,
             "h2load: not every request was answered 200:\n{text}"
         );
-        runs.push((format!("-c{connections} -m{streams}, {when}"), rate));
+        runs.push((
+            format!("-c{connections} -m{streams}, {when}"),
+            rate,
+            stand_in_cpu * 1e6 / f64::from(H2LOAD_REQUESTS),
+        ));
     }
     let shown: Vec<String> = runs
         .iter()
-        .map(|(label, rate)| format!("{label}: {rate:.0}"))
+        .map(|(label, rate, cpu)| format!("{label}: {rate:.0} (stand-in {cpu:.1} µs CPU each)"))
         .collect();
     println!(
         "stand-in capacity, h2load -n {H2LOAD_REQUESTS}, req/s: {}",

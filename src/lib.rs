@@ -22,3 +22,11 @@ pub mod storage;
 pub mod telemetry;
 pub mod templates;
 pub mod wallet;
+
+/// The allocator of every passwright binary, its tests and benches. Tasks move between the
+/// runtime's threads, so much of what one thread allocates another frees: glibc's malloc
+/// then takes the first thread's arena lock, and during an APNs fan-out its threads slept
+/// thousands of times a second waiting for it (docs/BENCHMARKS.md, issue 3). mimalloc frees
+/// into the owning thread's heap without a lock.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -107,7 +107,7 @@ impl Job {
             Job::ApplePush {
                 pass_type_id,
                 push_token,
-            } => format!("apns:{pass_type_id}:{push_token}"),
+            } => Job::apple_push_key(pass_type_id, push_token),
             Job::ApplePushes {
                 program_id,
                 after,
@@ -127,6 +127,11 @@ impl Job {
                 after,
             } => format!("campaign:{campaign_id}:{run}:{after}"),
         }
+    }
+
+    /// The key of the `apple_push` job for this device and pass type, without building one.
+    pub fn apple_push_key(pass_type_id: &str, push_token: &str) -> String {
+        format!("apns:{pass_type_id}:{push_token}")
     }
 
     pub fn to_json(&self) -> String {

@@ -63,85 +63,102 @@ impl Outbox {
             let Ok(_turn) = self.ranges.acquire().await else {
                 return Ok(None);
             };
-            let mut targets = self.store.push_targets(program, after, upto).await?;
-            if !pushed_anyway.is_empty() {
-                targets.retain(|(topic, token)| {
-                    let job = Job::ApplePush {
-                        pass_type_id: topic.clone(),
-                        push_token: token.clone(),
-                    };
-                    !pushed_anyway.contains(&job.dedup_key())
-                });
-            }
+            let read = self.store.push_targets(program, after, upto).await?;
+            let targets: Vec<(&str, &str)> = read
+                .iter()
+                .filter(|(topic, token)| {
+                    pushed_anyway.is_empty()
+                        || !pushed_anyway.contains(&Job::apple_push_key(topic, token))
+                })
+                .collect();
             if let Apns::Off { reason } = &self.apns {
                 tracing::info!(devices = targets.len(), "pushes not sent: {reason}");
                 for _ in &targets {
                     self.counters.push(PushResult::Skipped);
                 }
-                return Ok(Some((targets.len(), Vec::new(), Some(reason.clone()))));
+                let note = format!("{} devices: not sent: {reason}", targets.len());
+                return Ok(Some((note, Vec::new())));
             }
-            let pushes = targets.iter().map(|(topic, token)| async move {
-                let finish = match (PassTypeId::parse(topic), PushToken::parse(token)) {
-                    // Each push is on its first attempt, whatever befell the range job.
-                    (Ok(t), Ok(k)) => self.push(1, &t, &k).await,
-                    _ => Finish::Failed {
-                        error: "registration with an invalid pass type id or push token".into(),
-                    },
-                };
-                (topic.clone(), token.clone(), finish)
-            });
-            let outcomes = join_all(pushes).await;
-            Ok::<_, StoreError>(Some((targets.len(), outcomes, None)))
+            Ok::<_, StoreError>(Some(self.push_range(&targets).await))
         };
         let held = self.holding_lease(claimed.id, worker, work).await;
-        let Some(Some((devices, outcomes, not_sent))) = held.transpose()? else {
+        let Some(Some((note, follow_ups))) = held.transpose()? else {
             tracing::warn!(
                 job = claimed.id,
                 "lost the lease on a push range; its new holder pushes it"
             );
             return Ok(Handled::Recorded);
         };
-        if let Some(reason) = not_sent {
-            let note = format!("{devices} devices: not sent: {reason}");
-            let id = (claimed.id, worker);
-            self.store
-                .finish_pushes(id, &[], &note, self.clock.now())
-                .await?;
-            return Ok(Handled::Recorded);
-        }
-        let mut follow_ups = Vec::new();
-        let (mut done, mut retried, mut failed) = (0, 0, 0);
-        for (pass_type_id, push_token, finish) in outcomes {
-            let job = Job::ApplePush {
-                pass_type_id,
-                push_token,
-            };
-            match finish {
-                Finish::Done { .. } => done += 1,
-                Finish::Retry { at, error } => {
-                    retried += 1;
-                    follow_ups.push(PushFollowUp {
-                        job,
-                        retry_at: Some(at),
-                        error,
-                    });
-                }
-                Finish::Failed { error } => {
-                    failed += 1;
-                    follow_ups.push(PushFollowUp {
-                        job,
-                        retry_at: None,
-                        error,
-                    });
-                }
-            }
-        }
-        let note = format!("{devices} devices: {done} pushed, {retried} to retry, {failed} failed");
         let id = (claimed.id, worker);
         self.store
             .finish_pushes(id, &follow_ups, &note, self.clock.now())
             .await?;
         Ok(Handled::Recorded)
+    }
+
+    /// Pushes to each of `targets` (pass type id, push token) at once: the job's note, and an
+    /// `apple_push` job for each push that did not simply succeed. A range's devices nearly
+    /// always share one pass type id, which is parsed once; nothing is copied per device
+    /// but its token.
+    async fn push_range(&self, targets: &[(&str, &str)]) -> (String, Vec<PushFollowUp>) {
+        let mut topics: Vec<(&str, Option<PassTypeId>)> = Vec::new();
+        let parsed: Vec<(usize, Option<PushToken>)> = targets
+            .iter()
+            .map(|(topic, token)| {
+                let at = match topics.iter().position(|(seen, _)| seen == topic) {
+                    Some(at) => at,
+                    None => {
+                        topics.push((topic, PassTypeId::parse(topic).ok()));
+                        topics.len() - 1
+                    }
+                };
+                (at, PushToken::parse(token).ok())
+            })
+            .collect();
+        let pushes = parsed.iter().map(|(at, token)| {
+            let topic = topics[*at].1.as_ref();
+            async move {
+                match (topic, token) {
+                    // Each push is on its first attempt, whatever befell the range job.
+                    (Some(topic), Some(token)) => self.push(1, topic, token).await,
+                    _ => Finish::Failed {
+                        error: "registration with an invalid pass type id or push token".into(),
+                    },
+                }
+            }
+        });
+        let finishes = join_all(pushes).await;
+        let mut follow_ups = Vec::new();
+        let (mut done, mut retried, mut failed) = (0, 0, 0);
+        for ((topic, token), finish) in targets.iter().zip(finishes) {
+            let (retry_at, error) = match finish {
+                Finish::Done { .. } => {
+                    done += 1;
+                    continue;
+                }
+                Finish::Retry { at, error } => {
+                    retried += 1;
+                    (Some(at), error)
+                }
+                Finish::Failed { error } => {
+                    failed += 1;
+                    (None, error)
+                }
+            };
+            follow_ups.push(PushFollowUp {
+                job: Job::ApplePush {
+                    pass_type_id: topic.to_string(),
+                    push_token: token.to_string(),
+                },
+                retry_at,
+                error,
+            });
+        }
+        let note = format!(
+            "{} devices: {done} pushed, {retried} to retry, {failed} failed",
+            targets.len()
+        );
+        (note, follow_ups)
     }
 
     /// One push to `token` for passes of type `topic`, on its `attempts`-th attempt.

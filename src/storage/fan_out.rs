@@ -218,32 +218,44 @@ impl Store {
         program: &str,
         after: i64,
         upto: i64,
-    ) -> Result<Vec<(String, String)>, StoreError> {
+    ) -> Result<PushTargets, StoreError> {
         // One row for the whole range: sqlx hands SQLite rows over one at a time, from the
         // connection's thread, which would cost more than reading them. A pass type id has
-        // no space and a push token is hex, so ' ' and ',' separate them safely.
+        // no space and a push token is hex, so ' ' and ',' separate them safely. A device
+        // holding two of the range's cards appears twice; `PushTargets::iter` leaves out the
+        // second (cheaper than DISTINCT's temporary b-tree in SQLite).
         let concat = match self.engine {
             Engine::Sqlite => "group_concat",
             Engine::Postgres => "string_agg",
         };
+        // Each device is looked up among the pending push jobs only when there are any:
+        // during a program-wide fan-out there usually are none (its range jobs have keys of
+        // their own), and the probe would cost an index search per device.
+        let pending_pushes: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM outbox_jobs WHERE state = 'pending' \
+             AND dedup_key >= 'apns:' AND dedup_key < 'apns;' LIMIT 1) pending",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let not_pending = if pending_pushes > 0 {
+            "AND NOT EXISTS (SELECT 1 FROM outbox_jobs j WHERE j.state = 'pending' \
+             AND j.dedup_key = 'apns:' || r.pass_type_id || ':' || d.push_token)"
+        } else {
+            ""
+        };
         let joined: Option<String> = sqlx::query_scalar(&format!(
-            "SELECT {concat}(t, ',') FROM (SELECT DISTINCT r.pass_type_id || ' ' || d.push_token AS t \
+            "SELECT {concat}(r.pass_type_id || ' ' || d.push_token, ',') \
              FROM apple_registrations r JOIN apple_devices d ON d.device_library_id = r.device_library_id \
-             WHERE r.program_id = $1 AND r.id > $2 AND r.id <= $3 AND NOT EXISTS \
-             (SELECT 1 FROM outbox_jobs j WHERE j.state = 'pending' \
-             AND j.dedup_key = 'apns:' || r.pass_type_id || ':' || d.push_token)) targets"
+             WHERE r.program_id = $1 AND r.id > $2 AND r.id <= $3 {not_pending}"
         ))
         .bind(program)
         .bind(after)
         .bind(upto)
         .fetch_one(&self.pool)
         .await?;
-        Ok(joined
-            .unwrap_or_default()
-            .split(',')
-            .filter_map(|t| t.split_once(' '))
-            .map(|(topic, token)| (topic.to_string(), token.to_string()))
-            .collect())
+        Ok(PushTargets {
+            joined: joined.unwrap_or_default(),
+        })
     }
 
     /// Extends `worker`'s lease on a running job; false when the job is no longer its own.
@@ -357,6 +369,28 @@ impl Store {
             super::outbox::enqueue(conn, &class, now, now).await?;
         }
         Ok(())
+    }
+}
+
+/// The devices of a push range, as read: (pass type id, push token) pairs, borrowed from
+/// one string rather than two allocated per device.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PushTargets {
+    /// "topic token,topic token,...", a device once per card of the range it holds.
+    joined: String,
+}
+
+impl PushTargets {
+    /// Each distinct (pass type id, push token), in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        let mut pairs: Vec<(&str, &str)> = self
+            .joined
+            .split(',')
+            .filter_map(|t| t.split_once(' '))
+            .collect();
+        pairs.sort_unstable();
+        pairs.dedup();
+        pairs.into_iter()
     }
 }
 

@@ -491,9 +491,8 @@ both_engines!(
                 upto,
             }) = Job::from_json(&j.payload)
             {
-                for (_, token) in store.push_targets(&program_id, after, upto).await.unwrap() {
-                    pushed.push(token);
-                }
+                let targets = store.push_targets(&program_id, after, upto).await.unwrap();
+                pushed.extend(targets.iter().map(|(_, token)| token.to_string()));
             }
         }
         pushed.sort();
@@ -501,5 +500,69 @@ both_engines!(
         assert_eq!(pushed, tokens);
         let done = store.jobs_in_state("done", 10).await.unwrap();
         assert_eq!(done.len(), 1, "the fan-out finished");
+    }
+);
+
+both_engines!(
+    a_push_range_names_each_device_once_and_leaves_out_pending_pushes,
+    |app: TestApp| async move {
+        let store = &app.state.store;
+        let program = app.sample_program().await;
+        let mut passes = Vec::new();
+        for n in 0..3u32 {
+            let member = app.member(&program, &format!("R{n}")).await;
+            passes.push(install(&app, &member).await);
+        }
+        // One phone holds two of the program's cards; two more phones hold one each.
+        let shared = Device::new("range-shared", &push_token(400));
+        assert_eq!(shared.register(&passes[0]).await, 201);
+        assert_eq!(shared.register(&passes[1]).await, 201);
+        let phones: Vec<Device> = (1..3u32)
+            .map(|n| Device::new(&format!("range{n}"), &push_token(400 + n)))
+            .collect();
+        for (phone, pass) in phones.iter().zip(&passes[1..]) {
+            assert_eq!(phone.register(pass).await, 201);
+        }
+        let mut all: Vec<String> = [&shared, &phones[0], &phones[1]]
+            .iter()
+            .map(|p| p.push_token.clone())
+            .collect();
+        all.sort();
+        let program = program.as_str();
+        let targets = || async move {
+            let read = store.push_targets(program, 0, i64::MAX).await.unwrap();
+            let mut tokens: Vec<String> = read
+                .iter()
+                .map(|(topic, token)| {
+                    assert_eq!(topic, PASS_TYPE_ID);
+                    token.to_string()
+                })
+                .collect();
+            tokens.sort();
+            tokens
+        };
+        // The shared phone is named once, though two of its registrations are in the range.
+        assert_eq!(targets().await, all);
+        // A pending push job for one phone (its card changed in the same window) takes it out
+        // of the range; another kind of pending job, such as a push range, does not.
+        let now = time::OffsetDateTime::now_utc();
+        let range = Job::ApplePushes {
+            program_id: program.to_string(),
+            after: 0,
+            upto: 1,
+        };
+        assert!(store.enqueue_job(&range, now, now).await.unwrap());
+        assert_eq!(targets().await, all);
+        let single = Job::ApplePush {
+            pass_type_id: PASS_TYPE_ID.into(),
+            push_token: phones[0].push_token.clone(),
+        };
+        assert!(store.enqueue_job(&single, now, now).await.unwrap());
+        let rest: Vec<String> = all
+            .iter()
+            .filter(|t| **t != phones[0].push_token)
+            .cloned()
+            .collect();
+        assert_eq!(targets().await, rest);
     }
 );
