@@ -34,6 +34,13 @@ pub enum Apns {
 /// the reads and the finishing writes without loading every range of a large fan-out at once.
 pub(super) const RANGES_AT_ONCE: usize = 16;
 
+/// Push ranges reading their registrations at once. Reads are short (a few milliseconds for
+/// 1,000 devices) and use the database's CPU, so the first range's pushes start sooner when
+/// the others wait their turn than when all share the cores; and they need fewer pooled
+/// connections at once (on PostgreSQL, sixteen concurrent first reads put the first push
+/// after 0.5 s, waiting for new connections).
+pub(super) const RANGE_READS_AT_ONCE: usize = 2;
+
 /// After a 403 the credential is broken until an operator fixes it: wait at least this long.
 const FORBIDDEN_PAUSE: Duration = Duration::from_secs(300);
 
@@ -63,7 +70,12 @@ impl Outbox {
             let Ok(_turn) = self.ranges.acquire().await else {
                 return Ok(None);
             };
-            let read = self.store.push_targets(program, after, upto).await?;
+            let read = {
+                let Ok(_reading) = self.range_reads.acquire().await else {
+                    return Ok(None);
+                };
+                self.store.push_targets(program, after, upto).await?
+            };
             let targets: Vec<(&str, &str)> = read
                 .iter()
                 .filter(|(topic, token)| {

@@ -52,6 +52,8 @@ pub struct Outbox {
     pub counters: Arc<OutboxCounters>,
     /// Push ranges this instance pushes at once; the others wait, keeping their leases.
     pub(super) ranges: tokio::sync::Semaphore,
+    /// Of those, the ones reading their devices at once.
+    pub(super) range_reads: tokio::sync::Semaphore,
     /// Names this instance's leases, so a job is only finished by the worker holding it.
     instance: String,
 }
@@ -90,6 +92,7 @@ impl Outbox {
             config,
             counters: Arc::default(),
             ranges: tokio::sync::Semaphore::new(super::deliver::RANGES_AT_ONCE),
+            range_reads: tokio::sync::Semaphore::new(super::deliver::RANGE_READS_AT_ONCE),
             instance,
         }
     }

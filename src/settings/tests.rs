@@ -131,3 +131,33 @@ fn bad_numbers_are_clear_errors() {
         Settings::load_from(None, &env(&[("PASSWRIGHT__SERVER__PORT", "eighty")])).unwrap_err();
     assert!(err.to_string().contains("eighty"), "{err}");
 }
+
+#[test]
+fn the_pool_keeps_connections_warm_within_its_size() {
+    let s = Settings::load_from(None, &[]).unwrap();
+    assert_eq!(
+        (s.database.max_connections, s.database.min_connections),
+        (16, 8)
+    );
+    let s = Settings::load_from(
+        None,
+        &env(&[
+            ("PASSWRIGHT__DATABASE__MAX_CONNECTIONS", "4"),
+            ("PASSWRIGHT__DATABASE__MIN_CONNECTIONS", "4"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(s.database.min_connections, 4);
+    let err = Settings::load_from(
+        None,
+        &env(&[
+            ("PASSWRIGHT__DATABASE__MAX_CONNECTIONS", "4"),
+            ("PASSWRIGHT__DATABASE__MIN_CONNECTIONS", "5"),
+        ]),
+    )
+    .unwrap_err();
+    assert!(
+        format!("{err:#}").contains("database.min_connections at most"),
+        "{err:#}"
+    );
+}

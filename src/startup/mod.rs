@@ -60,7 +60,13 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
             settings.data_dir.display()
         )
     })?;
-    let store = Store::connect(&database_url(settings), settings.database.max_connections).await?;
+    let db = &settings.database;
+    let store = Store::connect_pool(
+        &database_url(settings),
+        db.max_connections,
+        db.min_connections,
+    )
+    .await?;
     store.migrate().await?;
     Ok(store)
 }

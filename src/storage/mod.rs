@@ -143,6 +143,17 @@ impl Store {
     /// missing and run in WAL mode with foreign keys on and a busy timeout, so concurrent
     /// writers queue instead of failing.
     pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Store> {
+        Store::connect_pool(url, max_connections, 0).await
+    }
+
+    /// As [`Store::connect`], with a pool of at most `max_connections` that keeps
+    /// `min_connections` open while idle (opened in the background, and again after one is
+    /// closed).
+    pub async fn connect_pool(
+        url: &str,
+        max_connections: u32,
+        min_connections: u32,
+    ) -> anyhow::Result<Store> {
         sqlx::any::install_default_drivers();
         let engine = if url.starts_with("sqlite:") {
             Engine::Sqlite
@@ -169,6 +180,7 @@ impl Store {
             .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_millis(500));
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections.max(1))
+            .min_connections(min_connections.min(max_connections))
             .acquire_timeout(Duration::from_secs(10))
             // sqlx pings every connection before handing it out by default: one more round trip
             // per query (on SQLite, one more hop to the connection's thread). A broken connection
