@@ -77,7 +77,8 @@ impl Outbox {
                 self.store.push_targets(program, after, upto).await?
             };
             let targets: Vec<(&str, &str)> = read
-                .iter()
+                .distinct()
+                .into_iter()
                 .filter(|(topic, token)| {
                     pushed_anyway.is_empty()
                         || !pushed_anyway.contains(&Job::apple_push_key(topic, token))

@@ -222,7 +222,7 @@ impl Store {
         // One row for the whole range: sqlx hands SQLite rows over one at a time, from the
         // connection's thread, which would cost more than reading them. A pass type id has
         // no space and a push token is hex, so ' ' and ',' separate them safely. A device
-        // holding two of the range's cards appears twice; `PushTargets::iter` leaves out the
+        // holding two of the range's cards appears twice; `PushTargets::distinct` leaves out the
         // second (cheaper than DISTINCT's temporary b-tree in SQLite).
         let concat = match self.engine {
             Engine::Sqlite => "group_concat",
@@ -385,8 +385,8 @@ pub struct PushTargets {
 }
 
 impl PushTargets {
-    /// Each distinct (pass type id, push token), in no particular order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+    /// Each distinct (pass type id, push token), sorted.
+    pub fn distinct(&self) -> Vec<(&str, &str)> {
         let mut pairs: Vec<(&str, &str)> = self
             .joined
             .split(',')
@@ -394,7 +394,7 @@ impl PushTargets {
             .collect();
         pairs.sort_unstable();
         pairs.dedup();
-        pairs.into_iter()
+        pairs
     }
 }
 

@@ -492,7 +492,12 @@ both_engines!(
             }) = Job::from_json(&j.payload)
             {
                 let targets = store.push_targets(&program_id, after, upto).await.unwrap();
-                pushed.extend(targets.iter().map(|(_, token)| token.to_string()));
+                pushed.extend(
+                    targets
+                        .distinct()
+                        .iter()
+                        .map(|(_, token)| token.to_string()),
+                );
             }
         }
         pushed.sort();
@@ -532,7 +537,8 @@ both_engines!(
         let targets = || async move {
             let read = store.push_targets(program, 0, i64::MAX).await.unwrap();
             let mut tokens: Vec<String> = read
-                .iter()
+                .distinct()
+                .into_iter()
                 .map(|(topic, token)| {
                     assert_eq!(topic, PASS_TYPE_ID);
                     token.to_string()
