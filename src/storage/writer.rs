@@ -197,9 +197,23 @@ impl SharedWriter {
         let mut line = self.lock(Queued::new(&self.waiting)).await;
         // Its turns hear how it went (nothing to do without an open group).
         let _ = commit(&mut line, &self.counts).await;
-        if let Err(error) = line.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").await {
-            tracing::warn!(%error, "SQLite: the write-ahead log was not emptied at shutdown");
+        // A connection of the pool may still be closing on its own thread, and until it has,
+        // SQLite cannot empty the log: the checkpoint answers busy (a row, not an error).
+        for _ in 0..100 {
+            let answer: Result<(i64, i64, i64), _> =
+                sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .fetch_one(&mut line.conn)
+                    .await;
+            match answer {
+                Ok((0, _, _)) => return,
+                Ok(_) => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
+                Err(error) => {
+                    tracing::warn!(%error, "SQLite: the write-ahead log was not emptied at shutdown");
+                    return;
+                }
+            }
         }
+        tracing::warn!("SQLite: the write-ahead log was not emptied at shutdown: still busy after 2 s");
     }
 
     pub(super) async fn turn(&self) -> Turn {
