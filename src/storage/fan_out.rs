@@ -86,7 +86,10 @@ impl Store {
                  WHERE leased_by = $2 AND state = 'running' AND id IN ({}) RETURNING id",
                 placeholders(3, chunk.len())
             );
-            let mut q = sqlx::query_scalar(&sql).bind(to_micros(now)).bind(worker);
+            let mut q = sqlx::query_scalar(&sql)
+                .persistent(false)
+                .bind(to_micros(now))
+                .bind(worker);
             for (id, _) in chunk {
                 q = q.bind(*id);
             }
@@ -200,6 +203,7 @@ impl Store {
         }
         .to_json();
         sqlx::query("UPDATE outbox_jobs SET payload = $2 WHERE id = $1")
+            .persistent(false)
             .bind(job_id)
             .bind(payload)
             .execute(&mut *tx)
@@ -235,6 +239,7 @@ impl Store {
             "SELECT COUNT(*) FROM (SELECT 1 FROM outbox_jobs WHERE state = 'pending' \
              AND dedup_key >= 'apns:' AND dedup_key < 'apns;' LIMIT 1) pending",
         )
+        .persistent(false)
         .fetch_one(&self.pool)
         .await?;
         let not_pending = if pending_pushes > 0 {
@@ -252,6 +257,8 @@ impl Store {
              FROM apple_registrations r WHERE r.program_id = $1 AND r.id > $2 AND r.id <= $3) targets \
              {not_pending}"
         ))
+        // Planned afresh only when it looks among the outbox's jobs (`storage::outbox`).
+        .persistent(pending_pushes == 0)
         .bind(program)
         .bind(after)
         .bind(upto)
@@ -292,6 +299,7 @@ impl Store {
             "UPDATE outbox_jobs SET state = 'done', last_error = $3, finished_at = $4, lease_until = NULL \
              WHERE id = $1 AND leased_by = $2 AND state = 'running'",
         )
+        .persistent(false)
         .bind(job_id)
         .bind(worker)
         .bind(note)
@@ -416,6 +424,7 @@ async fn renew_held(
     let renewed = sqlx::query(
         "UPDATE outbox_jobs SET lease_until = $3 WHERE id = $1 AND leased_by = $2 AND state = 'running'",
     )
+    .persistent(false)
     .bind(job_id)
     .bind(worker)
     .bind(to_micros(lease_until))
@@ -435,6 +444,7 @@ pub(super) async fn finish_held(
         "UPDATE outbox_jobs SET state = 'done', finished_at = $3, lease_until = NULL \
          WHERE id = $1 AND leased_by = $2 AND state = 'running'",
     )
+    .persistent(false)
     .bind(job_id)
     .bind(worker)
     .bind(to_micros(now))

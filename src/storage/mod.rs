@@ -27,6 +27,8 @@ mod reports;
 mod rewards;
 mod scans;
 mod secrets;
+#[cfg(test)]
+mod test_postgres;
 mod webhooks;
 mod writer;
 
@@ -390,14 +392,12 @@ async fn prepare(conn: &mut AnyConnection, engine: Engine) -> Result<(), sqlx::E
             )
             .await?;
         }
-        // sqlx keeps statements prepared per connection, and PostgreSQL then settles on a
-        // generic plan: the outbox claim planned while the queue was empty took seconds per
-        // batch once 100,000 jobs arrived. Plan each execution for the parameters and table
-        // it meets.
-        Engine::Postgres => {
-            conn.execute("SET plan_cache_mode = force_custom_plan")
-                .await?;
-        }
+        // PostgreSQL keeps its default `plan_cache_mode = auto`: a statement sqlx keeps
+        // prepared settles on a generic plan, and keyed lookups (a device's registrations,
+        // a pass) are not planned again on every request. Statements over the outbox, whose
+        // size swings from empty to a whole fan-out in a moment, are planned for each
+        // execution instead (`.persistent(false)`, see `storage::outbox`).
+        Engine::Postgres => {}
     }
     Ok(())
 }

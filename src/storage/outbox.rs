@@ -6,6 +6,12 @@
 //! at a time, so the claiming UPDATE is atomic on its own. Either way a claimed job is
 //! `running` with a lease; only the lease holder can finish it, and a lease that runs out
 //! (the worker died) puts the job back.
+//!
+//! Every statement that finds outbox rows by a condition is prepared for each execution
+//! (`.persistent(false)`), here and in `fan_out`. The table swings from empty to a whole
+//! fan-out in a moment, and a plan PostgreSQL kept from while it was empty read all 100,000
+//! jobs for every claim, seconds each. Planning costs a fraction of a millisecond, next to a
+//! batch of jobs. Inserts find no rows and keep their prepared statements.
 
 use sqlx::{AnyConnection, FromRow};
 use time::OffsetDateTime;
@@ -185,6 +191,7 @@ impl Store {
         };
         let mut writer = self.writer().await?;
         let rows: Vec<ClaimRow> = sqlx::query_as(sql)
+            .persistent(false)
             .bind(to_micros(now))
             .bind(to_micros(lease_until))
             .bind(worker)
@@ -246,7 +253,10 @@ impl Store {
                  WHERE leased_by = $2 AND state = 'running' AND id IN ({})",
                 placeholders(3, chunk.len())
             );
-            let mut q = sqlx::query(&sql).bind(to_micros(now)).bind(worker);
+            let mut q = sqlx::query(&sql)
+                .persistent(false)
+                .bind(to_micros(now))
+                .bind(worker);
             for id in chunk {
                 q = q.bind(*id);
             }
@@ -282,6 +292,7 @@ impl Store {
         let expired: Vec<(i64, i64)> = sqlx::query_as(
             "SELECT id, attempts FROM outbox_jobs WHERE state = 'running' AND lease_until < $1 ORDER BY id LIMIT 1000",
         )
+        .persistent(false)
         .bind(to_micros(now))
         .fetch_all(&self.pool)
         .await?;
@@ -294,6 +305,7 @@ impl Store {
                      last_error = 'lease expired on the last attempt: the worker stopped while handling it' \
                      WHERE id = $1 AND state = 'running'",
                 )
+                .persistent(false)
                 .bind(id)
                 .bind(to_micros(now))
                 .execute(&mut *tx)
@@ -317,6 +329,7 @@ impl Store {
              MIN(CASE WHEN state = 'pending' THEN created_at END) \
              FROM outbox_jobs WHERE state IN ('pending', 'running')",
         )
+        .persistent(false)
         .fetch_one(&self.pool)
         .await?;
         Ok(OutboxStats {
@@ -337,6 +350,7 @@ impl Store {
             "SELECT id, kind, payload, state, attempts, run_at, last_error, created_at, finished_at \
              FROM outbox_jobs WHERE state = $1 ORDER BY id DESC LIMIT $2",
         )
+        .persistent(false)
         .bind(state)
         .bind(i64::from(limit.clamp(1, 1000)))
         .fetch_all(&self.pool)
@@ -352,6 +366,7 @@ impl Store {
             "UPDATE outbox_jobs SET state = 'running', leased_by = 'operator', attempts = 0 \
              WHERE id = $1 AND state = 'failed'",
         )
+        .persistent(false)
         .bind(id)
         .execute(&mut *tx)
         .await?
@@ -377,6 +392,7 @@ impl Store {
     /// Deletes finished jobs older than `before`; failed ones stay for operators.
     pub async fn purge_done_jobs(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
         let done = sqlx::query("DELETE FROM outbox_jobs WHERE state = 'done' AND finished_at < $1")
+            .persistent(false)
             .bind(to_micros(before))
             .execute(&self.pool)
             .await?;
@@ -396,6 +412,7 @@ async fn end_job(
         "UPDATE outbox_jobs SET state = $3, last_error = $4, finished_at = $5, lease_until = NULL \
          WHERE id = $1 AND leased_by = $2 AND state = 'running'",
     )
+    .persistent(false)
     .bind(id)
     .bind(worker)
     .bind(state)
@@ -424,6 +441,7 @@ async fn retry_job(
         "UPDATE outbox_jobs SET state = 'pending', run_at = $3, last_error = $4, lease_until = NULL, \
          leased_by = NULL WHERE id = $1 AND state = 'running' AND ($2 IS NULL OR leased_by = $2)",
     )
+    .persistent(false)
     .bind(id)
     .bind(worker.map(str::to_string))
     .bind(to_micros(at))
@@ -445,6 +463,7 @@ async fn retry_job(
                 "UPDATE outbox_jobs SET state = 'done', finished_at = $2, lease_until = NULL, \
                  last_error = 'superseded by a newer job for the same target' WHERE id = $1",
             )
+            .persistent(false)
             .bind(id)
             .bind(to_micros(now))
             .execute(&mut *conn)
@@ -452,5 +471,68 @@ async fn retry_job(
             Ok(())
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use time::{Duration, OffsetDateTime};
+
+    use super::super::{test_postgres, Store};
+    use crate::domain::apple_ids::PassTypeId;
+    use crate::domain::device::DeviceLibraryId;
+
+    /// The statements PostgreSQL holds prepared on the pool's one connection, with how many
+    /// times each ran on a cached generic plan.
+    async fn prepared(store: &Store) -> Vec<(String, i64)> {
+        sqlx::query_as("SELECT statement, generic_plans FROM pg_prepared_statements")
+            .fetch_all(&store.pool)
+            .await
+            .unwrap()
+    }
+
+    /// Keyed lookups run on the plan PostgreSQL cached for them; an outbox claim is planned
+    /// each time, so a plan made while the outbox was empty never meets a full one.
+    #[tokio::test]
+    async fn postgres_caches_plans_of_keyed_lookups_but_plans_each_outbox_claim() {
+        sqlx::any::install_default_drivers();
+        let Some((admin, url)) = test_postgres::database("storage::outbox").await else {
+            return;
+        };
+        // One connection, so every statement below is prepared (or not) on the session
+        // `pg_prepared_statements` describes.
+        let store = Store::connect(&url, 1).await.unwrap();
+        store.migrate().await.unwrap();
+        let device = DeviceLibraryId::parse("device-1").unwrap();
+        let pass_type = PassTypeId::parse("pass.com.example.loyalty").unwrap();
+        let now = OffsetDateTime::now_utc();
+        // PostgreSQL settles on a generic plan after five executions.
+        for _ in 0..8 {
+            let none = store
+                .serials_updated_since(&device, &pass_type, None)
+                .await
+                .unwrap();
+            assert_eq!(none, None);
+            let claimed = store
+                .claim_jobs("worker-1", now, now + Duration::minutes(1), 100)
+                .await
+                .unwrap();
+            assert!(claimed.is_empty());
+        }
+        let statements = prepared(&store).await;
+        let since = statements
+            .iter()
+            .find(|(sql, _)| sql.contains("pg_current_snapshot"))
+            .unwrap_or_else(|| panic!("not prepared: {statements:?}"));
+        assert!(since.1 >= 1, "{since:?}");
+        assert!(
+            !statements
+                .iter()
+                .any(|(sql, _)| sql.contains("SKIP LOCKED")),
+            "{statements:?}"
+        );
+        store.pool.close().await;
+        let db = url.rsplit('/').next().unwrap().to_string();
+        test_postgres::drop_database(&admin, &db).await;
     }
 }

@@ -306,6 +306,8 @@ impl Store {
              LEFT JOIN outbox_jobs j ON j.id = d.job_id \
              WHERE d.endpoint_id = $1 ORDER BY d.id DESC LIMIT $2",
         )
+        // Reads outbox jobs: planned afresh (`storage::outbox`).
+        .persistent(false)
         .bind(endpoint.as_str())
         .bind(i64::from(limit.clamp(1, 500)))
         .fetch_all(&self.pool)
@@ -320,6 +322,8 @@ impl Store {
              (SELECT 1 FROM webhook_deliveries d JOIN outbox_jobs j ON j.id = d.job_id \
               WHERE d.event_id = webhook_events.id AND j.state <> 'done')",
         )
+        // Reads outbox jobs: planned afresh (`storage::outbox`).
+        .persistent(false)
         .bind(to_micros(before))
         .execute(&self.pool)
         .await?;

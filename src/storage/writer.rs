@@ -44,11 +44,8 @@ use tokio::sync::{watch, Mutex, OwnedMutexGuard};
 use super::batch::{Batch, Results};
 use super::{Engine, StoreError};
 
-/// PostgreSQL: opens a transaction for a batch. Connections plan every statement afresh
-/// (`storage::prepare`), which includes the foreign key checks' own queries; these are keyed
-/// lookups whose plan never changes, and planning them was about an eighth of the database's
-/// time under the scan bench, so in these transactions they keep the plan they were given.
-const PG_BEGIN: [&str; 2] = ["BEGIN", "SET LOCAL plan_cache_mode = auto"];
+/// PostgreSQL: opens a transaction for a batch.
+const PG_BEGIN: [&str; 1] = ["BEGIN"];
 
 /// Turns in one group at most: bounds how long the first of them waits for the COMMIT.
 const MAX_GROUP: usize = 64;
@@ -213,7 +210,9 @@ impl SharedWriter {
                 }
             }
         }
-        tracing::warn!("SQLite: the write-ahead log was not emptied at shutdown: still busy after 2 s");
+        tracing::warn!(
+            "SQLite: the write-ahead log was not emptied at shutdown: still busy after 2 s"
+        );
     }
 
     pub(super) async fn turn(&self) -> Turn {
@@ -641,7 +640,7 @@ mod tests {
 
     use sqlx::Executor;
 
-    use super::super::Store;
+    use super::super::{test_postgres, Store};
     use super::Writer;
 
     async fn store(dir: &tempfile::TempDir) -> Store {
@@ -889,38 +888,12 @@ mod tests {
         assert_eq!(shared.waiting.load(super::Ordering::SeqCst), 0);
     }
 
-    /// A fresh PostgreSQL database when the tests are given a server (as the API tests
-    /// are); `None`, said loudly, when not, and a failure when `PASSWRIGHT_TEST_REQUIRE`
-    /// names postgres.
-    async fn postgres() -> Option<(String, String)> {
-        let Some(admin) = std::env::var("PASSWRIGHT_TEST_POSTGRES_URL")
-            .ok()
-            .filter(|u| !u.is_empty())
-        else {
-            let required = std::env::var("PASSWRIGHT_TEST_REQUIRE")
-                .is_ok_and(|r| r.split(',').any(|x| x.trim() == "postgres"));
-            assert!(
-                !required,
-                "postgres is required: set PASSWRIGHT_TEST_POSTGRES_URL"
-            );
-            eprintln!("SKIPPED storage::writer PostgreSQL test: set PASSWRIGHT_TEST_POSTGRES_URL");
-            return None;
-        };
-        let name = format!(
-            "pw_test_{}",
-            crate::domain::ids::random_base32(&crate::clock::OsRandom, 8)
-        );
-        on_server(&admin, &format!("CREATE DATABASE {name}")).await;
-        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-        Some((admin.clone(), format!("{base}/{name}")))
-    }
-
     /// On PostgreSQL `BEGIN` rides with the first batch and the transaction is not sqlx's:
     /// one dropped half way, or failed, must never reach the pool still open.
     #[tokio::test]
     async fn postgres_transactions_left_open_never_reach_the_pool() {
         sqlx::any::install_default_drivers();
-        let Some((admin, url)) = postgres().await else {
+        let Some((admin, url)) = test_postgres::database("storage::writer").await else {
             return;
         };
         let store = Store::connect(&url, 2).await.unwrap();
@@ -987,14 +960,6 @@ mod tests {
         }
         assert_eq!(open, 0, "a connection was left in a transaction");
         store.pool.close().await;
-        on_server(&admin, &format!("DROP DATABASE {db} WITH (FORCE)")).await;
-    }
-
-    /// Runs `sql` on the PostgreSQL server `admin` names, outside any test database.
-    async fn on_server(admin: &str, sql: &str) {
-        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(admin)
-            .await
-            .unwrap();
-        conn.execute(sql).await.unwrap();
+        test_postgres::drop_database(&admin, &db).await;
     }
 }
