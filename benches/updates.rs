@@ -432,15 +432,16 @@ async fn bulk_load(db: &Database, program: &ProgramId, members: u64, per_member:
         }
         sqlx::raw_sql(&sql).execute(&mut *tx).await.unwrap();
         let mut sql = String::from(
-            "INSERT INTO apple_registrations (device_library_id, pass_type_id, serial, program_id, created_at) VALUES ",
+            "INSERT INTO apple_registrations (device_library_id, pass_type_id, serial, program_id, push_token, created_at) VALUES ",
         );
         for d in first..(first + ROWS).min(devices) {
             let sep = if d == first { "" } else { "," };
             write!(
                 sql,
-                "{sep}('{}', '{PASS_TYPE_ID}', '{}', '{program}', {now})",
+                "{sep}('{}', '{PASS_TYPE_ID}', '{}', '{program}', '{}', {now})",
                 device_id(d),
-                serial(d / per_member)
+                serial(d / per_member),
+                push_token(d)
             )
             .unwrap();
         }

@@ -57,14 +57,23 @@ impl Store {
         .bind(to_micros(now))
         .execute(&mut *tx)
         .await?;
+        // Every registration of the device carries its current token (pushes read it there).
+        sqlx::query(
+            "UPDATE apple_registrations SET push_token = $2 WHERE device_library_id = $1 AND push_token <> $2",
+        )
+        .bind(device.as_str())
+        .bind(push_token.as_str())
+        .execute(&mut *tx)
+        .await?;
         let added = sqlx::query(
-            "INSERT INTO apple_registrations (device_library_id, pass_type_id, serial, program_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (device_library_id, pass_type_id, serial) DO NOTHING",
+            "INSERT INTO apple_registrations (device_library_id, pass_type_id, serial, program_id, push_token, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (device_library_id, pass_type_id, serial) DO NOTHING",
         )
         .bind(device.as_str())
         .bind(pass_type.as_str())
         .bind(serial.as_str())
         .bind(program.as_str())
+        .bind(push_token.as_str())
         .bind(to_micros(now))
         .execute(&mut *tx)
         .await?

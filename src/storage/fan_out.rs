@@ -20,11 +20,10 @@ use crate::domain::job::Job;
 const JOB_INSERT: &str =
     "INSERT INTO outbox_jobs (kind, dedup_key, payload, state, attempts, run_at, created_at)";
 
-/// Columns of an `apple_push` job for registration `r` of device `d`; `$1` is now.
-const PUSH_JOB: &str = "SELECT DISTINCT 'apple_push', 'apns:' || r.pass_type_id || ':' || d.push_token, \
-     '{\"kind\":\"apple_push\",\"pass_type_id\":\"' || r.pass_type_id || '\",\"push_token\":\"' || d.push_token || '\"}', \
-     'pending', 0, $1, $1 FROM apple_registrations r \
-     JOIN apple_devices d ON d.device_library_id = r.device_library_id";
+/// Columns of an `apple_push` job for registration `r`; `$1` is now.
+const PUSH_JOB: &str = "SELECT DISTINCT 'apple_push', 'apns:' || r.pass_type_id || ':' || r.push_token, \
+     '{\"kind\":\"apple_push\",\"pass_type_id\":\"' || r.pass_type_id || '\",\"push_token\":\"' || r.push_token || '\"}', \
+     'pending', 0, $1, $1 FROM apple_registrations r";
 
 /// Columns of a `google_object` job for Google object `g`; `$1` is now.
 const GOOGLE_JOB: &str = "SELECT 'google_object', 'google-object:' || g.member_id, \
@@ -243,19 +242,15 @@ impl Store {
         .fetch_one(&self.pool)
         .await?;
         let not_pending = if pending_pushes > 0 {
-            "WHERE NOT EXISTS (SELECT 1 FROM outbox_jobs j WHERE j.state = 'pending' \
+            "AND NOT EXISTS (SELECT 1 FROM outbox_jobs j WHERE j.state = 'pending' \
              AND j.dedup_key = 'apns:' || targets.pass_type_id || ':' || targets.push_token)"
         } else {
             ""
         };
-        // Each registration's device is looked up by its key, as a subquery: as a join,
-        // PostgreSQL's planner preferred reading all devices into a hash table for every
-        // range (25 ms for a range of 1,000 among 100,000 devices, against 7.6 ms).
+        // The registrations carry their device's push token: no device is looked up.
         let joined: Option<String> = sqlx::query_scalar(&format!(
-            "SELECT {concat}(pass_type_id || ' ' || push_token, ',') FROM (SELECT r.pass_type_id, \
-             (SELECT d.push_token FROM apple_devices d WHERE d.device_library_id = r.device_library_id) AS push_token \
-             FROM apple_registrations r WHERE r.program_id = $1 AND r.id > $2 AND r.id <= $3) targets \
-             {not_pending}"
+            "SELECT {concat}(pass_type_id || ' ' || push_token, ',') FROM apple_registrations targets \
+             WHERE program_id = $1 AND id > $2 AND id <= $3 {not_pending}"
         ))
         // Planned afresh only when it looks among the outbox's jobs (`storage::outbox`).
         .persistent(pending_pushes == 0)

@@ -343,3 +343,60 @@ async fn a_program_change_pushes_every_device_once_postgres() {
     )
     .await;
 }
+
+/// A device that registers again with a new push token (Wallet does after a restore): every
+/// later push goes to the new token, whether a card of it changed (its own push job) or the
+/// whole program did (a push range read from the registrations), and none to the old one.
+async fn refreshed_token(engine: Engine, test: &str) {
+    let fake = fake_apns(Duration::ZERO).await;
+    let Some(app) = spawn_pushing(engine, test, &fake, Arc::new(SystemClock)).await else {
+        return;
+    };
+    let program = app.sample_program().await;
+    let first = app.member(&program, "First").await;
+    let second = app.member(&program, "Second").await;
+    let first_pass = install(&app, &first).await;
+    let second_pass = install(&app, &second).await;
+    let old = Device::new("restored", &push_token(300));
+    assert_eq!(old.register(&first_pass).await, 201);
+    assert_eq!(old.register(&second_pass).await, 201);
+    // The same device, a new token, through one of its two cards only.
+    let new = Device::new("restored", &push_token(301));
+    assert_eq!(new.register(&first_pass).await, 200);
+
+    let r = app
+        .adjust(
+            &second,
+            "after-restore",
+            json!({"points": 5, "reason": "x"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    drain(&app).await;
+    assert_eq!(fake.count_for(&new.push_token), 1);
+
+    let r = app
+        .send(
+            Method::PUT,
+            &format!("/api/v1/programs/{program}/tiers"),
+            Some(&app.admin),
+            Some(&json!([{"name": "Member", "threshold": 0}, {"name": "VIP", "threshold": 2}])),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    drain(&app).await;
+    assert_eq!(fake.count_for(&new.push_token), 2);
+    assert_eq!(fake.count_for(&old.push_token), 0);
+    assert_eq!(fake.requests().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pushes_follow_a_refreshed_token_sqlite() {
+    refreshed_token(Engine::Sqlite, "pushes_follow_a_refreshed_token_sqlite").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pushes_follow_a_refreshed_token_postgres() {
+    refreshed_token(Engine::Postgres, "pushes_follow_a_refreshed_token_postgres").await;
+}
