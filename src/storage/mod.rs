@@ -257,6 +257,15 @@ impl Store {
         }
     }
 
+    /// After a change every card of a program shows (its transaction committed): wakes the
+    /// workers when the program's fan-out is due at once, without a coalescing window. A
+    /// later one is found by their next poll.
+    fn program_change_added(&self) {
+        if self.change_delay.is_zero() {
+            self.jobs_added();
+        }
+    }
+
     /// A turn to write in, ended with [`Writer::finish`]. On SQLite, a turn on the process's
     /// one writer connection, whose transactions are committed in groups (see `writer.rs`).
     /// On PostgreSQL, whose row locks let writers run side by side, any pooled connection.

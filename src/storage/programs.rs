@@ -211,6 +211,7 @@ impl Store {
         self.program_cards_changed(&mut tx, &p.id, now).await?;
         tx.commit().await?;
         writer.finish().await?;
+        self.program_change_added();
         self.program(&p.id).await
     }
 
@@ -316,6 +317,8 @@ impl Store {
         writer.finish().await?;
         if !subscribed.is_empty() {
             self.jobs_added();
+        } else {
+            self.program_change_added();
         }
         self.program(id).await
     }
@@ -350,6 +353,7 @@ impl Store {
         self.program_cards_changed(&mut tx, id, now).await?;
         tx.commit().await?;
         writer.finish().await?;
+        self.program_change_added();
         Ok(())
     }
 
@@ -378,6 +382,7 @@ impl Store {
         self.program_cards_changed(&mut tx, id, now).await?;
         tx.commit().await?;
         writer.finish().await?;
+        self.program_change_added();
         Ok(true)
     }
 

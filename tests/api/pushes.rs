@@ -400,3 +400,51 @@ async fn pushes_follow_a_refreshed_token_sqlite() {
 async fn pushes_follow_a_refreshed_token_postgres() {
     refreshed_token(Engine::Postgres, "pushes_follow_a_refreshed_token_postgres").await;
 }
+
+/// Running workers start a program's fan-out as soon as the change is committed, not at
+/// their next poll (here an hour away).
+async fn program_change_wakes(engine: Engine, test: &str) {
+    let fake = fake_apns(Duration::ZERO).await;
+    let Some(app) = spawn_pushing_with(engine, test, &fake, Arc::new(SystemClock), |s| {
+        s.outbox.workers = 2;
+        s.outbox.poll_ms = 3_600_000;
+    })
+    .await
+    else {
+        return;
+    };
+    let program = app.sample_program().await;
+    let member = app.member(&program, "Woken").await;
+    let pass = install(&app, &member).await;
+    let phone = Device::new("woken", &push_token(400));
+    assert_eq!(phone.register(&pass).await, 201);
+    let r = app
+        .send(
+            Method::PUT,
+            &format!("/api/v1/programs/{program}/tiers"),
+            Some(&app.admin),
+            Some(&json!([{"name": "Member", "threshold": 0}, {"name": "VIP", "threshold": 2}])),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert!(
+        fake.wait_for(1, Duration::from_secs(30)).await,
+        "no push: the workers were not woken"
+    );
+    assert_eq!(fake.count_for(&phone.push_token), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_program_change_wakes_the_workers_sqlite() {
+    program_change_wakes(Engine::Sqlite, "a_program_change_wakes_the_workers_sqlite").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_program_change_wakes_the_workers_postgres() {
+    program_change_wakes(
+        Engine::Postgres,
+        "a_program_change_wakes_the_workers_postgres",
+    )
+    .await;
+}
