@@ -11,7 +11,8 @@
 //! (`.persistent(false)`), here and in `fan_out`. The table swings from empty to a whole
 //! fan-out in a moment, and a plan PostgreSQL kept from while it was empty read all 100,000
 //! jobs for every claim, seconds each. Planning costs a fraction of a millisecond, next to a
-//! batch of jobs. Inserts find no rows and keep their prepared statements.
+//! batch of jobs. Inserts look for no outbox rows (but their ON CONFLICT key) and keep
+//! their prepared statements.
 
 use sqlx::{AnyConnection, FromRow};
 use time::OffsetDateTime;
