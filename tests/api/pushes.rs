@@ -260,6 +260,20 @@ async fn apns_outcomes_of_a_push_range_postgres() {
     outcomes(Engine::Postgres, test, Change::Program).await;
 }
 
+/// A program-wide change through the API: the tiers become Member and VIP (from 2 points).
+async fn add_vip_tier(app: &TestApp, program: &str) {
+    let r = app
+        .send(
+            Method::PUT,
+            &format!("/api/v1/programs/{program}/tiers"),
+            Some(&app.admin),
+            Some(&json!([{"name": "Member", "threshold": 0}, {"name": "VIP", "threshold": 2}])),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+}
+
 /// A design change reaches every device holding any of the program's cards once, and a burst
 /// of changes to one card in the same window adds no second push.
 async fn program_change(engine: Engine, test: &str) {
@@ -288,16 +302,7 @@ async fn program_change(engine: Engine, test: &str) {
             .await;
         assert_eq!(r.status, 201);
     }
-    let r = app
-        .send(
-            Method::PUT,
-            &format!("/api/v1/programs/{program}/tiers"),
-            Some(&app.admin),
-            Some(&json!([{"name": "Member", "threshold": 0}, {"name": "VIP", "threshold": 2}])),
-            &[],
-        )
-        .await;
-    assert_eq!(r.status, 200, "{:?}", r.body);
+    add_vip_tier(&app, &program).await;
     drain(&app).await;
     for (_, _, phone) in &devices {
         assert_eq!(fake.count_for(&phone.push_token), 1, "{}", phone.id);
@@ -375,16 +380,7 @@ async fn refreshed_token(engine: Engine, test: &str) {
     drain(&app).await;
     assert_eq!(fake.count_for(&new.push_token), 1);
 
-    let r = app
-        .send(
-            Method::PUT,
-            &format!("/api/v1/programs/{program}/tiers"),
-            Some(&app.admin),
-            Some(&json!([{"name": "Member", "threshold": 0}, {"name": "VIP", "threshold": 2}])),
-            &[],
-        )
-        .await;
-    assert_eq!(r.status, 200, "{:?}", r.body);
+    add_vip_tier(&app, &program).await;
     drain(&app).await;
     assert_eq!(fake.count_for(&new.push_token), 2);
     assert_eq!(fake.count_for(&old.push_token), 0);
@@ -418,16 +414,7 @@ async fn program_change_wakes(engine: Engine, test: &str) {
     let pass = install(&app, &member).await;
     let phone = Device::new("woken", &push_token(400));
     assert_eq!(phone.register(&pass).await, 201);
-    let r = app
-        .send(
-            Method::PUT,
-            &format!("/api/v1/programs/{program}/tiers"),
-            Some(&app.admin),
-            Some(&json!([{"name": "Member", "threshold": 0}, {"name": "VIP", "threshold": 2}])),
-            &[],
-        )
-        .await;
-    assert_eq!(r.status, 200, "{:?}", r.body);
+    add_vip_tier(&app, &program).await;
     assert!(
         fake.wait_for(1, Duration::from_secs(30)).await,
         "no push: the workers were not woken"
