@@ -532,8 +532,6 @@ mod tests {
                 .any(|(sql, _)| sql.contains("SKIP LOCKED")),
             "{statements:?}"
         );
-        store.pool.close().await;
-        let db = url.rsplit('/').next().unwrap().to_string();
-        test_postgres::drop_database(&admin, &db).await;
+        test_postgres::remove(store, &admin, &url).await;
     }
 }

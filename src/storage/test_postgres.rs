@@ -2,6 +2,8 @@
 
 use sqlx::Executor;
 
+use super::Store;
+
 /// A fresh database on the server the tests are given (as the API tests are):
 /// (the server's admin URL, the new database's URL). `None`, said loudly, when there is no
 /// server; a failure when `PASSWRIGHT_TEST_REQUIRE` names postgres.
@@ -28,7 +30,10 @@ pub(super) async fn database(test: &str) -> Option<(String, String)> {
     Some((admin.clone(), format!("{base}/{name}")))
 }
 
-pub(super) async fn drop_database(admin: &str, name: &str) {
+/// Closes `store` and drops the database at `url` that [`database`] made.
+pub(super) async fn remove(store: Store, admin: &str, url: &str) {
+    store.pool.close().await;
+    let name = url.rsplit('/').next().unwrap_or(url);
     on_server(admin, &format!("DROP DATABASE {name} WITH (FORCE)")).await;
 }
 

@@ -959,7 +959,6 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         assert_eq!(open, 0, "a connection was left in a transaction");
-        store.pool.close().await;
-        test_postgres::drop_database(&admin, &db).await;
+        test_postgres::remove(store, &admin, &url).await;
     }
 }
