@@ -9,6 +9,7 @@ pub mod google;
 mod health;
 mod images;
 pub mod landing;
+pub mod limits;
 mod metrics;
 pub mod pages;
 pub mod passkit;
@@ -21,17 +22,18 @@ use std::time::{Duration, SystemTime};
 
 use crate::cards::SignedPass;
 use crate::wallet::apple::PKPASS_CONTENT_TYPE;
+use limits::HttpLimits;
 
-pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
+pub fn configure(cfg: &mut web::ServiceConfig, limits: &HttpLimits) {
     health::configure(cfg);
     metrics::configure(cfg);
     downloads::configure(cfg);
     images::configure(cfg);
     google::configure(cfg);
-    passkit::configure(cfg);
-    api::configure(cfg, max_json_bytes);
+    passkit::configure(cfg, limits.passkit.clone());
+    api::configure(cfg, limits);
     pages::configure(cfg);
-    landing::configure(cfg);
+    landing::configure(cfg, limits.landing.clone());
 }
 
 /// Runs `work` to its end even when the client goes away, on `runtime`. actix drops a

@@ -20,12 +20,11 @@ use crate::cards::Cards;
 use crate::certificates::{self, SigningIdentity};
 use crate::clock::{OsRandom, SharedClock, SharedRandom, SystemClock};
 use crate::delivery::webhook::WebhookClient;
-use crate::http::landing::LandingLimits;
-use crate::http::passkit::{PassKitLimits, RateLimiter};
+use crate::http::limits::HttpLimits;
 use crate::keys::KeyCache;
 use crate::outbox::{Backoff, Google, Outbox, OutboxConfig};
 use crate::settings::Settings;
-use crate::state::{AppState, Limits};
+use crate::state::AppState;
 use crate::storage::Store;
 
 mod delivery;
@@ -221,30 +220,12 @@ impl Application {
             ))),
             clock,
             random,
-            limits: Limits {
-                max_json_bytes: settings.server.max_json_bytes,
-                max_image_bytes: settings.server.max_image_bytes,
-            },
             outbox: outbox.clone(),
-            passkit: Arc::new(PassKitLimits {
-                devices: RateLimiter::new(
-                    settings.passkit.device_burst,
-                    settings.passkit.device_per_minute,
-                ),
-                max_log_entries: settings.passkit.max_log_entries,
-            }),
             google,
-            landing: Arc::new(LandingLimits {
-                enrollments: RateLimiter::new(
-                    settings.landing.enroll_burst,
-                    settings.landing.enroll_per_minute,
-                ),
-                trust_forwarded_for: settings.landing.trust_forwarded_for,
-            }),
             unsubscribe: messaging.unsubscribe.clone(),
         };
         let data = web::Data::new(state.clone());
-        let max_json = settings.server.max_json_bytes;
+        let limits = HttpLimits::from_settings(settings);
         let mut server = HttpServer::new(move || {
             App::new()
                 // Wallet appends `/v1/...` to webServiceURL; one configured with a trailing
@@ -252,7 +233,7 @@ impl Application {
                 .wrap(NormalizePath::new(TrailingSlash::MergeOnly))
                 .wrap(TracingLogger::default())
                 .app_data(data.clone())
-                .configure(|cfg| crate::http::configure(cfg, max_json))
+                .configure(|cfg| crate::http::configure(cfg, &limits))
         })
         .listen(listener)?;
         if settings.server.workers > 0 {

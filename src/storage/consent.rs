@@ -7,7 +7,7 @@ use serde::Serialize;
 use sqlx::{AnyConnection, FromRow};
 use time::OffsetDateTime;
 
-use super::outbox::placeholders;
+use super::sql::placeholders;
 use super::{flag, Store, StoreError};
 use crate::clock::{from_micros, rfc3339, to_micros};
 use crate::domain::distribution::{ConsentSource, MessageChannel};

@@ -12,7 +12,7 @@
 use sqlx::AnyConnection;
 use time::OffsetDateTime;
 
-use super::outbox::placeholders;
+use super::sql::placeholders;
 use super::{Engine, Store, StoreError};
 use crate::clock::to_micros;
 use crate::domain::job::Job;

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use sqlx::{AnyConnection, FromRow};
 use time::OffsetDateTime;
 
-use super::outbox::placeholders;
+use super::sql::placeholders;
 use super::{is_unique_violation, Store, StoreError};
 use crate::clock::{from_micros, to_micros};
 use crate::domain::distribution::{Channel, LinkCode, LinkKind, Platform};

@@ -6,7 +6,7 @@ use sqlx::{AnyConnection, FromRow};
 use time::OffsetDateTime;
 
 use super::consent::{record_consent, record_consents, NewConsent};
-use super::outbox::placeholders;
+use super::sql::placeholders;
 use super::{flag, is_unique_violation, Conflict, Store, StoreError};
 use crate::clock::{from_micros, from_seconds, to_micros};
 use crate::domain::apple_ids::{AuthToken, SerialNumber};

@@ -8,7 +8,8 @@ use sqlx::{AnyConnection, FromRow};
 use time::OffsetDateTime;
 
 use super::consent::unsubscribed_among;
-use super::outbox::{enqueue_many, placeholders};
+use super::outbox::{enqueue_many, finish_in, Finish};
+use super::sql::placeholders;
 use super::{Store, StoreError};
 use crate::clock::{from_micros, to_micros};
 use crate::domain::distribution::MessageChannel;
@@ -43,7 +44,7 @@ pub struct MessageOutcome {
 }
 
 /// Writes `outcome` on its message, in the caller's transaction.
-pub(super) async fn record_outcome(
+async fn record_outcome(
     conn: &mut AnyConnection,
     outcome: &MessageOutcome,
     now: OffsetDateTime,
@@ -60,6 +61,32 @@ pub(super) async fn record_outcome(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+impl Store {
+    /// [`Store::finish_jobs`], recording how the batch's email and SMS messages ended in the
+    /// same transaction: one write for a batch of hundreds of messages. Should it fail, the
+    /// messages stay queued and their jobs are tried again (delivery is at least once).
+    pub async fn finish_jobs_and_messages(
+        &self,
+        worker: &str,
+        results: &[(i64, Finish)],
+        messages: &[MessageOutcome],
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        if results.is_empty() && messages.is_empty() {
+            return Ok(());
+        }
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
+        for outcome in messages {
+            record_outcome(&mut tx, outcome, now).await?;
+        }
+        finish_in(&mut tx, worker, results, now).await?;
+        tx.commit().await?;
+        writer.finish().await?;
+        Ok(())
+    }
 }
 
 /// A stored message.

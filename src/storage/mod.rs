@@ -27,6 +27,7 @@ mod reports;
 mod rewards;
 mod scans;
 mod secrets;
+mod sql;
 #[cfg(test)]
 mod test_postgres;
 mod webhooks;

@@ -18,7 +18,7 @@ use sqlx::{AnyConnection, FromRow};
 use time::OffsetDateTime;
 
 use super::batch::Batch;
-use super::messages::{record_outcome, MessageOutcome};
+use super::sql::placeholders;
 use super::{is_unique_violation, Engine, Store, StoreError};
 use crate::clock::{from_micros, to_micros};
 use crate::domain::job::Job;
@@ -73,12 +73,48 @@ pub struct OutboxStats {
     pub oldest_pending: Option<OffsetDateTime>,
 }
 
-/// `$first, $first+1, …` for `n` values.
-pub(super) fn placeholders(first: usize, n: usize) -> String {
-    (first..first + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+/// [`Store::finish_jobs`] inside the caller's transaction.
+pub(super) async fn finish_in(
+    tx: &mut AnyConnection,
+    worker: &str,
+    results: &[(i64, Finish)],
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    let done: Vec<i64> = results
+        .iter()
+        .filter(|(_, f)| *f == Finish::Done { note: None })
+        .map(|(id, _)| *id)
+        .collect();
+    for chunk in done.chunks(500) {
+        let sql = format!(
+            "UPDATE outbox_jobs SET state = 'done', finished_at = $1, lease_until = NULL \
+             WHERE leased_by = $2 AND state = 'running' AND id IN ({})",
+            placeholders(3, chunk.len())
+        );
+        let mut q = sqlx::query(&sql)
+            .persistent(false)
+            .bind(to_micros(now))
+            .bind(worker);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        q.execute(&mut *tx).await?;
+    }
+    for (id, finish) in results {
+        match finish {
+            Finish::Done { note: None } => {}
+            Finish::Done { note: Some(note) } => {
+                end_job(&mut *tx, *id, worker, "done", note, now).await?
+            }
+            Finish::Failed { error } => {
+                end_job(&mut *tx, *id, worker, "failed", error, now).await?
+            }
+            Finish::Retry { at, error } => {
+                retry_job(&mut *tx, *id, Some(worker), *at, error, now).await?
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Adds `job` inside the caller's transaction, due at `run_at`. Returns false when a pending
@@ -221,62 +257,12 @@ impl Store {
         results: &[(i64, Finish)],
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        self.finish_jobs_and_messages(worker, results, &[], now)
-            .await
-    }
-
-    /// [`Store::finish_jobs`], recording how the batch's email and SMS messages ended in the
-    /// same transaction: one write for a batch of hundreds of messages. Should it fail, the
-    /// messages stay queued and their jobs are tried again (delivery is at least once).
-    pub async fn finish_jobs_and_messages(
-        &self,
-        worker: &str,
-        results: &[(i64, Finish)],
-        messages: &[MessageOutcome],
-        now: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        if results.is_empty() && messages.is_empty() {
+        if results.is_empty() {
             return Ok(());
         }
-        let done: Vec<i64> = results
-            .iter()
-            .filter(|(_, f)| *f == Finish::Done { note: None })
-            .map(|(id, _)| *id)
-            .collect();
         let mut writer = self.writer().await?;
         let mut tx = writer.begin().await?;
-        for outcome in messages {
-            record_outcome(&mut tx, outcome, now).await?;
-        }
-        for chunk in done.chunks(500) {
-            let sql = format!(
-                "UPDATE outbox_jobs SET state = 'done', finished_at = $1, lease_until = NULL \
-                 WHERE leased_by = $2 AND state = 'running' AND id IN ({})",
-                placeholders(3, chunk.len())
-            );
-            let mut q = sqlx::query(&sql)
-                .persistent(false)
-                .bind(to_micros(now))
-                .bind(worker);
-            for id in chunk {
-                q = q.bind(*id);
-            }
-            q.execute(&mut *tx).await?;
-        }
-        for (id, finish) in results {
-            match finish {
-                Finish::Done { note: None } => {}
-                Finish::Done { note: Some(note) } => {
-                    end_job(&mut tx, *id, worker, "done", note, now).await?
-                }
-                Finish::Failed { error } => {
-                    end_job(&mut tx, *id, worker, "failed", error, now).await?
-                }
-                Finish::Retry { at, error } => {
-                    retry_job(&mut tx, *id, Some(worker), *at, error, now).await?
-                }
-            }
-        }
+        finish_in(&mut tx, worker, results, now).await?;
         tx.commit().await?;
         writer.finish().await?;
         Ok(())

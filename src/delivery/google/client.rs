@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use tracing::Instrument as _;
 
 use super::config::{checked_url, GoogleApiConfig};
-use super::error::GoogleError;
+use super::error::{describe, GoogleError};
 use super::oauth::{Bearer, TokenError, TokenSource};
 use super::outcome::{classify, retry_after, Answer, GoogleOutcome};
 use super::service_account::ServiceAccount;
@@ -276,21 +276,6 @@ fn checked_id(id: &str) -> Result<&str, GoogleOutcome> {
         )));
     }
     Ok(id)
-}
-
-/// A transport failure in a few words, with its causes; timeouts said plainly.
-pub(super) fn describe(error: &reqwest::Error) -> String {
-    if error.is_timeout() {
-        return "no answer from Google in time".into();
-    }
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -256,7 +256,7 @@ impl TokenSource {
             .form(&form)
             .send()
             .await
-            .map_err(|e| unavailable(super::client::describe(&e)))?;
+            .map_err(|e| unavailable(super::error::describe(&e)))?;
         let status = response.status().as_u16();
         let after = response
             .headers()
@@ -266,7 +266,7 @@ impl TokenSource {
         let body = response
             .bytes()
             .await
-            .map_err(|e| unavailable(super::client::describe(&e)))?;
+            .map_err(|e| unavailable(super::error::describe(&e)))?;
         if (200..300).contains(&status) {
             return parse_token(&body).map_err(|reason| TokenError::Unavailable {
                 status: Some(status),

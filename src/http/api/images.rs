@@ -9,6 +9,7 @@ use serde_json::json;
 use super::super::auth::Caller;
 use super::super::error::{store_error, ApiError};
 use super::{load, resource, MANAGE, READ};
+use crate::http::limits::ImageLimits;
 use crate::state::AppState;
 use crate::wallet::apple::images::{file_name, validate_png, ImageKind};
 
@@ -61,6 +62,7 @@ async fn list(
 
 async fn put(
     state: web::Data<AppState>,
+    limits: web::Data<ImageLimits>,
     caller: Caller,
     path: web::Path<(String, String)>,
     req: HttpRequest,
@@ -82,7 +84,7 @@ async fn put(
             "upload the image as image/png",
         ));
     }
-    let limit = state.limits.max_image_bytes;
+    let limit = limits.max_bytes;
     let mut body = Vec::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| ApiError::bad_request("bad_body", e.to_string()))?;

@@ -24,6 +24,7 @@ use actix_web::{web, HttpResponse};
 
 use super::error::{json_error, no_method, no_route, query_error};
 use crate::domain::api_key::Role;
+use crate::http::limits::HttpLimits;
 
 /// Roles that may change programs and members.
 pub(crate) const MANAGE: &[Role] = &[Role::Admin, Role::Marketer];
@@ -33,9 +34,11 @@ pub(crate) const READ: &[Role] = &[Role::Admin, Role::Marketer, Role::Staff];
 /// The OpenAPI document, kept by hand next to the code it describes.
 const OPENAPI: &str = include_str!("../../../docs/openapi.json");
 
-pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
+pub fn configure(cfg: &mut web::ServiceConfig, limits: &HttpLimits) {
+    let max_json_bytes = limits.max_json_bytes;
     cfg.service(
         web::scope("/api/v1")
+            .app_data(limits.images.clone())
             .app_data(
                 web::JsonConfig::default()
                     .limit(max_json_bytes)

@@ -12,17 +12,18 @@ use super::page::enroll_page;
 use super::{client, live_link, platform, LandingError};
 use crate::domain::distribution::LinkKind;
 use crate::domain::member::Member;
+use crate::http::limits::LandingLimits;
 use crate::state::AppState;
 
 pub async fn submit(
     state: web::Data<AppState>,
+    limits: web::Data<LandingLimits>,
     code: web::Path<String>,
     req: HttpRequest,
     form: Result<web::Form<EnrollForm>, actix_web::Error>,
 ) -> Result<HttpResponse, LandingError> {
-    let address = client::address(&req, state.landing.trust_forwarded_for);
-    state
-        .landing
+    let address = client::address(&req, limits.trust_forwarded_for);
+    limits
         .enrollments
         .check(&address)
         .map_err(LandingError::TooMany)?;

@@ -18,22 +18,15 @@ use actix_web::{web, HttpRequest};
 pub use error::LandingError;
 
 use crate::domain::distribution::{LinkCode, Platform};
-use crate::http::passkit::RateLimiter;
+use crate::http::limits::LandingLimits;
 use crate::state::AppState;
 use crate::storage::{LinkRecord, StoreError};
 
-/// Limits of the landing pages, shared by their handlers.
-pub struct LandingLimits {
-    /// Enrollment forms per client address.
-    pub enrollments: RateLimiter,
-    /// Whether the client address comes from the proxy's `X-Forwarded-For`.
-    pub trust_forwarded_for: bool,
-}
-
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut web::ServiceConfig, limits: web::Data<LandingLimits>) {
     cfg.service(
         web::resource("/c/{code}")
             .app_data(web::FormConfig::default().limit(16 * 1024))
+            .app_data(limits)
             .route(web::get().to(page::show))
             .route(web::post().to(enroll::submit)),
     )

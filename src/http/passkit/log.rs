@@ -6,6 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use super::{json_body, limit, PassKitError};
+use crate::http::limits::PassKitLimits;
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -18,6 +19,7 @@ const MAX_MESSAGE: usize = 1_000;
 
 pub async fn log(
     state: web::Data<AppState>,
+    limits: web::Data<PassKitLimits>,
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, PassKitError> {
@@ -25,9 +27,9 @@ pub async fn log(
         .peer_addr()
         .map(|a| a.ip().to_string())
         .unwrap_or_default();
-    limit(&state, &format!("log:{peer}"))?;
+    limit(&limits, &format!("log:{peer}"))?;
     let body: LogBody = json_body(&body, "log body")?;
-    let max = state.passkit.max_log_entries;
+    let max = limits.max_log_entries;
     if body.logs.len() > max {
         tracing::warn!(
             received = body.logs.len(),

@@ -4,7 +4,6 @@
 //! and for an unknown pass alike, so serials cannot be probed.
 
 mod error;
-mod limit;
 mod log;
 mod passes;
 mod registrations;
@@ -14,24 +13,19 @@ use std::sync::Arc;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 pub use error::PassKitError;
-pub use limit::RateLimiter;
 
 use crate::domain::apple_ids::SerialNumber;
 use crate::domain::member::Member;
 use crate::domain::program::Program;
+use crate::http::limits::PassKitLimits;
 use crate::state::AppState;
 use crate::storage::MemberKey;
 
-/// Limits of the web service, shared by its handlers.
-pub struct PassKitLimits {
-    pub devices: RateLimiter,
-    pub max_log_entries: usize,
-}
-
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut web::ServiceConfig, limits: web::Data<PassKitLimits>) {
     cfg.service(
         web::scope("/wallet/v1")
             .app_data(web::PayloadConfig::new(64 * 1024))
+            .app_data(limits)
             .service(
                 web::resource("/devices/{device}/registrations/{pass_type}/{serial}")
                     .route(web::post().to(registrations::register))
@@ -51,12 +45,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// Counts one request against `key`'s budget.
-fn limit(state: &AppState, key: &str) -> Result<(), PassKitError> {
-    state
-        .passkit
-        .devices
-        .check(key)
-        .map_err(PassKitError::TooMany)
+fn limit(limits: &PassKitLimits, key: &str) -> Result<(), PassKitError> {
+    limits.devices.check(key).map_err(PassKitError::TooMany)
 }
 
 /// The member behind (`pass_type`, `serial`) if the request carries that pass's

@@ -5,6 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use super::{authorized, limit, PassKitError};
+use crate::http::limits::PassKitLimits;
 use crate::http::{pass_response, Delivery};
 use crate::state::AppState;
 
@@ -16,10 +17,11 @@ pub struct PassPath {
 
 pub async fn latest(
     state: web::Data<AppState>,
+    limits: web::Data<PassKitLimits>,
     path: web::Path<PassPath>,
     req: HttpRequest,
 ) -> Result<HttpResponse, PassKitError> {
-    limit(&state, &path.serial)?;
+    limit(&limits, &path.serial)?;
     let (member, program) = authorized(&state, &req, &path.pass_type, &path.serial).await?;
     let pass = state
         .cards

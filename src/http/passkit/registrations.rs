@@ -7,6 +7,7 @@ use serde_json::json;
 use super::{authorized, json_body, limit, PassKitError};
 use crate::domain::apple_ids::PassTypeId;
 use crate::domain::device::{DeviceLibraryId, PushToken};
+use crate::http::limits::PassKitLimits;
 use crate::state::AppState;
 use crate::storage::Registration;
 
@@ -29,11 +30,12 @@ fn device(s: &str) -> Result<DeviceLibraryId, PassKitError> {
 
 pub async fn register(
     state: web::Data<AppState>,
+    limits: web::Data<PassKitLimits>,
     path: web::Path<PassPath>,
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, PassKitError> {
-    limit(&state, &path.device)?;
+    limit(&limits, &path.device)?;
     let device = device(&path.device)?;
     let (member, program) = authorized(&state, &req, &path.pass_type, &path.serial).await?;
     let body: RegisterBody = json_body(&body, "registration body")?;
@@ -59,10 +61,11 @@ pub async fn register(
 
 pub async fn unregister(
     state: web::Data<AppState>,
+    limits: web::Data<PassKitLimits>,
     path: web::Path<PassPath>,
     req: HttpRequest,
 ) -> Result<HttpResponse, PassKitError> {
-    limit(&state, &path.device)?;
+    limit(&limits, &path.device)?;
     let device = device(&path.device)?;
     let (member, program) = authorized(&state, &req, &path.pass_type, &path.serial).await?;
     let removed = state
@@ -94,10 +97,11 @@ pub struct UpdatedQuery {
 /// nothing registered. The device library id is this call's only credential.
 pub async fn updated_serials(
     state: web::Data<AppState>,
+    limits: web::Data<PassKitLimits>,
     path: web::Path<DevicePath>,
     query: web::Query<UpdatedQuery>,
 ) -> Result<HttpResponse, PassKitError> {
-    limit(&state, &path.device)?;
+    limit(&limits, &path.device)?;
     let device = device(&path.device)?;
     let Ok(pass_type) = PassTypeId::parse(&path.pass_type) else {
         return Ok(HttpResponse::NoContent().finish());

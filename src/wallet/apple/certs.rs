@@ -20,7 +20,6 @@ use openssl::x509::{X509Ref, X509};
 use secrecy::{SecretSlice, SecretString};
 use time::OffsetDateTime;
 
-use super::package::PackageError;
 use super::signature::SignedDataTemplate;
 pub use error::{CertError, CertWarning};
 pub(crate) use read::dn_string;
@@ -300,21 +299,15 @@ impl PassSigner {
     }
 
     /// Detached PKCS#7 signature (DER) over the exact `manifest.json` bytes, embedding the WWDR
-    /// intermediate, with signed attributes including `signingTime` (Wallet needs it). The same
-    /// bytes as OpenSSL's `PKCS7_sign(DETACHED | BINARY)`; see [`super::signature`].
-    pub fn sign_manifest(&self, manifest: &[u8]) -> Result<Vec<u8>, PackageError> {
-        self.sign_manifest_at(manifest, OffsetDateTime::now_utc())
-    }
-
-    /// [`PassSigner::sign_manifest`] with `signingTime` as an input.
-    pub fn sign_manifest_at(
+    /// intermediate, with signed attributes including `signingTime` (Wallet needs it), which
+    /// the caller reads from its clock. The same bytes as OpenSSL's
+    /// `PKCS7_sign(DETACHED | BINARY)`; see [`super::signature`].
+    pub fn sign_manifest(
         &self,
         manifest: &[u8],
-        now: OffsetDateTime,
-    ) -> Result<Vec<u8>, PackageError> {
-        self.template
-            .sign(manifest, now)
-            .map_err(PackageError::Sign)
+        signing_time: OffsetDateTime,
+    ) -> Result<Vec<u8>, openssl::error::ErrorStack> {
+        self.template.sign(manifest, signing_time)
     }
 
     /// The signer certificate as PEM (the APNs TLS client certificate is the same one).

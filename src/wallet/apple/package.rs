@@ -140,7 +140,9 @@ pub fn build_pkpass_at(
     now: OffsetDateTime,
 ) -> Result<Vec<u8>, PackageError> {
     let manifest = manifest(pass_json, assets);
-    let signature = signer.sign_manifest_at(&manifest, now)?;
+    let signature = signer
+        .sign_manifest(&manifest, now)
+        .map_err(PackageError::Sign)?;
 
     // Three entries: their data, and under 100 bytes of headers and directory record each.
     // The assets' entries are copied as they are; the zip crate reads back their directory and

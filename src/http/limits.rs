@@ -1,10 +1,74 @@
-//! Per-device request limits for the PassKit web service: a token bucket per key (device
-//! library id, serial or client address), kept in memory. Each instance limits on its own;
-//! that bounds what one device can cost, which is all this is for.
+//! What the HTTP areas limit, from settings: body sizes, and request rates per client for
+//! the PassKit web service and the landing pages' enrollment form. Built once at start-up
+//! and handed to each area's `configure`, which attaches its part to the scope that needs it
+//! (the buckets are shared by every HTTP worker).
+//!
+//! Rates are token buckets per key (device library id, serial or client address), kept in
+//! memory. Each instance limits on its own; that bounds what one device or client can cost,
+//! which is all this is for.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use actix_web::web;
+
+use crate::settings::Settings;
+
+/// Every limit of the HTTP areas.
+#[derive(Clone)]
+pub struct HttpLimits {
+    /// JSON request bodies of the REST API.
+    pub max_json_bytes: usize,
+    /// Image uploads.
+    pub images: web::Data<ImageLimits>,
+    pub passkit: web::Data<PassKitLimits>,
+    pub landing: web::Data<LandingLimits>,
+}
+
+impl HttpLimits {
+    pub fn from_settings(settings: &Settings) -> HttpLimits {
+        HttpLimits {
+            max_json_bytes: settings.server.max_json_bytes,
+            images: web::Data::new(ImageLimits {
+                max_bytes: settings.server.max_image_bytes,
+            }),
+            passkit: web::Data::new(PassKitLimits {
+                devices: RateLimiter::new(
+                    settings.passkit.device_burst,
+                    settings.passkit.device_per_minute,
+                ),
+                max_log_entries: settings.passkit.max_log_entries,
+            }),
+            landing: web::Data::new(LandingLimits {
+                enrollments: RateLimiter::new(
+                    settings.landing.enroll_burst,
+                    settings.landing.enroll_per_minute,
+                ),
+                trust_forwarded_for: settings.landing.trust_forwarded_for,
+            }),
+        }
+    }
+}
+
+/// Limits of image uploads.
+pub struct ImageLimits {
+    pub max_bytes: usize,
+}
+
+/// Limits of the PassKit web service.
+pub struct PassKitLimits {
+    pub devices: RateLimiter,
+    pub max_log_entries: usize,
+}
+
+/// Limits of the landing pages.
+pub struct LandingLimits {
+    /// Enrollment forms per client address.
+    pub enrollments: RateLimiter,
+    /// Whether the client address comes from the proxy's `X-Forwarded-For`.
+    pub trust_forwarded_for: bool,
+}
 
 pub struct RateLimiter {
     burst: f64,
