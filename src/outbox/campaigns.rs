@@ -1,12 +1,19 @@
 //! Running campaigns through the outbox: each `campaign_batch` job adds one batch of
 //! messages and queues the next; housekeeping starts automation runs when they are due.
 
-use super::worker::{Handled, Outbox};
+use std::sync::Arc;
+
+use super::jobs::{Handled, Jobs};
 use crate::domain::ids::CampaignId;
 use crate::storage::{ClaimedJob, StoreError};
 
-impl Outbox {
-    pub(super) async fn campaign_batch(
+/// `campaign_batch` jobs.
+pub(super) struct CampaignHandler {
+    pub jobs: Arc<Jobs>,
+}
+
+impl CampaignHandler {
+    pub async fn handle(
         &self,
         job: &ClaimedJob,
         worker: &str,
@@ -20,14 +27,15 @@ impl Outbox {
             }));
         };
         let batch = self
+            .jobs
             .store
             .campaign_batch(
                 (job.id, worker),
                 &id,
                 run,
                 after,
-                self.config.campaign_batch,
-                self.clock.now(),
+                self.jobs.config.campaign_batch,
+                self.jobs.clock.now(),
             )
             .await?;
         tracing::debug!(campaign = %id, added = batch.added, finished = batch.finished, "campaign batch");

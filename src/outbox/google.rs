@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::worker::Outbox;
+use super::jobs::Jobs;
 use crate::cards::google::GoogleCards;
 use crate::cards::Cards;
 use crate::delivery::google::GoogleOutcome;
@@ -24,19 +24,25 @@ pub enum Google {
     },
 }
 
-impl Outbox {
-    pub(super) async fn google_job(&self, claimed: &ClaimedJob, job: &Job) -> Finish {
+/// `google_object` and `google_class` jobs.
+pub(super) struct GoogleHandler {
+    pub jobs: Arc<Jobs>,
+    pub google: Google,
+}
+
+impl GoogleHandler {
+    pub async fn handle(&self, claimed: &ClaimedJob, job: &Job) -> Finish {
         let Google::On { google, cards } = &self.google else {
             return Finish::Done {
                 note: Some("Google Wallet is not configured".into()),
             };
         };
-        let now = self.clock.now();
+        let now = self.jobs.clock.now();
         let outcome = match job {
             Job::GoogleObject { member_id } => {
                 google
                     .update_object(
-                        &self.store,
+                        &self.jobs.store,
                         cards,
                         &MemberId::from_trusted(member_id.clone()),
                         now,
@@ -45,7 +51,10 @@ impl Outbox {
             }
             Job::GoogleClass { program_id } => {
                 google
-                    .update_class(&self.store, &ProgramId::from_trusted(program_id.clone()))
+                    .update_class(
+                        &self.jobs.store,
+                        &ProgramId::from_trusted(program_id.clone()),
+                    )
                     .await
             }
             _ => GoogleOutcome::Failed {
@@ -64,7 +73,7 @@ impl Outbox {
                     Some(s) => format!("Google {s}: {reason}"),
                     None => format!("Google: {reason}"),
                 };
-                self.retry_or_fail(claimed, &error, after)
+                self.jobs.retry_or_fail(claimed, &error, after)
             }
             GoogleOutcome::Failed { status, reason } => {
                 tracing::error!(

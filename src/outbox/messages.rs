@@ -9,8 +9,10 @@
 //! with the reason `too_long` and is never posted. The count goes into the log and the job's
 //! note (`GET /api/v1/outbox/jobs`), e.g. `2 segments (gsm7)`.
 
+use std::sync::Arc;
+
 use super::counters::MessageResult;
-use super::worker::{Handled, Outbox};
+use super::jobs::{Handled, Jobs};
 use crate::delivery::email::Email;
 use crate::delivery::outcome::SendOutcome;
 use crate::domain::distribution::{Channel, LinkCode, LinkKind, MessageChannel};
@@ -45,21 +47,28 @@ impl From<StoreError> for Attempt {
     }
 }
 
-impl Outbox {
-    pub(super) async fn message(
+/// `email` and `sms` jobs.
+pub(super) struct MessageHandler {
+    pub jobs: Arc<Jobs>,
+    /// Sends email and SMS; `None` only in an outbox built without it.
+    pub messaging: Option<Arc<Messaging>>,
+}
+
+impl MessageHandler {
+    pub async fn handle(
         &self,
         job: &ClaimedJob,
         message_id: i64,
         channel: MessageChannel,
     ) -> Handled {
         let Some(messaging) = &self.messaging else {
-            return Handled::Finish(self.retry_or_fail(
+            return Handled::Finish(self.jobs.retry_or_fail(
                 job,
                 "email and SMS sending is not set up on this instance",
                 None,
             ));
         };
-        let message = match self.store.message(message_id).await {
+        let message = match self.jobs.store.message(message_id).await {
             Ok(m) => m,
             Err(StoreError::NotFound) => {
                 return Handled::Finish(Finish::Failed {
@@ -68,7 +77,7 @@ impl Outbox {
             }
             Err(e) => {
                 let why = format!("reading the message: {e:#}");
-                return Handled::Finish(self.retry_or_fail(job, &why, None));
+                return Handled::Finish(self.jobs.retry_or_fail(job, &why, None));
             }
         };
         // A failed message is sent again when an operator retries its job; a delivered or
@@ -96,6 +105,7 @@ impl Outbox {
     ) -> Result<Attempt, Attempt> {
         let channel = message.channel;
         let (member, program) = self
+            .jobs
             .store
             .member_and_program(MemberKey::Id(&message.member_id))
             .await?;
@@ -116,7 +126,11 @@ impl Outbox {
                     }),
                     label: None,
                 };
-                let link = self.store.create_link(&link, self.clock.now()).await?;
+                let link = self
+                    .jobs
+                    .store
+                    .create_link(&link, self.jobs.clock.now())
+                    .await?;
                 messaging.card_url(&link.code)
             }
         };
@@ -198,6 +212,7 @@ impl Outbox {
     ) -> Result<&'static str, StoreError> {
         if reason == "no_consent"
             && self
+                .jobs
                 .store
                 .unsubscribed(&message.member_id, message.channel)
                 .await?
@@ -253,7 +268,7 @@ impl Outbox {
                     MessageResult::Failed,
                 )
             }
-            Attempt::Retry { reason } => match self.retry_or_fail(job, &reason, None) {
+            Attempt::Retry { reason } => match self.jobs.retry_or_fail(job, &reason, None) {
                 Finish::Failed { error } => (
                     Finish::Failed {
                         error: error.clone(),
@@ -264,7 +279,7 @@ impl Outbox {
                     MessageResult::Failed,
                 ),
                 retry => {
-                    self.counters.message(channel, MessageResult::Retried);
+                    self.jobs.counters.message(channel, MessageResult::Retried);
                     return Handled::Finish(retry);
                 }
             },

@@ -4,9 +4,11 @@
 //! attempts are used up.
 
 use super::counters::WebhookResult;
-use super::worker::Outbox;
+use std::sync::Arc;
+
+use super::jobs::Jobs;
 use crate::clock::rfc3339;
-use crate::delivery::webhook::{Delivery, WebhookOutcome};
+use crate::delivery::webhook::{Delivery, WebhookClient, WebhookOutcome};
 use crate::domain::ids::{EventId, WebhookId};
 use crate::storage::{ClaimedJob, Finish, StoreError, WebhookEvent};
 
@@ -23,13 +25,15 @@ pub fn body(event: &WebhookEvent) -> String {
     )
 }
 
-impl Outbox {
-    pub(super) async fn webhook(
-        &self,
-        job: &ClaimedJob,
-        event_id: &str,
-        endpoint_id: &str,
-    ) -> Finish {
+/// `webhook` jobs.
+pub(super) struct WebhookHandler {
+    pub jobs: Arc<Jobs>,
+    /// Posts the events; `None` only in an outbox built without it.
+    pub client: Option<WebhookClient>,
+}
+
+impl WebhookHandler {
+    pub async fn handle(&self, job: &ClaimedJob, event_id: &str, endpoint_id: &str) -> Finish {
         let (Ok(event_id), Ok(endpoint_id)) =
             (EventId::parse(event_id), WebhookId::parse(endpoint_id))
         else {
@@ -37,29 +41,35 @@ impl Outbox {
                 error: "webhook job with an invalid event or endpoint id".into(),
             };
         };
-        let Some(client) = &self.webhooks else {
-            return self.retry_or_fail(
+        let Some(client) = &self.client else {
+            return self.jobs.retry_or_fail(
                 job,
                 "webhook delivery is not set up on this instance",
                 None,
             );
         };
-        let endpoint = match self.store.webhook(&endpoint_id).await {
+        let endpoint = match self.jobs.store.webhook(&endpoint_id).await {
             Ok(e) if e.active => e,
             Ok(_) => return self.skipped("the endpoint is switched off"),
             Err(StoreError::NotFound) => return self.skipped("the endpoint was deleted"),
             Err(e) => {
-                return self.retry_or_fail(job, &format!("reading the endpoint: {e:#}"), None)
+                return self
+                    .jobs
+                    .retry_or_fail(job, &format!("reading the endpoint: {e:#}"), None)
             }
         };
-        let event = match self.store.webhook_event(&event_id).await {
+        let event = match self.jobs.store.webhook_event(&event_id).await {
             Ok(e) => e,
             Err(StoreError::NotFound) => {
                 return Finish::Failed {
                     error: "the event is no longer stored".into(),
                 }
             }
-            Err(e) => return self.retry_or_fail(job, &format!("reading the event: {e:#}"), None),
+            Err(e) => {
+                return self
+                    .jobs
+                    .retry_or_fail(job, &format!("reading the event: {e:#}"), None)
+            }
         };
         let body = body(&event);
         let outcome = client
@@ -69,40 +79,41 @@ impl Outbox {
                 event_id: event.id.as_str(),
                 event_type: &event.event_type,
                 body: body.as_bytes(),
-                timestamp: self.clock.now().unix_timestamp(),
+                timestamp: self.jobs.clock.now().unix_timestamp(),
             })
             .await;
         match outcome {
             WebhookOutcome::Delivered { status } => {
                 tracing::debug!(webhook = %endpoint.id, status, "webhook delivered");
-                self.counters.webhook(WebhookResult::Delivered);
+                self.jobs.counters.webhook(WebhookResult::Delivered);
                 Finish::Done { note: None }
             }
             WebhookOutcome::Gone => {
                 let reason = format!(
                     "the endpoint answered 410 Gone on {}: switched off by passwright",
-                    rfc3339(self.clock.now())
+                    rfc3339(self.jobs.clock.now())
                 );
                 if let Err(e) = self
+                    .jobs
                     .store
-                    .disable_webhook(&endpoint.id, &reason, self.clock.now())
+                    .disable_webhook(&endpoint.id, &reason, self.jobs.clock.now())
                     .await
                 {
-                    return self.retry_or_fail(
+                    return self.jobs.retry_or_fail(
                         job,
                         &format!("switching the endpoint off: {e:#}"),
                         None,
                     );
                 }
                 tracing::warn!(webhook = %endpoint.id, "webhook endpoint answered 410 Gone; switched off");
-                self.counters.webhook(WebhookResult::Gone);
+                self.jobs.counters.webhook(WebhookResult::Gone);
                 Finish::Failed {
                     error: "410 Gone: the endpoint was switched off".into(),
                 }
             }
             WebhookOutcome::Retry { reason } => {
-                let finish = self.retry_or_fail(job, &reason, None);
-                self.counters.webhook(match finish {
+                let finish = self.jobs.retry_or_fail(job, &reason, None);
+                self.jobs.counters.webhook(match finish {
                     Finish::Failed { .. } => WebhookResult::GaveUp,
                     _ => WebhookResult::Retried,
                 });
@@ -112,7 +123,7 @@ impl Outbox {
     }
 
     fn skipped(&self, why: &str) -> Finish {
-        self.counters.webhook(WebhookResult::Skipped);
+        self.jobs.counters.webhook(WebhookResult::Skipped);
         Finish::Done {
             note: Some(format!("not sent: {why}")),
         }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use futures_util::future::join_all;
 
 use super::counters::PushResult;
-use super::worker::{Handled, Outbox};
+use super::jobs::{Handled, Jobs};
 use crate::delivery::apns::{ApnsClient, PushOutcome};
 use crate::domain::apple_ids::PassTypeId;
 use crate::domain::device::PushToken;
@@ -32,20 +32,39 @@ pub enum Apns {
 /// Push ranges an instance works on at once. Each reads its registrations when it starts
 /// and then waits on the APNs client's `max_in_flight`, so these keep the client fed across
 /// the reads and the finishing writes without loading every range of a large fan-out at once.
-pub(super) const RANGES_AT_ONCE: usize = 16;
+const RANGES_AT_ONCE: usize = 16;
 
 /// Push ranges reading their registrations at once. Reads are short (a few milliseconds for
 /// 1,000 devices) and use the database's CPU, so the first range's pushes start sooner when
 /// the others wait their turn than when all share the cores, and they need fewer pooled
 /// connections at once. In the fan-out bench on PostgreSQL the first push came 0.52 s after
 /// the change with sixteen reading at once, 0.18 s with two.
-pub(super) const RANGE_READS_AT_ONCE: usize = 2;
+const RANGE_READS_AT_ONCE: usize = 2;
 
 /// After a 403 the credential is broken until an operator fixes it: wait at least this long.
 const FORBIDDEN_PAUSE: Duration = Duration::from_secs(300);
 
-impl Outbox {
-    pub(super) async fn apple_push(&self, job: &ClaimedJob, topic: &str, token: &str) -> Finish {
+/// `apple_push` and `apple_pushes` jobs.
+pub(super) struct ApnsHandler {
+    jobs: Arc<Jobs>,
+    pub apns: Apns,
+    /// Push ranges this instance pushes at once; the others wait, keeping their leases.
+    ranges: tokio::sync::Semaphore,
+    /// Of those, the ones reading their devices at once.
+    range_reads: tokio::sync::Semaphore,
+}
+
+impl ApnsHandler {
+    pub fn new(jobs: Arc<Jobs>, apns: Apns) -> ApnsHandler {
+        ApnsHandler {
+            jobs,
+            apns,
+            ranges: tokio::sync::Semaphore::new(RANGES_AT_ONCE),
+            range_reads: tokio::sync::Semaphore::new(RANGE_READS_AT_ONCE),
+        }
+    }
+
+    pub async fn apple_push(&self, job: &ClaimedJob, topic: &str, token: &str) -> Finish {
         let (Ok(topic), Ok(token)) = (PassTypeId::parse(topic), PushToken::parse(token)) else {
             return Finish::Failed {
                 error: "push job with an invalid pass type id or push token".into(),
@@ -58,7 +77,7 @@ impl Outbox {
     /// at once (the APNs client bounds how many are in flight), keeping the job's lease
     /// while they run, then records the job and the follow-ups in one write. Devices in
     /// `pushed_anyway` (an `apple_push` job of the same batch pushes them) are left out.
-    pub(super) async fn apple_pushes(
+    pub async fn apple_pushes(
         &self,
         claimed: &ClaimedJob,
         worker: &str,
@@ -74,7 +93,7 @@ impl Outbox {
                 let Ok(_reading) = self.range_reads.acquire().await else {
                     return Ok(None);
                 };
-                self.store.push_targets(program, after, upto).await?
+                self.jobs.store.push_targets(program, after, upto).await?
             };
             let targets: Vec<(&str, &str)> = read
                 .distinct()
@@ -87,14 +106,14 @@ impl Outbox {
             if let Apns::Off { reason } = &self.apns {
                 tracing::info!(devices = targets.len(), "pushes not sent: {reason}");
                 for _ in &targets {
-                    self.counters.push(PushResult::Skipped);
+                    self.jobs.counters.push(PushResult::Skipped);
                 }
                 let note = format!("{} devices: not sent: {reason}", targets.len());
                 return Ok(Some((note, Vec::new())));
             }
             Ok::<_, StoreError>(Some(self.push_range(&targets).await))
         };
-        let held = self.holding_lease(claimed.id, worker, work).await;
+        let held = self.jobs.holding_lease(claimed.id, worker, work).await;
         let Some(Some((note, follow_ups))) = held.transpose()? else {
             tracing::warn!(
                 job = claimed.id,
@@ -103,8 +122,9 @@ impl Outbox {
             return Ok(Handled::Recorded);
         };
         let id = (claimed.id, worker);
-        self.store
-            .finish_pushes(id, &follow_ups, &note, self.clock.now())
+        self.jobs
+            .store
+            .finish_pushes(id, &follow_ups, &note, self.jobs.clock.now())
             .await?;
         Ok(Handled::Recorded)
     }
@@ -180,7 +200,7 @@ impl Outbox {
             Apns::On(client) => client,
             Apns::Off { reason } => {
                 tracing::info!(?token, topic = topic.as_str(), "push not sent: {reason}");
-                self.counters.push(PushResult::Skipped);
+                self.jobs.counters.push(PushResult::Skipped);
                 return Finish::Done {
                     note: Some(format!("not sent: {reason}")),
                 };
@@ -189,15 +209,16 @@ impl Outbox {
         let outcome = client.push(topic, token).await;
         match outcome {
             PushOutcome::Delivered { .. } => {
-                self.counters.push(PushResult::Delivered);
+                self.jobs.counters.push(PushResult::Delivered);
                 Finish::Done { note: None }
             }
             PushOutcome::Unregistered { since } => {
-                self.counters.push(PushResult::Unregistered);
-                let since = since.unwrap_or_else(|| self.clock.now());
+                self.jobs.counters.push(PushResult::Unregistered);
+                let since = since.unwrap_or_else(|| self.jobs.clock.now());
                 match self
+                    .jobs
                     .store
-                    .drop_push_token(topic, token, since, self.clock.now())
+                    .drop_push_token(topic, token, since, self.jobs.clock.now())
                     .await
                 {
                     Ok(removed) => {
@@ -212,7 +233,7 @@ impl Outbox {
                             )),
                         }
                     }
-                    Err(e) => self.retry_or_fail_after(
+                    Err(e) => self.jobs.retry_or_fail_after(
                         attempts,
                         &format!("removing registrations: {e:#}"),
                         None,
@@ -220,33 +241,37 @@ impl Outbox {
                 }
             }
             PushOutcome::BadDeviceToken => {
-                self.counters.push(PushResult::BadDeviceToken);
+                self.jobs.counters.push(PushResult::BadDeviceToken);
                 tracing::warn!(?token, "APNs: BadDeviceToken; registration kept");
                 Finish::Failed {
                     error: "400 BadDeviceToken (registration kept)".into(),
                 }
             }
             PushOutcome::Rejected { status, reason } => {
-                self.counters.push(PushResult::Rejected);
+                self.jobs.counters.push(PushResult::Rejected);
                 tracing::error!(status, reason, "APNs rejected the request; not retried");
                 Finish::Failed {
                     error: format!("{status} {reason}"),
                 }
             }
             PushOutcome::Forbidden { reason } => {
-                self.counters.push(PushResult::Forbidden);
+                self.jobs.counters.push(PushResult::Forbidden);
                 tracing::error!(
                     reason,
                     "APNs refused our credentials (403): check the Pass Type ID certificate or the .p8 key"
                 );
-                self.retry_or_fail_after(attempts, &format!("403 {reason}"), Some(FORBIDDEN_PAUSE))
+                self.jobs.retry_or_fail_after(
+                    attempts,
+                    &format!("403 {reason}"),
+                    Some(FORBIDDEN_PAUSE),
+                )
             }
             PushOutcome::Retry {
                 status,
                 reason,
                 after,
             } => {
-                let finish = self.retry_or_fail_after(
+                let finish = self.jobs.retry_or_fail_after(
                     attempts,
                     &match status {
                         Some(s) => format!("{s} {reason}"),
@@ -254,7 +279,7 @@ impl Outbox {
                     },
                     after,
                 );
-                self.counters.push(match finish {
+                self.jobs.counters.push(match finish {
                     Finish::Failed { .. } => PushResult::GaveUp,
                     _ => PushResult::Retried,
                 });
