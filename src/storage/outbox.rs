@@ -465,9 +465,9 @@ async fn retry_job(
 mod tests {
     use time::{Duration, OffsetDateTime};
 
-    use super::super::{test_postgres, Store};
     use crate::domain::apple_ids::PassTypeId;
     use crate::domain::device::DeviceLibraryId;
+    use crate::storage::{test_postgres, Store};
 
     /// The statements PostgreSQL holds prepared on the pool's one connection, with how many
     /// times each ran on a cached generic plan.

@@ -640,8 +640,8 @@ mod tests {
 
     use sqlx::Executor;
 
-    use super::super::{test_postgres, Store};
     use super::Writer;
+    use crate::storage::{test_postgres, Store};
 
     async fn store(dir: &tempfile::TempDir) -> Store {
         let url = format!("sqlite://{}/w.db", dir.path().display());
@@ -805,7 +805,7 @@ mod tests {
     async fn a_turn_cut_off_on_its_way_is_undone_and_its_group_still_commits() {
         use futures_util::FutureExt;
 
-        use super::super::batch::Batch;
+        use crate::storage::batch::Batch;
 
         let dir = tempfile::tempdir().unwrap();
         let store = store(&dir).await;

@@ -23,6 +23,7 @@ mod webhook_receiver;
 
 mod access;
 mod apns;
+mod architecture;
 mod attribution;
 mod bad_input;
 mod browser;

@@ -2,11 +2,11 @@
 
 use actix_web::{web, HttpResponse};
 
-use super::super::auth::Caller;
-use super::super::error::ApiError;
-use super::super::pages::charts::{bar_chart, funnel, line_chart, ValueFormat};
 use super::reports::{build, ReportParams};
 use super::resource;
+use crate::http::auth::Caller;
+use crate::http::error::ApiError;
+use crate::http::pages::charts::{bar_chart, funnel, line_chart, ValueFormat};
 use crate::reports::Report;
 use crate::state::AppState;
 

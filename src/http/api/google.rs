@@ -6,10 +6,10 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
-use super::super::auth::Caller;
-use super::super::error::ApiError;
 use super::{load, resource, READ};
 use crate::cards::google::{GoogleCardError, SaveLinkMode};
+use crate::http::auth::Caller;
+use crate::http::error::ApiError;
 use crate::state::AppState;
 use crate::wallet::google::save_link::SaveLinkError;
 

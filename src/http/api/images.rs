@@ -6,9 +6,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use serde_json::json;
 
-use super::super::auth::Caller;
-use super::super::error::{store_error, ApiError};
 use super::{load, resource, MANAGE, READ};
+use crate::http::auth::Caller;
+use crate::http::error::{store_error, ApiError};
 use crate::http::limits::ImageLimits;
 use crate::state::AppState;
 use crate::wallet::apple::images::{file_name, validate_png, ImageKind};

@@ -7,12 +7,12 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::super::auth::Caller;
-use super::super::error::ApiError;
 use super::campaigns::{full_view, rejected, require_csv, MAX_CSV_BYTES};
 use super::{load, resource, MANAGE};
 use crate::domain::campaign::{Audience, CampaignStatus};
 use crate::domain::import::parse_members;
+use crate::http::auth::Caller;
+use crate::http::error::ApiError;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

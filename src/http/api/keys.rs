@@ -5,13 +5,13 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::super::auth::Caller;
-use super::super::error::{store_error, ApiError};
 use super::resource;
 use super::views;
 use crate::domain::api_key::Role;
 use crate::domain::ids::{ApiKeyId, ProgramId};
 use crate::domain::Invalid;
+use crate::http::auth::Caller;
+use crate::http::error::{store_error, ApiError};
 use crate::keys::{self, KeyError};
 use crate::state::AppState;
 

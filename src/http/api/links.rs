@@ -5,8 +5,6 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::super::auth::Caller;
-use super::super::error::{store_error, ApiError};
 use super::{load, resource, MANAGE};
 use crate::cards::Cards;
 use crate::clock::rfc3339;
@@ -14,6 +12,8 @@ use crate::domain::distribution::{Channel, LinkCode, LinkKind};
 use crate::domain::ids::{CampaignId, MemberId, ProgramId};
 use crate::domain::member::MemberStatus;
 use crate::domain::{text, Invalid};
+use crate::http::auth::Caller;
+use crate::http::error::{store_error, ApiError};
 use crate::state::AppState;
 use crate::storage::{Conflict, LinkRecord, NewLink, StoreError};
 

@@ -3,11 +3,11 @@
 
 use std::sync::Arc;
 
-use super::super::auth::Caller;
-use super::super::error::{store_error, ApiError};
 use crate::domain::ids::{MemberId, ProgramId};
 use crate::domain::member::Member;
 use crate::domain::program::Program;
+use crate::http::auth::Caller;
+use crate::http::error::{store_error, ApiError};
 use crate::state::AppState;
 use crate::storage::MemberKey;
 

@@ -3,10 +3,10 @@
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
-use super::super::auth::Caller;
-use super::super::error::ApiError;
 use super::{load, resource, views, MANAGE, READ};
 use crate::domain::scan::LocationInput;
+use crate::http::auth::Caller;
+use crate::http::error::ApiError;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

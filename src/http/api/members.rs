@@ -5,12 +5,12 @@ use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::super::auth::Caller;
-use super::super::error::{store_error, ApiError};
 use super::{load, resource, views, MANAGE, READ};
 use crate::domain::ids::MemberId;
 use crate::domain::member::{self, EnrollInput, Member, MemberPatchInput, MemberStatus};
 use crate::domain::Invalid;
+use crate::http::auth::Caller;
+use crate::http::error::{store_error, ApiError};
 use crate::http::{pass_response, Delivery};
 use crate::state::AppState;
 use crate::storage::{CardAction, MemberQuery};

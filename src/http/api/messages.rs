@@ -5,11 +5,11 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::super::auth::Caller;
-use super::super::error::ApiError;
 use super::{load, resource, MANAGE};
 use crate::clock::rfc3339;
 use crate::domain::Invalid;
+use crate::http::auth::Caller;
+use crate::http::error::ApiError;
 use crate::state::AppState;
 use crate::storage::MessageRecord;
 

@@ -5,12 +5,12 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::super::auth::Caller;
-use super::super::error::ApiError;
 use super::resource;
 use crate::clock::{from_micros, rfc3339};
 use crate::domain::api_key::Role;
 use crate::domain::Invalid;
+use crate::http::auth::Caller;
+use crate::http::error::ApiError;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -6,15 +6,15 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::super::auth::Caller;
-use super::super::error::{store_error, ApiError};
-use super::super::to_the_end;
 use super::{load, resource, views, MANAGE, READ};
 use crate::domain::api_key::Role;
 use crate::domain::ledger::{fingerprint, EntryKind, IdempotencyKey, PointsChange};
 use crate::domain::points::{Amount, Points};
 use crate::domain::program::product_type;
 use crate::domain::{text, Invalid};
+use crate::http::auth::Caller;
+use crate::http::error::{store_error, ApiError};
+use crate::http::to_the_end;
 use crate::state::AppState;
 use crate::storage::PointsOutcome;
 

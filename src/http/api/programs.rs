@@ -5,8 +5,6 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::super::auth::Caller;
-use super::super::error::{store_error, ApiError};
 use super::{load, resource, views, MANAGE, READ};
 use crate::clock::whole_seconds;
 use crate::domain::apple_ids::{PassTypeId, TeamId};
@@ -14,6 +12,8 @@ use crate::domain::expiry::ExpiryPolicy;
 use crate::domain::ids::ProgramId;
 use crate::domain::program::{Design, EarnRules, Program, Tier, Tiers};
 use crate::domain::{text, Invalid};
+use crate::http::auth::Caller;
+use crate::http::error::{store_error, ApiError};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

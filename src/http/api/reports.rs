@@ -5,11 +5,11 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use time::{Date, Duration};
 
-use super::super::auth::Caller;
-use super::super::error::{store_error, ApiError};
 use super::{load, resource, MANAGE};
 use crate::domain::ids::{ApiKeyId, LocationId};
 use crate::domain::Invalid;
+use crate::http::auth::Caller;
+use crate::http::error::{store_error, ApiError};
 use crate::reports::{self, csv::to_csv, Period, Report, ReportQuery};
 use crate::state::AppState;
 use crate::storage::ScanFilter;

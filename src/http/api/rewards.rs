@@ -3,11 +3,11 @@
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
-use super::super::auth::Caller;
-use super::super::error::{store_error, ApiError};
 use super::{load, resource, views, MANAGE, READ};
 use crate::domain::ids::RewardId;
 use crate::domain::reward::{Reward, RewardInput};
+use crate::http::auth::Caller;
+use crate::http::error::{store_error, ApiError};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

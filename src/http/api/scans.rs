@@ -6,15 +6,15 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::super::auth::Caller;
-use super::super::error::{store_error, ApiError};
-use super::super::to_the_end;
 use super::points::{idempotency_key, product_types};
 use super::{resource, views, MANAGE, READ};
 use crate::domain::ids::{LocationId, ProgramId, RewardId};
 use crate::domain::points::Amount;
 use crate::domain::scan::{RejectReason, ScanAction};
 use crate::domain::Invalid;
+use crate::http::auth::Caller;
+use crate::http::error::{store_error, ApiError};
+use crate::http::to_the_end;
 use crate::redemption::{Accepted, Action, Desk, ScanError, ScanReply, ScanRequest};
 use crate::state::AppState;
 use crate::storage::CounterView;

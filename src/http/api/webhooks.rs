@@ -7,13 +7,13 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::super::auth::Caller;
-use super::super::error::{store_error, ApiError};
 use super::{load, resource, views, MANAGE};
 use crate::domain::ids::WebhookId;
 use crate::domain::member::double_option;
 use crate::domain::webhook::{Subscription, WebhookEndpoint, WebhookSecret, WebhookUrl};
 use crate::domain::{text, Invalid};
+use crate::http::auth::Caller;
+use crate::http::error::{store_error, ApiError};
 use crate::state::AppState;
 
 /// Each endpoint costs every event of the program one more job; this keeps that bounded.
