@@ -32,6 +32,7 @@ use std::time::{Duration, Instant};
 
 use common::server::{gather, percentile, Server};
 use common::Bracket;
+use passwright::clock::{Clock, SystemClock};
 use passwright::domain::program::{Design, Program};
 use passwright::wallet::apple::devca::{generate, DevPkiOptions};
 use passwright::wallet::apple::images::default_images;
@@ -206,7 +207,7 @@ fn floor_server(dir: &std::path::Path) {
     let pki = generate(&DevPkiOptions::new(
         PASS_TYPE_ID,
         TEAM_ID,
-        time::OffsetDateTime::now_utc(),
+        passwright::clock::system_now(),
     ))
     .unwrap();
     let program = sample_program();
@@ -236,7 +237,7 @@ fn floor_server(dir: &std::path::Path) {
         .unwrap();
         let floor = actix_web::web::Data::new(Floor {
             db,
-            signer: Arc::new(pki.signer(time::OffsetDateTime::now_utc()).unwrap()),
+            signer: Arc::new(pki.signer(passwright::clock::system_now()).unwrap()),
             assets: Arc::new(PassAssets::new(files).unwrap()),
             member: common::member(&program),
             program,
@@ -287,10 +288,12 @@ async fn floor_build(floor: &Floor, balance: i64) -> actix_web::HttpResponse {
         },
     );
     let (assets, signer) = (floor.assets.clone(), floor.signer.clone());
-    let bytes = tokio::task::spawn_blocking(move || build_pkpass(&json, &assets, &signer))
-        .await
-        .unwrap()
-        .unwrap();
+    let bytes = tokio::task::spawn_blocking(move || {
+        build_pkpass(&json, &assets, &signer, SystemClock.now())
+    })
+    .await
+    .unwrap()
+    .unwrap();
     actix_web::HttpResponse::Ok()
         .content_type("application/vnd.apple.pkpass")
         .body(bytes)
@@ -306,10 +309,10 @@ fn in_process_builds_per_sec(window: Duration) -> f64 {
     let pki = generate(&DevPkiOptions::new(
         PASS_TYPE_ID,
         TEAM_ID,
-        time::OffsetDateTime::now_utc(),
+        passwright::clock::system_now(),
     ))
     .unwrap();
-    let signer = pki.signer(time::OffsetDateTime::now_utc()).unwrap();
+    let signer = pki.signer(passwright::clock::system_now()).unwrap();
     let program = sample_program();
     let mut files = default_images();
     files.extend(pass_json::localizations(&program));
@@ -327,7 +330,7 @@ fn in_process_builds_per_sec(window: Duration) -> f64 {
                 barcode_message: "PW1-x",
             },
         );
-        let bytes = build_pkpass(&json, &assets, &signer).unwrap();
+        let bytes = build_pkpass(&json, &assets, &signer, SystemClock.now()).unwrap();
         assert!(bytes.len() > 1000);
         n += 1;
     }

@@ -122,7 +122,7 @@ fn main() -> ExitCode {
     generate(&DevPkiOptions::new(
         PASS_TYPE_ID,
         TEAM_ID,
-        time::OffsetDateTime::now_utc(),
+        passwright::clock::system_now(),
     ))
     .unwrap()
     .write_pem_files(pki.path())
@@ -316,7 +316,7 @@ fn sample_program() -> Program {
         serde_json::json!({"languages": ["en", "de"], "logo_text": "Bench"}),
     )
     .unwrap();
-    let now = time::OffsetDateTime::now_utc();
+    let now = passwright::clock::system_now();
     let tier = |name: &str, threshold| Tier {
         name: name.into(),
         threshold,
@@ -391,7 +391,7 @@ async fn bulk_load(db: &Database, program: &ProgramId, members: u64, per_member:
     const ROWS: u64 = 1_000;
     let pool = db.loader().await;
     let started = Instant::now();
-    let now = to_micros(time::OffsetDateTime::now_utc());
+    let now = to_micros(passwright::clock::system_now());
     let secs = now / 1_000_000;
     let program = program.as_str();
     // One transaction: SQLite then writes each touched index page once, not once per statement.
@@ -495,7 +495,7 @@ async fn fan_out(db: &Database, pki: &std::path::Path) {
 
     let base = fake.received();
     let program = state.store.program(&program.id).await.unwrap();
-    let changed_at = time::OffsetDateTime::now_utc();
+    let changed_at = passwright::clock::system_now();
     let cpu_before = own_cpu_seconds();
     let started = Instant::now();
     state

@@ -80,7 +80,7 @@ pub fn load(
             (files, true)
         }
     };
-    let signer = PassSigner::load_at(&files, now)?;
+    let signer = PassSigner::load(&files, now)?;
     let warnings = signer.check(now);
     Ok(SigningIdentity {
         signer,

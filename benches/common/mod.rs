@@ -61,7 +61,7 @@ pub fn program(
         threshold,
         design: None,
     };
-    let now = time::OffsetDateTime::now_utc();
+    let now = passwright::clock::system_now();
     Program {
         id: ProgramId::generate(&OsRandom),
         name: name.into(),
@@ -87,7 +87,7 @@ pub fn member(
     use passwright::domain::apple_ids::{AuthToken, SerialNumber};
     use passwright::domain::ids::MemberId;
     use passwright::domain::member::{Consent, Member, MemberStatus};
-    let now = time::OffsetDateTime::now_utc();
+    let now = passwright::clock::system_now();
     Member {
         id: MemberId::generate(&OsRandom),
         program_id: program.id.clone(),

@@ -29,7 +29,7 @@ impl Server {
         let pki = generate(&DevPkiOptions::new(
             pass_type_id,
             team_id,
-            time::OffsetDateTime::now_utc(),
+            passwright::clock::system_now(),
         ))
         .unwrap();
         pki.write_pem_files(&dir.path().join("certs")).unwrap();

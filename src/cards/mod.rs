@@ -15,6 +15,7 @@ use anyhow::Context;
 use lru::LruCache;
 use time::OffsetDateTime;
 
+use crate::clock::SharedClock;
 use crate::domain::ids::ProgramId;
 use crate::domain::member::Member;
 use crate::domain::program::Program;
@@ -53,6 +54,8 @@ pub struct PassCounters {
 
 pub struct Cards {
     signer: Arc<PassSigner>,
+    /// Passes are signed at its time (`signingTime`).
+    clock: SharedClock,
     keys: TokenKeys,
     public_base_url: String,
     /// `webServiceURL` for passes: the PassKit web service lives under `/wallet`.
@@ -65,6 +68,7 @@ pub struct Cards {
 impl Cards {
     pub fn new(
         signer: PassSigner,
+        clock: SharedClock,
         keys: TokenKeys,
         public_base_url: &str,
         cache_entries: usize,
@@ -72,6 +76,7 @@ impl Cards {
         let public_base_url = public_base_url.trim_end_matches('/').to_string();
         Cards {
             signer: Arc::new(signer),
+            clock,
             keys,
             web_service_url: format!("{public_base_url}/wallet"),
             public_base_url,
@@ -138,10 +143,12 @@ impl Cards {
             },
         );
         let signer = self.signer.clone();
-        let bytes = tokio::task::spawn_blocking(move || build_pkpass(&pass_json, &assets, &signer))
-            .await
-            .context("pass signing task failed")?
-            .context("building the pass failed")?;
+        let now = self.clock.now();
+        let bytes =
+            tokio::task::spawn_blocking(move || build_pkpass(&pass_json, &assets, &signer, now))
+                .await
+                .context("pass signing task failed")?
+                .context("building the pass failed")?;
         self.counters.signed.fetch_add(1, Ordering::Relaxed);
         let pass = SignedPass {
             bytes: bytes::Bytes::from(bytes),

@@ -7,7 +7,7 @@ use crate::settings::Settings;
 use crate::startup::open_store;
 
 pub async fn check(settings: &Settings) -> anyhow::Result<()> {
-    let now = time::OffsetDateTime::now_utc();
+    let now = crate::clock::system_now();
     let identity = certificates::load(&settings.apple, &settings.data_dir, now)?;
     let signer = &identity.signer;
     if identity.development {

@@ -76,7 +76,7 @@ pub async fn import_members(
             rows,
             campaign.as_ref(),
             &OsRandom,
-            time::OffsetDateTime::now_utc(),
+            crate::clock::system_now(),
             &mut |n| writing.set_position(n as u64),
         )
         .await?;
@@ -131,7 +131,7 @@ pub async fn campaigns(settings: &Settings, command: CampaignsCommand) -> anyhow
 /// Starts the campaign and shows its messages going out. The running service's outbox
 /// workers do the sending; this only watches, and can be stopped at any time.
 async fn start_and_watch(store: &Store, id: &CampaignId) -> anyhow::Result<()> {
-    let now = time::OffsetDateTime::now_utc();
+    let now = crate::clock::system_now();
     let campaign = store.campaign(id).await.context("no such campaign")?;
     let (audience, _) = store.audience_size(&campaign, now).await?;
     let Some(started) = store.start_campaign(id, now).await? else {

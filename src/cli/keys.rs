@@ -9,7 +9,7 @@ use crate::startup::open_store;
 
 pub async fn run(settings: &Settings, command: KeysCommand) -> anyhow::Result<()> {
     let store = open_store(settings).await?;
-    let now = time::OffsetDateTime::now_utc();
+    let now = crate::clock::system_now();
     match command {
         KeysCommand::Create {
             name,

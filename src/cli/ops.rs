@@ -45,7 +45,7 @@ pub async fn jobs(settings: &Settings, command: JobsCommand) -> anyhow::Result<(
         }
         JobsCommand::Retry { id } => {
             if store
-                .retry_failed_job(id, time::OffsetDateTime::now_utc())
+                .retry_failed_job(id, crate::clock::system_now())
                 .await?
             {
                 println!("job #{id} is pending again");
@@ -60,7 +60,7 @@ pub async fn jobs(settings: &Settings, command: JobsCommand) -> anyhow::Result<(
 
 pub async fn expire(settings: &Settings) -> anyhow::Result<()> {
     let store = open_store(settings).await?;
-    let run = crate::redemption::expiry::run(&store, time::OffsetDateTime::now_utc()).await?;
+    let run = crate::redemption::expiry::run(&store, crate::clock::system_now()).await?;
     println!(
         "expired {} points of {} members; {} new reminders",
         run.points_expired, run.members_expired, run.reminders

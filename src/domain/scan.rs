@@ -218,7 +218,7 @@ mod tests {
     #[test]
     fn locations_are_checked() {
         let program = ProgramId::generate(&OsRandom);
-        let now = OffsetDateTime::now_utc();
+        let now = crate::clock::system_now();
         let ok = LocationInput {
             name: " Main St ".into(),
             address: Some("1 Main St".into()),

@@ -174,6 +174,7 @@ impl Application {
         let apns = delivery::apns(settings, &signer, development, clock.clone())?;
         let cards = Arc::new(Cards::new(
             signer,
+            clock.clone(),
             keys,
             &base_url,
             settings.server.pass_cache_entries,

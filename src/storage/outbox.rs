@@ -463,7 +463,7 @@ async fn retry_job(
 
 #[cfg(test)]
 mod tests {
-    use time::{Duration, OffsetDateTime};
+    use time::Duration;
 
     use crate::domain::apple_ids::PassTypeId;
     use crate::domain::device::DeviceLibraryId;
@@ -492,7 +492,7 @@ mod tests {
         store.migrate().await.unwrap();
         let device = DeviceLibraryId::parse("device-1").unwrap();
         let pass_type = PassTypeId::parse("pass.com.example.loyalty").unwrap();
-        let now = OffsetDateTime::now_utc();
+        let now = crate::clock::system_now();
         // PostgreSQL settles on a generic plan after five executions.
         for _ in 0..8 {
             let none = store

@@ -15,7 +15,6 @@ use passwright::delivery::apns::{ApnsAuth, ApnsClient, ApnsConfig, PushOutcome};
 use passwright::domain::apple_ids::{PassTypeId, TeamId};
 use passwright::domain::device::PushToken;
 use passwright::wallet::apple::PassSigner;
-use time::OffsetDateTime;
 
 use crate::fake_apns::{FakeApns, FakeApnsOptions, FakeAuth, Reply};
 use crate::helpers::{pki, PASS_TYPE_ID, TEAM_ID};
@@ -40,8 +39,13 @@ fn root() -> X509 {
 }
 
 fn certificate_auth() -> ApnsAuth {
-    let signer =
-        PassSigner::from_pem(&read("signer.pem"), &read("signer.key"), &read("wwdr.pem")).unwrap();
+    let signer = PassSigner::from_pem(
+        &read("signer.pem"),
+        &read("signer.key"),
+        &read("wwdr.pem"),
+        SystemClock.now(),
+    )
+    .unwrap();
     ApnsAuth::from_signer(&signer)
 }
 
@@ -101,7 +105,7 @@ fn is_delivered(outcome: &PushOutcome) -> bool {
 
 /// A clock at the real time (the stand-in's certificates are checked against it), whole seconds.
 fn manual_clock() -> ManualClock {
-    let now = OffsetDateTime::now_utc();
+    let now = passwright::clock::system_now();
     ManualClock::at(now.replace_nanosecond(0).unwrap())
 }
 

@@ -532,7 +532,7 @@ both_engines!(
             locations,
             json!(["All locations", "Counter 1", "Counter 2"])
         );
-        let today = time::OffsetDateTime::now_utc().date().to_string();
+        let today = passwright::clock::system_now().date().to_string();
         b.select("#period", "day").await;
         b.eval(&format!(
             "document.getElementById('from').value = '{today}'; \

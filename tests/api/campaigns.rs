@@ -13,7 +13,7 @@ use crate::helpers::*;
 
 async fn app_with_clock(engine: Engine, test: &str) -> Option<(TestApp, ManualClock)> {
     let clock = ManualClock::at(
-        time::OffsetDateTime::now_utc()
+        passwright::clock::system_now()
             .replace_nanosecond(0)
             .unwrap(),
     );

@@ -7,12 +7,12 @@ use std::sync::Arc;
 use passwright::clock::{OsRandom, SystemClock};
 use passwright::startup::Application;
 use passwright::wallet::apple::devca::{generate, DevPki, DevPkiOptions};
-use time::{Duration, OffsetDateTime};
+use time::Duration;
 
 use crate::helpers::*;
 
 fn pki_with(pass_type_id: &str, team_id: &str, tweak: impl FnOnce(&mut DevPkiOptions)) -> DevPki {
-    let mut opts = DevPkiOptions::new(pass_type_id, team_id, OffsetDateTime::now_utc());
+    let mut opts = DevPkiOptions::new(pass_type_id, team_id, passwright::clock::system_now());
     tweak(&mut opts);
     generate(&opts).unwrap()
 }

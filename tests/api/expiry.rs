@@ -12,7 +12,7 @@ use crate::device::pass_json;
 use crate::helpers::*;
 
 async fn expiry_in_order_with_one_reminder(engine: Engine, test: &str) {
-    let start = time::OffsetDateTime::now_utc()
+    let start = passwright::clock::system_now()
         .replace_nanosecond(0)
         .unwrap();
     let clock = ManualClock::at(start);

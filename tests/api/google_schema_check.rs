@@ -32,7 +32,7 @@ fn ctx(callback: bool) -> GoogleContext {
 }
 
 fn program(design: Design, tiers: &[&str]) -> Program {
-    let now = time::OffsetDateTime::now_utc();
+    let now = passwright::clock::system_now();
     Program {
         id: ProgramId::generate(&OsRandom),
         name: "Bean There Rewards".into(),
@@ -62,7 +62,7 @@ fn program(design: Design, tiers: &[&str]) -> Program {
 }
 
 fn member(p: &Program, tier: Option<&str>, status: MemberStatus, external: Option<&str>) -> Member {
-    let now = time::OffsetDateTime::now_utc();
+    let now = passwright::clock::system_now();
     Member {
         id: MemberId::generate(&OsRandom),
         program_id: p.id.clone(),

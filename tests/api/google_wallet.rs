@@ -45,7 +45,7 @@ async fn google_app(engine: Engine, test: &str) -> Option<Google> {
     settings.google.api_url = fake.api_base_url();
     settings.google.origins = "https://cards.example.com".into();
     settings.google.callback_keys_file = Some(keys_file);
-    let clock = ManualClock::at(time::OffsetDateTime::now_utc());
+    let clock = ManualClock::at(passwright::clock::system_now());
     let app = spawn_with_clock(settings, data_dir, Arc::new(clock.clone())).await;
     Some(Google {
         app,

@@ -38,7 +38,7 @@ pub fn pki() -> &'static TestPki {
     static PKI: OnceLock<TestPki> = OnceLock::new();
     PKI.get_or_init(|| {
         let keep = tempfile::tempdir().unwrap();
-        let opts = DevPkiOptions::new(PASS_TYPE_ID, TEAM_ID, time::OffsetDateTime::now_utc());
+        let opts = DevPkiOptions::new(PASS_TYPE_ID, TEAM_ID, passwright::clock::system_now());
         generate(&opts)
             .unwrap()
             .write_pem_files(keep.path())
@@ -217,7 +217,7 @@ pub async fn spawn_with_clock(
         "test admin",
         Role::Admin,
         None,
-        time::OffsetDateTime::now_utc(),
+        passwright::clock::system_now(),
     )
     .await
     .unwrap();

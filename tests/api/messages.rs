@@ -60,7 +60,7 @@ pub async fn spawn_sending(
 
 pub fn clock() -> ManualClock {
     ManualClock::at(
-        time::OffsetDateTime::now_utc()
+        passwright::clock::system_now()
             .replace_nanosecond(0)
             .unwrap(),
     )

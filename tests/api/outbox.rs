@@ -61,7 +61,7 @@ both_engines!(
     one_worker_holds_a_job_and_dead_workers_lose_it,
     |app: TestApp| async move {
         let store = &app.state.store;
-        let now = time::OffsetDateTime::now_utc();
+        let now = passwright::clock::system_now();
         let topic = PassTypeId::parse(PASS_TYPE_ID).unwrap();
         for n in 0..4 {
             let token = PushToken::parse(&push_token(n)).unwrap();
@@ -136,7 +136,7 @@ both_engines!(
     a_retry_covered_by_a_newer_job_is_superseded,
     |app: TestApp| async move {
         let store = &app.state.store;
-        let now = time::OffsetDateTime::now_utc();
+        let now = passwright::clock::system_now();
         let topic = PassTypeId::parse(PASS_TYPE_ID).unwrap();
         let token = PushToken::parse(&push_token(9)).unwrap();
         let job = Job::apple_push(&topic, &token);
@@ -244,7 +244,7 @@ both_engines!(
                 .status,
             201
         );
-        let now = time::OffsetDateTime::now_utc();
+        let now = passwright::clock::system_now();
         let fan = store
             .claim_jobs("w", now, now + Duration::from_secs(30), 10)
             .await
@@ -306,8 +306,8 @@ both_engines!(
                 .drop_push_token(
                     &topic,
                     &token,
-                    time::OffsetDateTime::now_utc(),
-                    time::OffsetDateTime::now_utc()
+                    passwright::clock::system_now(),
+                    passwright::clock::system_now()
                 )
                 .await
                 .unwrap(),
@@ -343,7 +343,7 @@ both_engines!(
             assert_eq!(r.status, 201);
             cards.push((pass.serial, phone.push_token));
         }
-        let now = time::OffsetDateTime::now_utc();
+        let now = passwright::clock::system_now();
         let lease = now + Duration::from_secs(30);
         // Two jobs for worker "w", the third taken by worker "v".
         let mut held = store.claim_jobs("w", now, lease, 2).await.unwrap();
@@ -417,7 +417,7 @@ both_engines!(
             )
             .await;
         assert_eq!(r.status, 200);
-        let now = time::OffsetDateTime::now_utc();
+        let now = passwright::clock::system_now();
         let lease = now + Duration::from_secs(30);
         let job = store.claim_jobs("first", now, lease, 10).await.unwrap();
         assert_eq!(job.len(), 1);
@@ -551,7 +551,7 @@ both_engines!(
         assert_eq!(targets().await, all);
         // A pending push job for one phone (its card changed in the same window) takes it out
         // of the range; another kind of pending job, such as a push range, does not.
-        let now = time::OffsetDateTime::now_utc();
+        let now = passwright::clock::system_now();
         let range = Job::ApplePushes {
             program_id: program.to_string(),
             after: 0,

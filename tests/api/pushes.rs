@@ -133,7 +133,7 @@ enum Change {
 
 async fn outcomes(engine: Engine, test: &str, change: Change) {
     let fake = fake_apns(Duration::ZERO).await;
-    let clock = ManualClock::at(time::OffsetDateTime::now_utc());
+    let clock = ManualClock::at(passwright::clock::system_now());
     let Some(app) = spawn_pushing(engine, test, &fake, Arc::new(clock.clone())).await else {
         return;
     };

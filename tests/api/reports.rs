@@ -13,7 +13,7 @@ use crate::helpers::*;
 /// The fixture's first day: next week's Monday (the development certificates are valid from
 /// now on, and the app checks them against its clock).
 fn monday() -> Date {
-    let today = time::OffsetDateTime::now_utc().date();
+    let today = passwright::clock::system_now().date();
     today + Duration::days(7 - i64::from(today.weekday().number_days_from_monday()))
 }
 

@@ -202,7 +202,7 @@ both_engines!(
         let wid = WebhookId::parse(&id).unwrap();
         app.state
             .store
-            .disable_webhook(&wid, "410 Gone", time::OffsetDateTime::now_utc())
+            .disable_webhook(&wid, "410 Gone", passwright::clock::system_now())
             .await
             .unwrap();
         let r = app.get(&path, &app.admin).await;
@@ -337,7 +337,7 @@ both_engines!(
 
         let got = receiver.received();
         assert_eq!(got.len(), 3, "{got:?}");
-        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let now = passwright::clock::system_now().unix_timestamp();
         let mut types = Vec::new();
         for r in &got {
             assert_eq!(r.path, "/hooks/passwright");
@@ -548,7 +548,7 @@ both_engines!(
         // APNs says the watch's token is gone: its registration goes, a removal too.
         let topic = PassTypeId::parse(PASS_TYPE_ID).unwrap();
         let token = PushToken::parse(&watch.push_token).unwrap();
-        let now = time::OffsetDateTime::now_utc();
+        let now = passwright::clock::system_now();
         let removed = app
             .state
             .store
@@ -607,7 +607,7 @@ both_engines!(
         let member = app.member(&program, "Ada").await;
         let pid = ProgramId::parse(&program).unwrap();
         let mid = MemberId::parse(&member).unwrap();
-        let now = time::OffsetDateTime::now_utc();
+        let now = passwright::clock::system_now();
         store
             .issue_google_object(&mid, &pid, "3388.obj-1", "3388.class", now)
             .await
@@ -654,7 +654,7 @@ async fn retries(engine: Engine, test: &str) {
     settings.outbox.retry_base_ms = 1_000;
     settings.outbox.max_attempts = 3;
     settings.webhooks.timeout_ms = 5_000;
-    let clock = ManualClock::at(time::OffsetDateTime::now_utc());
+    let clock = ManualClock::at(passwright::clock::system_now());
     let app = spawn_with_clock(settings, data_dir, Arc::new(clock.clone())).await;
     let flaky = WebhookReceiver::start().await;
     flaky.answer_next(500, 2);

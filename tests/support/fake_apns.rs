@@ -629,7 +629,7 @@ fn cert_builder(
     b.set_issuer_name(issuer)?;
     b.set_pubkey(key)?;
     // Real time: TLS libraries check validity against the system clock, not a test clock.
-    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let now = passwright::clock::system_now().unix_timestamp();
     let (not_before, not_after) = (
         Asn1Time::from_unix(now - 3600)?,
         Asn1Time::from_unix(now + 86_400)?,

@@ -79,13 +79,8 @@ impl fmt::Debug for PassSigner {
 }
 
 impl PassSigner {
-    /// Reads and validates the configured files, checking validity dates against the current time.
-    pub fn load(files: &CertFiles) -> Result<PassSigner, CertError> {
-        Self::load_at(files, OffsetDateTime::now_utc())
-    }
-
     /// Reads and validates the configured files, checking validity dates against `now`.
-    pub fn load_at(files: &CertFiles, now: OffsetDateTime) -> Result<PassSigner, CertError> {
+    pub fn load(files: &CertFiles, now: OffsetDateTime) -> Result<PassSigner, CertError> {
         let (cert, key, cert_path, key_path) = match &files.signer {
             SignerFiles::Pem { cert, key } => (
                 parse_cert(cert, &read(cert)?)?,
@@ -110,16 +105,8 @@ impl PassSigner {
         )
     }
 
-    /// The same checks as [`PassSigner::load_at`] for PEM bytes already in memory (tests, dev PKI).
+    /// The same checks as [`PassSigner::load`] for PEM bytes already in memory (tests, dev PKI).
     pub fn from_pem(
-        cert_pem: &[u8],
-        key_pem: &[u8],
-        wwdr_pem: &[u8],
-    ) -> Result<PassSigner, CertError> {
-        Self::from_pem_at(cert_pem, key_pem, wwdr_pem, OffsetDateTime::now_utc())
-    }
-
-    pub fn from_pem_at(
         cert_pem: &[u8],
         key_pem: &[u8],
         wwdr_pem: &[u8],

@@ -202,7 +202,7 @@ impl DevPki {
 
     /// Loads the signer the way the service would, with all checks, at time `now`.
     pub fn signer(&self, now: OffsetDateTime) -> Result<PassSigner, anyhow::Error> {
-        let signer = PassSigner::from_pem_at(
+        let signer = PassSigner::from_pem(
             &self.signer_cert_pem()?,
             &self.signer_key_pem()?,
             &self.wwdr_pem()?,
@@ -252,7 +252,7 @@ pub fn ensure_dev_certs(
             );
         }
         let usable = dir.join("root.pem").exists()
-            && PassSigner::load_at(&files, opts.now).is_ok_and(|s| {
+            && PassSigner::load(&files, opts.now).is_ok_and(|s| {
                 s.pass_type_id() == opts.pass_type_id
                     && s.team_id() == opts.team_id
                     && s.check(opts.now).is_empty()
@@ -444,7 +444,7 @@ pub(crate) mod tests {
     pub(crate) fn now() -> OffsetDateTime {
         static NOW: OnceLock<OffsetDateTime> = OnceLock::new();
         *NOW.get_or_init(|| {
-            let now = OffsetDateTime::now_utc();
+            let now = crate::clock::system_now();
             now - Duration::nanoseconds(i64::from(now.nanosecond()))
         })
     }
@@ -496,7 +496,7 @@ pub(crate) mod tests {
                 .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
-        assert!(PassSigner::load_at(&files, now()).is_ok());
+        assert!(PassSigner::load(&files, now()).is_ok());
         let (_, generated) = ensure_dev_certs(dir.path(), &options()).unwrap();
         assert!(!generated, "existing matching certificates must be kept");
 
@@ -515,7 +515,7 @@ pub(crate) mod tests {
         let (files, generated) = ensure_dev_certs(dir.path(), &other).unwrap();
         assert!(generated);
         assert_eq!(
-            PassSigner::load_at(&files, now()).unwrap().pass_type_id(),
+            PassSigner::load(&files, now()).unwrap().pass_type_id(),
             "pass.com.example.other"
         );
     }

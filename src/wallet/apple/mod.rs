@@ -9,4 +9,4 @@ mod signature;
 pub mod strings;
 
 pub use certs::{CertError, CertFiles, CertWarning, PassSigner, SignerFiles};
-pub use package::{build_pkpass, build_pkpass_at, PackageError, PassAssets, PKPASS_CONTENT_TYPE};
+pub use package::{build_pkpass, PackageError, PassAssets, PKPASS_CONTENT_TYPE};

@@ -119,21 +119,13 @@ fn check_asset_name(name: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
-/// Builds the signed `.pkpass` bytes. CPU-bound (one RSA signature): call it on the blocking pool.
-pub fn build_pkpass(
-    pass_json: &[u8],
-    assets: &PassAssets,
-    signer: &PassSigner,
-) -> Result<Vec<u8>, PackageError> {
-    build_pkpass_at(pass_json, assets, signer, OffsetDateTime::now_utc())
-}
-
-/// [`build_pkpass`] with the signing time as an input.
+/// Builds the signed `.pkpass` bytes, signed at `now` (the caller's clock). CPU-bound (one
+/// RSA signature): call it on the blocking pool.
 ///
 /// `pass.json`, `manifest.json` and `signature` are stored, not deflated: compressing ~2 KB of
 /// JSON per pass saves about a kilobyte of a download dominated by images, while setting up a
 /// deflate stream costs more than 10% of the signature's time (measured), on every download.
-pub fn build_pkpass_at(
+pub fn build_pkpass(
     pass_json: &[u8],
     assets: &PassAssets,
     signer: &PassSigner,
@@ -266,7 +258,7 @@ mod tests {
     fn pkpass_holds_exactly_the_pass_its_assets_and_a_matching_manifest() {
         let signer = shared_pki().signer(now()).unwrap();
         let assets = assets();
-        let files = unzip(&build_pkpass_at(&pass_json(), &assets, &signer, now()).unwrap());
+        let files = unzip(&build_pkpass(&pass_json(), &assets, &signer, now()).unwrap());
 
         let mut expected: Vec<&str> = vec!["pass.json", "manifest.json", "signature"];
         expected.extend(assets.file_names());
@@ -300,7 +292,7 @@ mod tests {
     fn signature_verifies_in_rust_and_with_the_openssl_cli() {
         let pki = shared_pki();
         let signer = pki.signer(now()).unwrap();
-        let files = unzip(&build_pkpass(&pass_json(), &assets(), &signer).unwrap());
+        let files = unzip(&build_pkpass(&pass_json(), &assets(), &signer, now()).unwrap());
         let (manifest, signature) = (&files["manifest.json"].0, &files["signature"].0);
         verify_in_rust(signature, manifest).unwrap();
 
@@ -348,10 +340,10 @@ mod tests {
     fn same_inputs_and_time_give_the_same_bytes() {
         let signer = shared_pki().signer(now()).unwrap();
         let assets = assets();
-        let first = build_pkpass_at(&pass_json(), &assets, &signer, now()).unwrap();
-        let second = build_pkpass_at(&pass_json(), &assets, &signer, now()).unwrap();
+        let first = build_pkpass(&pass_json(), &assets, &signer, now()).unwrap();
+        let second = build_pkpass(&pass_json(), &assets, &signer, now()).unwrap();
         assert_eq!(first, second);
-        let other = build_pkpass_at(b"{}", &assets, &signer, now()).unwrap();
+        let other = build_pkpass(b"{}", &assets, &signer, now()).unwrap();
         assert_ne!(first, other);
     }
 
@@ -412,7 +404,7 @@ mod tests {
             out.clear();
             ctx.sign_to_vec(&digest, &mut out).unwrap();
             let middle = Instant::now();
-            std::hint::black_box(build_pkpass(&pass, &assets, &signer).unwrap());
+            std::hint::black_box(build_pkpass(&pass, &assets, &signer, now()).unwrap());
             if round >= 200 {
                 raw_times.push(middle - start);
                 build_times.push(middle.elapsed());

@@ -334,7 +334,7 @@ mod tests {
             )]),
             ..Design::default()
         };
-        let now = time::OffsetDateTime::now_utc();
+        let now = crate::clock::system_now();
         Program {
             id: ProgramId::generate(&OsRandom),
             name: "Bean There".into(),
@@ -365,7 +365,7 @@ mod tests {
     }
 
     fn member(p: &Program) -> Member {
-        let now = time::OffsetDateTime::now_utc();
+        let now = crate::clock::system_now();
         Member {
             id: MemberId::generate(&OsRandom),
             program_id: p.id.clone(),

@@ -231,13 +231,13 @@ mod tests {
         let manifest = br#"{"pass.json":"0123456789abcdef0123456789abcdef01234567"}"#;
         // OpenSSL stamps its own clock into signingTime; retry until both land in the same second.
         for _ in 0..10 {
-            let before = OffsetDateTime::now_utc();
+            let before = crate::clock::system_now();
             let flags = Pkcs7Flags::DETACHED | Pkcs7Flags::BINARY;
             let reference = Pkcs7::sign(&pki.signer_cert, &pki.signer_key, &extra, manifest, flags)
                 .unwrap()
                 .to_der()
                 .unwrap();
-            let after = OffsetDateTime::now_utc();
+            let after = crate::clock::system_now();
             if before.unix_timestamp() != after.unix_timestamp() {
                 continue;
             }
@@ -266,7 +266,7 @@ mod tests {
                     .unwrap()
             })
             .collect();
-        let now = OffsetDateTime::now_utc();
+        let now = crate::clock::system_now();
         for round in 0..2 {
             for (i, template) in signers.iter().enumerate() {
                 let content = format!("round {round} signer {i}");

@@ -219,7 +219,7 @@ pub(crate) mod tests {
     }
 
     pub(crate) fn program(design: Design, tiers: &[(&str, i64)]) -> Program {
-        let now = time::OffsetDateTime::now_utc();
+        let now = crate::clock::system_now();
         Program {
             id: ProgramId::generate(&OsRandom),
             name: "Bean There Rewards".into(),

@@ -175,7 +175,7 @@ mod tests {
     use crate::wallet::google::class::tests::{ctx, german_design, program};
 
     fn member(p: &Program, tier: Option<&str>) -> Member {
-        let now = time::OffsetDateTime::now_utc();
+        let now = crate::clock::system_now();
         Member {
             id: MemberId::generate(&OsRandom),
             program_id: p.id.clone(),

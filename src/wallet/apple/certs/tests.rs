@@ -25,7 +25,7 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
 }
 
 fn load(files: &CertFiles) -> Result<PassSigner, CertError> {
-    PassSigner::load_at(files, now())
+    PassSigner::load(files, now())
 }
 
 fn message(err: &CertError) -> String {
@@ -316,7 +316,7 @@ fn signer_without_uid_or_ou_is_not_a_pass_type_id_certificate() {
         (Nid::COMMONNAME, "Apple Development"),
         (Nid::ORGANIZATIONALUNITNAME, TEAM_ID),
     ]);
-    let err = PassSigner::from_pem_at(&no_uid, &key, &wwdr, now()).unwrap_err();
+    let err = PassSigner::from_pem(&no_uid, &key, &wwdr, now()).unwrap_err();
     assert!(matches!(err, CertError::NoPassTypeId { .. }), "{err:?}");
     assert!(
         message(&err).contains("no UID (pass type identifier)"),
@@ -327,14 +327,14 @@ fn signer_without_uid_or_ou_is_not_a_pass_type_id_certificate() {
         (Nid::USERID, PASS_TYPE_ID),
         (Nid::COMMONNAME, "Pass Type ID"),
     ]);
-    let err = PassSigner::from_pem_at(&no_ou, &key, &wwdr, now()).unwrap_err();
+    let err = PassSigner::from_pem(&no_ou, &key, &wwdr, now()).unwrap_err();
     assert!(matches!(err, CertError::NoTeamId { .. }), "{err:?}");
 
     let not_a_pass_id = signer_cert_with_subject(&[
         (Nid::USERID, "com.example.app"),
         (Nid::ORGANIZATIONALUNITNAME, TEAM_ID),
     ]);
-    let signer = PassSigner::from_pem_at(&not_a_pass_id, &key, &wwdr, now()).unwrap();
+    let signer = PassSigner::from_pem(&not_a_pass_id, &key, &wwdr, now()).unwrap();
     assert!(
         matches!(signer.check(now())[..], [CertWarning::NotPassTypeId { .. }]),
         "{:?}",

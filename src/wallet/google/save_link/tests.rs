@@ -36,7 +36,7 @@ fn signer() -> SaveLinkSigner {
 }
 
 fn member(p: &Program) -> Member {
-    let now = time::OffsetDateTime::now_utc();
+    let now = crate::clock::system_now();
     Member {
         id: MemberId::generate(&OsRandom),
         program_id: p.id.clone(),
