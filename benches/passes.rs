@@ -34,7 +34,7 @@ use common::server::{gather, percentile, Server};
 use common::Bracket;
 use passwright::clock::{Clock, SystemClock};
 use passwright::domain::program::{Design, Program};
-use passwright::wallet::apple::devca::{generate, DevPkiOptions};
+use passwright::wallet::apple::certs::devca::{generate, DevPkiOptions};
 use passwright::wallet::apple::images::default_images;
 use passwright::wallet::apple::pass_json::{self, PassContext};
 use passwright::wallet::apple::{build_pkpass, PassAssets};

@@ -45,7 +45,7 @@ use passwright::domain::program::{Design, EarnRules, Program, Tier, Tiers};
 use passwright::settings::Settings;
 use passwright::startup::Application;
 use passwright::state::AppState;
-use passwright::wallet::apple::devca::{generate, DevPkiOptions};
+use passwright::wallet::apple::certs::devca::{generate, DevPkiOptions};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sqlx::{AnyPool, Executor as _};

@@ -2,11 +2,9 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod cards;
-pub mod certificates;
 pub mod cli;
 pub mod clock;
 pub mod delivery;
-pub mod demo;
 pub mod domain;
 pub mod http;
 pub mod keys;

@@ -6,7 +6,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use passwright::wallet::apple::devca::{generate, DevPkiOptions};
+use passwright::wallet::apple::certs::devca::{generate, DevPkiOptions};
 use serde_json::Value;
 
 pub struct Server {

@@ -2,13 +2,13 @@
 
 use anyhow::Context;
 
-use crate::certificates;
 use crate::settings::Settings;
 use crate::startup::open_store;
+use crate::wallet::apple::certs::identity;
 
 pub async fn check(settings: &Settings) -> anyhow::Result<()> {
     let now = crate::clock::system_now();
-    let identity = certificates::load(&settings.apple, &settings.data_dir, now)?;
+    let identity = identity::load(&settings.apple, &settings.data_dir, now)?;
     let signer = &identity.signer;
     if identity.development {
         println!(
@@ -30,7 +30,7 @@ pub async fn check(settings: &Settings) -> anyhow::Result<()> {
         .await
         .context("checking programs needs the database")?;
     let programs = store.programs(None).await?;
-    certificates::check_programs(signer, &programs)?;
+    identity::check_programs(signer, &programs)?;
     println!("programs:     {} use this certificate", programs.len());
     store.close().await;
     println!("ok");

@@ -2,6 +2,7 @@
 //! device logs and outbox jobs.
 
 mod certs;
+mod demo;
 mod distribution;
 mod keys;
 mod ops;
@@ -147,7 +148,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             store.close().await;
             println!("database is up to date");
         }
-        Command::Demo => crate::demo::run(settings).await?,
+        Command::Demo => demo::run(settings).await?,
         Command::Certs {
             command: CertsCommand::Check,
         } => certs::check(&settings).await?,

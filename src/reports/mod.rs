@@ -2,6 +2,7 @@
 //! counts storage provides. Every figure is defined in docs/REPORTS.md; the definitions
 //! below are the same, in code.
 
+pub mod charts;
 pub mod csv;
 pub mod periods;
 

@@ -17,7 +17,6 @@ use tokio::sync::watch;
 use crate::cards::google::GoogleCards;
 use crate::cards::tokens::TokenKeys;
 use crate::cards::Cards;
-use crate::certificates::{self, SigningIdentity};
 use crate::clock::{OsRandom, SharedClock, SharedRandom, SystemClock};
 use crate::delivery::webhook::WebhookClient;
 use crate::http::limits::HttpLimits;
@@ -26,6 +25,7 @@ use crate::outbox::{Backoff, Google, Outbox, OutboxConfig};
 use crate::settings::Settings;
 use crate::state::AppState;
 use crate::storage::Store;
+use crate::wallet::apple::certs::identity::{self, SigningIdentity};
 
 mod delivery;
 
@@ -143,7 +143,7 @@ impl Application {
             signer,
             warnings,
             development,
-        } = certificates::load(&settings.apple, &settings.data_dir, clock.now())?;
+        } = identity::load(&settings.apple, &settings.data_dir, clock.now())?;
         for w in &warnings {
             tracing::warn!("{w}");
         }
@@ -153,7 +153,7 @@ impl Application {
                 "using DEVELOPMENT certificates: passes verify against the development CA only and will not install on a real iPhone; configure apple.signer_cert (see certs.example/README.md)"
             );
         }
-        certificates::check_programs(&signer, &store.programs(None).await?)?;
+        identity::check_programs(&signer, &store.programs(None).await?)?;
         let keys = token_keys(settings, &store, &clock, &random).await?;
 
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))

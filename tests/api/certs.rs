@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use passwright::clock::{OsRandom, SystemClock};
 use passwright::startup::Application;
-use passwright::wallet::apple::devca::{generate, DevPki, DevPkiOptions};
+use passwright::wallet::apple::certs::devca::{generate, DevPki, DevPkiOptions};
 use time::Duration;
 
 use crate::helpers::*;

@@ -9,7 +9,7 @@ use passwright::domain::api_key::Role;
 use passwright::settings::Settings;
 use passwright::startup::Application;
 use passwright::state::AppState;
-use passwright::wallet::apple::devca::{generate, DevPkiOptions};
+use passwright::wallet::apple::certs::devca::{generate, DevPkiOptions};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 

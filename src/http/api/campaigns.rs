@@ -15,8 +15,8 @@ use crate::domain::member::Member;
 use crate::domain::sms::sms_size;
 use crate::http::auth::Caller;
 use crate::http::error::ApiError;
-use crate::http::pages::charts::funnel;
 use crate::messaging::render::{render_email, render_sms, MessageContext};
+use crate::reports::charts::funnel;
 use crate::state::AppState;
 use crate::storage::skip_reason;
 

@@ -6,7 +6,7 @@ use super::reports::{build, ReportParams};
 use super::resource;
 use crate::http::auth::Caller;
 use crate::http::error::ApiError;
-use crate::http::pages::charts::{bar_chart, funnel, line_chart, ValueFormat};
+use crate::reports::charts::{bar_chart, funnel, line_chart, ValueFormat};
 use crate::reports::Report;
 use crate::state::AppState;
 

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use crate::domain::program::{Colors, Program};
 
-const CSS: &str = include_str!("../../../templates/pages/landing.css");
+const CSS: &str = include_str!("../../../assets/landing.css");
 
 /// The style sheet with the program's colours as custom properties.
 fn style(colors: &Colors) -> String {

@@ -4,7 +4,7 @@
 
 use actix_web::{web, HttpResponse};
 
-const HTML: &str = include_str!("../../../templates/pages/admin.html");
+const HTML: &str = include_str!("../../../assets/admin.html");
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin", web::get().to(admin));

@@ -13,31 +13,15 @@ const CSS: &str = "text/css; charset=utf-8";
 
 /// Name, content type, content.
 const ASSETS: &[(&str, &str, &str)] = &[
-    (
-        "pages.css",
-        CSS,
-        include_str!("../../../templates/pages/pages.css"),
-    ),
-    (
-        "common.js",
-        JS,
-        include_str!("../../../templates/pages/common.js"),
-    ),
-    (
-        "staff.js",
-        JS,
-        include_str!("../../../templates/pages/staff.js"),
-    ),
-    (
-        "admin.js",
-        JS,
-        include_str!("../../../templates/pages/admin.js"),
-    ),
-    // jsQR 1.4.0 (Apache-2.0): see templates/pages/vendor/README.md.
+    ("pages.css", CSS, include_str!("../../../assets/pages.css")),
+    ("common.js", JS, include_str!("../../../assets/common.js")),
+    ("staff.js", JS, include_str!("../../../assets/staff.js")),
+    ("admin.js", JS, include_str!("../../../assets/admin.js")),
+    // jsQR 1.4.0 (Apache-2.0): see assets/vendor/README.md.
     (
         "jsQR.js",
         JS,
-        include_str!("../../../templates/pages/vendor/jsQR.js"),
+        include_str!("../../../assets/vendor/jsQR.js"),
     ),
 ];
 

@@ -2,11 +2,10 @@
 //! server-rendered unsubscribe page (`/u/{token}`, see `unsubscribe`).
 //! Both are static HTML, CSS and JavaScript embedded in the binary that talk to the REST API
 //! with the key the user signs in with; the server holds no page sessions. The charts the
-//! dashboard shows are rendered here as SVG (`charts`), served by the reports API.
+//! dashboard shows are drawn by `reports::charts` and served by the reports API.
 
 mod admin;
 mod assets;
-pub mod charts;
 mod staff;
 mod unsubscribe;
 

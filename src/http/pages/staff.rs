@@ -4,7 +4,7 @@
 
 use actix_web::{web, HttpResponse};
 
-const HTML: &str = include_str!("../../../templates/pages/staff.html");
+const HTML: &str = include_str!("../../../assets/staff.html");
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/staff", web::get().to(staff));

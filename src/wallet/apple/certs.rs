@@ -5,7 +5,9 @@
 //! happens once in [`PassSigner::load`]; [`PassSigner::sign_manifest`] is on the per-pass hot
 //! path and only signs.
 
+pub mod devca;
 mod error;
+pub mod identity;
 mod read;
 #[cfg(test)]
 mod tests;

@@ -1,7 +1,6 @@
 //! Apple Wallet `.pkpass`: certificates, signing, packaging, images, localisation.
 
 pub mod certs;
-pub mod devca;
 pub mod images;
 pub mod package;
 pub mod pass_json;

@@ -183,7 +183,7 @@ fn sha1_hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wallet::apple::devca::tests::{now, shared_pki, PASS_TYPE_ID, TEAM_ID};
+    use crate::wallet::apple::certs::devca::tests::{now, shared_pki, PASS_TYPE_ID, TEAM_ID};
     use crate::wallet::apple::images::default_images;
     use crate::wallet::apple::strings::encode_pass_strings;
     use openssl::pkcs7::{Pkcs7, Pkcs7Flags};

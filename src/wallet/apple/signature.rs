@@ -217,7 +217,7 @@ fn der_time(t: OffsetDateTime) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wallet::apple::devca::tests::shared_pki;
+    use crate::wallet::apple::certs::devca::tests::shared_pki;
     use openssl::pkcs7::{Pkcs7, Pkcs7Flags};
     use openssl::stack::Stack;
 
@@ -258,7 +258,7 @@ mod tests {
         store.set_purpose(X509PurposeId::ANY).unwrap();
         let store = store.build();
         // More signers than contexts kept per thread, each with its own key, used in turns.
-        let opts = crate::wallet::apple::devca::tests::options();
+        let opts = crate::wallet::apple::certs::devca::tests::options();
         let signers: Vec<_> = (0..CONTEXTS_PER_THREAD + 2)
             .map(|_| {
                 let issued = pki.reissue_signer(&opts).unwrap();

@@ -9,8 +9,8 @@ use time::Duration;
 
 use super::error::fmt_date;
 use super::*;
-use crate::wallet::apple::devca::tests::{now, options, shared_pki, PASS_TYPE_ID, TEAM_ID};
-use crate::wallet::apple::devca::{generate, DevPki};
+use crate::wallet::apple::certs::devca::tests::{now, options, shared_pki, PASS_TYPE_ID, TEAM_ID};
+use crate::wallet::apple::certs::devca::{generate, DevPki};
 
 /// A second, unrelated development PKI (same names, different keys).
 fn foreign_pki() -> &'static DevPki {

@@ -20,7 +20,7 @@ use openssl::x509::extension::{
 use openssl::x509::{X509Builder, X509Extension, X509Name, X509NameRef, X509Ref, X509};
 use time::{Duration, OffsetDateTime};
 
-use super::certs::{CertFiles, PassSigner, SignerFiles};
+use super::{CertFiles, PassSigner, SignerFiles};
 
 /// The organisation in every development subject; also how we recognise our own files.
 pub const DEV_ORGANIZATION: &str = "passwright DEVELOPMENT (NOT FROM APPLE)";

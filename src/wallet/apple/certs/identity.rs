@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 
 use crate::domain::program::Program;
 use crate::settings::AppleSettings;
-use crate::wallet::apple::devca::{ensure_dev_certs, DevPkiOptions};
+use crate::wallet::apple::certs::devca::{ensure_dev_certs, DevPkiOptions};
 use crate::wallet::apple::{CertFiles, CertWarning, PassSigner, SignerFiles};
 
 /// The loaded signer and what was learnt while loading it.
