@@ -13,9 +13,9 @@ both_engines!(roles_scopes_and_revocation, |app: TestApp| async move {
     let r = app
         .send(reqwest::Method::GET, "/api/v1/programs", None, None, &[])
         .await;
-    assert_eq!((r.status.as_u16(), r.code()), (401, "unauthorized"));
+    r.assert_refused(401, "unauthorized", None);
     let r = app.get("/api/v1/programs", "pw_notakey").await;
-    assert_eq!(r.status, 401);
+    r.assert_refused(401, "unauthorized", None);
     let r = app
         .send(
             reqwest::Method::GET,
@@ -25,14 +25,14 @@ both_engines!(roles_scopes_and_revocation, |app: TestApp| async move {
             &[("Authorization", "Basic abc")],
         )
         .await;
-    assert_eq!(r.status, 401);
+    r.assert_refused(401, "unauthorized", None);
 
     // Staff read and earn, but cannot create programs, enroll, adjust or manage keys.
     let staff = app.create_key("staff", None).await;
     let r = app
         .create_program(&staff, json!({"name": "X", "organization": "Y"}))
         .await;
-    assert_eq!((r.status.as_u16(), r.code()), (403, "forbidden"));
+    r.assert_refused(403, "forbidden", None);
     let r = app
         .post(
             &format!("/api/v1/programs/{a}/members"),
@@ -40,7 +40,7 @@ both_engines!(roles_scopes_and_revocation, |app: TestApp| async move {
             json!({"name": "Z"}),
         )
         .await;
-    assert_eq!(r.status, 403);
+    r.assert_refused(403, "forbidden", None);
     let r = app
         .earn(&member_b, &staff, "s-1", json!({"amount": 5}))
         .await;
@@ -52,7 +52,7 @@ both_engines!(roles_scopes_and_revocation, |app: TestApp| async move {
             json!({"name": "x", "role": "admin"}),
         )
         .await;
-    assert_eq!(r.status, 403);
+    r.assert_refused(403, "forbidden", None);
     assert_eq!(app.count("programs").await, 2);
 
     // A marketer key scoped to A sees only A.
@@ -60,15 +60,15 @@ both_engines!(roles_scopes_and_revocation, |app: TestApp| async move {
     let r = app.get(&format!("/api/v1/programs/{a}"), &scoped).await;
     assert_eq!(r.status, 200);
     let r = app.get(&format!("/api/v1/programs/{b}"), &scoped).await;
-    assert_eq!((r.status.as_u16(), r.code()), (403, "forbidden"));
+    r.assert_refused(403, "forbidden", None);
     let r = app
         .get(&format!("/api/v1/members/{member_b}"), &scoped)
         .await;
-    assert_eq!(r.status, 403);
+    r.assert_refused(403, "forbidden", None);
     let r = app
         .earn(&member_b, &scoped, "m-1", json!({"amount": 5}))
         .await;
-    assert_eq!(r.status, 403);
+    r.assert_refused(403, "forbidden", None);
     let list = app.get("/api/v1/programs", &scoped).await;
     let ids: Vec<&str> = list.body["programs"]
         .as_array()
@@ -80,7 +80,7 @@ both_engines!(roles_scopes_and_revocation, |app: TestApp| async move {
     let r = app
         .create_program(&scoped, json!({"name": "X", "organization": "Y"}))
         .await;
-    assert_eq!(r.status, 403);
+    r.assert_refused(403, "forbidden", None);
 
     // Revoked keys are refused from then on.
     let keys = app.get("/api/v1/keys", &app.admin).await;
@@ -103,7 +103,7 @@ both_engines!(roles_scopes_and_revocation, |app: TestApp| async move {
     assert_eq!(r.status, 200);
     assert!(r.body["revoked_at"].is_string());
     let r = app.get("/api/v1/programs", &staff).await;
-    assert_eq!((r.status.as_u16(), r.code()), (401, "api_key_revoked"));
+    r.assert_refused(401, "api_key_revoked", None);
     assert!(
         !keys
             .bytes

@@ -26,7 +26,7 @@ both_engines!(
             async move { reply(req.send().await.unwrap()).await }
         };
         let r = raw("/api/v1/programs".into(), "{\"name\": ", "application/json").await;
-        assert_eq!((r.status.as_u16(), r.code()), (400, "malformed_json"));
+        r.assert_refused(400, "malformed_json", None);
         let r = raw(
             "/api/v1/programs".into(),
             "name=x",
@@ -43,7 +43,7 @@ both_engines!(
                 json!({"name": "X", "organization": "Y", "colour": "red"}),
             )
             .await;
-        assert_eq!((r.status.as_u16(), r.code()), (422, "invalid_body"));
+        r.assert_refused(422, "invalid_body", None);
         assert!(r.body["error"]["message"]
             .as_str()
             .unwrap()
@@ -65,7 +65,7 @@ both_engines!(
                 json!({"name": "X", "organization": "Y", "pass_type_id": "pass.com.other.id"}),
             )
             .await;
-        assert_eq!((r.status.as_u16(), r.code()), (422, "certificate_mismatch"));
+        r.assert_refused(422, "certificate_mismatch", None);
         let r = app.create_program(&app.admin, json!({"name": "X", "organization": "Y", "tiers": [{"name": "A", "threshold": -5}]})).await;
         assert_eq!(r.body["error"]["field"], "tiers[0].threshold");
 
@@ -74,18 +74,24 @@ both_engines!(
         let r = app
             .create_program(&app.admin, json!({"name": big, "organization": "Y"}))
             .await;
-        assert_eq!((r.status.as_u16(), r.code()), (413, "payload_too_large"));
+        r.assert_refused(413, "payload_too_large", None);
 
         // Points: negative, overflowing, fractional beyond cents, wrong types.
         let earn =
             |body: serde_json::Value, key: &'static str| app.earn(&member, &app.admin, key, body);
-        assert_eq!(earn(json!({"amount": "-5"}), "b1").await.status, 422);
-        assert_eq!(earn(json!({"amount": "1.001"}), "b2").await.status, 422);
+        earn(json!({"amount": "-5"}), "b1")
+            .await
+            .assert_refused(422, "invalid_body", None);
+        earn(json!({"amount": "1.001"}), "b2")
+            .await
+            .assert_refused(422, "invalid_body", None);
         assert_eq!(
             earn(json!({"amount": "99999999999999"}), "b3").await.status,
             422
         );
-        assert_eq!(earn(json!({"amount": "ten"}), "b4").await.status, 422);
+        earn(json!({"amount": "ten"}), "b4")
+            .await
+            .assert_refused(422, "invalid_body", None);
         assert_eq!(
             earn(json!({"amount": 5, "product_types": ["Not A Slug"]}), "b5")
                 .await
@@ -110,7 +116,7 @@ both_engines!(
                 json!({"points": 10, "reason": "x", "extra": 1}),
             )
             .await;
-        assert_eq!(r.status, 422);
+        r.assert_refused(422, "invalid_body", None);
 
         // Unknown and malformed ids.
         for path in [
@@ -131,23 +137,23 @@ both_engines!(
                 &[],
             )
             .await;
-        assert_eq!((r.status.as_u16(), r.code()), (405, "method_not_allowed"));
+        r.assert_refused(405, "method_not_allowed", None);
         let r = app.get("/api/v1/no/such/route", &app.admin).await;
-        assert_eq!((r.status.as_u16(), r.code()), (404, "not_found"));
+        r.assert_refused(404, "not_found", None);
         let r = app
             .get(
                 &format!("/api/v1/programs/{program}/members?limit=100000"),
                 &app.admin,
             )
             .await;
-        assert_eq!(r.status, 422);
+        r.assert_refused(422, "validation_failed", Some("limit"));
         let r = app
             .get(
                 &format!("/api/v1/programs/{program}/members?cursor=zzz"),
                 &app.admin,
             )
             .await;
-        assert_eq!(r.status, 422);
+        r.assert_refused(422, "validation_failed", Some("cursor"));
 
         // Bad images: not PNG, truncated PNG, wrong content type, too large.
         let put_image = |name: &'static str, bytes: Vec<u8>, ctype: &'static str| {
@@ -160,7 +166,7 @@ both_engines!(
             async move { reply(req.send().await.unwrap()).await }
         };
         let r = put_image("logo", b"GIF89a-not-a-png".to_vec(), "image/png").await;
-        assert_eq!((r.status.as_u16(), r.code()), (422, "invalid_image"));
+        r.assert_refused(422, "invalid_image", None);
         let mut truncated = passwright::wallet::apple::images::default_images()
             .into_iter()
             .find(|(n, _)| n == "logo.png")
@@ -168,13 +174,13 @@ both_engines!(
             .1;
         truncated.truncate(truncated.len() / 2);
         let r = put_image("logo", truncated, "image/png").await;
-        assert_eq!((r.status.as_u16(), r.code()), (422, "invalid_image"));
+        r.assert_refused(422, "invalid_image", None);
         let r = put_image("logo", vec![0u8; 10], "image/jpeg").await;
-        assert_eq!(r.status, 415);
+        r.assert_refused(415, "unsupported_media_type", None);
         let r = put_image("logo", vec![0u8; 5 * 1024 * 1024], "image/png").await;
-        assert_eq!((r.status.as_u16(), r.code()), (413, "payload_too_large"));
+        r.assert_refused(413, "payload_too_large", None);
         let r = put_image("background", vec![0u8; 10], "image/png").await;
-        assert_eq!(r.status, 404);
+        r.assert_refused(404, "not_found", None);
         assert_eq!(app.count("program_images").await, 0);
 
         let after = (

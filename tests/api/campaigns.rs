@@ -9,6 +9,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use time::Duration;
 
+use crate::both_engines;
 use crate::helpers::*;
 
 async fn app_with_clock(engine: Engine, test: &str) -> Option<(TestApp, ManualClock)> {
@@ -164,7 +165,7 @@ async fn one_off_send(engine: Engine, test: &str) {
             json!({}),
         )
         .await;
-    assert_eq!(again.status, 409);
+    again.assert_refused(409, "campaign_not_startable", None);
     assert_eq!(again.code(), "campaign_not_startable");
     app.deliver().await;
     assert_eq!(app.count("messages").await, 4);
@@ -210,15 +211,7 @@ async fn one_off_send(engine: Engine, test: &str) {
     );
 }
 
-#[tokio::test]
-async fn one_off_send_sqlite() {
-    one_off_send(Engine::Sqlite, "one_off_send_sqlite").await;
-}
-
-#[tokio::test]
-async fn one_off_send_postgres() {
-    one_off_send(Engine::Postgres, "one_off_send_postgres").await;
-}
+both_engines!(one_off_send, run = one_off_send);
 
 /// Starts the automation runs that are due, then delivers; returns how many started.
 async fn run(app: &TestApp, clock: &ManualClock) -> usize {
@@ -304,15 +297,7 @@ async fn automation_once_per_window(engine: Engine, test: &str) {
     assert_eq!(ada_last.status, 200);
 }
 
-#[tokio::test]
-async fn automation_once_per_window_sqlite() {
-    automation_once_per_window(Engine::Sqlite, "automation_once_per_window_sqlite").await;
-}
-
-#[tokio::test]
-async fn automation_once_per_window_postgres() {
-    automation_once_per_window(Engine::Postgres, "automation_once_per_window_postgres").await;
-}
+both_engines!(automation_once_per_window, run = automation_once_per_window);
 
 async fn csv_imports(engine: Engine, test: &str) {
     let Some((app, _clock)) = app_with_clock(engine, test).await else {
@@ -333,7 +318,7 @@ async fn csv_imports(engine: Engine, test: &str) {
                c-4,Dee,,12345,no\n\
                c-1,Eve,eve@example.com,,maybe\n";
     let r = app.csv(&import, Method::POST, bad).await;
-    assert_eq!(r.status, 422, "{:?}", r.body);
+    r.assert_refused(422, "csv_rejected", None);
     assert_eq!(r.body["error"]["code"], "csv_rejected");
     let rows: Vec<(i64, &str)> = r.body["error"]["rows"]
         .as_array()
@@ -356,7 +341,7 @@ async fn csv_imports(engine: Engine, test: &str) {
     // An external id that already exists is reported too; still nothing written.
     let clash = "external_id,name\nc-1,Ada\nc-9,Again\n";
     let r = app.csv(&import, Method::POST, clash).await;
-    assert_eq!(r.status, 422);
+    r.assert_refused(422, "csv_rejected", None);
     assert_eq!(r.body["error"]["rows"][0]["row"], 3);
     assert_eq!(app.count("members").await, 1);
     assert_eq!(
@@ -445,7 +430,7 @@ async fn csv_imports(engine: Engine, test: &str) {
             "email\nada@example.com\nnobody@example.com\n",
         )
         .await;
-    assert_eq!(r.status, 422);
+    r.assert_refused(422, "csv_rejected", None);
     assert_eq!(r.body["error"]["rows"][0]["row"], 3);
     let r = app
         .csv(
@@ -467,15 +452,7 @@ async fn csv_imports(engine: Engine, test: &str) {
     assert_eq!(preview.body["would_skip"], 1);
 }
 
-#[tokio::test]
-async fn csv_imports_sqlite() {
-    csv_imports(Engine::Sqlite, "csv_imports_sqlite").await;
-}
-
-#[tokio::test]
-async fn csv_imports_postgres() {
-    csv_imports(Engine::Postgres, "csv_imports_postgres").await;
-}
+both_engines!(csv_imports, run = csv_imports);
 
 /// `passwright import members`: one bad row imports nothing and names the row; a good file
 /// is imported whole.

@@ -11,6 +11,7 @@ use passwright::clock::SystemClock;
 use reqwest::Method;
 use serde_json::json;
 
+use crate::both_engines;
 use crate::device::{install, push_token, Device};
 use crate::fake_apns::FakeApns;
 use crate::helpers::*;
@@ -190,19 +191,7 @@ async fn crash(engine: Engine, test: &str) {
     drop(restarted);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kill_9_mid_fan_out_loses_no_push_sqlite() {
-    crash(Engine::Sqlite, "kill_9_mid_fan_out_loses_no_push_sqlite").await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kill_9_mid_fan_out_loses_no_push_postgres() {
-    crash(
-        Engine::Postgres,
-        "kill_9_mid_fan_out_loses_no_push_postgres",
-    )
-    .await;
-}
+both_engines!(kill_9_mid_fan_out_loses_no_push, run = crash);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_on_postgres_deliver_each_push_once() {
@@ -285,14 +274,7 @@ async fn long_range(engine: Engine, test: &str) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_push_range_longer_than_the_lease_keeps_it_sqlite() {
-    let test = "a_push_range_longer_than_the_lease_keeps_it_sqlite";
-    long_range(Engine::Sqlite, test).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_push_range_longer_than_the_lease_keeps_it_postgres() {
-    let test = "a_push_range_longer_than_the_lease_keeps_it_postgres";
-    long_range(Engine::Postgres, test).await;
-}
+both_engines!(
+    a_push_range_longer_than_the_lease_keeps_it,
+    run = long_range
+);

@@ -8,6 +8,7 @@ use passwright::redemption::expiry::{run, ExpiryRun};
 use serde_json::{json, Value};
 use time::Duration;
 
+use crate::both_engines;
 use crate::device::pass_json;
 use crate::helpers::*;
 
@@ -190,7 +191,7 @@ async fn expiry_in_order_with_one_reminder(engine: Engine, test: &str) {
             &[],
         )
         .await;
-    assert_eq!(bad.status, 422);
+    bad.assert_refused(422, "validation_failed", Some("months"));
     assert_eq!(bad.body["error"]["field"], "months");
 }
 
@@ -199,12 +200,4 @@ fn clock_now(clock: &ManualClock) -> time::OffsetDateTime {
     clock.now()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn expiry_sqlite() {
-    expiry_in_order_with_one_reminder(Engine::Sqlite, "expiry::sqlite").await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn expiry_postgres() {
-    expiry_in_order_with_one_reminder(Engine::Postgres, "expiry::postgres").await;
-}
+both_engines!(expiry, run = expiry_in_order_with_one_reminder);

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use passwright::clock::ManualClock;
 use serde_json::{json, Value};
 
+use crate::both_engines;
 use crate::fake_google::FakeGoogle;
 use crate::google_callbacks::{message, TestCallbackKeys, FAR_FUTURE_MS};
 use crate::helpers::*;
@@ -299,15 +300,7 @@ async fn journey(engine: Engine, test: &str) {
     assert_eq!(seen, [("google", "installed"), ("google", "removed")]);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn google_card_journey_sqlite() {
-    journey(Engine::Sqlite, "google_card_journey_sqlite").await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn google_card_journey_postgres() {
-    journey(Engine::Postgres, "google_card_journey_postgres").await;
-}
+both_engines!(google_card_journey, run = journey);
 
 #[tokio::test]
 async fn without_the_api_links_carry_the_whole_card_within_1800_characters() {

@@ -16,11 +16,8 @@ use serde_json::{json, Value};
 pub const PASS_TYPE_ID: &str = "pass.com.example.passwright-tests";
 pub const TEAM_ID: &str = "TESTTEAM01";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Engine {
-    Sqlite,
-    Postgres,
-}
+/// The database engine a test runs on: the store's own type.
+pub use passwright::storage::Engine;
 
 /// Fake Apple PKI for the whole test run (generated, never committed).
 pub struct TestPki {
@@ -243,6 +240,28 @@ impl Reply {
     pub fn code(&self) -> &str {
         self.body["error"]["code"].as_str().unwrap_or("")
     }
+
+    /// Asserts that the API refused the request the way a client is told: the `status`, the
+    /// stable error `code`, and the request `field` the error names (`None`: it names none).
+    #[track_caller]
+    pub fn assert_refused(&self, status: u16, code: &str, field: Option<&str>) {
+        let error = &self.body["error"];
+        assert_eq!(
+            (
+                self.status.as_u16(),
+                error["code"].as_str(),
+                error["field"].as_str()
+            ),
+            (status, Some(code), field),
+            "refused otherwise than expected: {}",
+            self.body
+        );
+        assert!(
+            error["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "a refusal says why in words: {}",
+            self.body
+        );
+    }
 }
 
 impl TestApp {
@@ -388,9 +407,33 @@ pub async fn reply(resp: reqwest::Response) -> Reply {
     }
 }
 
-/// Runs one async test body on SQLite and on PostgreSQL (when configured).
+/// The one way to run a test on both engines: SQLite, and PostgreSQL when configured (said
+/// loudly when not, a failure when required). Two forms:
+///
+/// - `both_engines!(name, |app: TestApp| async move { .. })`: the body gets an app started on
+///   each engine with the default test settings.
+/// - `both_engines!(name, run = f)`: for a test that builds its app itself (its own settings,
+///   clock or stand-ins), `f(engine, test_name)` runs once per engine; `f` is an async fn or a
+///   closure `|engine, test| g(engine, test, ..)`.
+///
+/// Either way the tests are `name::sqlite` and `name::postgres`.
 #[macro_export]
 macro_rules! both_engines {
+    ($name:ident, run = $run:expr) => {
+        mod $name {
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                ($run)(Engine::Sqlite, concat!(stringify!($name), "::sqlite")).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                ($run)(Engine::Postgres, concat!(stringify!($name), "::postgres")).await;
+            }
+        }
+    };
     ($name:ident, $body:expr) => {
         mod $name {
             use super::*;

@@ -247,7 +247,7 @@ both_engines!(
                 &app.admin,
             )
             .await;
-        assert_eq!(r.status, 422);
+        r.assert_refused(422, "validation_failed", Some("member_id"));
 
         // Read, revoke (twice is fine), and the page is gone.
         let one = format!("/api/v1/links/{code}");
@@ -268,9 +268,9 @@ both_engines!(
         assert_eq!(status, 410);
         assert!(html.contains("This link is no longer valid"), "{html}");
         let r = app.get("/api/v1/links/zzzzzzzz", &app.admin).await;
-        assert_eq!((r.status.as_u16(), r.code()), (404, "not_found"));
+        r.assert_refused(404, "not_found", None);
         let r = app.get("/api/v1/links/NOT-A-CODE", &app.admin).await;
-        assert_eq!(r.status, 404);
+        r.assert_refused(404, "not_found", None);
     }
 );
 
@@ -327,23 +327,10 @@ both_engines!(
     }
 );
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn card_page_orders_the_wallet_buttons_for_the_platform_sqlite() {
-    wallet_buttons(
-        Engine::Sqlite,
-        "card_page_orders_the_wallet_buttons::sqlite",
-    )
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn card_page_orders_the_wallet_buttons_for_the_platform_postgres() {
-    wallet_buttons(
-        Engine::Postgres,
-        "card_page_orders_the_wallet_buttons::postgres",
-    )
-    .await;
-}
+both_engines!(
+    card_page_orders_the_wallet_buttons_for_the_platform,
+    run = wallet_buttons
+);
 
 async fn wallet_buttons(engine: Engine, test: &str) {
     let Some((app, _account)) = google_app(engine, test).await else {

@@ -6,6 +6,7 @@
 
 use serde_json::json;
 
+use crate::both_engines;
 use crate::chromium::{Browser, Launch};
 use crate::helpers::*;
 use crate::landing::{
@@ -17,15 +18,7 @@ async fn button_ids(b: &mut Browser) -> serde_json::Value {
         .await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn landing_pages_in_chromium_sqlite() {
-    landing_in_chromium(Engine::Sqlite, "landing_pages_in_chromium::sqlite").await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn landing_pages_in_chromium_postgres() {
-    landing_in_chromium(Engine::Postgres, "landing_pages_in_chromium::postgres").await;
-}
+both_engines!(landing_pages_in_chromium, run = landing_in_chromium);
 
 async fn landing_in_chromium(engine: Engine, test: &str) {
     let Some((app, _account)) = google_app(engine, test).await else {

@@ -21,14 +21,14 @@ both_engines!(enroll_list_update, |app: TestApp| async move {
             json!({"name": "Someone else", "external_id": "crm-1"}),
         )
         .await;
-    assert_eq!((r.status.as_u16(), r.code()), (409, "external_id_taken"));
+    r.assert_refused(409, "external_id_taken", None);
     let r = app
         .enroll(
             &program,
             json!({"name": "No phone", "consent": {"sms": true}}),
         )
         .await;
-    assert_eq!(r.status, 422);
+    r.assert_refused(422, "validation_failed", Some("consent.sms"));
 
     for i in 0..6 {
         app.member(&program, &format!("M{i}")).await;
@@ -105,7 +105,7 @@ both_engines!(enroll_list_update, |app: TestApp| async move {
             &[],
         )
         .await;
-    assert_eq!(r.status, 422);
+    r.assert_refused(422, "validation_failed", Some("email"));
     let again = app.get(&format!("/api/v1/members/{ada}"), &app.admin).await;
     assert_eq!(
         again.body["email"], "Ada@example.com",

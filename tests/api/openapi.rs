@@ -949,7 +949,7 @@ async fn documented_schemas_match_what_the_server_answers() {
     let r = api
         .finish("PUT", slot, put(logo.clone(), "image/gif"))
         .await;
-    assert_eq!(r.status, 415);
+    r.assert_refused(415, "unsupported_media_type", None);
     let r = api
         .finish("PUT", slot, put(b"not a png".to_vec(), "image/png"))
         .await;
@@ -961,7 +961,7 @@ async fn documented_schemas_match_what_the_server_answers() {
     let r = api
         .call("DELETE", slot, &format!("{images}/logo"), None)
         .await;
-    assert_eq!(r.status, 404);
+    r.assert_refused(404, "not_found", None);
 
     // Members.
     let members = format!("{p}/members");
@@ -1221,7 +1221,7 @@ async fn documented_schemas_match_what_the_server_answers() {
         .await;
     assert_eq!(r.status, 200);
     let r = api.send("GET", public, &download, None, None, &[]).await;
-    assert_eq!(r.status, 404);
+    r.assert_refused(404, "not_found", None);
 
     // Voiding: changes are refused, and so is a re-issue.
     let void = "/api/v1/members/{id}/void";
@@ -1237,7 +1237,7 @@ async fn documented_schemas_match_what_the_server_answers() {
     let r = api.call("POST", void, &format!("{m}/void"), None).await;
     assert_eq!(r.status, 200);
     let r = api.send("GET", public, &download, None, None, &[]).await;
-    assert_eq!(r.status, 404);
+    r.assert_refused(404, "not_found", None);
     let r = api
         .call(
             "PATCH",
@@ -1296,7 +1296,7 @@ async fn documented_schemas_match_what_the_server_answers() {
             &[],
         )
         .await;
-    assert_eq!(r.status, 403);
+    r.assert_refused(403, "forbidden", None);
     let r = api
         .send(
             "POST",
@@ -1307,7 +1307,7 @@ async fn documented_schemas_match_what_the_server_answers() {
             &[],
         )
         .await;
-    assert_eq!(r.status, 403);
+    r.assert_refused(403, "forbidden", None);
     let r = api
         .send(
             "GET",
@@ -1520,7 +1520,9 @@ async fn webhook_answers_match_the_document() {
         .await;
     assert_eq!(r.code(), "invalid_query");
     assert_eq!(api.call("DELETE", one, &path, None).await.status, 204);
-    assert_eq!(api.call("DELETE", one, &path, None).await.status, 404);
+    api.call("DELETE", one, &path, None)
+        .await
+        .assert_refused(404, "not_found", None);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

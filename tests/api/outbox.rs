@@ -46,7 +46,7 @@ both_engines!(
         let r = app
             .adjust(&member, "too-much", json!({"points": -100, "reason": "x"}))
             .await;
-        assert_eq!(r.status, 409);
+        r.assert_refused(409, "insufficient_points", None);
         assert_eq!(store.jobs_in_state("pending", 10).await.unwrap().len(), 1);
         // A replayed request changes nothing and enqueues nothing.
         let r = app
@@ -221,7 +221,7 @@ both_engines!(
                 json!({}),
             )
             .await;
-        assert_eq!(r.status, 404, "no longer failed");
+        r.assert_refused(404, "not_found", None);
     }
 );
 

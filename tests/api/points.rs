@@ -65,7 +65,7 @@ both_engines!(
                 json!({"amount": "99.00"}),
             )
             .await;
-        assert_eq!(other.status, 409);
+        other.assert_refused(409, "idempotency_key_reused", None);
         assert_eq!(other.code(), "idempotency_key_reused");
         let missing = app
             .send(
@@ -76,7 +76,7 @@ both_engines!(
                 &[],
             )
             .await;
-        assert_eq!(missing.status, 400);
+        missing.assert_refused(400, "idempotency_key_required", None);
         assert_eq!(missing.code(), "idempotency_key_required");
     }
 );
@@ -127,7 +127,7 @@ both_engines!(
         let r = app
             .adjust(&member, "a1", json!({"points": -50, "reason": "refund"}))
             .await;
-        assert_eq!(r.status, 409);
+        r.assert_refused(409, "insufficient_points", None);
         assert_eq!(r.code(), "insufficient_points");
         assert_eq!(app.count("ledger_entries").await, 1);
         let r = app
@@ -152,7 +152,7 @@ both_engines!(
         let r = app
             .adjust(&member, "a3", json!({"points": 0, "reason": "nothing"}))
             .await;
-        assert_eq!(r.status, 422);
+        r.assert_refused(422, "validation_failed", Some("points"));
     }
 );
 
@@ -171,7 +171,7 @@ both_engines!(voided_members_earn_nothing, |app: TestApp| async move {
     let r = app
         .earn(&member, &app.admin, "v1", json!({"amount": 20}))
         .await;
-    assert_eq!(r.status, 409);
+    r.assert_refused(409, "member_voided", None);
     assert_eq!(r.code(), "member_voided");
     assert_eq!(app.count("ledger_entries").await, 0);
 });

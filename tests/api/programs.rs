@@ -146,7 +146,7 @@ both_engines!(program_lifecycle, |app: TestApp| async move {
             json!({"name": "Nothing", "cost": -1}),
         )
         .await;
-    assert_eq!(r.status, 422);
+    r.assert_refused(422, "validation_failed", Some("cost"));
 });
 
 #[tokio::test]

@@ -9,6 +9,7 @@ use passwright::clock::{ManualClock, SystemClock};
 use reqwest::Method;
 use serde_json::json;
 
+use crate::both_engines;
 use crate::device::{install, pass_json, push_token, Device};
 use crate::fake_apns::Reply as Apns;
 use crate::helpers::*;
@@ -108,19 +109,7 @@ async fn walk(engine: Engine, test: &str) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_device_walks_the_whole_protocol_sqlite() {
-    walk(Engine::Sqlite, "a_device_walks_the_whole_protocol_sqlite").await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_device_walks_the_whole_protocol_postgres() {
-    walk(
-        Engine::Postgres,
-        "a_device_walks_the_whole_protocol_postgres",
-    )
-    .await;
-}
+both_engines!(a_device_walks_the_whole_protocol, run = walk);
 
 /// What makes the devices' card change.
 #[derive(Clone, Copy)]
@@ -236,29 +225,15 @@ impl Later for ManualClock {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn apns_outcomes_prune_keep_and_retry_sqlite() {
-    let test = "apns_outcomes_prune_keep_and_retry_sqlite";
-    outcomes(Engine::Sqlite, test, Change::Card).await;
-}
+both_engines!(
+    apns_outcomes_prune_keep_and_retry,
+    run = |engine, test| outcomes(engine, test, Change::Card)
+);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn apns_outcomes_prune_keep_and_retry_postgres() {
-    let test = "apns_outcomes_prune_keep_and_retry_postgres";
-    outcomes(Engine::Postgres, test, Change::Card).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn apns_outcomes_of_a_push_range_sqlite() {
-    let test = "apns_outcomes_of_a_push_range_sqlite";
-    outcomes(Engine::Sqlite, test, Change::Program).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn apns_outcomes_of_a_push_range_postgres() {
-    let test = "apns_outcomes_of_a_push_range_postgres";
-    outcomes(Engine::Postgres, test, Change::Program).await;
-}
+both_engines!(
+    apns_outcomes_of_a_push_range,
+    run = |engine, test| outcomes(engine, test, Change::Program)
+);
 
 /// A program-wide change through the API: the tiers become Member and VIP (from 2 points).
 async fn add_vip_tier(app: &TestApp, program: &str) {
@@ -331,23 +306,10 @@ async fn program_change(engine: Engine, test: &str) {
     assert_eq!(pass_json(&fetched.bytes)["voided"], true);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_program_change_pushes_every_device_once_sqlite() {
-    program_change(
-        Engine::Sqlite,
-        "a_program_change_pushes_every_device_once_sqlite",
-    )
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_program_change_pushes_every_device_once_postgres() {
-    program_change(
-        Engine::Postgres,
-        "a_program_change_pushes_every_device_once_postgres",
-    )
-    .await;
-}
+both_engines!(
+    a_program_change_pushes_every_device_once,
+    run = program_change
+);
 
 /// A device that registers again with a new push token (Wallet does after a restore): every
 /// later push goes to the new token, whether a card of it changed (its own push job) or the
@@ -387,15 +349,7 @@ async fn refreshed_token(engine: Engine, test: &str) {
     assert_eq!(fake.requests().len(), 2);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pushes_follow_a_refreshed_token_sqlite() {
-    refreshed_token(Engine::Sqlite, "pushes_follow_a_refreshed_token_sqlite").await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pushes_follow_a_refreshed_token_postgres() {
-    refreshed_token(Engine::Postgres, "pushes_follow_a_refreshed_token_postgres").await;
-}
+both_engines!(pushes_follow_a_refreshed_token, run = refreshed_token);
 
 /// Running workers start a program's fan-out as soon as the change is committed, not at
 /// their next poll (here an hour away).
@@ -422,16 +376,7 @@ async fn program_change_wakes(engine: Engine, test: &str) {
     assert_eq!(fake.count_for(&phone.push_token), 1);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_program_change_wakes_the_workers_sqlite() {
-    program_change_wakes(Engine::Sqlite, "a_program_change_wakes_the_workers_sqlite").await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_program_change_wakes_the_workers_postgres() {
-    program_change_wakes(
-        Engine::Postgres,
-        "a_program_change_wakes_the_workers_postgres",
-    )
-    .await;
-}
+both_engines!(
+    a_program_change_wakes_the_workers,
+    run = program_change_wakes
+);

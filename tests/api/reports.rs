@@ -7,6 +7,7 @@ use passwright::clock::{ManualClock, SharedClock};
 use serde_json::{json, Value};
 use time::{Date, Duration};
 
+use crate::both_engines;
 use crate::device::{install, push_token, Device};
 use crate::helpers::*;
 
@@ -108,7 +109,7 @@ async fn fixture(engine: Engine, test: &str) -> Option<Fixture> {
     assert_eq!(r.body["entry"]["amount"], 40);
     let forged = format!("{}x", &ada_code[..ada_code.len() - 1]);
     let r = act(&staff_a, json!({"code": forged, "location_id": main})).await;
-    assert_eq!(r.status, 422);
+    r.assert_refused(422, "scan_rejected", None);
     let r = act(&staff_b, purchase(&bob_code, kiosk, "10.00", json!([]))).await;
     assert_eq!(r.body["entry"]["amount"], 10);
 
@@ -378,15 +379,9 @@ async fn reports_match_the_hand_computed_fixture(engine: Engine, test: &str) {
         assert_eq!(r.body["error"]["field"], field, "{query}");
     }
     let staff = app.create_key("staff", Some(&f.program)).await;
-    assert_eq!(app.get(&base, &staff).await.status, 403);
+    app.get(&base, &staff)
+        .await
+        .assert_refused(403, "forbidden", None);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reports_sqlite() {
-    reports_match_the_hand_computed_fixture(Engine::Sqlite, "reports::sqlite").await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reports_postgres() {
-    reports_match_the_hand_computed_fixture(Engine::Postgres, "reports::postgres").await;
-}
+both_engines!(reports, run = reports_match_the_hand_computed_fixture);

@@ -147,7 +147,7 @@ both_engines!(scan_then_purchase_and_redeem, |app: TestApp| async move {
             json!({"code": code, "action": "purchase", "amount": "99.00"}),
         )
         .await;
-    assert_eq!(other.status, 409);
+    other.assert_refused(409, "idempotency_key_reused", None);
     assert_eq!(other.code(), "idempotency_key_reused");
 
     // Redeem the single-use reward: once.
@@ -173,7 +173,7 @@ both_engines!(scan_then_purchase_and_redeem, |app: TestApp| async move {
     )
     .await;
     let twice = app.scan(&c.staff, Some("till-1-3"), redeem).await;
-    assert_eq!(twice.status, 409, "{:?}", twice.body);
+    twice.assert_refused(409, "reward_already_redeemed", None);
     assert_eq!(twice.code(), "reward_already_redeemed");
     assert_eq!(twice.body["scan"]["result"], "rejected");
     assert_eq!(twice.body["scan"]["reason"], "reward_already_redeemed");
@@ -195,7 +195,7 @@ both_engines!(scan_then_purchase_and_redeem, |app: TestApp| async move {
             json!({"code": code, "action": "redeem", "reward_id": c.repeatable}),
         )
         .await;
-    assert_eq!(broke.status, 409);
+    broke.assert_refused(409, "insufficient_points", None);
     assert_eq!(broke.code(), "insufficient_points");
     // Balance: 60 - 50 + 100 - 90 = 20, and the ledger agrees.
     let member = app
@@ -215,7 +215,7 @@ both_engines!(scan_then_purchase_and_redeem, |app: TestApp| async move {
     // Every request is one scan record; staff cannot read the list, marketers can.
     assert_eq!(app.count("scans").await, 9);
     let denied = app.get("/api/v1/scans", &c.staff).await;
-    assert_eq!(denied.status, 403);
+    denied.assert_refused(403, "forbidden", None);
     let list = app
         .get(
             &format!("/api/v1/scans?program_id={}", c.program),
@@ -305,7 +305,7 @@ both_engines!(
                 json!({"code": text, "action": "redeem", "reward_id": c.single, "location_id": c.location}),
             )
             .await;
-            assert_eq!(r.status, 422, "{text}: {:?}", r.body);
+            r.assert_refused(422, "scan_rejected", None);
             assert_eq!(r.code(), "scan_rejected");
             assert_eq!(r.body["error"]["reason"], reason, "{text}");
             assert_eq!(r.body["scan"]["result"], "rejected");
@@ -346,7 +346,7 @@ both_engines!(
         // A genuinely signed code for a generation the card has left behind.
         let old = keys.card_token(&member.serial, member.card_generation - 1);
         let r = app.scan(&c.staff, None, json!({"code": old})).await;
-        assert_eq!(r.status, 422);
+        r.assert_refused(422, "scan_rejected", None);
         assert_eq!(r.body["error"]["reason"], "superseded");
         assert_eq!(r.body["scan"]["member_id"], c.member.as_str());
         // A valid code for a card that does not exist.
@@ -361,7 +361,7 @@ both_engines!(
         let other_staff = app.create_key("staff", Some(&other_program)).await;
         let code = app.card_code(&c.member).await;
         let r = app.scan(&other_staff, None, json!({"code": code})).await;
-        assert_eq!(r.status, 422);
+        r.assert_refused(422, "scan_rejected", None);
         assert_eq!(r.body["error"]["reason"], "other_program");
         assert!(
             r.body["scan"]["member_id"].is_null(),
@@ -427,7 +427,7 @@ both_engines!(bad_scan_requests_write_nothing, |app: TestApp| async move {
             json!({"code": code, "action": "redeem", "reward_id": "rwd_aaaaaaaaaaaaaaaa"}),
         )
         .await;
-    assert_eq!(r.status, 404);
+    r.assert_refused(404, "not_found", None);
     assert_eq!(r.body["scan"]["reason"], "unknown_reward");
     assert_eq!(app.count("scans").await, 1);
     // Locations: names are unique per program; staff cannot create them.
@@ -438,7 +438,7 @@ both_engines!(bad_scan_requests_write_nothing, |app: TestApp| async move {
             json!({"name": "Main Street"}),
         )
         .await;
-    assert_eq!(dup.status, 409);
+    dup.assert_refused(409, "location_name_taken", None);
     assert_eq!(dup.code(), "location_name_taken");
     let staff = app
         .post(
@@ -447,7 +447,7 @@ both_engines!(bad_scan_requests_write_nothing, |app: TestApp| async move {
             json!({"name": "Kiosk"}),
         )
         .await;
-    assert_eq!(staff.status, 403);
+    staff.assert_refused(403, "forbidden", None);
     let visible = app.get("/api/v1/locations", &c.staff).await;
     assert_eq!(visible.body["locations"][0]["program_name"], "Test Beans");
     let me = app.get("/api/v1/me", &c.staff).await;
@@ -631,7 +631,7 @@ both_engines!(
                 json!({}),
             )
             .await;
-        assert_eq!(staff_try.status, 403, "staff cannot re-issue cards");
+        staff_try.assert_refused(403, "forbidden", None);
         let r = app
             .post(
                 &format!("/api/v1/members/{}/reissue", c.member),
@@ -660,7 +660,7 @@ both_engines!(
                 json!({"code": old_code, "location_id": c.location}),
             )
             .await;
-        assert_eq!(old.status, 422, "{:?}", old.body);
+        old.assert_refused(422, "scan_rejected", None);
         assert_eq!(old.body["error"]["reason"], "superseded");
         assert_eq!(old.body["scan"]["result"], "rejected");
         let new = app
@@ -690,7 +690,7 @@ both_engines!(
                 json!({}),
             )
             .await;
-        assert_eq!(again.status, 409);
+        again.assert_refused(409, "member_voided", None);
         assert_eq!(again.body["error"]["code"], "member_voided");
     }
 );

@@ -230,7 +230,9 @@ both_engines!(
         assert_eq!(entries[0]["message"], "second line");
         assert!(entries[1]["message"].as_str().unwrap().contains("401"));
         let staff = app.create_key("staff", None).await;
-        assert_eq!(app.get("/api/v1/device-logs", &staff).await.status, 403);
+        app.get("/api/v1/device-logs", &staff)
+            .await
+            .assert_refused(403, "forbidden", None);
         let metrics = app.metrics().await;
         assert!(metrics.contains("passwright_device_logs 2"), "{metrics}");
     }

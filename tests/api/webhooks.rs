@@ -243,8 +243,12 @@ both_engines!(
         let staff = app.create_key("staff", Some(&program)).await;
         let marketer = app.create_key("marketer", Some(&program)).await;
         for key in [&outsider, &staff] {
-            assert_eq!(app.get(&path, key).await.status, 403);
-            assert_eq!(app.get(&hooks, key).await.status, 403);
+            app.get(&path, key)
+                .await
+                .assert_refused(403, "forbidden", None);
+            app.get(&hooks, key)
+                .await
+                .assert_refused(403, "forbidden", None);
             assert_eq!(
                 app.post(&hooks, key, json!({"url": "https://e.com/"}))
                     .await
@@ -281,7 +285,9 @@ both_engines!(
             .send(Method::DELETE, &path, Some(&marketer), None, &[])
             .await;
         assert_eq!(r.status, 204);
-        assert_eq!(app.get(&path, &app.admin).await.status, 404);
+        app.get(&path, &app.admin)
+            .await
+            .assert_refused(404, "not_found", None);
         assert_eq!(
             app.get("/api/v1/webhooks/whk_x", &app.admin).await.status,
             404
@@ -724,12 +730,4 @@ async fn retries(engine: Engine, test: &str) {
     assert_eq!(metric(&metrics, "gave_up"), "1");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn failed_deliveries_are_retried_sqlite() {
-    retries(Engine::Sqlite, "failed_deliveries_are_retried_sqlite").await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn failed_deliveries_are_retried_postgres() {
-    retries(Engine::Postgres, "failed_deliveries_are_retried_postgres").await;
-}
+both_engines!(failed_deliveries_are_retried, run = retries);
