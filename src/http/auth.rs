@@ -9,6 +9,7 @@ use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
 use super::error::ApiError;
 use crate::domain::api_key::{ApiKey, KeySecret, Role};
 use crate::domain::ids::ProgramId;
+use crate::http::error_code::ErrorCode;
 use crate::state::AppState;
 use crate::storage::StoreError;
 
@@ -88,8 +89,7 @@ impl FromRequest for Caller {
             };
             if key.revoked_at.is_some() {
                 return Err(ApiError::new(
-                    actix_web::http::StatusCode::UNAUTHORIZED,
-                    "api_key_revoked",
+                    ErrorCode::ApiKeyRevoked,
                     "this API key has been revoked",
                 ));
             }

@@ -1,10 +1,12 @@
 //! The REST API's one mapping from errors to responses: JSON `{"error": {"code", "message"}}`
-//! with a stable snake_case code. Internal error text is logged, never sent.
+//! with a stable snake_case code ([`ErrorCode`]), whose status it is. Internal error text is
+//! logged, never sent.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
 
+use super::error_code::ErrorCode;
 use crate::domain::Invalid;
 use crate::storage::{Conflict, StoreError};
 
@@ -12,8 +14,7 @@ use crate::storage::{Conflict, StoreError};
 pub enum ApiError {
     #[error("{message}")]
     Client {
-        status: StatusCode,
-        code: &'static str,
+        code: ErrorCode,
         message: String,
         field: Option<String>,
     },
@@ -22,9 +23,8 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         ApiError::Client {
-            status,
             code,
             message: message.into(),
             field: None,
@@ -32,37 +32,28 @@ impl ApiError {
     }
 
     pub fn unauthorized(message: &str) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+        Self::new(ErrorCode::Unauthorized, message)
     }
 
     pub fn forbidden(message: &str) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+        Self::new(ErrorCode::Forbidden, message)
     }
 
     pub fn not_found(what: &str) -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("{what} not found"),
-        )
-    }
-
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, code, message)
+        Self::new(ErrorCode::NotFound, format!("{what} not found"))
     }
 
     pub fn payload_too_large(limit: usize) -> Self {
         Self::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
+            ErrorCode::PayloadTooLarge,
             format!("the request body is larger than {limit} bytes"),
         )
     }
 
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            ApiError::Client { code, .. } => code,
-            ApiError::Unexpected(_) => "internal_error",
+            ApiError::Client { code, .. } => *code,
+            ApiError::Unexpected(_) => ErrorCode::InternalError,
         }
     }
 }
@@ -70,8 +61,7 @@ impl ApiError {
 impl From<Invalid> for ApiError {
     fn from(e: Invalid) -> Self {
         ApiError::Client {
-            status: StatusCode::UNPROCESSABLE_ENTITY,
-            code: "validation_failed",
+            code: ErrorCode::ValidationFailed,
             message: e.to_string(),
             field: Some(e.field),
         }
@@ -85,11 +75,11 @@ pub fn store_error(e: StoreError, what: &str) -> ApiError {
         StoreError::NotFound => ApiError::not_found(what),
         StoreError::Conflict(c) => {
             let code = match c {
-                Conflict::ExternalIdTaken => "external_id_taken",
-                Conflict::IdempotencyKeyReused => "idempotency_key_reused",
-                Conflict::InsufficientPoints { .. } => "insufficient_points",
-                Conflict::MemberVoided => "member_voided",
-                Conflict::LocationNameTaken => "location_name_taken",
+                Conflict::ExternalIdTaken => ErrorCode::ExternalIdTaken,
+                Conflict::IdempotencyKeyReused => ErrorCode::IdempotencyKeyReused,
+                Conflict::InsufficientPoints { .. } => ErrorCode::InsufficientPoints,
+                Conflict::MemberVoided => ErrorCode::MemberVoided,
+                Conflict::LocationNameTaken => ErrorCode::LocationNameTaken,
             };
             let message = match c {
                 Conflict::InsufficientPoints { balance } => {
@@ -97,7 +87,7 @@ pub fn store_error(e: StoreError, what: &str) -> ApiError {
                 }
                 other => other.to_string(),
             };
-            ApiError::new(StatusCode::CONFLICT, code, message)
+            ApiError::new(code, message)
         }
         StoreError::Unexpected(e) => ApiError::Unexpected(e),
     }
@@ -111,10 +101,7 @@ impl From<StoreError> for ApiError {
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        match self {
-            ApiError::Client { status, .. } => *status,
-            ApiError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+        self.code().status()
     }
 
     fn error_response(&self) -> HttpResponse {
@@ -143,29 +130,21 @@ pub fn json_error(err: actix_web::error::JsonPayloadError, limit: usize) -> ApiE
     match err {
         E::Overflow { .. } | E::OverflowKnownLength { .. } => ApiError::payload_too_large(limit),
         E::ContentType => ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             "send the body as application/json",
         ),
-        E::Deserialize(e) if e.is_data() => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_body",
-            e.to_string(),
+        E::Deserialize(e) if e.is_data() => ApiError::new(ErrorCode::InvalidBody, e.to_string()),
+        E::Deserialize(e) => ApiError::new(
+            ErrorCode::MalformedJson,
+            format!("the body is not valid JSON: {e}"),
         ),
-        E::Deserialize(e) => {
-            ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
-        }
-        other => ApiError::bad_request("bad_body", other.to_string()),
+        other => ApiError::new(ErrorCode::BadBody, other.to_string()),
     }
 }
 
 /// Query string errors: 422 with what serde said.
 pub fn query_error(err: actix_web::error::QueryPayloadError) -> ApiError {
-    ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "invalid_query",
-        err.to_string(),
-    )
+    ApiError::new(ErrorCode::InvalidQuery, err.to_string())
 }
 
 /// Unknown routes under the API answer JSON too.
@@ -176,8 +155,7 @@ pub async fn no_route() -> HttpResponse {
 /// A known route asked with a method it does not have.
 pub async fn no_method() -> HttpResponse {
     ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
+        ErrorCode::MethodNotAllowed,
         "this route does not take that method",
     )
     .error_response()

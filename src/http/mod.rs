@@ -5,6 +5,7 @@ pub mod api;
 pub mod auth;
 pub mod downloads;
 pub mod error;
+pub mod error_code;
 pub mod google;
 mod health;
 mod images;
@@ -21,6 +22,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use std::time::{Duration, SystemTime};
 
 use crate::cards::SignedPass;
+use crate::http::error_code::ErrorCode;
 use crate::wallet::apple::PKPASS_CONTENT_TYPE;
 use limits::HttpLimits;
 
@@ -50,8 +52,7 @@ pub(crate) async fn to_the_end<T: Send + 'static>(
         Ok(out) => Ok(out),
         Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
         Err(_) => Err(error::ApiError::new(
-            actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
-            "shutting_down",
+            ErrorCode::ShuttingDown,
             "the server is shutting down; try again",
         )),
     }

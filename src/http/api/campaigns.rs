@@ -1,7 +1,6 @@
 //! Campaigns: create, list, read (with progress and funnel), set a list audience from CSV,
 //! preview, send (or switch an automation on), pause.
 
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -15,6 +14,7 @@ use crate::domain::member::Member;
 use crate::domain::sms::sms_size;
 use crate::http::auth::Caller;
 use crate::http::error::ApiError;
+use crate::http::error_code::ErrorCode;
 use crate::messaging::render::{render_email, render_sms, MessageContext};
 use crate::reports::charts::funnel;
 use crate::state::AppState;
@@ -143,8 +143,7 @@ async fn set_audience(
     let campaign = load::campaign(&state, &caller, &id).await?;
     if campaign.audience != Audience::List {
         return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "not_a_list_audience",
+            ErrorCode::NotAListAudience,
             "this campaign's audience is not a list; create it with {\"kind\": \"list\"}",
         ));
     }
@@ -236,8 +235,7 @@ pub(super) fn require_csv(req: &HttpRequest) -> Result<(), ApiError> {
         Ok(())
     } else {
         Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             "send the file as text/csv",
         ))
     }
@@ -247,7 +245,7 @@ pub(super) fn require_csv(req: &HttpRequest) -> Result<(), ApiError> {
 pub(super) fn rejected(errors: Vec<RowError>) -> HttpResponse {
     HttpResponse::UnprocessableEntity().json(json!({
         "error": {
-            "code": "csv_rejected",
+            "code": ErrorCode::CsvRejected,
             "message": format!("{} problem(s) in the file; nothing was written", errors.len()),
             "rows": errors,
         }
@@ -275,8 +273,7 @@ async fn preview(
     } else {
         serde_json::from_slice(&body).map_err(|e| {
             ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_body",
+                ErrorCode::InvalidBody,
                 format!("the request body is not valid: {e}"),
             )
         })?
@@ -352,8 +349,7 @@ async fn send(
     let campaign = load::campaign(&state, &caller, &id).await?;
     if !campaign.sends() {
         return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "campaign_sends_nothing",
+            ErrorCode::CampaignSendsNothing,
             "print and web campaigns send no messages; share their links instead",
         ));
     }
@@ -367,8 +363,7 @@ async fn send(
             Ok(HttpResponse::Accepted().json(full_view(&state, &started).await?))
         }
         None => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "campaign_not_startable",
+            ErrorCode::CampaignNotStartable,
             format!(
                 "the campaign is {}; only a draft (or a paused automation) can be sent",
                 campaign.status.as_str()
@@ -390,8 +385,7 @@ async fn pause(
         .await?
     {
         return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "campaign_not_active",
+            ErrorCode::CampaignNotActive,
             "only an active automation can be paused",
         ));
     }

@@ -2,7 +2,6 @@
 //! link inserts the member's loyalty object first (so the link only names it) and from then
 //! on every change of the member is sent to Google through the outbox.
 
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
@@ -10,6 +9,7 @@ use super::{load, resource, READ};
 use crate::cards::google::{GoogleCardError, SaveLinkMode};
 use crate::http::auth::Caller;
 use crate::http::error::ApiError;
+use crate::http::error_code::ErrorCode;
 use crate::state::AppState;
 use crate::wallet::google::save_link::SaveLinkError;
 
@@ -26,8 +26,7 @@ async fn save_link(
     let (program, member) = load::member(&state, &caller, &id).await?;
     let Some(google) = &state.google else {
         return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "google_not_configured",
+            ErrorCode::GoogleNotConfigured,
             "Google Wallet is not configured (google.issuer_id)",
         ));
     };
@@ -42,8 +41,7 @@ async fn save_link(
         .await
         .map_err(|e| match e {
             GoogleCardError::Link(SaveLinkError::TooLong { length }) => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "save_link_too_long",
+                ErrorCode::SaveLinkTooLong,
                 format!(
                     "the save link would be {length} characters, more than the 1800 Google allows; \
                      configure Google's API (google.api_url) so links carry only the object's id"
@@ -52,8 +50,7 @@ async fn save_link(
             GoogleCardError::Api(reason) => {
                 tracing::warn!(reason, "Google Wallet refused or did not answer");
                 ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "google_unavailable",
+                    ErrorCode::GoogleUnavailable,
                     "Google Wallet did not accept the card just now; try again shortly",
                 )
             }

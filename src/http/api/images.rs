@@ -1,7 +1,6 @@
 //! Card images: a program uploads its own icon, logo and strip at @1x/@2x/@3x; anything not
 //! uploaded falls back to the defaults in `templates/images`.
 
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use serde_json::json;
@@ -9,6 +8,7 @@ use serde_json::json;
 use super::{load, resource, MANAGE, READ};
 use crate::http::auth::Caller;
 use crate::http::error::{store_error, ApiError};
+use crate::http::error_code::ErrorCode;
 use crate::http::limits::ImageLimits;
 use crate::state::AppState;
 use crate::wallet::apple::images::{file_name, validate_png, ImageKind};
@@ -79,27 +79,21 @@ async fn put(
         .unwrap_or("");
     if !content_type.starts_with("image/png") {
         return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             "upload the image as image/png",
         ));
     }
     let limit = limits.max_bytes;
     let mut body = Vec::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::bad_request("bad_body", e.to_string()))?;
+        let chunk = chunk.map_err(|e| ApiError::new(ErrorCode::BadBody, e.to_string()))?;
         if body.len() + chunk.len() > limit {
             return Err(ApiError::payload_too_large(limit));
         }
         body.extend_from_slice(&chunk);
     }
-    let info = validate_png(kind, scale, &body).map_err(|e| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_image",
-            e.to_string(),
-        )
-    })?;
+    let info = validate_png(kind, scale, &body)
+        .map_err(|e| ApiError::new(ErrorCode::InvalidImage, e.to_string()))?;
     let name = file_name(kind, scale);
     state
         .store

@@ -2,7 +2,6 @@
 //! first; a file with any bad row is refused whole with each row's problem. Optionally the
 //! new members join a list campaign, which is then sent.
 
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
@@ -13,6 +12,7 @@ use crate::domain::campaign::{Audience, CampaignStatus};
 use crate::domain::import::parse_members;
 use crate::http::auth::Caller;
 use crate::http::error::ApiError;
+use crate::http::error_code::ErrorCode;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -52,16 +52,15 @@ async fn import(
                 || campaign.status != CampaignStatus::Draft
             {
                 return Err(ApiError::new(
-                    StatusCode::CONFLICT,
-                    "campaign_not_importable",
+            ErrorCode::CampaignNotImportable,
                     "imported members can join a draft campaign of this program with a list audience",
                 ));
             }
             Some(campaign)
         }
         None if query.send => {
-            return Err(ApiError::bad_request(
-                "campaign_required",
+            return Err(ApiError::new(
+                ErrorCode::CampaignRequired,
                 "send=true needs campaign_id",
             ))
         }
@@ -99,8 +98,7 @@ async fn import(
             .await?
             .ok_or_else(|| {
                 ApiError::new(
-                    StatusCode::CONFLICT,
-                    "campaign_not_startable",
+                    ErrorCode::CampaignNotStartable,
                     "the members were imported, but the campaign could not be sent",
                 )
             })?;

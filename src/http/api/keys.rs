@@ -1,6 +1,5 @@
 //! API keys, for admins: create (the secret is in the answer, once), list, revoke.
 
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
@@ -12,6 +11,7 @@ use crate::domain::ids::{ApiKeyId, ProgramId};
 use crate::domain::Invalid;
 use crate::http::auth::Caller;
 use crate::http::error::{store_error, ApiError};
+use crate::http::error_code::ErrorCode;
 use crate::keys::{self, KeyError};
 use crate::state::AppState;
 
@@ -69,11 +69,7 @@ async fn create(
     .await
     .map_err(|e| match e {
         KeyError::Invalid(i) => i.into(),
-        KeyError::UnknownProgram(_) => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_failed",
-            e.to_string(),
-        ),
+        KeyError::UnknownProgram(_) => ApiError::new(ErrorCode::ValidationFailed, e.to_string()),
         KeyError::Store(s) => s.into(),
     })?;
     let mut body = views::api_key(&key);

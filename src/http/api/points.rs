@@ -14,6 +14,7 @@ use crate::domain::program::product_type;
 use crate::domain::{text, Invalid};
 use crate::http::auth::Caller;
 use crate::http::error::{store_error, ApiError};
+use crate::http::error_code::ErrorCode;
 use crate::http::to_the_end;
 use crate::state::AppState;
 use crate::storage::PointsOutcome;
@@ -26,8 +27,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 pub(super) fn idempotency_key(req: &HttpRequest) -> Result<IdempotencyKey, ApiError> {
     let value = req.headers().get("Idempotency-Key").ok_or_else(|| {
-        ApiError::bad_request(
-            "idempotency_key_required",
+        ApiError::new(
+            ErrorCode::IdempotencyKeyRequired,
             "send an Idempotency-Key header (any unique string per change, reused on retries)",
         )
     })?;

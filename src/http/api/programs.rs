@@ -1,6 +1,5 @@
 //! Programs: create, list, read, rename, and replace the design, tiers and earn rules.
 
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
@@ -14,6 +13,7 @@ use crate::domain::program::{Design, EarnRules, Program, Tier, Tiers};
 use crate::domain::{text, Invalid};
 use crate::http::auth::Caller;
 use crate::http::error::{store_error, ApiError};
+use crate::http::error_code::ErrorCode;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -99,8 +99,7 @@ fn apple_ids(
     let team_id = TeamId::parse(team_id.unwrap_or(signer.team_id()))?;
     if pass_type_id.as_str() != signer.pass_type_id() || team_id.as_str() != signer.team_id() {
         return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "certificate_mismatch",
+            ErrorCode::CertificateMismatch,
             format!(
                 "the configured Pass Type ID certificate is for {} (team {}); passes for {} (team {}) could not be signed",
                 signer.pass_type_id(),

@@ -14,6 +14,7 @@ use crate::domain::scan::{RejectReason, ScanAction};
 use crate::domain::Invalid;
 use crate::http::auth::Caller;
 use crate::http::error::{store_error, ApiError};
+use crate::http::error_code::ErrorCode;
 use crate::http::to_the_end;
 use crate::redemption::{Accepted, Action, Desk, ScanError, ScanReply, ScanRequest};
 use crate::state::AppState;
@@ -181,14 +182,19 @@ async fn accepted_response(state: &AppState, a: Accepted) -> Result<HttpResponse
 }
 
 fn rejected_response(scan: &crate::domain::scan::Scan, reason: RejectReason) -> HttpResponse {
-    let (status, code) = if reason.refuses_card() {
-        (StatusCode::UNPROCESSABLE_ENTITY, "scan_rejected")
-    } else if reason == RejectReason::UnknownReward {
-        (StatusCode::NOT_FOUND, "not_found")
-    } else {
-        (StatusCode::CONFLICT, reason.as_str())
+    let code = match reason {
+        RejectReason::Malformed
+        | RejectReason::Forged
+        | RejectReason::UnknownCard
+        | RejectReason::Voided
+        | RejectReason::Superseded
+        | RejectReason::OtherProgram => ErrorCode::ScanRejected,
+        RejectReason::UnknownReward => ErrorCode::NotFound,
+        RejectReason::InsufficientPoints => ErrorCode::InsufficientPoints,
+        RejectReason::RewardAlreadyRedeemed => ErrorCode::RewardAlreadyRedeemed,
+        RejectReason::RewardInactive => ErrorCode::RewardInactive,
     };
-    HttpResponse::build(status).json(json!({
+    HttpResponse::build(code.status()).json(json!({
         "error": {"code": code, "message": reason.message(), "reason": reason},
         "scan": views::scan(scan),
     }))

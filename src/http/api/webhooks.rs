@@ -2,7 +2,6 @@
 //! read, change, delete, rotate the secret, and see what was sent. Admins and marketers only:
 //! endpoint URLs may carry the receiver's own tokens.
 
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
@@ -14,6 +13,7 @@ use crate::domain::webhook::{Subscription, WebhookEndpoint, WebhookSecret, Webho
 use crate::domain::{text, Invalid};
 use crate::http::auth::Caller;
 use crate::http::error::{store_error, ApiError};
+use crate::http::error_code::ErrorCode;
 use crate::state::AppState;
 
 /// Each endpoint costs every event of the program one more job; this keeps that bounded.
@@ -89,8 +89,7 @@ async fn create(
     let description = description(body.description.as_deref())?;
     if state.store.webhooks(&program.id).await?.len() >= MAX_PER_PROGRAM {
         return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "too_many_webhooks",
+            ErrorCode::TooManyWebhooks,
             format!("a program can have at most {MAX_PER_PROGRAM} webhook endpoints"),
         ));
     }
