@@ -37,6 +37,7 @@ impl TryFrom<KeyRow> for ApiKey {
 const KEY_COLUMNS: &str = "id, name, role, program_id, created_at, revoked_at";
 
 impl Store {
+    #[tracing::instrument(name = "store.insert_api_key", skip_all)]
     pub async fn insert_api_key(&self, key: &ApiKey, secret_hash: &str) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO api_keys (id, name, role, program_id, secret_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -73,6 +74,7 @@ impl Store {
     }
 
     /// Revokes a key; revoking it again keeps the first revocation time.
+    #[tracing::instrument(name = "store.revoke_api_key", skip_all)]
     pub async fn revoke_api_key(
         &self,
         id: &ApiKeyId,

@@ -37,6 +37,7 @@ struct UpdatedRow {
 
 impl Store {
     /// Registers `serial` on the device (creating the device), refreshing its push token.
+    #[tracing::instrument(name = "store.register_device", skip_all)]
     pub async fn register_device(
         &self,
         device: &DeviceLibraryId,
@@ -96,6 +97,7 @@ impl Store {
 
     /// Removes the registration (and the device once it has none). Idempotent: true when
     /// there was one to remove.
+    #[tracing::instrument(name = "store.unregister_device", skip_all)]
     pub async fn unregister_device(
         &self,
         device: &DeviceLibraryId,
@@ -139,6 +141,7 @@ impl Store {
     /// registrations of devices with that token for that pass type, unless they registered
     /// again after `since`. Each counts as the card removed from that device. Returns how many
     /// registrations went.
+    #[tracing::instrument(name = "store.drop_push_token", skip_all)]
     pub async fn drop_push_token(
         &self,
         pass_type: &PassTypeId,
@@ -223,6 +226,7 @@ impl Store {
         Ok(Some(UpdatedSerials { serials, tag }))
     }
 
+    #[tracing::instrument(name = "store.add_device_logs", skip_all)]
     pub async fn add_device_logs(
         &self,
         messages: &[String],
@@ -254,6 +258,7 @@ impl Store {
         )
     }
 
+    #[tracing::instrument(name = "store.purge_device_logs", skip_all)]
     pub async fn purge_device_logs(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
         Ok(
             sqlx::query("DELETE FROM device_logs WHERE received_at < $1")

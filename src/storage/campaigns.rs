@@ -106,6 +106,7 @@ fn audience_sql(audience: &Audience) -> &'static str {
 }
 
 impl Store {
+    #[tracing::instrument(name = "store.insert_campaign", skip_all)]
     pub async fn insert_campaign(&self, c: &Campaign) -> Result<(), StoreError> {
         sqlx::query(&format!(
             "INSERT INTO campaigns ({CAMPAIGN_COLUMNS}) VALUES \
@@ -155,6 +156,7 @@ impl Store {
     }
 
     /// Replaces a list audience's members.
+    #[tracing::instrument(name = "store.set_campaign_members", skip_all)]
     pub async fn set_campaign_members(
         &self,
         campaign: &CampaignId,
@@ -175,6 +177,7 @@ impl Store {
     /// Starts sending: a one-off campaign goes from draft to sending, an automation becomes
     /// active; either way its first run is queued now. Returns the campaign as it is then;
     /// `None` when its status did not allow it.
+    #[tracing::instrument(name = "store.start_campaign", skip_all)]
     pub async fn start_campaign(
         &self,
         id: &CampaignId,
@@ -219,6 +222,7 @@ impl Store {
     }
 
     /// Pauses an active automation. `false` when it was not active.
+    #[tracing::instrument(name = "store.pause_campaign", skip_all)]
     pub async fn pause_campaign(
         &self,
         id: &CampaignId,
@@ -237,6 +241,7 @@ impl Store {
 
     /// Queues the next run of every automation that is due. Each run is taken by one
     /// instance: the schedule moves forward only where it still shows the time read.
+    #[tracing::instrument(name = "store.run_due_automations", skip_all)]
     pub async fn run_due_automations(&self, now: OffsetDateTime) -> Result<usize, StoreError> {
         let due: Vec<(String, String, Option<i64>)> = sqlx::query_as(
             "SELECT id, automation, next_run_at FROM campaigns WHERE status = 'active' \
@@ -352,6 +357,7 @@ impl Store {
     /// batch's job is queued and this one finished, all in one transaction. A one-off
     /// campaign is marked sent after its last batch.
     #[allow(clippy::too_many_arguments)]
+    #[tracing::instrument(name = "store.campaign_batch", skip_all)]
     pub async fn campaign_batch(
         &self,
         (job_id, worker): (i64, &str),

@@ -139,6 +139,7 @@ pub(super) async fn unsubscribed_among(
 impl Store {
     /// Sets the member's consent for `channel` and records the change; nothing is recorded
     /// when it already was so. Returns whether it changed.
+    #[tracing::instrument(name = "store.set_consent", skip_all)]
     pub async fn set_consent(
         &self,
         member: &MemberId,

@@ -57,6 +57,7 @@ impl Store {
     /// Shows `expiring` on the member's card (or clears it). A reminder not sent before for
     /// this member and date also enqueues an email and an SMS where the member agreed to
     /// them. Returns whether a new reminder was recorded.
+    #[tracing::instrument(name = "store.set_expiring", skip_all)]
     pub async fn set_expiring(
         &self,
         member: &Member,

@@ -68,6 +68,7 @@ impl Store {
     /// a few write turns together rather than one each. Cards whose job `worker` no longer
     /// holds are left alone (their new holder fans them out). Returns how many deliveries
     /// were enqueued.
+    #[tracing::instrument(name = "store.fan_out_cards", skip_all)]
     pub async fn fan_out_cards(
         &self,
         worker: &str,
@@ -127,6 +128,7 @@ impl Store {
     /// registrations after `after`, up to `ranges.per_step` of them (the first step also
     /// updates the Google class and every Google object of the program), with the job's
     /// progress saved in the same transaction.
+    #[tracing::instrument(name = "store.fan_out_program", skip_all)]
     pub async fn fan_out_program(
         &self,
         (job_id, worker): (i64, &str),
@@ -265,6 +267,7 @@ impl Store {
     }
 
     /// Extends `worker`'s lease on a running job; false when the job is no longer its own.
+    #[tracing::instrument(name = "store.renew_lease", skip_all)]
     pub async fn renew_lease(
         &self,
         job_id: i64,
@@ -281,6 +284,7 @@ impl Store {
     /// same transaction an `apple_push` job for each push that did not simply succeed:
     /// pending at its retry time, or failed with the reason for operators to see. Nothing
     /// is written if the lease was lost (the new holder pushes the range again).
+    #[tracing::instrument(name = "store.finish_pushes", skip_all)]
     pub async fn finish_pushes(
         &self,
         (job_id, worker): (i64, &str),

@@ -41,6 +41,7 @@ const COLUMNS: &str =
 
 impl Store {
     /// Records that the member has a Google object (idempotent) and returns it.
+    #[tracing::instrument(name = "store.issue_google_object", skip_all)]
     pub async fn issue_google_object(
         &self,
         member: &MemberId,
@@ -77,6 +78,7 @@ impl Store {
         .await?)
     }
 
+    #[tracing::instrument(name = "store.record_google_push", skip_all)]
     pub async fn record_google_push(
         &self,
         member: &MemberId,
@@ -113,6 +115,7 @@ impl Store {
         .await?)
     }
 
+    #[tracing::instrument(name = "store.add_google_notification", skip_all)]
     pub async fn add_google_notification(
         &self,
         object_id: &str,
@@ -128,6 +131,7 @@ impl Store {
 
     /// Records a save (`saved` true) or delete callback once per nonce, with the card event
     /// (installed or removed) for the object's member. False for a replay.
+    #[tracing::instrument(name = "store.record_google_callback", skip_all)]
     pub async fn record_google_callback(
         &self,
         nonce: &str,
@@ -187,6 +191,7 @@ impl Store {
     }
 
     /// Forgets notifications sent before `before` (only the last 24 hours count).
+    #[tracing::instrument(name = "store.purge_google_notifications", skip_all)]
     pub async fn purge_google_notifications(
         &self,
         before: OffsetDateTime,

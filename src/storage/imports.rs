@@ -18,6 +18,7 @@ use crate::domain::program::Program;
 impl Store {
     /// Enrolls every row in `program`, all or nothing; with `campaign`, the new members are
     /// also added to its list audience. `on_row` is told how many rows were written.
+    #[tracing::instrument(name = "store.import_members", skip_all)]
     pub async fn import_members(
         &self,
         program: &Program,

@@ -135,6 +135,7 @@ impl Store {
     /// Applies `change` to the member. With an idempotency key, a repeat of the same request
     /// returns the first outcome (`replayed`), and a different request under the same key is
     /// a conflict; the unique index decides, so concurrent repeats cannot both apply.
+    #[tracing::instrument(name = "store.apply_points", skip_all)]
     pub async fn apply_points(
         &self,
         program_id: &ProgramId,

@@ -34,6 +34,7 @@ impl Store {
     /// the consent they gave on the form (source `landing_page`), the `enrolled` event (which
     /// attributes them to the link's campaign), and their personal card link with the same
     /// campaign and channel. Returns the card link.
+    #[tracing::instrument(name = "store.enroll_through_link", skip_all)]
     pub async fn enroll_through_link(
         &self,
         link: &LinkRecord,

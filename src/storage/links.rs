@@ -101,6 +101,7 @@ impl TryFrom<LinkRow> for LinkRecord {
 impl Store {
     /// Creates a link. A card link is one per member, campaign and channel: asking again
     /// returns the live one.
+    #[tracing::instrument(name = "store.create_link", skip_all)]
     pub async fn create_link(
         &self,
         link: &NewLink,
@@ -113,6 +114,7 @@ impl Store {
 
     /// Like `create_link`, and says whether the link was made now (`true`) or was the
     /// member's live one already.
+    #[tracing::instrument(name = "store.get_or_create_link", skip_all)]
     pub async fn get_or_create_link(
         &self,
         link: &NewLink,
@@ -345,6 +347,7 @@ impl Store {
     }
 
     /// Revokes a link: it stops opening anything. Revoking twice keeps the first time.
+    #[tracing::instrument(name = "store.revoke_link", skip_all)]
     pub async fn revoke_link(
         &self,
         code: &LinkCode,
@@ -366,6 +369,7 @@ impl Store {
     /// new member after an enrollment. A member who enrolled through a campaign's link, or who
     /// first installs the card after following one, is attributed to that campaign and
     /// channel (once: the first campaign that brought them keeps them).
+    #[tracing::instrument(name = "store.record_link_event", skip_all)]
     pub async fn record_link_event(
         &self,
         link: &LinkRecord,

@@ -147,6 +147,7 @@ pub struct MemberPage {
 impl Store {
     /// Stores a new member; the consent they gave goes into their consent history, marked
     /// with where they gave it.
+    #[tracing::instrument(name = "store.insert_member", skip_all)]
     pub async fn insert_member(&self, m: &Member, source: ConsentSource) -> Result<(), StoreError> {
         let mut writer = self.writer().await?;
         let mut tx = writer.begin().await?;
@@ -244,6 +245,7 @@ impl Store {
 
     /// Saves the profile fields of `m` (name, contact, consent, external id) and bumps the
     /// version. Points, tier and status change only through their own operations.
+    #[tracing::instrument(name = "store.update_member_profile", skip_all)]
     pub async fn update_member_profile(
         &self,
         m: &Member,
@@ -307,6 +309,7 @@ impl Store {
     /// Voids or re-issues the card (see [`CardAction`]). Either way the card gets a new
     /// generation, so its old barcode and download link stop working, and the phones
     /// holding it receive the changed pass (same serial) through the outbox.
+    #[tracing::instrument(name = "store.change_card", skip_all)]
     pub async fn change_card(
         &self,
         id: &MemberId,

@@ -67,6 +67,7 @@ impl Store {
     /// [`Store::finish_jobs`], recording how the batch's email and SMS messages ended in the
     /// same transaction: one write for a batch of hundreds of messages. Should it fail, the
     /// messages stay queued and their jobs are tried again (delivery is at least once).
+    #[tracing::instrument(name = "store.finish_jobs_and_messages", skip_all)]
     pub async fn finish_jobs_and_messages(
         &self,
         worker: &str,
@@ -267,6 +268,7 @@ impl Store {
     /// Adds one message on its own (a campaign's send, an operator's): queued with its
     /// outbox job, or stored as skipped with the reason [`skip_reason`] gives for the member.
     /// Returns the new message's id, `None` when one with the same `dedup` exists.
+    #[tracing::instrument(name = "store.queue_message", skip_all)]
     pub async fn queue_message(
         &self,
         msg: &NewMessage,

@@ -187,6 +187,7 @@ fn insert_jobs_sql(rows: usize) -> String {
 
 impl Store {
     /// Adds a job outside any other change (operators' retries, scheduled work).
+    #[tracing::instrument(name = "store.enqueue_job", skip_all)]
     pub async fn enqueue_job(
         &self,
         job: &Job,
@@ -200,6 +201,7 @@ impl Store {
     }
 
     /// Takes up to `limit` due jobs for `worker` until `lease_until`.
+    #[tracing::instrument(name = "store.claim_jobs", skip_all)]
     pub async fn claim_jobs(
         &self,
         worker: &str,
@@ -251,6 +253,7 @@ impl Store {
     }
 
     /// Ends `worker`'s hold on the jobs. A job whose lease was lost meanwhile is left alone.
+    #[tracing::instrument(name = "store.finish_jobs", skip_all)]
     pub async fn finish_jobs(
         &self,
         worker: &str,
@@ -271,6 +274,7 @@ impl Store {
     /// Puts back jobs whose lease ran out: their worker died or lost the database. A job
     /// that has already had `max_attempts` (one that kills its worker, say) fails instead.
     /// Returns how many were put back or failed.
+    #[tracing::instrument(name = "store.reclaim_expired", skip_all)]
     pub async fn reclaim_expired(
         &self,
         now: OffsetDateTime,
@@ -345,6 +349,7 @@ impl Store {
     }
 
     /// Sends a failed job again. False when no failed job has that id.
+    #[tracing::instrument(name = "store.retry_failed_job", skip_all)]
     pub async fn retry_failed_job(&self, id: i64, now: OffsetDateTime) -> Result<bool, StoreError> {
         let mut writer = self.writer().await?;
         let mut tx = writer.begin().await?;
@@ -377,6 +382,7 @@ impl Store {
     }
 
     /// Deletes finished jobs older than `before`; failed ones stay for operators.
+    #[tracing::instrument(name = "store.purge_done_jobs", skip_all)]
     pub async fn purge_done_jobs(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
         let done = sqlx::query("DELETE FROM outbox_jobs WHERE state = 'done' AND finished_at < $1")
             .persistent(false)
@@ -465,9 +471,56 @@ async fn retry_job(
 mod tests {
     use time::Duration;
 
+    use std::sync::{Arc, Mutex};
+
+    use tracing_subscriber::layer::{Context, SubscriberExt};
+
     use crate::domain::apple_ids::PassTypeId;
     use crate::domain::device::DeviceLibraryId;
+    use crate::domain::job::Job;
     use crate::storage::{test_postgres, Store};
+
+    /// Names of the spans opened while it is the subscriber.
+    #[derive(Clone, Default)]
+    struct SpanNames(Arc<Mutex<Vec<&'static str>>>);
+
+    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for SpanNames {
+        fn on_new_span(
+            &self,
+            attrs: &tracing::span::Attributes<'_>,
+            _: &tracing::span::Id,
+            _: Context<'_, S>,
+        ) {
+            self.0.lock().unwrap().push(attrs.metadata().name());
+        }
+    }
+
+    /// A store write runs in a span named after it, which says nothing of its arguments.
+    #[tokio::test]
+    async fn writes_run_in_a_span_of_their_own() {
+        sqlx::any::install_default_drivers();
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let store = Store::connect(&url, 2).await.unwrap();
+        store.migrate().await.unwrap();
+        let names = SpanNames::default();
+        let subscriber = tracing_subscriber::registry().with(names.clone());
+        let _default = tracing::subscriber::set_default(subscriber);
+        let now = crate::clock::system_now();
+        let job = Job::Email { message_id: 7 };
+        assert!(store.enqueue_job(&job, now, now).await.unwrap());
+        let claimed = store
+            .claim_jobs("w", now, now + Duration::seconds(30), 10)
+            .await
+            .unwrap();
+        assert_eq!(claimed.len(), 1);
+        let opened = names.0.lock().unwrap().clone();
+        for name in ["store.enqueue_job", "store.claim_jobs"] {
+            assert!(opened.contains(&name), "{name} not among {opened:?}");
+        }
+        drop(_default);
+        store.close().await;
+    }
 
     /// The statements PostgreSQL holds prepared on the pool's one connection, with how many
     /// times each ran on a cached generic plan.

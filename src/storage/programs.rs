@@ -78,6 +78,7 @@ pub struct StoredImage {
 }
 
 impl Store {
+    #[tracing::instrument(name = "store.insert_program", skip_all)]
     pub async fn insert_program(&self, p: &Program) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO programs (id, name, organization, pass_type_id, team_id, design, tiers, earn_rules, \
@@ -104,6 +105,7 @@ impl Store {
 
     /// Sets or clears the program's points expiry. The design version moves so every cached
     /// copy of the program is replaced; what cards show does not change by itself.
+    #[tracing::instrument(name = "store.set_expiry", skip_all)]
     pub async fn set_expiry(
         &self,
         id: &ProgramId,
@@ -186,6 +188,7 @@ impl Store {
 
     /// Saves name, organization, design and earn rules, bumping the design version.
     /// Tiers go through [`Store::set_tiers`], which also moves members between tiers.
+    #[tracing::instrument(name = "store.update_program", skip_all)]
     pub async fn update_program(
         &self,
         p: &Program,
@@ -217,6 +220,7 @@ impl Store {
 
     /// Replaces the tiers and, in the same transaction, recomputes every member's tier from
     /// lifetime points, bumping the version of each member whose tier changed.
+    #[tracing::instrument(name = "store.set_tiers", skip_all)]
     pub async fn set_tiers(
         &self,
         id: &ProgramId,
@@ -323,6 +327,7 @@ impl Store {
         self.program(id).await
     }
 
+    #[tracing::instrument(name = "store.put_image", skip_all)]
     pub async fn put_image(
         &self,
         id: &ProgramId,
@@ -358,6 +363,7 @@ impl Store {
     }
 
     /// Removes an uploaded image so the default is used again. `false` if there was none.
+    #[tracing::instrument(name = "store.delete_image", skip_all)]
     pub async fn delete_image(
         &self,
         id: &ProgramId,

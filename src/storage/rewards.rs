@@ -58,6 +58,7 @@ pub(super) fn rewards_from(rows: &[AnyRow]) -> Result<Vec<Reward>, StoreError> {
 }
 
 impl Store {
+    #[tracing::instrument(name = "store.insert_reward", skip_all)]
     pub async fn insert_reward(&self, r: &Reward) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO rewards (id, program_id, name, cost, repeatable, active, created_at, updated_at) \
@@ -93,6 +94,7 @@ impl Store {
         row.try_into()
     }
 
+    #[tracing::instrument(name = "store.update_reward", skip_all)]
     pub async fn update_reward(
         &self,
         program: &ProgramId,

@@ -134,6 +134,7 @@ impl From<LocationRow> for Location {
 }
 
 impl Store {
+    #[tracing::instrument(name = "store.insert_location", skip_all)]
     pub async fn insert_location(&self, l: &Location) -> Result<(), StoreError> {
         let done = sqlx::query(
             "INSERT INTO locations (id, program_id, name, address, created_at) VALUES ($1, $2, $3, $4, $5)",
@@ -194,6 +195,7 @@ impl Store {
     }
 
     /// Records a scan that changes nothing: a lookup, or a refusal.
+    #[tracing::instrument(name = "store.record_scan", skip_all)]
     pub async fn record_scan(
         &self,
         scan: &NewScan<'_>,
@@ -224,6 +226,7 @@ impl Store {
     /// transaction, sent to the database as one batch. A repeat of the same request under its
     /// idempotency key answers with the first outcome; a single-use reward already redeemed
     /// is refused, even by a concurrent request (the unique index decides).
+    #[tracing::instrument(name = "store.apply_scan", skip_all)]
     pub async fn apply_scan(
         &self,
         scan: &NewScan<'_>,

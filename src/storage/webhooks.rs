@@ -90,6 +90,7 @@ pub struct DeliveryRecord {
 }
 
 impl Store {
+    #[tracing::instrument(name = "store.insert_webhook", skip_all)]
     pub async fn insert_webhook(&self, e: &WebhookEndpoint) -> Result<(), StoreError> {
         sqlx::query(&format!(
             "INSERT INTO webhook_endpoints ({ENDPOINT_COLUMNS}) \
@@ -133,6 +134,7 @@ impl Store {
     }
 
     /// Saves the endpoint's URL, secret, event types, state and description.
+    #[tracing::instrument(name = "store.update_webhook", skip_all)]
     pub async fn update_webhook(
         &self,
         e: &WebhookEndpoint,
@@ -159,6 +161,7 @@ impl Store {
     }
 
     /// Switches the endpoint off with the reason (it answered 410 Gone).
+    #[tracing::instrument(name = "store.disable_webhook", skip_all)]
     pub async fn disable_webhook(
         &self,
         id: &WebhookId,
@@ -179,6 +182,7 @@ impl Store {
 
     /// Deletes the endpoint and its delivery records. False when there was none. Deliveries
     /// still in the outbox end without being sent.
+    #[tracing::instrument(name = "store.delete_webhook", skip_all)]
     pub async fn delete_webhook(&self, id: &WebhookId) -> Result<bool, StoreError> {
         let done = sqlx::query("DELETE FROM webhook_endpoints WHERE id = $1")
             .bind(id.as_str())
@@ -194,6 +198,7 @@ impl Store {
     /// Call it after the change's own writes: on SQLite the first statement of a transaction
     /// must write (this one reads first). Wake the workers after the commit
     /// (`job_signal().notify_waiters()`), or they find the jobs on their next poll.
+    #[tracing::instrument(name = "store.emit_event", skip_all)]
     pub async fn emit_event(
         &self,
         conn: &mut AnyConnection,
@@ -316,6 +321,7 @@ impl Store {
 
     /// Deletes events older than `before` (and their delivery records) once none of their
     /// deliveries is still pending or failed; failed ones stay as long as their job.
+    #[tracing::instrument(name = "store.purge_webhook_events", skip_all)]
     pub async fn purge_webhook_events(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
         let done = sqlx::query(
             "DELETE FROM webhook_events WHERE created_at < $1 AND NOT EXISTS \
