@@ -242,6 +242,34 @@ impl MemberPatchInput {
     }
 }
 
+/// A member for unit tests elsewhere: Ada, 120 points of 320, Bronze, in `program`.
+#[cfg(test)]
+pub(crate) fn sample(program: &ProgramId) -> Member {
+    let now = crate::clock::system_now();
+    let random = crate::clock::OsRandom;
+    Member {
+        id: MemberId::generate(&random),
+        program_id: program.clone(),
+        external_id: None,
+        name: "Ada Lovelace".into(),
+        email: None,
+        phone: None,
+        consent: Consent::default(),
+        status: MemberStatus::Active,
+        balance: 120,
+        lifetime_points: 320,
+        tier: Some("Bronze".into()),
+        version: 3,
+        card_generation: 1,
+        serial: SerialNumber::generate(&random),
+        auth_token: AuthToken::generate(&random),
+        created_at: now,
+        updated_at: now,
+        pass_modified: now,
+        expiring: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

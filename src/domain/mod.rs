@@ -10,6 +10,7 @@ pub mod color;
 pub mod contact;
 pub mod device;
 pub mod distribution;
+pub mod events;
 pub mod expiry;
 pub mod ids;
 pub mod import;

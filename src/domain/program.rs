@@ -337,6 +337,13 @@ pub struct Tier {
     pub design: Option<TierDesign>,
 }
 
+/// A member's tier before and after a change that moved it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TierMove {
+    pub previous: Option<String>,
+    pub tier: Option<String>,
+}
+
 /// Tiers sorted by threshold, names and thresholds unique.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -380,6 +387,15 @@ impl Tiers {
 
     pub fn as_slice(&self) -> &[Tier] {
         &self.0
+    }
+
+    /// Where `lifetime` points put a member now in `tier`: `None` when they stay.
+    pub fn move_for(&self, tier: Option<&str>, lifetime: i64) -> Option<TierMove> {
+        let now = self.tier_for(lifetime).map(|t| t.name.as_str());
+        (now != tier).then(|| TierMove {
+            previous: tier.map(str::to_string),
+            tier: now.map(str::to_string),
+        })
     }
 
     /// The highest tier whose threshold `lifetime` reaches.
@@ -488,6 +504,27 @@ mod tests {
         assert!(Tiers::validated(vec![tier("A", 10), tier("B", 10)]).is_err());
         let err = Tiers::validated(vec![tier("A", 0), tier("B", -1)]).unwrap_err();
         assert_eq!(err.field, "tiers[1].threshold");
+    }
+
+    #[test]
+    fn a_tier_moves_only_when_the_lifetime_points_cross_a_threshold() {
+        let tiers = Tiers::validated(vec![tier("Bronze", 0), tier("Gold", 1000)]).unwrap();
+        assert_eq!(tiers.move_for(Some("Bronze"), 999), None);
+        assert_eq!(
+            tiers.move_for(Some("Bronze"), 1000),
+            Some(TierMove {
+                previous: Some("Bronze".into()),
+                tier: Some("Gold".into()),
+            })
+        );
+        assert_eq!(
+            tiers.move_for(None, 0),
+            Some(TierMove {
+                previous: None,
+                tier: Some("Bronze".into()),
+            })
+        );
+        assert_eq!(Tiers::default().move_for(None, 5000), None);
     }
 
     #[test]

@@ -4,14 +4,11 @@
 use std::fmt;
 
 use secrecy::{ExposeSecret, SecretString};
-use serde_json::{json, Value};
 use time::OffsetDateTime;
 
 use super::ids::{random_base32, ProgramId, WebhookId};
-use super::ledger::LedgerEntry;
-use super::member::Member;
 use super::Invalid;
-use crate::clock::{rfc3339, Random};
+use crate::clock::Random;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum EventType {
@@ -212,32 +209,6 @@ pub struct WebhookEndpoint {
     pub disabled_reason: Option<String>,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
-}
-
-/// The member as events describe them: who (our id and the marketer's) and where they stand.
-pub fn member_data(m: &Member) -> Value {
-    json!({
-        "id": m.id,
-        "external_id": m.external_id,
-        "balance": m.balance,
-        "lifetime_points": m.lifetime_points,
-        "tier": m.tier,
-    })
-}
-
-/// A ledger entry as events carry it (the same fields as the API's ledger).
-pub fn entry_data(e: &LedgerEntry) -> Value {
-    json!({
-        "id": e.id,
-        "member_id": e.member_id,
-        "kind": e.kind,
-        "amount": e.amount,
-        "balance_after": e.balance_after,
-        "reason": e.reason,
-        "actor": e.actor,
-        "idempotency_key": e.idempotency_key,
-        "created_at": rfc3339(e.created_at),
-    })
 }
 
 #[cfg(test)]

@@ -2,7 +2,6 @@
 //! `card.installed` / `card.removed` webhook event, both in the transaction that saw the
 //! change (a new or removed Apple registration, a Google save or delete callback).
 
-use serde_json::json;
 use sqlx::{AnyConnection, FromRow};
 use time::OffsetDateTime;
 
@@ -10,9 +9,9 @@ use super::members::{MemberRow, MEMBER_COLUMNS};
 use super::{Store, StoreError};
 use crate::clock::to_micros;
 use crate::domain::card_event::{CardChange, Wallet};
+use crate::domain::events;
 use crate::domain::ids::ProgramId;
 use crate::domain::member::Member;
-use crate::domain::webhook::member_data;
 
 /// One recorded change, as stored.
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
@@ -74,8 +73,8 @@ impl Store {
         if change == CardChange::Installed {
             super::links::attribute_install(conn, &member.id).await?;
         }
-        let data = json!({ "member": member_data(&member), "wallet": wallet.as_str() });
-        self.emit_event(conn, &member.program_id, change.event(), data, now)
+        let event = events::card_event(change.event(), &member, wallet.as_str());
+        self.emit_event(conn, &member.program_id, event.kind, event.data, now)
             .await?;
         Ok(())
     }

@@ -2,7 +2,6 @@
 //! entry, move the member's balance, lifetime points, tier and version, and emit the
 //! `points.changed` / `member.tier_changed` webhook events, all or nothing.
 
-use serde_json::json;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, FromRow, Row};
 use time::OffsetDateTime;
@@ -13,12 +12,12 @@ use super::outbox::enqueue_in;
 use super::webhooks::{endpoints_in, Endpoints};
 use super::{Conflict, Store, StoreError};
 use crate::clock::{from_micros, to_micros};
+use crate::domain::events;
 use crate::domain::ids::{MemberId, ProgramId};
 use crate::domain::job::Job;
 use crate::domain::ledger::{EntryKind, LedgerEntry, PointsChange};
 use crate::domain::member::{Member, MemberStatus};
 use crate::domain::program::Tiers;
-use crate::domain::webhook::{entry_data, member_data, EventType};
 
 #[derive(FromRow)]
 struct EntryRow {
@@ -289,18 +288,14 @@ impl Store {
         };
         let entry_id: i64 = entry.try_get(0)?;
         let amount = change.amount.value();
-        let new_tier = tiers
-            .tier_for(member.lifetime_points)
-            .map(|t| t.name.clone());
-        let previous_tier = member.tier.clone();
-        let tier_changed = new_tier != previous_tier;
-        if tier_changed {
+        let moved = tiers.move_for(member.tier.as_deref(), member.lifetime_points);
+        if let Some(moved) = &moved {
             sqlx::query("UPDATE members SET tier = $2 WHERE id = $1")
                 .bind(member.id.as_str())
-                .bind(new_tier.clone())
+                .bind(moved.tier.clone())
                 .execute(&mut *tx)
                 .await?;
-            member.tier = new_tier;
+            member.tier = moved.tier.clone();
         }
         let entry = LedgerEntry {
             id: entry_id,
@@ -317,45 +312,18 @@ impl Store {
                 .map(|k| k.as_str().to_string()),
             created_at: now,
         };
-        if amount != 0 {
-            let subscribed = endpoints.taking(EventType::PointsChanged);
+        for event in events::points_events(&member, &entry, moved.as_ref()) {
+            let subscribed = endpoints.taking(event.kind);
             if !subscribed.is_empty() {
-                let data = json!({ "member": member_data(&member), "entry": entry_data(&entry) });
-                self.emit_to(
-                    tx,
-                    program_id,
-                    &subscribed,
-                    EventType::PointsChanged,
-                    data,
-                    now,
-                )
-                .await?;
-            }
-        }
-        if tier_changed {
-            let subscribed = endpoints.taking(EventType::MemberTierChanged);
-            if !subscribed.is_empty() {
-                let data = json!({
-                    "member": member_data(&member),
-                    "previous_tier": previous_tier,
-                    "tier": member.tier,
-                });
-                self.emit_to(
-                    tx,
-                    program_id,
-                    &subscribed,
-                    EventType::MemberTierChanged,
-                    data,
-                    now,
-                )
-                .await?;
+                self.emit_to(tx, program_id, &subscribed, event.kind, event.data, now)
+                    .await?;
             }
         }
         Ok(Applied::Done(PointsOutcome {
             entry,
             member,
             replayed: false,
-            tier_changed,
+            tier_changed: moved.is_some(),
         }))
     }
 

@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use serde_json::json;
 use sqlx::FromRow;
 use time::OffsetDateTime;
 
@@ -12,11 +11,12 @@ use super::webhooks::subscribers;
 use super::{Store, StoreError};
 use crate::clock::{from_micros, from_seconds, to_micros};
 use crate::domain::apple_ids::{PassTypeId, TeamId};
+use crate::domain::events;
 use crate::domain::expiry::ExpiryPolicy;
 use crate::domain::ids::ProgramId;
 use crate::domain::member::Member;
 use crate::domain::program::{Design, EarnRules, Program, Tiers};
-use crate::domain::webhook::{member_data, EventType};
+use crate::domain::webhook::EventType;
 
 #[derive(FromRow)]
 struct ProgramRow {
@@ -301,20 +301,9 @@ impl Store {
             m.tier = tiers.tier_for(m.lifetime_points).map(|t| t.name.clone());
             m.version += 1;
             m.updated_at = now;
-            let data = json!({
-                "member": member_data(&m),
-                "previous_tier": previous_tier,
-                "tier": m.tier,
-            });
-            self.write_event(
-                &mut tx,
-                id,
-                EventType::MemberTierChanged,
-                &subscribed,
-                data,
-                now,
-            )
-            .await?;
+            let event = events::tier_changed(&m, previous_tier.as_deref());
+            self.write_event(&mut tx, id, event.kind, &subscribed, event.data, now)
+                .await?;
         }
         self.program_cards_changed(&mut tx, id, now).await?;
         tx.commit().await?;

@@ -2,7 +2,6 @@
 //! writes its ledger entry, the member, the card change and the scan in one transaction, so
 //! a scan record and its effect never disagree.
 
-use serde_json::json;
 use sqlx::{AnyConnection, FromRow, Row};
 use time::OffsetDateTime;
 
@@ -11,15 +10,15 @@ use super::ledger::{ledger_from, ledger_in, Applied};
 use super::rewards::{rewards_from, rewards_in};
 use super::webhooks::{endpoints_in, Endpoints};
 use super::{flag, is_unique_violation, Conflict, Store, StoreError};
-use crate::clock::{from_micros, rfc3339, to_micros};
+use crate::clock::{from_micros, to_micros};
 use crate::domain::api_key::ApiKey;
+use crate::domain::events::{self, ScanFacts};
 use crate::domain::ids::{ApiKeyId, LocationId, MemberId, ProgramId, RewardId};
 use crate::domain::ledger::{LedgerEntry, PointsChange};
 use crate::domain::member::Member;
 use crate::domain::program::Tiers;
 use crate::domain::reward::Reward;
 use crate::domain::scan::{Location, RejectReason, Scan, ScanAction};
-use crate::domain::webhook::{entry_data, member_data, EventType};
 use crate::storage::{Conflict as StoreConflict, PointsOutcome};
 
 /// A scan to record.
@@ -314,50 +313,26 @@ impl Store {
         let Some(program) = scan.program_id else {
             return Ok(());
         };
-        let kind = if scan.rejected.is_some() {
-            EventType::ScanRejected
-        } else {
-            EventType::ScanAccepted
+        let facts = ScanFacts {
+            id,
+            action: scan.action,
+            rejected: scan.rejected,
+            member: scan.member,
+            location_id: scan.location_id,
+            staff: scan.staff,
+            amount_minor: scan.amount_minor,
+            points,
+            reward_id: scan.reward.map(|(r, _)| r),
+            at: now,
         };
-        let redeemed = scan.rejected.is_none() && scan.action == ScanAction::Redeem;
-        let to_scan = endpoints.taking(kind);
-        let to_redeemed = if redeemed {
-            endpoints.taking(EventType::RewardRedeemed)
-        } else {
-            Vec::new()
-        };
-        if to_scan.is_empty() && to_redeemed.is_empty() {
-            return Ok(());
+        let outcome = outcome.map(|o| (&o.member, &o.entry));
+        for event in events::scan_events(&facts, outcome) {
+            let subscribed = endpoints.taking(event.kind);
+            if !subscribed.is_empty() {
+                self.emit_to(tx, program, &subscribed, event.kind, event.data, now)
+                    .await?;
+            }
         }
-        let data = json!({
-            "scan": {
-                "id": id,
-                "action": scan.action,
-                "result": if scan.rejected.is_some() { "rejected" } else { "accepted" },
-                "reason": scan.rejected,
-                "member_id": scan.member_id(),
-                "location_id": scan.location_id,
-                "staff_key_id": scan.staff.id,
-                "staff_name": scan.staff.name,
-                "amount": scan.amount_minor.map(|m| format!("{}.{:02}", m / 100, m % 100)),
-                "points": points,
-                "reward_id": scan.reward.map(|(r, _)| r),
-                "created_at": rfc3339(now),
-            },
-            "member": outcome.map(|o| member_data(&o.member)),
-            "entry": outcome.map(|o| entry_data(&o.entry)),
-        });
-        self.emit_to(tx, program, &to_scan, kind, data.clone(), now)
-            .await?;
-        self.emit_to(
-            tx,
-            program,
-            &to_redeemed,
-            EventType::RewardRedeemed,
-            data,
-            now,
-        )
-        .await?;
         Ok(())
     }
 
