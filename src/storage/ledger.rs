@@ -2,14 +2,13 @@
 //! entry, move the member's balance, lifetime points, tier and version, and emit the
 //! `points.changed` / `member.tier_changed` webhook events, all or nothing.
 
-use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, FromRow, Row};
 use time::OffsetDateTime;
 
 use super::batch::{Arg, Batch, Results, Step};
 use super::members::{MemberRow, MEMBER_COLUMNS};
 use super::outbox::enqueue_in;
-use super::webhooks::{endpoints_in, Endpoints};
+use super::webhooks::{Endpoints, EndpointsRead};
 use super::{Conflict, Store, StoreError};
 use crate::clock::{from_micros, to_micros};
 use crate::domain::events;
@@ -38,43 +37,55 @@ const ENTRY_COLUMNS: &str =
     "id, program_id, member_id, kind, amount, balance_after, reason, actor, \
      idempotency_key, fingerprint, created_at";
 
-/// A page of a member's ledger, newest first, as a step of `batch`: one entry more than
-/// `limit`, which tells whether there is a next page.
-pub(super) fn ledger_in(
-    batch: &mut Batch,
-    member_id: &MemberId,
-    before: Option<i64>,
-    limit: u32,
-) -> Step {
-    batch.push(
-        format!(
-            "SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE member_id = $1 AND id < $2 \
-             ORDER BY id DESC LIMIT $3"
-        ),
-        vec![
-            member_id.as_str().into(),
-            before.unwrap_or(i64::MAX).into(),
-            (i64::from(limit.clamp(1, 500)) + 1).into(),
-        ],
-    )
+/// A page of a member's ledger, newest first, read as a step of a [`Batch`]: one entry more
+/// than `limit`, which tells whether there is a next page.
+pub(super) struct LedgerRead {
+    step: Step,
+    limit: usize,
 }
 
-pub(super) fn ledger_from(rows: &[AnyRow], limit: u32) -> Result<LedgerPage, StoreError> {
-    let limit = limit.clamp(1, 500) as usize;
-    let mut entries = rows
-        .iter()
-        .map(|r| LedgerEntry::try_from(EntryRow::from_row(r)?))
-        .collect::<Result<Vec<_>, _>>()?;
-    let next_before = if entries.len() > limit {
-        entries.truncate(limit);
-        entries.last().map(|e| e.id)
-    } else {
-        None
-    };
-    Ok(LedgerPage {
-        entries,
-        next_before,
-    })
+impl LedgerRead {
+    pub fn add(
+        batch: &mut Batch,
+        member_id: &MemberId,
+        before: Option<i64>,
+        limit: u32,
+    ) -> LedgerRead {
+        let limit = limit.clamp(1, 500);
+        let step = batch.push(
+            format!(
+                "SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE member_id = $1 AND id < $2 \
+                 ORDER BY id DESC LIMIT $3"
+            ),
+            vec![
+                member_id.as_str().into(),
+                before.unwrap_or(i64::MAX).into(),
+                (i64::from(limit) + 1).into(),
+            ],
+        );
+        LedgerRead {
+            step,
+            limit: limit as usize,
+        }
+    }
+
+    pub fn read(&self, results: &Results) -> Result<LedgerPage, StoreError> {
+        let mut entries = results
+            .rows(self.step)
+            .iter()
+            .map(|r| LedgerEntry::try_from(EntryRow::from_row(r)?))
+            .collect::<Result<Vec<_>, _>>()?;
+        let next_before = if entries.len() > self.limit {
+            entries.truncate(self.limit);
+            entries.last().map(|e| e.id)
+        } else {
+            None
+        };
+        Ok(LedgerPage {
+            entries,
+            next_before,
+        })
+    }
 }
 
 impl TryFrom<EntryRow> for LedgerEntry {
@@ -124,77 +135,31 @@ pub struct LedgerPage {
     pub next_before: Option<i64>,
 }
 
-/// Where a points change's statements are in their batch (see [`Store::points_steps`]).
-pub(super) struct PointsSteps {
+/// A points change as steps of a [`Batch`], both halves in one place: [`PointsWrite::add`]
+/// puts its statements in, [`PointsWrite::outcome`] reads what they did and writes what
+/// follows from it.
+pub(super) struct PointsWrite<'a> {
     member: Step,
     entry: Step,
+    program_id: &'a ProgramId,
+    change: &'a PointsChange,
+    now: OffsetDateTime,
 }
 
-impl Store {
-    /// Applies `change` to the member. With an idempotency key, a repeat of the same request
-    /// returns the first outcome (`replayed`), and a different request under the same key is
-    /// a conflict; the unique index decides, so concurrent repeats cannot both apply.
-    #[tracing::instrument(name = "store.apply_points", skip_all)]
-    pub async fn apply_points(
-        &self,
-        program_id: &ProgramId,
-        member: &Member,
-        tiers: &Tiers,
-        change: &PointsChange,
-        now: OffsetDateTime,
-    ) -> Result<PointsOutcome, StoreError> {
-        if let Some(replay) = self.replay(program_id, &member.id, change).await? {
-            return Ok(replay);
-        }
-        let mut batch = Batch::new();
-        let steps = self.points_steps(&mut batch, program_id, member, change, now);
-        let endpoints = endpoints_in(&mut batch, program_id);
-        let mut writer = self.writer().await?;
-        let (mut tx, results) = writer.begin_with(batch).await?;
-        let endpoints = Endpoints::from_rows(results.rows(endpoints))?;
-        match self
-            .points_outcome(
-                &mut tx, &results, &steps, program_id, tiers, change, &endpoints, now,
-            )
-            .await?
-        {
-            Applied::Done(outcome) => {
-                tx.commit().await?;
-                writer.finish().await?;
-                self.change_jobs_added(change.amount.value() != 0, &endpoints);
-                Ok(outcome)
-            }
-            Applied::Refused => {
-                tx.rollback().await?;
-                writer.finish().await?;
-                Err(self.why_not_applied(program_id, &member.id).await)
-            }
-            Applied::KeyTaken => {
-                // Another request with this key committed first: undo ours and answer as it did.
-                tx.rollback().await?;
-                writer.finish().await?;
-                self.replay(program_id, &member.id, change)
-                    .await?
-                    .ok_or_else(|| {
-                        anyhow::anyhow!("idempotency key conflict without a stored entry").into()
-                    })
-            }
-        }
-    }
-
+impl<'a> PointsWrite<'a> {
     /// Adds a points change to the caller's batch: the member row first (so PostgreSQL locks
     /// it), moved and, when the balance moves, stamped as a changed card (after SQLite's
     /// change clock ticks); then the ledger entry, written only for a member the update
     /// found, with the balance it left; then the card's outbox job. Every statement runs
-    /// whatever the others did: [`Store::points_outcome`] reads what happened.
-    pub(super) fn points_steps(
-        &self,
+    /// whatever the others did: [`PointsWrite::outcome`] reads what happened.
+    pub fn add(
+        store: &Store,
         batch: &mut Batch,
-        program_id: &ProgramId,
+        program_id: &'a ProgramId,
         member: &Member,
-        change: &PointsChange,
+        change: &'a PointsChange,
         now: OffsetDateTime,
-    ) -> PointsSteps {
+    ) -> PointsWrite<'a> {
         let amount = change.amount.value();
         let lifetime_delta = if change.kind.counts_toward_lifetime() {
             amount
@@ -202,7 +167,7 @@ impl Store {
             0
         };
         let moves = amount != 0;
-        if let Some(tick) = self.tick_sql().filter(|_| moves) {
+        if let Some(tick) = store.tick_sql().filter(|_| moves) {
             batch.push(tick, Vec::new());
         }
         let mut args: Vec<Arg> = vec![
@@ -215,7 +180,7 @@ impl Store {
         ];
         let stamp = if moves {
             args.push(now.unix_timestamp().into());
-            format!(", version = version + 1, {}", self.card_stamp_sql(7))
+            format!(", version = version + 1, {}", store.card_stamp_sql(7))
         } else {
             String::new()
         };
@@ -254,36 +219,36 @@ impl Store {
             enqueue_in(
                 batch,
                 &Job::pass_changed(&member.serial),
-                now + self.change_delay,
+                now + store.change_delay,
                 now,
             );
         }
-        PointsSteps {
+        PointsWrite {
             member: member_step,
             entry,
+            program_id,
+            change,
+            now,
         }
     }
 
-    /// How the points change of `steps` went, and on success what follows from it in the
+    /// How the points change went, and on success what follows from it in the
     /// same transaction: the tier, and the webhook events for `endpoints`. On anything but
     /// `Done` the caller rolls back.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) async fn points_outcome(
+    pub async fn outcome(
         &self,
+        store: &Store,
         tx: &mut AnyConnection,
         results: &Results,
-        steps: &PointsSteps,
-        program_id: &ProgramId,
         tiers: &Tiers,
-        change: &PointsChange,
         endpoints: &Endpoints,
-        now: OffsetDateTime,
     ) -> Result<Applied, StoreError> {
-        let Some(row) = results.first(steps.member) else {
+        let (program_id, change, now) = (self.program_id, self.change, self.now);
+        let Some(row) = results.first(self.member) else {
             return Ok(Applied::Refused);
         };
         let mut member = Member::try_from(MemberRow::from_row(row)?)?;
-        let Some(entry) = results.first(steps.entry) else {
+        let Some(entry) = results.first(self.entry) else {
             return Ok(Applied::KeyTaken);
         };
         let entry_id: i64 = entry.try_get(0)?;
@@ -315,7 +280,8 @@ impl Store {
         for event in events::points_events(&member, &entry, moved.as_ref()) {
             let subscribed = endpoints.taking(event.kind);
             if !subscribed.is_empty() {
-                self.emit_to(tx, program_id, &subscribed, event.kind, event.data, now)
+                store
+                    .emit_to(tx, program_id, &subscribed, event.kind, event.data, now)
                     .await?;
             }
         }
@@ -325,6 +291,57 @@ impl Store {
             replayed: false,
             tier_changed: moved.is_some(),
         }))
+    }
+}
+
+impl Store {
+    /// Applies `change` to the member. With an idempotency key, a repeat of the same request
+    /// returns the first outcome (`replayed`), and a different request under the same key is
+    /// a conflict; the unique index decides, so concurrent repeats cannot both apply.
+    #[tracing::instrument(name = "store.apply_points", skip_all)]
+    pub async fn apply_points(
+        &self,
+        program_id: &ProgramId,
+        member: &Member,
+        tiers: &Tiers,
+        change: &PointsChange,
+        now: OffsetDateTime,
+    ) -> Result<PointsOutcome, StoreError> {
+        if let Some(replay) = self.replay(program_id, &member.id, change).await? {
+            return Ok(replay);
+        }
+        let mut batch = Batch::new();
+        let write = PointsWrite::add(self, &mut batch, program_id, member, change, now);
+        let endpoints = EndpointsRead::add(&mut batch, program_id);
+        let mut writer = self.writer().await?;
+        let (mut tx, results) = writer.begin_with(batch).await?;
+        let endpoints = endpoints.read(&results)?;
+        match write
+            .outcome(self, &mut tx, &results, tiers, &endpoints)
+            .await?
+        {
+            Applied::Done(outcome) => {
+                tx.commit().await?;
+                writer.finish().await?;
+                self.change_jobs_added(change.amount.value() != 0, &endpoints);
+                Ok(outcome)
+            }
+            Applied::Refused => {
+                tx.rollback().await?;
+                writer.finish().await?;
+                Err(self.why_not_applied(program_id, &member.id).await)
+            }
+            Applied::KeyTaken => {
+                // Another request with this key committed first: undo ours and answer as it did.
+                tx.rollback().await?;
+                writer.finish().await?;
+                self.replay(program_id, &member.id, change)
+                    .await?
+                    .ok_or_else(|| {
+                        anyhow::anyhow!("idempotency key conflict without a stored entry").into()
+                    })
+            }
+        }
     }
 
     pub(super) async fn replay(
@@ -380,9 +397,9 @@ impl Store {
         limit: u32,
     ) -> Result<LedgerPage, StoreError> {
         let mut batch = Batch::new();
-        let step = ledger_in(&mut batch, member_id, before, limit);
+        let page = LedgerRead::add(&mut batch, member_id, before, limit);
         let results = self.read(batch).await?;
-        ledger_from(results.rows(step), limit)
+        page.read(&results)
     }
 
     pub async fn ledger_entry(&self, id: i64) -> Result<LedgerEntry, StoreError> {

@@ -1,10 +1,9 @@
 //! A program's rewards catalogue.
 
-use sqlx::any::AnyRow;
 use sqlx::FromRow;
 use time::OffsetDateTime;
 
-use super::batch::{Batch, Step};
+use super::batch::{Batch, Results, Step};
 use super::{flag, Store, StoreError};
 use crate::clock::{from_micros, to_micros};
 use crate::domain::ids::{ProgramId, RewardId};
@@ -41,20 +40,27 @@ impl TryFrom<RewardRow> for Reward {
 
 const REWARD_COLUMNS: &str = "id, program_id, name, cost, repeatable, active, created_at";
 
-/// A program's rewards, cheapest first, as a step of `batch`.
-pub(super) fn rewards_in(batch: &mut Batch, program: &ProgramId) -> Step {
-    batch.push(
-        format!(
-            "SELECT {REWARD_COLUMNS} FROM rewards WHERE program_id = $1 ORDER BY cost, created_at, id"
-        ),
-        vec![program.as_str().into()],
-    )
-}
+/// A program's rewards, cheapest first, read as a step of a [`Batch`]: [`RewardsRead::add`]
+/// puts the statement in, [`RewardsRead::read`] takes its rows.
+pub(super) struct RewardsRead(Step);
 
-pub(super) fn rewards_from(rows: &[AnyRow]) -> Result<Vec<Reward>, StoreError> {
-    rows.iter()
-        .map(|r| Reward::try_from(RewardRow::from_row(r)?))
-        .collect()
+impl RewardsRead {
+    pub fn add(batch: &mut Batch, program: &ProgramId) -> RewardsRead {
+        RewardsRead(batch.push(
+            format!(
+                "SELECT {REWARD_COLUMNS} FROM rewards WHERE program_id = $1 ORDER BY cost, created_at, id"
+            ),
+            vec![program.as_str().into()],
+        ))
+    }
+
+    pub fn read(&self, results: &Results) -> Result<Vec<Reward>, StoreError> {
+        results
+            .rows(self.0)
+            .iter()
+            .map(|r| Reward::try_from(RewardRow::from_row(r)?))
+            .collect()
+    }
 }
 
 impl Store {
@@ -78,9 +84,9 @@ impl Store {
 
     pub async fn rewards(&self, program: &ProgramId) -> Result<Vec<Reward>, StoreError> {
         let mut batch = Batch::new();
-        let step = rewards_in(&mut batch, program);
+        let rewards = RewardsRead::add(&mut batch, program);
         let results = self.read(batch).await?;
-        rewards_from(results.rows(step))
+        rewards.read(&results)
     }
 
     pub async fn reward(&self, program: &ProgramId, id: &RewardId) -> Result<Reward, StoreError> {

@@ -6,9 +6,9 @@ use sqlx::{AnyConnection, FromRow, Row};
 use time::OffsetDateTime;
 
 use super::batch::{Batch, Step};
-use super::ledger::{ledger_from, ledger_in, Applied};
-use super::rewards::{rewards_from, rewards_in};
-use super::webhooks::{endpoints_in, Endpoints};
+use super::ledger::{Applied, LedgerRead, PointsWrite};
+use super::rewards::RewardsRead;
+use super::webhooks::{Endpoints, EndpointsRead};
 use super::{flag, is_unique_violation, Conflict, Store, StoreError};
 use crate::clock::{from_micros, to_micros};
 use crate::domain::api_key::ApiKey;
@@ -202,7 +202,7 @@ impl Store {
     ) -> Result<Scan, StoreError> {
         let mut batch = Batch::new();
         let inserted = insert_scan_in(&mut batch, scan, 0, false, now);
-        let endpoints = scan.program_id.map(|p| endpoints_in(&mut batch, p));
+        let endpoints = scan.program_id.map(|p| EndpointsRead::add(&mut batch, p));
         let mut writer = self.writer().await?;
         let (mut tx, results) = writer.begin_with(batch).await?;
         let id: i64 = results
@@ -210,7 +210,7 @@ impl Store {
             .ok_or_else(|| anyhow::anyhow!("a scan without a key or reward was refused"))?
             .try_get(0)?;
         let endpoints = match endpoints {
-            Some(step) => Endpoints::from_rows(results.rows(step))?,
+            Some(read) => read.read(&results)?,
             None => Endpoints::default(),
         };
         self.emit_scan_events(&mut tx, scan, id, 0, None, &endpoints, now)
@@ -240,18 +240,16 @@ impl Store {
         };
         let amount = change.map_or(0, |(c, _)| c.amount.value());
         let mut batch = Batch::new();
-        let points_steps =
-            change.map(|(c, _)| self.points_steps(&mut batch, program_id, member, c, now));
+        let points_write =
+            change.map(|(c, _)| PointsWrite::add(self, &mut batch, program_id, member, c, now));
         let inserted = insert_scan_in(&mut batch, scan, amount, change.is_some(), now);
-        let endpoints = endpoints_in(&mut batch, program_id);
+        let endpoints = EndpointsRead::add(&mut batch, program_id);
         let mut writer = self.writer().await?;
         let (mut tx, results) = writer.begin_with(batch).await?;
-        let endpoints = Endpoints::from_rows(results.rows(endpoints))?;
-        let points = match (change, points_steps) {
-            (Some((change, tiers)), Some(steps)) => match self
-                .points_outcome(
-                    &mut tx, &results, &steps, program_id, tiers, change, &endpoints, now,
-                )
+        let endpoints = endpoints.read(&results)?;
+        let points = match (change, points_write) {
+            (Some((_, tiers)), Some(write)) => match write
+                .outcome(self, &mut tx, &results, tiers, &endpoints)
                 .await?
             {
                 Applied::Done(outcome) => Some(outcome),
@@ -416,22 +414,22 @@ impl Store {
         recent: u32,
     ) -> Result<CounterView, StoreError> {
         let mut batch = Batch::new();
-        let rewards = rewards_in(&mut batch, program);
+        let rewards = RewardsRead::add(&mut batch, program);
         let redeemed = batch.push(
             "SELECT reward_id FROM scans WHERE member_id = $1 AND result = 'accepted' \
              AND single_use = 1 AND reward_id IS NOT NULL",
             vec![member.as_str().into()],
         );
-        let entries = ledger_in(&mut batch, member, None, recent);
+        let entries = LedgerRead::add(&mut batch, member, None, recent);
         let results = self.read(batch).await?;
         Ok(CounterView {
-            rewards: rewards_from(results.rows(rewards))?,
+            rewards: rewards.read(&results)?,
             redeemed: results
                 .rows(redeemed)
                 .iter()
                 .map(|r| Ok(RewardId::from_trusted(r.try_get::<String, _>(0)?)))
                 .collect::<Result<_, StoreError>>()?,
-            recent: ledger_from(results.rows(entries), recent)?.entries,
+            recent: entries.read(&results)?.entries,
         })
     }
 }

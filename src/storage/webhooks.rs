@@ -7,7 +7,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, FromRow};
 use time::OffsetDateTime;
 
-use super::batch::{Batch, Step};
+use super::batch::{Batch, Results, Step};
 use super::{flag, Store, StoreError};
 use crate::clock::{from_micros, to_micros};
 use crate::domain::ids::{EventId, ProgramId, WebhookId};
@@ -342,9 +342,18 @@ impl Store {
 const ENDPOINTS_SQL: &str =
     "SELECT id, events FROM webhook_endpoints WHERE program_id = $1 AND active = 1";
 
-/// Adds the read of `program`'s endpoints to `batch`; [`Endpoints::from_rows`] takes its rows.
-pub(super) fn endpoints_in(batch: &mut Batch, program: &ProgramId) -> Step {
-    batch.push(ENDPOINTS_SQL, vec![program.as_str().into()])
+/// The read of a program's endpoints as a step of a [`Batch`]: [`EndpointsRead::add`] puts the
+/// statement in, [`EndpointsRead::read`] takes its rows.
+pub(super) struct EndpointsRead(Step);
+
+impl EndpointsRead {
+    pub fn add(batch: &mut Batch, program: &ProgramId) -> EndpointsRead {
+        EndpointsRead(batch.push(ENDPOINTS_SQL, vec![program.as_str().into()]))
+    }
+
+    pub fn read(&self, results: &Results) -> Result<Endpoints, StoreError> {
+        Endpoints::from_rows(results.rows(self.0))
+    }
 }
 
 /// A program's active endpoints, as read in a transaction that may emit several events.
@@ -356,9 +365,9 @@ impl Endpoints {
         self.0.is_empty()
     }
 
-    /// From the rows of [`endpoints_in`]. An endpoint whose stored event types cannot be
+    /// From the rows of [`ENDPOINTS_SQL`]. An endpoint whose stored event types cannot be
     /// read is left out, loudly: one broken row must not stop the change it reports on.
-    pub fn from_rows(rows: &[AnyRow]) -> Result<Endpoints, StoreError> {
+    fn from_rows(rows: &[AnyRow]) -> Result<Endpoints, StoreError> {
         let mut endpoints = Vec::with_capacity(rows.len());
         for row in rows {
             let (id, events): (String, String) = FromRow::from_row(row)?;
