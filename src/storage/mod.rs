@@ -28,8 +28,8 @@ mod rewards;
 mod scans;
 mod secrets;
 mod sql;
-#[cfg(test)]
-mod test_postgres;
+#[doc(hidden)]
+pub mod test_postgres;
 mod webhooks;
 mod writer;
 

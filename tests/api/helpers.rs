@@ -8,6 +8,7 @@ use passwright::clock::{OsRandom, SystemClock};
 use passwright::domain::api_key::Role;
 use passwright::settings::Settings;
 use passwright::startup::Application;
+use passwright::storage::test_postgres;
 use passwright::state::AppState;
 use passwright::wallet::apple::certs::devca::{generate, DevPkiOptions};
 use reqwest::{Method, StatusCode};
@@ -47,13 +48,6 @@ pub fn pki() -> &'static TestPki {
     })
 }
 
-/// The PostgreSQL server tests may create databases on, if configured.
-pub fn postgres_admin_url() -> Option<String> {
-    std::env::var("PASSWRIGHT_TEST_POSTGRES_URL")
-        .ok()
-        .filter(|s| !s.is_empty())
-}
-
 /// True when CI demands every optional dependency (`PASSWRIGHT_TEST_REQUIRE` lists them).
 pub fn required(what: &str) -> bool {
     std::env::var("PASSWRIGHT_TEST_REQUIRE")
@@ -86,56 +80,12 @@ pub struct TestApp {
     pub data_dir: Arc<tempfile::TempDir>,
 }
 
+/// A fresh database for one test: a SQLite file in `data_dir`, or a new PostgreSQL database
+/// (`None` when no server is configured; the caller says so).
 pub async fn database_url(engine: Engine, data_dir: &std::path::Path) -> Option<String> {
     match engine {
         Engine::Sqlite => Some(format!("sqlite://{}", data_dir.join("test.db").display())),
-        Engine::Postgres => {
-            let admin = postgres_admin_url()?;
-            let name = format!(
-                "pw_test_{}",
-                passwright::domain::ids::random_base32(&OsRandom, 8)
-            );
-            let conn = sqlx::PgPool::connect(&admin)
-                .await
-                .expect("connect to the test PostgreSQL server");
-            drop_stale_test_databases(&conn).await;
-            sqlx::query(&format!("CREATE DATABASE {name}"))
-                .execute(&conn)
-                .await
-                .unwrap();
-            conn.close().await;
-            let base = admin
-                .rsplit_once('/')
-                .map_or(admin.as_str(), |(b, _)| b)
-                .to_string();
-            Some(format!("{base}/{name}"))
-        }
-    }
-}
-
-/// Each test on PostgreSQL makes a database of its own and leaves it (an app may still be
-/// using it when the test ends). Once per test process, databases of earlier runs go: those
-/// made over an hour ago that nobody is connected to, so no test still running loses its
-/// own. The age is that of the database's `PG_VERSION` file; without the right to read it
-/// (not a superuser), nothing is dropped.
-async fn drop_stale_test_databases(conn: &sqlx::PgPool) {
-    static ONCE: OnceLock<()> = OnceLock::new();
-    if ONCE.set(()).is_err() {
-        return;
-    }
-    let stale: Vec<String> = sqlx::query_scalar(
-        "SELECT d.datname FROM pg_database d WHERE left(d.datname, 8) = 'pw_test_' \
-         AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datid = d.oid) \
-         AND (pg_stat_file('base/' || d.oid || '/PG_VERSION')).modification \
-             < now() - interval '1 hour'",
-    )
-    .fetch_all(conn)
-    .await
-    .unwrap_or_default();
-    for name in stale {
-        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
-            .execute(conn)
-            .await;
+        Engine::Postgres => test_postgres::new_database().await.map(|(_, url)| url),
     }
 }
 
@@ -182,11 +132,7 @@ pub fn settings_for(data_dir: &std::path::Path, db_url: &str) -> Settings {
 pub async fn spawn_app(engine: Engine, test: &str) -> Option<TestApp> {
     let data_dir = tempfile::tempdir().unwrap();
     let Some(url) = database_url(engine, data_dir.path()).await else {
-        skip(
-            test,
-            "postgres",
-            "set PASSWRIGHT_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres",
-        );
+        test_postgres::skipped(test);
         return None;
     };
     let settings = settings_for(data_dir.path(), &url);
