@@ -101,6 +101,32 @@ pub fn product_type(s: &str) -> Result<String, Invalid> {
     }
 }
 
+/// A program for unit tests elsewhere: Bean There, tiers Bronze (0) and Gold (500).
+#[cfg(test)]
+pub(crate) fn sample() -> Program {
+    let now = crate::clock::system_now();
+    let tier = |name: &str, threshold| Tier {
+        name: name.into(),
+        threshold,
+        design: None,
+    };
+    Program {
+        id: ProgramId::generate(&crate::clock::OsRandom),
+        name: "Bean There".into(),
+        organization: "Bean There Coffee".into(),
+        pass_type_id: PassTypeId::parse("pass.com.example.beans").unwrap(),
+        team_id: TeamId::parse("ABCDE12345").unwrap(),
+        design: Design::default().validated().unwrap(),
+        tiers: Tiers::validated(vec![tier("Bronze", 0), tier("Gold", 500)]).unwrap(),
+        earn_rules: EarnRules::default(),
+        design_version: 1,
+        created_at: now,
+        updated_at: now,
+        pass_modified: now,
+        expiry: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

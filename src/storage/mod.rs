@@ -28,6 +28,8 @@ mod rewards;
 mod scans;
 mod secrets;
 mod sql;
+#[cfg(test)]
+mod story_tests;
 #[doc(hidden)]
 pub mod test_postgres;
 mod webhooks;
