@@ -26,6 +26,8 @@ mod programs;
 mod reports;
 mod rewards;
 mod scans;
+#[cfg(test)]
+mod schema_tests;
 mod secrets;
 mod sql;
 #[cfg(test)]
