@@ -318,10 +318,10 @@ static BUILTIN: std::sync::LazyLock<BTreeMap<&'static str, [&'static str; 3]>> =
 mod tests {
     use super::*;
     use crate::clock::OsRandom;
-    use crate::domain::apple_ids::{AuthToken, PassTypeId, SerialNumber, TeamId};
-    use crate::domain::ids::{MemberId, ProgramId};
+    use crate::domain::apple_ids::{PassTypeId, TeamId};
+    use crate::domain::ids::ProgramId;
     use crate::domain::language::Language;
-    use crate::domain::member::Consent;
+
     use crate::domain::program::{Design, EarnRules, Tier, Tiers};
 
     fn program() -> Program {
@@ -365,28 +365,7 @@ mod tests {
     }
 
     fn member(p: &Program) -> Member {
-        let now = crate::clock::system_now();
-        Member {
-            id: MemberId::generate(&OsRandom),
-            program_id: p.id.clone(),
-            external_id: None,
-            name: "Ada Lovelace".into(),
-            email: None,
-            phone: None,
-            consent: Consent::default(),
-            status: MemberStatus::Active,
-            balance: 120,
-            lifetime_points: 320,
-            tier: Some("Bronze".into()),
-            version: 3,
-            card_generation: 1,
-            serial: SerialNumber::generate(&OsRandom),
-            auth_token: AuthToken::generate(&OsRandom),
-            created_at: now,
-            updated_at: now,
-            pass_modified: now,
-            expiring: None,
-        }
+        crate::domain::member::sample(&p.id)
     }
 
     #[test]

@@ -167,35 +167,14 @@ pub fn message(id: &str, header: &str, body: &str, notify: bool) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::OsRandom;
-    use crate::domain::apple_ids::{AuthToken, SerialNumber};
-    use crate::domain::ids::MemberId;
-    use crate::domain::member::Consent;
+
     use crate::domain::program::Design;
     use crate::wallet::google::class::tests::{ctx, german_design, program};
 
     fn member(p: &Program, tier: Option<&str>) -> Member {
-        let now = crate::clock::system_now();
         Member {
-            id: MemberId::generate(&OsRandom),
-            program_id: p.id.clone(),
-            external_id: None,
-            name: "Ada Lovelace".into(),
-            email: None,
-            phone: None,
-            consent: Consent::default(),
-            status: MemberStatus::Active,
-            balance: 120,
-            lifetime_points: 320,
             tier: tier.map(str::to_string),
-            version: 3,
-            card_generation: 1,
-            serial: SerialNumber::generate(&OsRandom),
-            auth_token: AuthToken::generate(&OsRandom),
-            created_at: now,
-            updated_at: now,
-            pass_modified: now,
-            expiring: None,
+            ..crate::domain::member::sample(&p.id)
         }
     }
 

@@ -7,11 +7,8 @@ use openssl::sign::Verifier;
 use serde_json::json;
 
 use super::*;
-use crate::clock::OsRandom;
-use crate::domain::apple_ids::{AuthToken, SerialNumber};
-use crate::domain::ids::MemberId;
 use crate::domain::language::Language;
-use crate::domain::member::{Consent, Member, MemberStatus};
+use crate::domain::member::Member;
 use crate::domain::program::{Design, Program};
 use crate::wallet::google::class::loyalty_class;
 use crate::wallet::google::class::tests::{ctx, program};
@@ -36,27 +33,12 @@ fn signer() -> SaveLinkSigner {
 }
 
 fn member(p: &Program) -> Member {
-    let now = crate::clock::system_now();
     Member {
-        id: MemberId::generate(&OsRandom),
-        program_id: p.id.clone(),
-        external_id: None,
-        name: "Ada Lovelace".into(),
-        email: None,
-        phone: None,
-        consent: Consent::default(),
-        status: MemberStatus::Active,
         balance: 1200,
         lifetime_points: 1500,
         tier: Some("Gold".into()),
         version: 1,
-        card_generation: 1,
-        serial: SerialNumber::generate(&OsRandom),
-        auth_token: AuthToken::generate(&OsRandom),
-        created_at: now,
-        updated_at: now,
-        pass_modified: now,
-        expiring: None,
+        ..crate::domain::member::sample(&p.id)
     }
 }
 
