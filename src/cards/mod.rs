@@ -19,6 +19,7 @@ use crate::clock::SharedClock;
 use crate::domain::ids::ProgramId;
 use crate::domain::member::Member;
 use crate::domain::program::Program;
+use crate::domain::urls::PublicUrls;
 use crate::storage::{Store, StoreError};
 use crate::wallet::apple::images::default_images;
 use crate::wallet::apple::pass_json::{self, PassContext};
@@ -57,7 +58,7 @@ pub struct Cards {
     /// Passes are signed at its time (`signingTime`).
     clock: SharedClock,
     keys: TokenKeys,
-    public_base_url: String,
+    urls: PublicUrls,
     /// `webServiceURL` for passes: the PassKit web service lives under `/wallet`.
     web_service_url: String,
     designs: Mutex<HashMap<ProgramId, Arc<PreparedDesign>>>,
@@ -73,13 +74,13 @@ impl Cards {
         public_base_url: &str,
         cache_entries: usize,
     ) -> Cards {
-        let public_base_url = public_base_url.trim_end_matches('/').to_string();
+        let urls = PublicUrls::new(public_base_url);
         Cards {
             signer: Arc::new(signer),
             clock,
             keys,
-            web_service_url: format!("{public_base_url}/wallet"),
-            public_base_url,
+            web_service_url: urls.web_service(),
+            urls,
             designs: Mutex::new(HashMap::new()),
             passes: Mutex::new(LruCache::new(
                 NonZeroUsize::new(cache_entries.max(1)).unwrap_or(NonZeroUsize::MIN),
@@ -96,8 +97,9 @@ impl Cards {
         &self.keys
     }
 
-    pub fn public_base_url(&self) -> &str {
-        &self.public_base_url
+    /// The public addresses cards and links point to.
+    pub fn urls(&self) -> &PublicUrls {
+        &self.urls
     }
 
     /// `webServiceURL` for passes: the PassKit web service lives under `/wallet`.
@@ -113,11 +115,8 @@ impl Cards {
     /// The public link that downloads the member's pass: unguessable, and dead once the card
     /// is voided or re-issued.
     pub fn download_url(&self, member: &Member) -> String {
-        format!(
-            "{}/passes/{}.pkpass",
-            self.public_base_url,
-            self.keys.link_token(&member.serial, member.card_generation)
-        )
+        self.urls
+            .pass_download(&self.keys.link_token(&member.serial, member.card_generation))
     }
 
     /// The member's current signed pass, from the cache when neither the design nor the member

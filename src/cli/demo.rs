@@ -50,7 +50,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             },
         )
         .await?;
-    let base = state.cards.public_base_url().to_string();
+    let base = state.cards.urls().base().to_string();
     println!();
     println!("passwright demo is running at {base}");
     println!("  admin API key (shown once): {}", secret.expose());

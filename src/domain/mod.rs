@@ -23,6 +23,7 @@ pub mod program;
 pub mod reward;
 pub mod scan;
 pub mod sms;
+pub mod urls;
 pub mod webhook;
 
 /// A value that failed to parse, with the field it came from, for a 422 answer.

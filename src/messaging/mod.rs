@@ -9,6 +9,7 @@ use crate::delivery::email::EmailSender;
 use crate::delivery::sms::SmsSender;
 use crate::domain::distribution::{LinkCode, MessageChannel};
 use crate::domain::ids::MemberId;
+use crate::domain::urls::PublicUrls;
 use unsubscribe::UnsubscribeKey;
 
 #[derive(Debug)]
@@ -16,22 +17,19 @@ pub struct Messaging {
     pub email: EmailSender,
     pub sms: SmsSender,
     pub unsubscribe: UnsubscribeKey,
-    /// The public base URL, without a trailing slash.
-    pub base_url: String,
+    /// Where the links in messages point.
+    pub urls: PublicUrls,
     /// A rendered SMS longer than this is not sent.
     pub max_segments: usize,
 }
 
 impl Messaging {
     pub fn card_url(&self, code: &LinkCode) -> String {
-        format!("{}/c/{code}", self.base_url)
+        self.urls.link(code)
     }
 
     pub fn unsubscribe_url(&self, member: &MemberId, channel: MessageChannel) -> String {
-        format!(
-            "{}/u/{}",
-            self.base_url,
-            self.unsubscribe.token(member, channel)
-        )
+        self.urls
+            .unsubscribe(&self.unsubscribe.token(member, channel))
     }
 }

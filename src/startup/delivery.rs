@@ -11,6 +11,7 @@ use crate::delivery::apns::{ApnsAuth, ApnsClient, ApnsConfig};
 use crate::delivery::email::EmailSender;
 use crate::delivery::sms::SmsSender;
 use crate::domain::apple_ids::TeamId;
+use crate::domain::urls::PublicUrls;
 use crate::messaging::unsubscribe::UnsubscribeKey;
 use crate::messaging::Messaging;
 use crate::outbox::Apns;
@@ -106,7 +107,7 @@ pub async fn messaging(
         email: EmailSender::from_settings(&settings.email, &settings.data_dir)?,
         sms: SmsSender::from_settings(&settings.sms, &settings.data_dir)?,
         unsubscribe: UnsubscribeKey::derive(&key)?,
-        base_url: base_url.trim_end_matches('/').to_string(),
+        urls: PublicUrls::new(base_url),
         max_segments: usize::try_from(settings.sms.max_segments).unwrap_or(usize::MAX),
     })
 }

@@ -181,7 +181,7 @@ impl Application {
         ));
         let google = GoogleCards::from_settings(
             &settings.google,
-            cards.public_base_url(),
+            cards.urls().base(),
             clock.clone(),
             clock.now(),
         )?

@@ -318,7 +318,7 @@ async fn sample(state: &AppState, c: &Campaign, member: &Member) -> Result<Value
         return Ok(out);
     };
     let program = state.store.program(&c.program_id).await?;
-    let card_url = format!("{}/c/<personal link>", messaging.base_url);
+    let card_url = format!("{}/c/<personal link>", messaging.urls.base());
     let unsubscribe =
         (channel == MessageChannel::Email).then(|| messaging.unsubscribe_url(&member.id, channel));
     let ctx = MessageContext::new(member, &program, card_url, unsubscribe, &c.data);

@@ -31,13 +31,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// The public address of a link and of its QR images.
-pub fn link_url(cards: &Cards, code: &LinkCode) -> String {
-    format!("{}/c/{code}", cards.public_base_url())
-}
-
 fn view(cards: &Cards, l: &LinkRecord) -> Value {
-    let url = link_url(cards, &l.code);
+    let url = cards.urls().link(&l.code);
     json!({
         "code": l.code,
         "kind": l.kind,

@@ -6,7 +6,7 @@ mod google;
 mod images;
 mod imports;
 mod keys;
-pub(crate) mod links;
+mod links;
 mod load;
 mod locations;
 mod members;

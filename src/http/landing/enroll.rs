@@ -27,7 +27,7 @@ pub async fn submit(
         .enrollments
         .check(&address)
         .map_err(LandingError::TooMany)?;
-    if !client::same_origin(&req, state.cards.public_base_url()) {
+    if !client::same_origin(&req, state.cards.urls().base()) {
         tracing::warn!("enrollment form from another site refused");
         return Err(LandingError::CrossSite);
     }

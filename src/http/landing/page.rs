@@ -12,7 +12,6 @@ use super::{html, live_link, platform, LandingError};
 use crate::domain::distribution::{LinkKind, Platform};
 use crate::domain::member::{Member, MemberStatus};
 use crate::domain::program::Program;
-use crate::http::api::links::link_url;
 use crate::qr::QrMatrix;
 use crate::state::AppState;
 use crate::storage::{LinkAction, LinkRecord, MemberKey};
@@ -65,7 +64,7 @@ pub async fn show(
 /// What every landing page of `link` knows: its code and, on a desktop, the QR code that
 /// opens it on a phone.
 fn common(state: &AppState, link: &LinkRecord, platform: Platform) -> Result<Value, LandingError> {
-    let url = link_url(&state.cards, &link.code);
+    let url = state.cards.urls().link(&link.code);
     let desktop = platform == Platform::Desktop;
     let qr = if desktop {
         Some(QrMatrix::new(&url)?.svg(200, "QR code that opens this page on a phone"))

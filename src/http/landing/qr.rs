@@ -7,7 +7,6 @@ use serde::Deserialize;
 
 use super::{live_link, LandingError};
 use crate::domain::distribution::LinkKind;
-use crate::http::api::links::link_url;
 use crate::qr::QrMatrix;
 use crate::state::AppState;
 
@@ -35,7 +34,7 @@ async fn matrix(
         return Err(LandingError::BadSize);
     }
     let link = live_link(state, code).await?;
-    let matrix = QrMatrix::new(&link_url(&state.cards, &link.code))?;
+    let matrix = QrMatrix::new(&state.cards.urls().link(&link.code))?;
     let cache = match link.kind {
         LinkKind::Enroll => "public, max-age=3600",
         LinkKind::Card => "private, max-age=3600",
