@@ -68,6 +68,8 @@ pub enum Command {
         #[command(subcommand)]
         command: CampaignsCommand,
     },
+    /// Print the REST API's OpenAPI document (docs/openapi.json) as the code describes it.
+    Openapi,
 }
 
 #[derive(Debug, Subcommand)]
@@ -134,6 +136,14 @@ pub enum KeysCommand {
 
 /// Runs the command; the error, if any, is printed by `main` with its causes.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Openapi = cli.command {
+        // Needs no settings: the document is the same for every deployment.
+        print!(
+            "{}",
+            crate::http::openapi::document_text().map_err(anyhow::Error::msg)?
+        );
+        return Ok(());
+    }
     let settings = Settings::load(cli.config.as_deref())?;
     crate::telemetry::init(&settings.log);
     match cli.command {
@@ -169,6 +179,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await?
         }
         Command::Campaigns { command } => distribution::campaigns(&settings, command).await?,
+        Command::Openapi => {}
     }
     Ok(())
 }

@@ -11,7 +11,7 @@ use crate::clock::Random;
 
 /// How a campaign reaches people. Email and SMS send messages; print and web only carry
 /// links (a poster's QR code, a button on the shop's site).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     Email,
@@ -112,7 +112,9 @@ impl ConsentSource {
 }
 
 /// What a link opens: enrollment in a program, or one member's card.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// `enroll`: the sign-up form of a program; `card`: one member's card.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LinkKind {
     Enroll,
@@ -151,6 +153,22 @@ impl LinkKind {
 #[derive(Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
 pub struct LinkCode(String);
+
+/// 8 characters for an enrollment link, 24 for a personal card link.
+impl utoipa::PartialSchema for LinkCode {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some("^([a-z2-7]{8}|[a-z2-7]{24})$"))
+            .description(Some(
+                "8 characters for an enrollment link, 24 for a personal card link.",
+            ))
+            .examples(["k7mq2xzd"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for LinkCode {}
 
 impl LinkCode {
     pub fn generate(kind: LinkKind, rng: &dyn Random) -> LinkCode {

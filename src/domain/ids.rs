@@ -40,6 +40,15 @@ pub fn random_base32(rng: &dyn Random, len: usize) -> String {
     base32(&buf)
 }
 
+/// The schema of an id with `prefix`, for the API's document.
+fn id_schema(prefix: &str) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .pattern(Some(format!("^{prefix}[a-z2-7]{{16}}$")))
+        .examples([format!("{prefix}q4kzt7xw2mbd5hna")])
+        .into()
+}
+
 macro_rules! typed_id {
     ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
         $(#[$doc])*
@@ -70,6 +79,15 @@ macro_rules! typed_id {
                 &self.0
             }
         }
+
+        /// A string of the prefix and 16 base32 characters.
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                id_schema($prefix)
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
 
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -4,7 +4,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use serde_json::json;
+use serde::Serialize;
 
 use super::error_code::ErrorCode;
 use crate::domain::Invalid;
@@ -115,12 +115,38 @@ impl ResponseError for ApiError {
                 )
             }
         };
-        let mut error = json!({ "code": self.code(), "message": message });
-        if let Some(f) = field {
-            error["field"] = json!(f);
-        }
-        HttpResponse::build(self.status_code()).json(json!({ "error": error }))
+        HttpResponse::build(self.status_code()).json(ErrorBody {
+            error: ErrorDetail {
+                code: self.code(),
+                field,
+                message,
+            },
+        })
     }
+}
+
+/// The body of every error answer from the API.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Error, example = json!({"error": {
+    "code": "validation_failed",
+    "message": "tiers[1].threshold: must not be negative",
+    "field": "tiers[1].threshold"
+}}))]
+pub struct ErrorBody {
+    error: ErrorDetail,
+}
+
+// Fields in alphabetical order, the order the body always had.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    code: ErrorCode,
+    /// The input the error is about (`name`, `tiers[1].threshold`, `Idempotency-Key`,
+    /// `limit`); only on `validation_failed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    field: Option<String>,
+    /// For people; wording may change.
+    message: String,
 }
 
 /// Turns actix's JSON body errors into ours: too large 413, wrong content type 415, broken

@@ -1,11 +1,13 @@
 //! Every `code` the REST API answers an error with, in one enum: a client branches on these,
 //! so they are stable, snake_case, and each has one HTTP status. `docs/openapi.json` lists
-//! the same set (a test holds them together), and `docs/API.md` has the table by status.
+//! the same set (derived from the enum; a test holds `ALL` to it), and `docs/API.md` has the table by status.
 
 use actix_web::http::StatusCode;
 use serde::Serialize;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+/// Stable, snake_case; safe to branch on. Each code has one status (docs/API.md lists them by
+/// status). `bad_body` is sent when the request body could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     // 400: the request could not be read.
@@ -194,10 +196,9 @@ mod tests {
     fn the_openapi_document_lists_every_code() {
         let doc: serde_json::Value =
             serde_json::from_str(include_str!("../../docs/openapi.json")).unwrap();
-        let listed: Vec<&str> = doc["components"]["schemas"]["Error"]["properties"]["error"]
-            ["properties"]["code"]["enum"]
+        let listed: Vec<&str> = doc["components"]["schemas"]["ErrorCode"]["enum"]
             .as_array()
-            .expect("components.schemas.Error lists the codes")
+            .expect("components.schemas.ErrorCode lists the codes")
             .iter()
             .map(|c| c.as_str().unwrap())
             .collect();

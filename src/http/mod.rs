@@ -12,8 +12,10 @@ mod images;
 pub mod landing;
 pub mod limits;
 mod metrics;
+pub mod openapi;
 pub mod pages;
 pub mod passkit;
+pub mod routes;
 
 use actix_web::http::header::{
     self, ContentDisposition, DispositionParam, DispositionType, HttpDate,

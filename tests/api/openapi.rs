@@ -12,7 +12,8 @@ use crate::helpers::*;
 
 const DOCUMENT: &str = include_str!("../../docs/openapi.json");
 
-/// Every route the server registers, read from the `configure` functions: `src/http/health.rs`,
+/// Every route the server registers outside `passwright::http::api::routes()` (whose routes are
+/// registered from their documentation), read from the `configure` functions: `src/http/health.rs`,
 /// `metrics.rs`, `downloads.rs`, `images.rs`, `google.rs`, `pages/*.rs`, `landing/mod.rs`, under `/wallet/v1`
 /// `src/http/passkit/mod.rs`, and under `/api/v1` `src/http/api/mod.rs` and each
 /// `src/http/api/*.rs`. It must be updated together with the routes (and the document).
@@ -116,12 +117,6 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/campaigns/{id}/pause"),
     ("GET", "/api/v1/campaigns/{id}/funnel.svg"),
     ("POST", "/api/v1/programs/{id}/members/import"),
-    // api/links.rs
-    ("POST", "/api/v1/programs/{id}/links"),
-    ("GET", "/api/v1/programs/{id}/links"),
-    ("POST", "/api/v1/members/{id}/links"),
-    ("GET", "/api/v1/links/{code}"),
-    ("DELETE", "/api/v1/links/{code}"),
     // landing/: the public pages links open
     ("GET", "/c/{code}"),
     ("POST", "/c/{code}"),
@@ -388,6 +383,12 @@ fn document_is_well_formed_and_lists_every_route() {
     let registered: BTreeSet<(String, String)> = ROUTES
         .iter()
         .map(|(m, p)| (m.to_string(), p.to_string()))
+        .chain(
+            passwright::http::api::routes()
+                .registered()
+                .iter()
+                .map(|r| (r.method.to_string(), r.path.clone())),
+        )
         .collect();
     let missing: Vec<_> = registered.difference(&documented).collect();
     assert!(

@@ -2,10 +2,10 @@
 //! member's personal card link; list, read and revoke them. Admins and marketers only.
 
 use actix_web::{web, HttpResponse};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
 
-use super::{load, resource, MANAGE};
+use super::{load, MANAGE};
 use crate::cards::Cards;
 use crate::clock::rfc3339;
 use crate::domain::distribution::{Channel, LinkCode, LinkKind};
@@ -13,62 +13,122 @@ use crate::domain::ids::{CampaignId, MemberId, ProgramId};
 use crate::domain::member::MemberStatus;
 use crate::domain::{text, Invalid};
 use crate::http::auth::Caller;
-use crate::http::error::{store_error, ApiError};
+use crate::http::error::{store_error, ApiError, ErrorBody};
+use crate::http::openapi::{
+    Forbidden, InternalError, MalformedBody, PayloadTooLarge, Unauthorized, UnsupportedMediaType,
+};
+use crate::http::routes::Routes;
 use crate::state::AppState;
 use crate::storage::{Conflict, LinkRecord, NewLink, StoreError};
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        resource("/programs/{id}/links")
-            .route(web::post().to(create))
-            .route(web::get().to(list)),
-    )
-    .service(resource("/members/{id}/links").route(web::post().to(card_link)))
-    .service(
-        resource("/links/{code}")
-            .route(web::get().to(get))
-            .route(web::delete().to(revoke)),
-    );
+/// The area's operations, as documented.
+#[derive(OpenApi)]
+#[openapi(paths(create, list, card_link, get, revoke))]
+pub struct Document;
+
+pub fn routes(routes: &mut Routes) {
+    routes
+        .add(__path_create, create)
+        .add(__path_list, list)
+        .add(__path_card_link, card_link)
+        .add(__path_get, get)
+        .add(__path_revoke, revoke);
 }
 
-fn view(cards: &Cards, l: &LinkRecord) -> Value {
-    let url = cards.urls().link(&l.code);
-    json!({
-        "code": l.code,
-        "kind": l.kind,
-        "program_id": l.program_id,
-        "member_id": l.member_id,
-        "url": url,
-        "qr_png": format!("{url}/qr.png"),
-        "qr_svg": format!("{url}/qr.svg"),
-        "campaign_id": l.campaign_id,
-        "channel": l.channel,
-        "label": l.label,
-        "created_at": rfc3339(l.created_at),
-        "revoked_at": l.revoked_at.map(rfc3339),
-    })
+/// A link as the API answers it.
+// Fields in alphabetical order, the order the answer always had.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Link)]
+struct LinkView {
+    #[schema(required = true)]
+    campaign_id: Option<CampaignId>,
+    #[schema(required = true)]
+    channel: Option<Channel>,
+    code: LinkCode,
+    /// RFC 3339 in UTC with a `Z`.
+    #[schema(format = DateTime)]
+    created_at: String,
+    kind: LinkKind,
+    #[schema(required = true)]
+    label: Option<String>,
+    /// The member of a card link; null for enrollment links.
+    #[schema(required = true)]
+    member_id: Option<MemberId>,
+    program_id: ProgramId,
+    /// The link's QR code as PNG (`?size=` 64 to 2048 pixels, default 512).
+    #[schema(format = "uri")]
+    qr_png: String,
+    /// The link's QR code as SVG.
+    #[schema(format = "uri")]
+    qr_svg: String,
+    /// When the link was revoked; its page answers 410 since.
+    #[schema(required = true, format = DateTime)]
+    revoked_at: Option<String>,
+    /// The landing page: `{public base url}/c/{code}`.
+    #[schema(format = "uri")]
+    url: String,
 }
 
-#[derive(Deserialize)]
+impl LinkView {
+    fn new(cards: &Cards, l: &LinkRecord) -> LinkView {
+        let url = cards.urls().link(&l.code);
+        LinkView {
+            campaign_id: l.campaign_id.clone(),
+            channel: l.channel,
+            code: l.code.clone(),
+            created_at: rfc3339(l.created_at),
+            kind: l.kind,
+            label: l.label.clone(),
+            member_id: l.member_id.clone(),
+            program_id: l.program_id.clone(),
+            qr_png: format!("{url}/qr.png"),
+            qr_svg: format!("{url}/qr.svg"),
+            revoked_at: l.revoked_at.map(rfc3339),
+            url,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+struct LinkList {
+    links: Vec<LinkView>,
+}
+
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = LinkInput)]
 struct CreateLink {
+    #[schema(value_type = Option<CampaignId>)]
     campaign_id: Option<String>,
+    #[schema(value_type = Option<Channel>)]
     channel: Option<String>,
+    /// What the link is for, e.g. "Window poster".
+    #[schema(max_length = 100)]
     label: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = CardLinkInput)]
 struct CreateCardLink {
+    #[schema(value_type = Option<CampaignId>)]
     campaign_id: Option<String>,
+    #[schema(value_type = Option<Channel>)]
     channel: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// Only this member's card links.
+    #[param(value_type = Option<MemberId>)]
     member_id: Option<String>,
+    /// Only this campaign's links.
+    #[param(value_type = Option<CampaignId>)]
     campaign_id: Option<String>,
+    /// At most this many (1 to 500, default 100).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
 }
 
@@ -93,6 +153,32 @@ fn channel(s: Option<&str>) -> Result<Option<Channel>, Invalid> {
     s.map(Channel::parse).transpose()
 }
 
+/// Create an enrollment link
+///
+/// A public link to the program's sign-up page, for a poster, a shop's site or a campaign.
+/// Members who enroll through it are attributed to its campaign and channel. The answer
+/// carries the link and its QR images for print.
+///
+/// Roles: `admin`, `marketer`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/programs/{id}/links",
+    operation_id = "createEnrollLink",
+    tag = "links",
+    params(("id" = ProgramId, Path, description = "The program's id.")),
+    request_body = CreateLink,
+    responses(
+        (status = 201, description = "The link.", body = LinkView),
+        (status = 400, response = MalformedBody),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, description = "`not_found`: no such program.", body = ErrorBody),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, description = "`invalid_body`: unknown fields or wrong types; `validation_failed`: the campaign is not one of this program, an unknown channel, or an empty or too long label.", body = ErrorBody),
+        (status = 500, response = InternalError),
+    )
+)]
 async fn create(
     state: web::Data<AppState>,
     caller: Caller,
@@ -116,11 +202,36 @@ async fn create(
     };
     let link = state.store.create_link(&link, state.clock.now()).await?;
     tracing::info!(program = %program.id, link = ?link.code, "enrollment link created");
-    Ok(HttpResponse::Created().json(view(&state.cards, &link)))
+    Ok(HttpResponse::Created().json(LinkView::new(&state.cards, &link)))
 }
 
-/// The member's personal card link for the campaign and channel: the live one (200), or a
-/// new one (201).
+/// Get a member's card link
+///
+/// The member's personal link to their card page (the wallet buttons), for an email or SMS.
+/// One per member, campaign and channel: asking again answers the live one.
+///
+/// Roles: `admin`, `marketer`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/members/{id}/links",
+    operation_id = "createCardLink",
+    tag = "links",
+    params(("id" = MemberId, Path, description = "The member's id.")),
+    request_body = CreateCardLink,
+    responses(
+        (status = 200, description = "The member's existing link for this campaign and channel.", body = LinkView),
+        (status = 201, description = "A new link.", body = LinkView),
+        (status = 400, response = MalformedBody),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, description = "`not_found`: no such member.", body = ErrorBody),
+        (status = 409, description = "`member_voided`: the member's card is voided.", body = ErrorBody),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, description = "`invalid_body`: unknown fields or wrong types; `validation_failed`: the campaign is not one of the member's program, or an unknown channel.", body = ErrorBody),
+        (status = 500, response = InternalError),
+    )
+)]
 async fn card_link(
     state: web::Data<AppState>,
     caller: Caller,
@@ -153,9 +264,29 @@ async fn card_link(
     } else {
         HttpResponse::Ok()
     };
-    Ok(answer.json(view(&state.cards, &link)))
+    Ok(answer.json(LinkView::new(&state.cards, &link)))
 }
 
+/// List a program's links
+///
+/// The program's enrollment and card links, newest first.
+///
+/// Roles: `admin`, `marketer`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/programs/{id}/links",
+    operation_id = "listLinks",
+    tag = "links",
+    params(("id" = ProgramId, Path, description = "The program's id."), ListQuery),
+    responses(
+        (status = 200, description = "The links.", body = LinkList),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, description = "`not_found`: no such program.", body = ErrorBody),
+        (status = 422, description = "`invalid_query`: unknown parameters; `validation_failed`: a malformed member or campaign id, or a limit out of range.", body = ErrorBody),
+        (status = 500, response = InternalError),
+    )
+)]
 async fn list(
     state: web::Data<AppState>,
     caller: Caller,
@@ -185,9 +316,12 @@ async fn list(
         .store
         .links(&program.id, member.as_ref(), campaign.as_ref(), limit)
         .await?;
-    Ok(HttpResponse::Ok().json(json!({
-        "links": links.iter().map(|l| view(&state.cards, l)).collect::<Vec<_>>()
-    })))
+    Ok(HttpResponse::Ok().json(LinkList {
+        links: links
+            .iter()
+            .map(|l| LinkView::new(&state.cards, l))
+            .collect(),
+    }))
 }
 
 /// The link the path names, if the caller may see it.
@@ -202,6 +336,25 @@ async fn load_link(state: &AppState, caller: &Caller, code: &str) -> Result<Link
     Ok(link)
 }
 
+/// Read a link
+///
+/// One link, revoked or not.
+///
+/// Roles: `admin`, `marketer`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/links/{code}",
+    operation_id = "getLink",
+    tag = "links",
+    params(("code" = String, Path, description = "The link's code (the last part of its URL).")),
+    responses(
+        (status = 200, description = "The link.", body = LinkView),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, description = "`not_found`: no such link, or the code does not parse.", body = ErrorBody),
+        (status = 500, response = InternalError),
+    )
+)]
 async fn get(
     state: web::Data<AppState>,
     caller: Caller,
@@ -209,10 +362,29 @@ async fn get(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(MANAGE)?;
     let link = load_link(&state, &caller, &code).await?;
-    Ok(HttpResponse::Ok().json(view(&state.cards, &link)))
+    Ok(HttpResponse::Ok().json(LinkView::new(&state.cards, &link)))
 }
 
-/// Revokes the link: its page answers 410 from now on. Revoking again changes nothing.
+/// Revoke a link
+///
+/// The link stops opening anything: its page, QR images and downloads answer 410. Revoking
+/// again changes nothing. A member asking for a card link afterwards gets a new one.
+///
+/// Roles: `admin`, `marketer`.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/links/{code}",
+    operation_id = "revokeLink",
+    tag = "links",
+    params(("code" = String, Path, description = "The link's code (the last part of its URL).")),
+    responses(
+        (status = 204, description = "Revoked."),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, description = "`not_found`: no such link, or the code does not parse.", body = ErrorBody),
+        (status = 500, response = InternalError),
+    )
+)]
 async fn revoke(
     state: web::Data<AppState>,
     caller: Caller,

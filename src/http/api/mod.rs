@@ -20,24 +20,28 @@ mod scans;
 mod views;
 mod webhooks;
 
+use std::sync::OnceLock;
+
 use actix_web::{web, HttpResponse};
+use utoipa::OpenApi as _;
 
 use super::error::{json_error, no_method, no_route, query_error};
 use crate::domain::api_key::Role;
 use crate::http::limits::HttpLimits;
+use crate::http::routes::Routes;
 
 /// Roles that may change programs and members.
 pub(crate) const MANAGE: &[Role] = &[Role::Admin, Role::Marketer];
 /// Roles that may read them (staff look members up at the counter).
 pub(crate) const READ: &[Role] = &[Role::Admin, Role::Marketer, Role::Staff];
 
-/// The OpenAPI document, kept by hand next to the code it describes.
-const OPENAPI: &str = include_str!("../../../docs/openapi.json");
+/// The scope every API path is under.
+const SCOPE: &str = "/api/v1";
 
 pub fn configure(cfg: &mut web::ServiceConfig, limits: &HttpLimits) {
     let max_json_bytes = limits.max_json_bytes;
     cfg.service(
-        web::scope("/api/v1")
+        web::scope(SCOPE)
             .app_data(limits.images.clone())
             .app_data(
                 web::JsonConfig::default()
@@ -64,7 +68,9 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &HttpLimits) {
             .configure(webhooks::configure)
             .configure(campaigns::configure)
             .configure(imports::configure)
-            .configure(links::configure)
+            .configure(|cfg| {
+                routes().register(cfg);
+            })
             .default_service(web::to(no_route)),
     );
 }
@@ -74,8 +80,28 @@ pub(crate) fn resource(path: &str) -> actix_web::Resource {
     web::resource(path).default_service(web::to(no_method))
 }
 
+/// The routes of the areas whose operations are documented in code (the others still
+/// register their own with `configure`).
+pub fn routes() -> Routes {
+    let mut routes = Routes::new(SCOPE);
+    links::routes(&mut routes);
+    routes
+}
+
+/// The documents of those areas, merged into the whole by `http::openapi`.
+pub(crate) fn documents() -> Vec<utoipa::openapi::OpenApi> {
+    vec![links::Document::openapi()]
+}
+
 async fn openapi() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("application/json")
-        .body(OPENAPI)
+    static DOCUMENT: OnceLock<Result<String, String>> = OnceLock::new();
+    match DOCUMENT.get_or_init(crate::http::openapi::document_text) {
+        Ok(text) => HttpResponse::Ok()
+            .content_type("application/json")
+            .body(text.clone()),
+        Err(e) => {
+            tracing::error!(error = %e, "the OpenAPI document does not build");
+            HttpResponse::InternalServerError().finish()
+        }
+    }
 }
