@@ -42,7 +42,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &HttpLimits) {
 
 /// Runs `work` to its end even when the client goes away, on `runtime`. actix drops a
 /// request's future when its connection closes; a write cut off in the middle of its trip to
-/// SQLite makes the writes committed together with it fail too (see `storage/writer.rs`).
+/// SQLite makes the writes committed together with it fail too (see `storage/writer/sqlite.rs`).
 /// On the main runtime rather than the HTTP worker's own, the write turn a task waits for is
 /// handed to it without waiting for that worker to finish parsing and answering requests:
 /// 2,350–2,600 scan actions/s instead of 2,050–2,300 (docs/BENCHMARKS.md).

@@ -131,7 +131,7 @@ pub struct Store {
     /// Card lookups made (members by id or serial): scans of forged codes must not add any.
     member_lookups: Arc<std::sync::atomic::AtomicU64>,
     /// SQLite: the connection this process's write transactions go through, in turns
-    /// committed in groups (see `writer.rs`).
+    /// committed in groups (see `writer/sqlite.rs`).
     writer: Option<SharedWriter>,
     /// Locations never move between programs and are never deleted: their program, once read.
     location_programs: Arc<Mutex<HashMap<String, ProgramId>>>,
@@ -207,7 +207,7 @@ impl Store {
                 // off the write path, in `checkpoints`; the writer does one itself only when
                 // the log has grown past 40 MB, should those fall behind.
                 conn.execute("PRAGMA wal_autocheckpoint = 10000").await?;
-                // Turns are savepoints (see `writer.rs`): SQLite keeps the pages a rollback
+                // Turns are savepoints (see `writer/sqlite.rs`): SQLite keeps the pages a rollback
                 // to one would restore in memory, not in a temporary file opened, written and
                 // deleted in every transaction.
                 conn.execute("PRAGMA temp_store = MEMORY").await?;
@@ -272,7 +272,7 @@ impl Store {
     }
 
     /// A turn to write in, ended with [`Writer::finish`]. On SQLite, a turn on the process's
-    /// one writer connection, whose transactions are committed in groups (see `writer.rs`).
+    /// one writer connection, whose transactions are committed in groups (see `writer/sqlite.rs`).
     /// On PostgreSQL, whose row locks let writers run side by side, any pooled connection.
     async fn writer(&self) -> Result<Writer, StoreError> {
         Ok(match &self.writer {
@@ -287,7 +287,7 @@ impl Store {
         batch.run(&mut conn, self.engine).await
     }
 
-    /// SQLite: write turns and the COMMITs that ended them, in groups (see `writer.rs`).
+    /// SQLite: write turns and the COMMITs that ended them, in groups (see `writer/sqlite.rs`).
     pub fn write_counts(&self) -> Option<&WriteCounts> {
         self.writer.as_ref().map(SharedWriter::counts)
     }
