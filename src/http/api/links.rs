@@ -14,7 +14,7 @@ use crate::domain::member::MemberStatus;
 use crate::domain::{text, Invalid};
 use crate::http::auth::Caller;
 use crate::http::error::{store_error, ApiError, ErrorBody};
-use crate::http::openapi::{
+use crate::http::openapi::responses::{
     Forbidden, InternalError, MalformedBody, PayloadTooLarge, Unauthorized, UnsupportedMediaType,
 };
 use crate::http::routes::Routes;

@@ -89,13 +89,18 @@ pub fn routes() -> Routes {
 }
 
 /// The documents of those areas, merged into the whole by `http::openapi`.
-pub(crate) fn documents() -> Vec<utoipa::openapi::OpenApi> {
+fn documents() -> Vec<utoipa::openapi::OpenApi> {
     vec![links::Document::openapi()]
+}
+
+/// The whole OpenAPI document as `docs/openapi.json` holds it, or what is described twice.
+pub fn document_text() -> Result<String, String> {
+    crate::http::openapi::text(&crate::http::openapi::document(documents())?)
 }
 
 async fn openapi() -> HttpResponse {
     static DOCUMENT: OnceLock<Result<String, String>> = OnceLock::new();
-    match DOCUMENT.get_or_init(crate::http::openapi::document_text) {
+    match DOCUMENT.get_or_init(document_text) {
         Ok(text) => HttpResponse::Ok()
             .content_type("application/json")
             .body(text.clone()),
@@ -105,3 +110,6 @@ async fn openapi() -> HttpResponse {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,40 @@
+//! The OpenAPI document against the code: the committed file is the generated one, and every
+//! route registered from its documentation is in it.
+
+use super::*;
+
+/// CI fails here when the committed document is not what the code describes.
+#[test]
+fn the_committed_document_is_the_generated_one() {
+    let generated = document_text().unwrap();
+    let committed = include_str!("../../../docs/openapi.json");
+    if generated != committed {
+        let line = generated
+            .lines()
+            .zip(committed.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or(generated.lines().count().min(committed.lines().count()))
+            + 1;
+        panic!(
+            "docs/openapi.json is stale (first difference at line {line}); \
+             write it again with `cargo run -- openapi > docs/openapi.json`"
+        );
+    }
+}
+
+#[test]
+fn documented_routes_are_registered_under_their_scope() {
+    let routes = routes();
+    let doc: serde_json::Value = serde_json::from_str(&document_text().unwrap()).unwrap();
+    assert!(!routes.registered().is_empty());
+    for r in routes.registered() {
+        assert!(r.path.starts_with(SCOPE), "{} is outside {SCOPE}", r.path);
+        let op = &doc["paths"][&r.path][r.method.as_str().to_lowercase()];
+        assert!(
+            op.is_object(),
+            "{} {} is registered but not in the document",
+            r.method,
+            r.path
+        );
+    }
+}
