@@ -10,6 +10,19 @@ use super::Invalid;
 #[serde(transparent)]
 pub struct EmailAddress(String);
 
+impl utoipa::PartialSchema for EmailAddress {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                utoipa::openapi::KnownFormat::Email,
+            )))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for EmailAddress {}
+
 impl EmailAddress {
     /// A pragmatic check, not RFC 5322: one `@`, a non-empty local part, a domain with a dot,
     /// no spaces. The domain is lower-cased; the local part is kept as given.
@@ -47,6 +60,18 @@ impl EmailAddress {
 #[derive(Clone, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
 pub struct PhoneNumber(String);
+
+impl utoipa::PartialSchema for PhoneNumber {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some("E.164."))
+            .examples(["+4915112345678"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for PhoneNumber {}
 
 impl PhoneNumber {
     pub fn parse(s: &str) -> Result<Self, Invalid> {

@@ -8,7 +8,7 @@ use super::ids::{MemberId, ProgramId};
 use super::points::Points;
 use super::Invalid;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EntryKind {
     Earn,
@@ -76,6 +76,21 @@ pub struct PointsChange {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdempotencyKey(String);
+
+/// 1 to 200 visible ASCII characters.
+impl utoipa::PartialSchema for IdempotencyKey {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .min_length(Some(1))
+            .max_length(Some(200))
+            .pattern(Some("^[!-~]+$"))
+            .examples(["order-2025-0042"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for IdempotencyKey {}
 
 impl IdempotencyKey {
     pub fn parse(s: &str) -> Result<Self, Invalid> {

@@ -10,7 +10,7 @@ use super::program::Program;
 use super::{text, Invalid};
 use crate::clock::{whole_seconds, Random};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MemberStatus {
     Active,
@@ -34,12 +34,16 @@ impl MemberStatus {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+/// Marketing consent. Each needs the matching contact (e-mail address, phone number). Absent
+/// keys are false.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Consent {
     #[serde(default)]
+    #[schema(default = false)]
     pub email: bool,
     #[serde(default)]
+    #[schema(default = false)]
     pub sms: bool,
 }
 
@@ -73,12 +77,21 @@ pub struct Member {
 }
 
 /// Enrollment request body.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EnrollInput {
+    /// Your own id for this person; unique within the program (409 `external_id_taken`), no
+    /// spaces.
+    #[schema(min_length = 1, max_length = 100)]
     pub external_id: Option<String>,
+    /// Trimmed; no control characters.
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
+    #[schema(format = Email)]
     pub email: Option<String>,
+    /// E.164: `+`, the country code and 8 to 15 digits in all; spaces, dashes, dots and
+    /// brackets are dropped.
+    #[schema(example = "+49 151 1234-5678")]
     pub phone: Option<String>,
     #[serde(default)]
     pub consent: Consent,
@@ -166,22 +179,29 @@ impl EnrollInput {
     }
 }
 
-/// Partial update: absent keys stay as they are, `null` clears optional ones.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// Partial update: absent keys stay as they are; `null` clears `external_id`, `email` and
+/// `phone` (and leaves `name` and `consent` as they are). Removing an address withdraws the
+/// consent that depended on it.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = MemberPatch)]
 pub struct MemberPatchInput {
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 100)]
     pub external_id: Option<Option<String>>,
+    #[schema(min_length = 1, max_length = 100)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, format = Email)]
     pub email: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
     pub phone: Option<Option<String>>,
     pub consent: Option<ConsentPatch>,
 }
 
 /// Consent changes per channel; a channel not named keeps its consent.
-#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConsentPatch {
     pub email: Option<bool>,

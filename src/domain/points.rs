@@ -99,6 +99,33 @@ pub struct Amount {
     minor: i64,
 }
 
+impl utoipa::PartialSchema for Amount {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AnyOfBuilder, ObjectBuilder, Type};
+        AnyOfBuilder::new()
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some(r"^\s*[0-9]{1,12}(\.[0-9]{1,2})?\s*$")),
+            )
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::Number)
+                    .minimum(Some(0))
+                    .maximum(Some(10_000_000)),
+            )
+            .description(Some(
+                "A purchase amount in the program's currency: a non-negative decimal with at \
+                 most 2 decimals and at most 10000000, as a JSON number or a string (`12.5`, \
+                 `\"12.50\"`, `\"12\"`). Strings must be plain decimals (no sign, no exponent).",
+            ))
+            .examples([serde_json::json!("12.50"), serde_json::json!(12.5)])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Amount {}
+
 impl Amount {
     const MAX_WHOLE: i128 = 10_000_000;
 

@@ -144,6 +144,12 @@ fn described(areas: Vec<OpenApi>) -> OpenApi {
     doc
 }
 
+/// A schema still described in `docs/openapi/unconverted.json`, referred to by name until it
+/// moves into the code (the contract test fails on a reference to nothing).
+pub fn unconverted(name: &str) -> utoipa::openapi::Ref {
+    utoipa::openapi::Ref::from_schema_name(name)
+}
+
 /// The whole document as JSON, from the areas' documents, or what is described twice.
 pub fn document(areas: Vec<OpenApi>) -> Result<Value, String> {
     let described = serde_json::to_value(described(areas)).map_err(|e| e.to_string())?;

@@ -62,21 +62,9 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/programs/{id}/images"),
     ("PUT", "/api/v1/programs/{id}/images/{name}"),
     ("DELETE", "/api/v1/programs/{id}/images/{name}"),
-    // api/members.rs
-    ("POST", "/api/v1/programs/{id}/members"),
-    ("GET", "/api/v1/programs/{id}/members"),
-    ("GET", "/api/v1/members/{id}"),
-    ("PATCH", "/api/v1/members/{id}"),
-    ("POST", "/api/v1/members/{id}/void"),
-    ("POST", "/api/v1/members/{id}/reissue"),
-    ("GET", "/api/v1/members/{id}/pass"),
     // api/messages.rs
     ("GET", "/api/v1/members/{id}/consent"),
     ("GET", "/api/v1/members/{id}/messages"),
-    // api/points.rs
-    ("POST", "/api/v1/members/{id}/earn"),
-    ("POST", "/api/v1/members/{id}/adjust"),
-    ("GET", "/api/v1/members/{id}/ledger"),
     // api/google.rs
     ("POST", "/api/v1/members/{id}/google"),
     // api/keys.rs

@@ -2,39 +2,78 @@
 
 use actix_web::{web, HttpResponse};
 use base64::Engine as _;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::{OpenApi, ToSchema};
 
-use super::{load, resource, views, MANAGE, READ};
-use crate::domain::ids::MemberId;
+use super::views::MemberView;
+use super::{load, MANAGE, READ};
+use crate::domain::ids::{MemberId, ProgramId};
 use crate::domain::member::{self, EnrollInput, Member, MemberPatchInput, MemberStatus};
 use crate::domain::Invalid;
 use crate::http::auth::Caller;
-use crate::http::error::{store_error, ApiError};
+use crate::http::error::{store_error, ApiError, ErrorBody};
+use crate::http::openapi::responses::{
+    Forbidden, InternalError, MalformedBody, PayloadTooLarge, Unauthorized, Unprocessable,
+    UnsupportedMediaType,
+};
+use crate::http::routes::Routes;
 use crate::http::{pass_response, Delivery};
 use crate::state::AppState;
 use crate::storage::{CardAction, MemberQuery};
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        resource("/programs/{id}/members")
-            .route(web::post().to(enroll))
-            .route(web::get().to(list)),
-    )
-    .service(
-        resource("/members/{id}")
-            .route(web::get().to(get))
-            .route(web::patch().to(patch)),
-    )
-    .service(resource("/members/{id}/void").route(
-        web::post().to(|state, caller, id| change_card(state, caller, id, CardAction::Void)),
-    ))
-    .service(resource("/members/{id}/reissue").route(
-        web::post().to(|state, caller, id| change_card(state, caller, id, CardAction::Reissue)),
-    ))
-    .service(resource("/members/{id}/pass").route(web::get().to(pass)));
+/// The area's operations, as documented.
+#[derive(OpenApi)]
+#[openapi(paths(enroll, list, get, patch, void, reissue, pass))]
+pub struct Document;
+
+pub fn routes(routes: &mut Routes) {
+    routes
+        .add(__path_enroll, enroll)
+        .add(__path_list, list)
+        .add(__path_get, get)
+        .add(__path_patch, patch)
+        .add(__path_void, void)
+        .add(__path_reissue, reissue)
+        .add(__path_pass, pass);
 }
 
+/// A page of members.
+#[derive(Serialize, ToSchema)]
+struct MemberPage {
+    members: Vec<MemberView>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    #[schema(required = true)]
+    next_cursor: Option<String>,
+}
+
+/// Enroll a member
+///
+/// Enrolls a card holder: no points yet, the tier that zero lifetime points reach. The answer
+/// carries `pass_url`, the public download link of the card.
+///
+/// Roles: `admin`, `marketer`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/programs/{id}/members",
+    operation_id = "enrollMember",
+    tag = "members",
+    params(
+        ("id" = ProgramId, Path, description = "The program's id."),
+    ),
+    request_body = EnrollInput,
+    responses(
+        (status = 201, description = "The member.", body = MemberView),
+        (status = 400, response = MalformedBody),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, description = "`not_found`: no such program.", body = ErrorBody),
+        (status = 409, description = "`external_id_taken`: another member of this program has that external id.", body = ErrorBody),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+        (status = 500, response = InternalError),
+    )
+)]
 async fn enroll(
     state: web::Data<AppState>,
     caller: Caller,
@@ -54,7 +93,7 @@ async fn enroll(
         )
         .await?;
     tracing::info!(member = %member.id, program = %program.id, "member enrolled");
-    Ok(HttpResponse::Created().json(views::member(&member, &program, &state.cards)))
+    Ok(HttpResponse::Created().json(MemberView::new(&member, &program, &state.cards)))
 }
 
 #[derive(Deserialize)]
@@ -81,6 +120,33 @@ fn decode_cursor(s: &str) -> Result<(i64, String), Invalid> {
     Ok((at.parse().map_err(|_| bad())?, id.to_string()))
 }
 
+/// List members
+///
+/// Members in enrollment order, a page at a time; pass `next_cursor` back as `cursor`. Unknown
+/// query parameters answer 422 `invalid_query`.
+///
+/// Roles: `admin`, `marketer`, `staff`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/programs/{id}/members",
+    operation_id = "listMembers",
+    tag = "members",
+    params(
+        ("id" = ProgramId, Path, description = "The program's id."),
+        ("limit" = Option<i64>, Query, description = "Page size, 1 to 500 (default 50). A non-number answers 422 `invalid_query`, a number out of range 422 `validation_failed`.", minimum = 1, maximum = 500),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` from the previous page."),
+        ("status" = Option<MemberStatus>, Query, description = "Only members with this status."),
+        ("external_id" = Option<String>, Query, description = "Only the member with this external id."),
+    ),
+    responses(
+        (status = 200, description = "A page of members.", body = MemberPage),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, description = "`not_found`: no such program.", body = ErrorBody),
+        (status = 422, description = "`invalid_query`: a parameter of the wrong type, or an unknown parameter; `validation_failed`: `limit` out of range, an unknown `status`, a bad `external_id`, or a `cursor` that is not from a previous page.", body = ErrorBody),
+        (status = 500, response = InternalError),
+    )
+)]
 async fn list(
     state: web::Data<AppState>,
     caller: Caller,
@@ -105,12 +171,35 @@ async fn list(
         limit,
     };
     let page = state.store.members(&program.id, &query).await?;
-    Ok(HttpResponse::Ok().json(json!({
-        "members": page.members.iter().map(|m| views::member(m, &program, &state.cards)).collect::<Vec<_>>(),
-        "next_cursor": page.next.as_ref().map(encode_cursor),
-    })))
+    Ok(HttpResponse::Ok().json(MemberPage {
+        members: page
+            .members
+            .iter()
+            .map(|m| MemberView::new(m, &program, &state.cards))
+            .collect(),
+        next_cursor: page.next.as_ref().map(encode_cursor),
+    }))
 }
 
+/// Get a member
+///
+/// Roles: `admin`, `marketer`, `staff`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/members/{id}",
+    operation_id = "getMember",
+    tag = "members",
+    params(
+        ("id" = MemberId, Path, description = "The member's id."),
+    ),
+    responses(
+        (status = 200, description = "The member.", body = MemberView),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, description = "`not_found`: no such member.", body = ErrorBody),
+        (status = 500, response = InternalError),
+    )
+)]
 async fn get(
     state: web::Data<AppState>,
     caller: Caller,
@@ -118,9 +207,38 @@ async fn get(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(READ)?;
     let (program, member) = load::member(&state, &caller, &id).await?;
-    Ok(HttpResponse::Ok().json(views::member(&member, &program, &state.cards)))
+    Ok(HttpResponse::Ok().json(MemberView::new(&member, &program, &state.cards)))
 }
 
+/// Update a member
+///
+/// Changes contact details and consent. Absent keys stay as they are; `null` clears
+/// `external_id`, `email` or `phone`; removing an address withdraws the consent that depended
+/// on it.
+///
+/// Roles: `admin`, `marketer`.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/members/{id}",
+    operation_id = "updateMember",
+    tag = "members",
+    params(
+        ("id" = MemberId, Path, description = "The member's id."),
+    ),
+    request_body = MemberPatchInput,
+    responses(
+        (status = 200, description = "The member.", body = MemberView),
+        (status = 400, response = MalformedBody),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, description = "`not_found`: no such member.", body = ErrorBody),
+        (status = 409, description = "`member_voided`: the card has been voided; `external_id_taken`: another member of this program has that external id.", body = ErrorBody),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+        (status = 500, response = InternalError),
+    )
+)]
 async fn patch(
     state: web::Data<AppState>,
     caller: Caller,
@@ -145,7 +263,70 @@ async fn patch(
     } else {
         member
     };
-    Ok(HttpResponse::Ok().json(views::member(&member, &program, &state.cards)))
+    Ok(HttpResponse::Ok().json(MemberView::new(&member, &program, &state.cards)))
+}
+
+/// Void a member's card
+///
+/// The pass on the phone shows as void and its barcode and download link stop working. Voiding
+/// a voided card changes nothing and answers 200. Takes no body.
+///
+/// Roles: `admin`, `marketer`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/members/{id}/void",
+    operation_id = "voidMember",
+    tag = "members",
+    params(
+        ("id" = MemberId, Path, description = "The member's id."),
+    ),
+    responses(
+        (status = 200, description = "The voided member.", body = MemberView),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, description = "`not_found`: no such member.", body = ErrorBody),
+        (status = 500, response = InternalError),
+    )
+)]
+async fn void(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    change_card(state, caller, id, CardAction::Void).await
+}
+
+/// Re-issue a member's card
+///
+/// For a barcode that was shared or a phone that was lost: the card gets a new barcode and a
+/// new download link, and the old ones are refused from now on (a scan of an old barcode is
+/// recorded as rejected, reason `superseded`). The serial number stays, so the phones holding
+/// the card receive the new pass like any other update. Takes no body.
+///
+/// Roles: `admin`, `marketer`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/members/{id}/reissue",
+    operation_id = "reissueCard",
+    tag = "members",
+    params(
+        ("id" = MemberId, Path, description = "The member's id."),
+    ),
+    responses(
+        (status = 200, description = "The member, with the card's new `pass_url`.", body = MemberView),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, description = "`not_found`: no such member.", body = ErrorBody),
+        (status = 409, description = "`member_voided`: a voided card cannot be re-issued.", body = ErrorBody),
+        (status = 500, response = InternalError),
+    )
+)]
+async fn reissue(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    change_card(state, caller, id, CardAction::Reissue).await
 }
 
 /// Voids the card (`CardAction::Void`: the pass on the phone shows as void and its barcode
@@ -165,10 +346,33 @@ async fn change_card(
         .await
         .map_err(|e| store_error(e, "member"))?;
     tracing::info!(member = %member.id, ?action, generation = member.card_generation, "card changed");
-    Ok(HttpResponse::Ok().json(views::member(&member, &program, &state.cards)))
+    Ok(HttpResponse::Ok().json(MemberView::new(&member, &program, &state.cards)))
 }
 
-/// The member's current `.pkpass`, for integrations that deliver it themselves.
+/// Download a member's pass
+///
+/// The member's current signed `.pkpass` (as an attachment), for integrations that deliver it
+/// themselves.
+///
+/// Roles: `admin`, `marketer`, `staff`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/members/{id}/pass",
+    operation_id = "downloadMemberPass",
+    tag = "members",
+    params(
+        ("id" = MemberId, Path, description = "The member's id."),
+        ("If-Modified-Since" = Option<String>, Header, description = "An HTTP date; when the pass has not changed since, the answer is 304 without a body."),
+    ),
+    responses(
+        (status = 200, description = "The signed pass.", body = String, content_type = "application/vnd.apple.pkpass", headers(("Last-Modified" = String, description = "When the pass last changed (HTTP date, whole seconds)."), ("Content-Disposition" = String, description = "The file name, e.g. `Test Beans.pkpass`."), ("Cache-Control" = String, description = "`no-cache`."))),
+        (status = 304, description = "The pass has not changed since `If-Modified-Since`; no body.", headers(("Last-Modified" = String, description = "When the pass last changed (HTTP date, whole seconds)."))),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, description = "`not_found`: no such member.", body = ErrorBody),
+        (status = 500, response = InternalError),
+    )
+)]
 async fn pass(
     state: web::Data<AppState>,
     caller: Caller,

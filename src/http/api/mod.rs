@@ -55,9 +55,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &HttpLimits) {
             .configure(programs::configure)
             .configure(rewards::configure)
             .configure(images::configure)
-            .configure(members::configure)
             .configure(messages::configure)
-            .configure(points::configure)
             .configure(keys::configure)
             .configure(locations::configure)
             .configure(scans::configure)
@@ -85,12 +83,18 @@ pub(crate) fn resource(path: &str) -> actix_web::Resource {
 pub fn routes() -> Routes {
     let mut routes = Routes::new(SCOPE);
     links::routes(&mut routes);
+    members::routes(&mut routes);
+    points::routes(&mut routes);
     routes
 }
 
 /// The documents of those areas, merged into the whole by `http::openapi`.
 fn documents() -> Vec<utoipa::openapi::OpenApi> {
-    vec![links::Document::openapi()]
+    vec![
+        links::Document::openapi(),
+        members::Document::openapi(),
+        points::Document::openapi(),
+    ]
 }
 
 /// The whole OpenAPI document as `docs/openapi.json` holds it, or what is described twice.

@@ -173,7 +173,7 @@ async fn accepted_response(state: &AppState, a: Accepted) -> Result<HttpResponse
                 "reason": e.reason,
                 "created_at": crate::clock::rfc3339(e.created_at),
             })).collect::<Vec<_>>(),
-            "entry": a.entry.as_ref().map(views::entry),
+            "entry": a.entry.as_ref().map(views::EntryView::new),
             "redemption": a.reward.as_ref().map(|r| json!({
                 "reward_id": r.id, "name": r.name, "cost": r.cost,
             })),

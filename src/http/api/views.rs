@@ -1,13 +1,18 @@
 //! JSON representations the API answers with. Kept apart from the domain types so the wire
 //! format changes only on purpose.
 
+use serde::Serialize;
 use serde_json::{json, Value};
+use utoipa::ToSchema;
 
 use crate::cards::Cards;
 use crate::clock::{from_micros, rfc3339};
 use crate::domain::api_key::ApiKey;
-use crate::domain::ledger::LedgerEntry;
-use crate::domain::member::Member;
+use crate::domain::apple_ids::SerialNumber;
+use crate::domain::contact::{EmailAddress, PhoneNumber};
+use crate::domain::ids::{MemberId, ProgramId};
+use crate::domain::ledger::{EntryKind, LedgerEntry};
+use crate::domain::member::{Consent, Member, MemberStatus};
 use crate::domain::program::Program;
 use crate::domain::reward::Reward;
 use crate::domain::scan::{Location, Scan};
@@ -31,39 +36,120 @@ pub fn program(p: &Program) -> Value {
     })
 }
 
-pub fn member(m: &Member, program: &Program, cards: &Cards) -> Value {
-    let next_tier = program
-        .tiers
-        .next_after(m.lifetime_points)
-        .map(|t| json!({ "name": t.name, "points_needed": t.threshold - m.lifetime_points }));
-    json!({
-        "id": m.id,
-        "program_id": m.program_id,
-        "external_id": m.external_id,
-        "name": m.name,
-        "email": m.email,
-        "phone": m.phone,
-        "consent": m.consent,
-        "status": m.status,
-        "balance": m.balance,
-        "lifetime_points": m.lifetime_points,
-        "tier": m.tier,
-        "next_tier": next_tier,
-        "version": m.version,
-        "serial_number": m.serial,
-        "pass_url": cards.download_url(m),
-        "expiring": expiring(m),
-        "created_at": rfc3339(m.created_at),
-        "updated_at": rfc3339(m.updated_at),
-    })
+/// A member as the API answers it.
+// Fields in alphabetical order, the order the answer always had.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Member)]
+pub struct MemberView {
+    /// Points; the sum of the member's ledger entries. Negative only after an adjustment with
+    /// `allow_negative`.
+    balance: i64,
+    consent: Consent,
+    /// RFC 3339 in UTC with a `Z`, e.g. `2025-03-01T09:30:00.123456Z`.
+    #[schema(format = DateTime)]
+    created_at: String,
+    /// The domain is lower-cased.
+    #[schema(required = true)]
+    email: Option<EmailAddress>,
+    #[schema(required = true)]
+    expiring: Option<ExpiringView>,
+    /// Your own id for this person (e.g. from a CRM); unique within the program.
+    #[schema(required = true)]
+    external_id: Option<String>,
+    id: MemberId,
+    /// Points from earn and adjust entries, never below zero; decides the tier.
+    lifetime_points: i64,
+    name: String,
+    /// The next tier above the member's lifetime points, or `null` at the top.
+    #[schema(required = true)]
+    next_tier: Option<NextTier>,
+    /// The public download link of the card (`GET /passes/{token}.pkpass`); dead once the
+    /// card is voided.
+    #[schema(format = "uri")]
+    pass_url: String,
+    #[schema(required = true)]
+    phone: Option<PhoneNumber>,
+    program_id: ProgramId,
+    /// The pass's serial number; never changes.
+    #[schema(value_type = String)]
+    serial_number: SerialNumber,
+    status: MemberStatus,
+    /// Name of the tier the lifetime points reach.
+    #[schema(required = true)]
+    tier: Option<String>,
+    /// RFC 3339 in UTC with a `Z`, e.g. `2025-03-01T09:30:00.123456Z`.
+    #[schema(format = DateTime)]
+    updated_at: String,
+    /// Bumps on every change a card holder could see.
+    version: i64,
+}
+
+impl MemberView {
+    pub fn new(m: &Member, program: &Program, cards: &Cards) -> MemberView {
+        MemberView {
+            balance: m.balance,
+            consent: m.consent,
+            created_at: rfc3339(m.created_at),
+            email: m.email.clone(),
+            expiring: ExpiringView::of(m),
+            external_id: m.external_id.clone(),
+            id: m.id.clone(),
+            lifetime_points: m.lifetime_points,
+            name: m.name.clone(),
+            next_tier: NextTier::of(m, program),
+            pass_url: cards.download_url(m),
+            phone: m.phone.clone(),
+            program_id: m.program_id.clone(),
+            serial_number: m.serial.clone(),
+            status: m.status,
+            tier: m.tier.clone(),
+            updated_at: rfc3339(m.updated_at),
+            version: m.version,
+        }
+    }
+}
+
+/// The next tier above a member's lifetime points.
+#[derive(Serialize, ToSchema)]
+pub struct NextTier {
+    name: String,
+    /// Lifetime points still missing.
+    points_needed: i64,
+}
+
+impl NextTier {
+    fn of(m: &Member, program: &Program) -> Option<NextTier> {
+        program
+            .tiers
+            .next_after(m.lifetime_points)
+            .map(|t| NextTier {
+                name: t.name.clone(),
+                points_needed: t.threshold - m.lifetime_points,
+            })
+    }
+}
+
+/// Points about to expire, while a reminder is shown.
+// Fields in alphabetical order, the order the answer always had.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Expiring)]
+pub struct ExpiringView {
+    #[schema(format = DateTime)]
+    at: String,
+    points: i64,
+}
+
+impl ExpiringView {
+    fn of(m: &Member) -> Option<ExpiringView> {
+        m.expiring.map(|e| ExpiringView {
+            at: rfc3339(e.at),
+            points: e.points,
+        })
+    }
 }
 
 /// What staff see after a scan: no contact details.
 pub fn member_summary(m: &Member, program: &Program) -> Value {
-    let next_tier = program
-        .tiers
-        .next_after(m.lifetime_points)
-        .map(|t| json!({ "name": t.name, "points_needed": t.threshold - m.lifetime_points }));
     json!({
         "id": m.id,
         "name": m.name,
@@ -71,16 +157,9 @@ pub fn member_summary(m: &Member, program: &Program) -> Value {
         "balance": m.balance,
         "lifetime_points": m.lifetime_points,
         "status": m.status,
-        "next_tier": next_tier,
-        "expiring": expiring(m),
+        "next_tier": NextTier::of(m, program),
+        "expiring": ExpiringView::of(m),
     })
-}
-
-fn expiring(m: &Member) -> Value {
-    m.expiring.map_or(
-        Value::Null,
-        |e| json!({"points": e.points, "at": rfc3339(e.at)}),
-    )
 }
 
 pub fn scan(s: &Scan) -> Value {
@@ -113,18 +192,42 @@ pub fn location(l: &Location, program_name: &str) -> Value {
     })
 }
 
-pub fn entry(e: &LedgerEntry) -> Value {
-    json!({
-        "id": e.id,
-        "member_id": e.member_id,
-        "kind": e.kind,
-        "amount": e.amount,
-        "balance_after": e.balance_after,
-        "reason": e.reason,
-        "actor": e.actor,
-        "idempotency_key": e.idempotency_key,
-        "created_at": rfc3339(e.created_at),
-    })
+/// One change of a member's points.
+// Fields in alphabetical order, the order the answer always had.
+#[derive(Serialize, ToSchema)]
+#[schema(as = LedgerEntry)]
+pub struct EntryView {
+    /// Who caused it: `api_key:<key id>`, `system`, or a CLI user.
+    actor: String,
+    /// Signed points.
+    amount: i64,
+    balance_after: i64,
+    /// RFC 3339 in UTC with a `Z`, e.g. `2025-03-01T09:30:00.123456Z`.
+    #[schema(format = DateTime)]
+    created_at: String,
+    /// Increasing; pass as `before` to page.
+    id: i64,
+    #[schema(required = true)]
+    idempotency_key: Option<String>,
+    kind: EntryKind,
+    member_id: MemberId,
+    reason: String,
+}
+
+impl EntryView {
+    pub fn new(e: &LedgerEntry) -> EntryView {
+        EntryView {
+            actor: e.actor.clone(),
+            amount: e.amount,
+            balance_after: e.balance_after,
+            created_at: rfc3339(e.created_at),
+            id: e.id,
+            idempotency_key: e.idempotency_key.clone(),
+            kind: e.kind,
+            member_id: e.member_id.clone(),
+            reason: e.reason.clone(),
+        }
+    }
 }
 
 pub fn reward(r: &Reward) -> Value {
