@@ -469,3 +469,6 @@ pub fn essentials(resource: &Value) -> Value {
     }
     out
 }
+
+#[cfg(test)]
+mod golden_tests;

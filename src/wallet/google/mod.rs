@@ -3,6 +3,8 @@
 
 pub mod callback;
 pub mod class;
+#[cfg(test)]
+mod golden_tests;
 pub mod ids;
 pub mod object;
 pub mod save_link;
