@@ -3,7 +3,6 @@
 //! captured from the code when they were written (the whole class and object are pinned in
 //! `wallet::google`'s golden tests).
 
-use super::essentials;
 use crate::wallet::golden;
 use crate::wallet::google::class::loyalty_class;
 use crate::wallet::google::ids::{GoogleContext, IssuerId};
@@ -52,9 +51,9 @@ fn essentials_bytes_are_unchanged() {
         ),
     ] {
         let member = member(&program);
-        let class = essentials(&loyalty_class(&program, &c));
+        let class = loyalty_class(&program, &c).essentials();
         assert_golden(&serde_json::to_vec(&class).unwrap(), class_hash);
-        let object = essentials(&loyalty_object(&program, &member, TOKEN, &c));
+        let object = loyalty_object(&program, &member, TOKEN, &c).essentials();
         assert_golden(&serde_json::to_vec(&object).unwrap(), object_hash);
     }
 }

@@ -7,4 +7,5 @@ pub mod class;
 mod golden_tests;
 pub mod ids;
 pub mod object;
+pub mod resources;
 pub mod save_link;
