@@ -7,7 +7,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
-use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::Cards;
@@ -22,6 +21,7 @@ use crate::wallet::google::callback::{CallbackVerifier, RootKeys};
 use crate::wallet::google::class::loyalty_class;
 use crate::wallet::google::ids::{class_id, object_id, GoogleContext, IssuerId};
 use crate::wallet::google::object::{loyalty_object, message};
+use crate::wallet::google::resources::{LoyaltyClass, LoyaltyObject};
 use crate::wallet::google::save_link::{SaveLinkError, SaveLinkSigner};
 
 /// How a save link refers to the card.
@@ -143,11 +143,16 @@ impl GoogleCards {
         self.api.as_ref()
     }
 
-    pub fn class_json(&self, program: &Program) -> Value {
+    pub fn loyalty_class(&self, program: &Program) -> LoyaltyClass {
         loyalty_class(program, &self.ctx)
     }
 
-    pub fn object_json(&self, cards: &Cards, program: &Program, member: &Member) -> Value {
+    pub fn loyalty_object(
+        &self,
+        cards: &Cards,
+        program: &Program,
+        member: &Member,
+    ) -> LoyaltyObject {
         loyalty_object(program, member, &cards.card_token(member), &self.ctx)
     }
 
@@ -162,15 +167,15 @@ impl GoogleCards {
         member: &Member,
         now: OffsetDateTime,
     ) -> Result<SaveLink, GoogleCardError> {
-        let class = self.class_json(program);
-        let object = self.object_json(cards, program, member);
+        let class = self.loyalty_class(program);
+        let object = self.loyalty_object(cards, program, member);
         let Some(api) = &self.api else {
             let iat = now.unix_timestamp();
             // The whole card, or failing that its essentials, as Google's own converter does.
             let url = match self.links.full_link(Some(&class), &object, iat) {
                 Err(SaveLinkError::TooLong { .. }) => {
                     self.links
-                        .full_link(Some(&essentials(&class)), &essentials(&object), iat)?
+                        .full_link(Some(&class.essentials()), &object.essentials(), iat)?
                 }
                 other => other?,
             };
@@ -205,7 +210,7 @@ impl GoogleCards {
         &self,
         api: &GoogleClient,
         program: &Program,
-        class: &Value,
+        class: &LoyaltyClass,
     ) -> Result<(), GoogleCardError> {
         let key = (program.id.clone(), program.design_version);
         if self.classes_sent.lock().is_ok_and(|s| s.contains(&key)) {
@@ -232,7 +237,7 @@ impl GoogleCards {
             Err(e) => return store_failure(e),
         };
         match self
-            .ensure_class(api, &program, &self.class_json(&program))
+            .ensure_class(api, &program, &self.loyalty_class(&program))
             .await
         {
             Ok(()) => GoogleOutcome::Done,
@@ -267,7 +272,7 @@ impl GoogleCards {
             Err(e) => return store_failure(e),
         };
         match api
-            .upsert_object(&self.object_json(cards, &program, &member))
+            .upsert_object(&self.loyalty_object(cards, &program, &member))
             .await
         {
             GoogleOutcome::Done => {}
@@ -438,34 +443,5 @@ fn store_failure_text(reason: String) -> GoogleOutcome {
     }
 }
 
-/// A class or object without what Google can do without: translations, descriptions, extra
-/// images and modules. Used when the whole card would not fit in a save link.
-pub fn essentials(resource: &Value) -> Value {
-    const OPTIONAL: [&str; 10] = [
-        "heroImage",
-        "textModulesData",
-        "linksModuleData",
-        "imageModulesData",
-        "localizedIssuerName",
-        "localizedProgramName",
-        "localizedAccountIdLabel",
-        "localizedAccountNameLabel",
-        "accountIdLabel",
-        "accountNameLabel",
-    ];
-    let mut out = resource.clone();
-    if let Some(map) = out.as_object_mut() {
-        for key in OPTIONAL {
-            map.remove(key);
-        }
-        if let Some(logo) = map.get_mut("programLogo").and_then(Value::as_object_mut) {
-            logo.remove("contentDescription");
-        }
-        for points in ["loyaltyPoints", "secondaryLoyaltyPoints"] {
-            if let Some(p) = map.get_mut(points).and_then(Value::as_object_mut) {
-                p.remove("localizedLabel");
-            }
-        }
-    }
-    out
-}
+#[cfg(test)]
+mod golden_tests;

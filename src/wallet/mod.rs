@@ -1,4 +1,6 @@
 //! Wallet formats: what Apple and Google expect, independent of how we store members.
 
 pub mod apple;
+#[cfg(test)]
+pub(crate) mod golden;
 pub mod google;

@@ -140,8 +140,10 @@ fn multilingual_design() -> Design {
     }
 }
 
-fn assert_valid(schema: &str, value: &Value) {
-    if let Err(errors) = validate(schema, value) {
+/// Checks what Google would receive: the resource's JSON.
+fn assert_valid(schema: &str, resource: &impl serde::Serialize) {
+    let value = serde_json::to_value(resource).unwrap();
+    if let Err(errors) = validate(schema, &value) {
         panic!(
             "{schema} is not valid:\n  {}\n{value:#}",
             errors.join("\n  ")
@@ -195,11 +197,7 @@ fn classes_objects_messages_and_save_links_match_the_discovery_document() {
                         assert_valid("LoyaltyObject", &object);
 
                         let skinny = signer
-                            .skinny_link(
-                                object["classId"].as_str().unwrap(),
-                                object["id"].as_str().unwrap(),
-                                1_767_225_600,
-                            )
+                            .skinny_link(&object.class_id, &object.id, 1_767_225_600)
                             .unwrap();
                         validate_save_jwt_claims(&claims_of(&skinny))
                             .unwrap_or_else(|e| panic!("skinny link claims: {e:?}"));
@@ -243,13 +241,14 @@ fn classes_objects_messages_and_save_links_match_the_discovery_document() {
 fn the_check_rejects_what_google_would_refuse() {
     let p = program(multilingual_design(), &["Bronze", "Gold"]);
     let c = ctx(true);
-    let class = loyalty_class(&p, &c);
-    let object = loyalty_object(
+    let class = serde_json::to_value(loyalty_class(&p, &c)).unwrap();
+    let object = serde_json::to_value(loyalty_object(
         &p,
         &member(&p, Some("Gold"), MemberStatus::Active, None),
         TOKEN,
         &c,
-    );
+    ))
+    .unwrap();
     assert_valid("LoyaltyClass", &class);
     assert_valid("LoyaltyObject", &object);
 
@@ -444,7 +443,7 @@ fn the_check_rejects_what_google_would_refuse() {
     );
     broken(
         "Message",
-        &message("m", "h", "b", true),
+        &serde_json::to_value(message("m", "h", "b", true)).unwrap(),
         &|v| {
             v["messageType"] = json!("NOTIFY");
         },

@@ -7,7 +7,8 @@ use std::future::Future;
 use std::sync::Arc;
 
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 use tracing::Instrument as _;
 
 use super::config::{checked_url, GoogleApiConfig};
@@ -17,6 +18,38 @@ use super::outcome::{classify, retry_after, Answer, GoogleOutcome};
 use super::service_account::ServiceAccount;
 use super::stats::{bump, Counters, GoogleStats};
 use crate::clock::SharedClock;
+use crate::wallet::google::resources::{LoyaltyClass, LoyaltyObject};
+
+/// A walletobjects resource the client writes: sent as its JSON, addressed by its `id`.
+pub trait Resource: Serialize + Sync {
+    /// The resource's `id`; `None` fails the call before any request.
+    fn resource_id(&self) -> Option<&str>;
+}
+
+impl Resource for LoyaltyClass {
+    fn resource_id(&self) -> Option<&str> {
+        Some(&self.id)
+    }
+}
+
+impl Resource for LoyaltyObject {
+    fn resource_id(&self) -> Option<&str> {
+        Some(&self.id)
+    }
+}
+
+/// Any JSON body, for callers that hold one already.
+impl Resource for Value {
+    fn resource_id(&self) -> Option<&str> {
+        self.get("id").and_then(Value::as_str)
+    }
+}
+
+/// The `addMessage` request body.
+#[derive(Serialize)]
+struct AddMessageRequest<'a, M> {
+    message: &'a M,
+}
 
 /// Cheap to clone; clones share the connection pool, the token and the counters.
 #[derive(Clone)]
@@ -88,27 +121,31 @@ impl GoogleClient {
     }
 
     /// Writes a loyalty class: PATCH, and insert when Google does not have it yet.
-    pub async fn upsert_class(&self, class: &Value) -> GoogleOutcome {
+    pub async fn upsert_class(&self, class: &impl Resource) -> GoogleOutcome {
         let steps = self.inner.upsert(Kind::Class, class);
         self.run("upsert_class", body_id_text(class), steps).await
     }
 
     /// Writes a loyalty object: PATCH, and insert when Google does not have it yet.
-    pub async fn upsert_object(&self, object: &Value) -> GoogleOutcome {
+    pub async fn upsert_object(&self, object: &impl Resource) -> GoogleOutcome {
         let steps = self.inner.upsert(Kind::Object, object);
         self.run("upsert_object", body_id_text(object), steps).await
     }
 
     /// Creates a loyalty object (when a card is issued), patching it if it already exists.
-    pub async fn insert_object(&self, object: &Value) -> GoogleOutcome {
+    pub async fn insert_object(&self, object: &impl Resource) -> GoogleOutcome {
         let steps = self.inner.insert(Kind::Object, object);
         self.run("insert_object", body_id_text(object), steps).await
     }
 
     /// Adds `message` (a walletobjects `Message`) to an object. `TEXT_AND_NOTIFY` messages
     /// may end in [`GoogleOutcome::QuotaExceeded`].
-    pub async fn add_message(&self, object_id: &str, message: &Value) -> GoogleOutcome {
-        let body = json!({ "message": message });
+    pub async fn add_message(
+        &self,
+        object_id: &str,
+        message: &(impl Serialize + Sync),
+    ) -> GoogleOutcome {
+        let body = AddMessageRequest { message };
         let steps = async {
             let id = checked_id(object_id)?;
             let url = format!("{}/addMessage", self.inner.resource_url(Kind::Object, id));
@@ -165,7 +202,7 @@ impl fmt::Debug for GoogleClient {
 }
 
 impl Inner {
-    async fn upsert(&self, kind: Kind, body: &Value) -> Result<Answer, GoogleOutcome> {
+    async fn upsert(&self, kind: Kind, body: &impl Resource) -> Result<Answer, GoogleOutcome> {
         let id = body_id(kind, body)?;
         let resource = self.resource_url(kind, id);
         let patched = self.call(Method::PATCH, &resource, body).await?;
@@ -182,7 +219,7 @@ impl Inner {
         self.call(Method::PATCH, &resource, body).await
     }
 
-    async fn insert(&self, kind: Kind, body: &Value) -> Result<Answer, GoogleOutcome> {
+    async fn insert(&self, kind: Kind, body: &impl Resource) -> Result<Answer, GoogleOutcome> {
         let id = body_id(kind, body)?;
         let inserted = self
             .call(Method::POST, &self.collection_url(kind), body)
@@ -203,7 +240,12 @@ impl Inner {
     }
 
     /// One request with a token; after a 401, one more with a fresh token.
-    async fn call(&self, method: Method, url: &str, body: &Value) -> Result<Answer, GoogleOutcome> {
+    async fn call(
+        &self,
+        method: Method,
+        url: &str,
+        body: &(impl Serialize + Sync),
+    ) -> Result<Answer, GoogleOutcome> {
         let mut bearer = self.tokens.get().await.map_err(TokenError::into_outcome)?;
         let mut refreshed = false;
         loop {
@@ -225,7 +267,7 @@ impl Inner {
         &self,
         method: Method,
         url: &str,
-        body: &Value,
+        body: &(impl Serialize + Sync),
         bearer: &Bearer,
     ) -> Result<Answer, GoogleOutcome> {
         bump(&self.counters.requests);
@@ -254,14 +296,13 @@ impl Inner {
     }
 }
 
-fn body_id_text(body: &Value) -> &str {
-    body.get("id").and_then(Value::as_str).unwrap_or_default()
+fn body_id_text(body: &impl Resource) -> &str {
+    body.resource_id().unwrap_or_default()
 }
 
-fn body_id(kind: Kind, body: &Value) -> Result<&str, GoogleOutcome> {
+fn body_id(kind: Kind, body: &impl Resource) -> Result<&str, GoogleOutcome> {
     let id = body
-        .get("id")
-        .and_then(Value::as_str)
+        .resource_id()
         .ok_or_else(|| GoogleOutcome::failed(format!("the {} has no \"id\"", kind.segment())))?;
     checked_id(id)
 }
@@ -280,6 +321,8 @@ fn checked_id(id: &str) -> Result<&str, GoogleOutcome> {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]

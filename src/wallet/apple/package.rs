@@ -181,6 +181,9 @@ fn sha1_hex(bytes: &[u8]) -> String {
 }
 
 #[cfg(test)]
+mod golden_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::wallet::apple::certs::devca::tests::{now, shared_pki, PASS_TYPE_ID, TEAM_ID};

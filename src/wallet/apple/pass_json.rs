@@ -2,14 +2,18 @@
 //! `pass.strings` that translate it. A pass is a pure function of (design, member); nothing
 //! here touches storage.
 
-use std::collections::BTreeMap;
+mod dictionaries;
 
-use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
 
 use crate::domain::member::{Member, MemberStatus};
 use crate::domain::program::{FieldKind, Program};
 
 use super::strings::encode_pass_strings;
+pub use dictionaries::{
+    Barcode, BarcodeFormat, DataDetectorType, DateStyle, Field, FieldValue, MessageEncoding, Pass,
+    StoreCard,
+};
 
 /// What a pass needs besides the program and member.
 pub struct PassContext<'a> {
@@ -21,6 +25,12 @@ pub struct PassContext<'a> {
 
 /// pass.json bytes (compact JSON) for `member` of `program`.
 pub fn render(program: &Program, member: &Member, ctx: &PassContext<'_>) -> Vec<u8> {
+    // Serialising these types cannot fail (string keys only, no floats).
+    serde_json::to_vec(&pass(program, member, ctx)).unwrap_or_default()
+}
+
+/// The pass dictionary for `member` of `program`.
+pub fn pass<'a>(program: &'a Program, member: &'a Member, ctx: &PassContext<'a>) -> Pass<'a> {
     let design = &program.design;
     let tier = member
         .tier
@@ -42,7 +52,7 @@ pub fn render(program: &Program, member: &Member, ctx: &PassContext<'_>) -> Vec<
         .or(design.logo_text.as_deref());
 
     let layout = &design.layout;
-    let fields = |kinds: &[FieldKind], back: bool| -> Vec<Value> {
+    let fields = |kinds: &[FieldKind], back: bool| -> Vec<Field<'a>> {
         kinds
             .iter()
             .filter_map(|k| field(program, member, *k, back))
@@ -70,54 +80,37 @@ pub fn render(program: &Program, member: &Member, ctx: &PassContext<'_>) -> Vec<
         design
             .back_fields
             .iter()
-            .map(|f| json!({"key": f.key, "label": f.label, "value": f.value})),
+            .map(|f| Field::plain(&f.key, &f.label, FieldValue::Text(f.value.clone()))),
     );
 
-    let mut pass = Map::new();
-    pass.insert("formatVersion".into(), json!(1));
-    pass.insert(
-        "passTypeIdentifier".into(),
-        json!(program.pass_type_id.as_str()),
-    );
-    pass.insert("serialNumber".into(), json!(member.serial.as_str()));
-    pass.insert("teamIdentifier".into(), json!(program.team_id.as_str()));
-    pass.insert("organizationName".into(), json!(program.organization));
-    pass.insert("description".into(), json!(description(program)));
-    if let Some(t) = logo_text {
-        pass.insert("logoText".into(), json!(t));
+    Pass {
+        authentication_token: member.auth_token.expose(),
+        background_color: background.apple(),
+        barcodes: vec![Barcode {
+            alt_text: member_number(member),
+            format: BarcodeFormat::Qr,
+            message: ctx.barcode_message,
+            message_encoding: MessageEncoding::Latin1,
+        }],
+        description: description(program),
+        foreground_color: foreground.apple(),
+        format_version: 1,
+        label_color: label.apple(),
+        logo_text,
+        organization_name: &program.organization,
+        pass_type_identifier: program.pass_type_id.as_str(),
+        serial_number: member.serial.as_str(),
+        store_card: StoreCard {
+            auxiliary_fields: fields(&layout.auxiliary, false),
+            back_fields: back,
+            header_fields: fields(&layout.header, false),
+            primary_fields: fields(&layout.primary, false),
+            secondary_fields: fields(&layout.secondary, false),
+        },
+        team_identifier: program.team_id.as_str(),
+        voided: member.status == MemberStatus::Voided,
+        web_service_url: ctx.web_service_url,
     }
-    pass.insert("backgroundColor".into(), json!(background.apple()));
-    pass.insert("foregroundColor".into(), json!(foreground.apple()));
-    pass.insert("labelColor".into(), json!(label.apple()));
-    pass.insert("webServiceURL".into(), json!(ctx.web_service_url));
-    pass.insert(
-        "authenticationToken".into(),
-        json!(member.auth_token.expose()),
-    );
-    pass.insert(
-        "barcodes".into(),
-        json!([{
-            "format": "PKBarcodeFormatQR",
-            "message": ctx.barcode_message,
-            "messageEncoding": "iso-8859-1",
-            "altText": member_number(member),
-        }]),
-    );
-    pass.insert(
-        "storeCard".into(),
-        json!({
-            "headerFields": fields(&layout.header, false),
-            "primaryFields": fields(&layout.primary, false),
-            "secondaryFields": fields(&layout.secondary, false),
-            "auxiliaryFields": fields(&layout.auxiliary, false),
-            "backFields": back,
-        }),
-    );
-    if member.status == MemberStatus::Voided {
-        pass.insert("voided".into(), json!(true));
-    }
-    // Serialising a Value built above cannot fail (no non-string keys, no NaN).
-    serde_json::to_vec(&Value::Object(pass)).unwrap_or_default()
 }
 
 fn description(program: &Program) -> String {
@@ -146,48 +139,50 @@ fn member_number(member: &Member) -> String {
 
 /// One field dictionary, or `None` when the member has nothing to show there (no tier yet,
 /// already in the top tier).
-fn field(program: &Program, member: &Member, kind: FieldKind, back: bool) -> Option<Value> {
+fn field<'a>(
+    program: &'a Program,
+    member: &'a Member,
+    kind: FieldKind,
+    back: bool,
+) -> Option<Field<'a>> {
     let design = &program.design;
-    let mut f = Map::new();
-    f.insert("key".into(), json!(kind.key()));
-    f.insert("label".into(), json!(design.label(kind)));
+    let mut date = false;
     let value = match kind {
-        FieldKind::Points => json!(member.balance),
-        FieldKind::Tier => json!(member.tier.as_deref()?),
-        FieldKind::Name => json!(member.name),
-        FieldKind::MemberNumber => json!(member_number(member)),
-        FieldKind::LifetimePoints => json!(member.lifetime_points),
+        FieldKind::Points => FieldValue::Number(member.balance),
+        FieldKind::Tier => FieldValue::Text(member.tier.clone()?),
+        FieldKind::Name => FieldValue::Text(member.name.clone()),
+        FieldKind::MemberNumber => FieldValue::Text(member_number(member)),
+        FieldKind::LifetimePoints => FieldValue::Number(member.lifetime_points),
         FieldKind::MemberSince => {
-            f.insert("dateStyle".into(), json!("PKDateStyleMedium"));
-            f.insert("timeStyle".into(), json!("PKDateStyleNone"));
+            date = true;
             // Whole seconds: Wallet's ISO 8601 parsing does not take fractions.
             let day = member.created_at.replace_nanosecond(0).ok()?;
-            json!(day
-                .format(&time::format_description::well_known::Rfc3339)
-                .ok()?)
+            FieldValue::Text(
+                day.format(&time::format_description::well_known::Rfc3339)
+                    .ok()?,
+            )
         }
         FieldKind::ExpiringPoints => {
             let e = member.expiring?;
-            json!(format!("{} on {}", e.points, e.at.date()))
+            FieldValue::Text(format!("{} on {}", e.points, e.at.date()))
         }
         FieldKind::NextTier => {
             let next = program.tiers.next_after(member.lifetime_points)?;
-            json!(format!(
+            FieldValue::Text(format!(
                 "{} to {}",
                 next.threshold - member.lifetime_points,
                 next.name
             ))
         }
     };
-    f.insert("value".into(), value);
-    if let Some(message) = design.change_message(kind) {
-        f.insert("changeMessage".into(), json!(message));
-    }
-    if back && kind == FieldKind::MemberNumber {
+    Some(Field {
+        change_message: design.change_message(kind),
         // Apple: data detectors only on back fields; a member number is no phone number.
-        f.insert("dataDetectorTypes".into(), json!([]));
-    }
-    Some(Value::Object(f))
+        data_detector_types: (back && kind == FieldKind::MemberNumber).then(Vec::new),
+        date_style: date.then_some(DateStyle::Medium),
+        time_style: date.then_some(DateStyle::None),
+        ..Field::plain(kind.key(), design.label(kind), value)
+    })
 }
 
 /// `<lang>.lproj/pass.strings` files for every language of the design, or none when the card
@@ -316,6 +311,8 @@ static BUILTIN: std::sync::LazyLock<BTreeMap<&'static str, [&'static str; 3]>> =
 
 #[cfg(test)]
 mod tests {
+    use serde_json::Value;
+
     use super::*;
     use crate::clock::OsRandom;
     use crate::domain::apple_ids::{PassTypeId, TeamId};

@@ -2,13 +2,15 @@
 //! logo, colour, labels, links and fixed texts), and the localized-string helpers the object
 //! uses too. A pure function of the program; nothing here touches storage or the network.
 
-use serde_json::{json, Map, Value};
-
 use crate::domain::ids::ProgramId;
 use crate::domain::language::Language;
 use crate::domain::program::{Design, FieldKind, Program};
 
 use super::ids::{class_id, GoogleContext};
+use super::resources::{
+    CallbackOptions, Image, ImageUri, LinksModuleData, LocalizedString, LoyaltyClass, ReviewStatus,
+    TextModuleData, TranslatedString, Uri,
+};
 
 /// Image names under `/images/{program_id}/` that Google fetches for the class.
 pub const LOGO_IMAGE: &str = "google-logo.png";
@@ -33,107 +35,100 @@ pub fn image_url(ctx: &GoogleContext, program_id: &ProgramId, name: &str) -> Str
 /// Not set: `rewardsTier`/`rewardsTierLabel`. They are class-wide (one tier for every member),
 /// so the member's own tier lives on the object (see `object::TierPlacement`), and a tier label
 /// without a tier shows nothing.
-pub fn loyalty_class(program: &Program, ctx: &GoogleContext) -> Value {
+pub fn loyalty_class(program: &Program, ctx: &GoogleContext) -> LoyaltyClass {
     let design = &program.design;
-    let mut class = Map::new();
-    class.insert("id".into(), json!(class_id(&ctx.issuer_id, &program.id)));
-    put_text(&mut class, design, "issuerName", &program.organization);
-    put_text(&mut class, design, "programName", &program.name);
-    class.insert(
-        "programLogo".into(),
-        image(
-            &image_url(ctx, &program.id, LOGO_IMAGE),
-            design,
-            &program.organization,
-        ),
-    );
-    class.insert(
-        "heroImage".into(),
-        image(
-            &image_url(ctx, &program.id, HERO_IMAGE),
-            design,
-            &program.name,
-        ),
-    );
-    class.insert(
-        "hexBackgroundColor".into(),
-        json!(design.colors.background.hex()),
-    );
-    put_text(
-        &mut class,
-        design,
-        "accountIdLabel",
-        design.label(FieldKind::MemberNumber),
-    );
-    put_text(
-        &mut class,
-        design,
-        "accountNameLabel",
-        design.label(FieldKind::Name),
-    );
+    let issuer_name = text(design, &program.organization);
+    let program_name = text(design, &program.name);
+    let account_id_label = text(design, design.label(FieldKind::MemberNumber));
+    let account_name_label = text(design, design.label(FieldKind::Name));
 
     // Back fields: links (web, phone, mail, map) go to the links module, where Google makes
     // them tappable; everything else (terms, opening hours) becomes a text module.
     let (links, texts): (Vec<_>, Vec<_>) =
         design.back_fields.iter().partition(|f| is_link(&f.value));
-    if !links.is_empty() {
-        let uris: Vec<Value> = links
+    let links_module_data = (!links.is_empty()).then(|| LinksModuleData {
+        uris: links
             .iter()
             .map(|f| {
-                let mut uri = Map::new();
-                uri.insert("uri".into(), json!(f.value));
-                uri.insert("id".into(), json!(f.key));
-                put_text(&mut uri, design, "description", &f.label);
-                Value::Object(uri)
+                let description = text(design, &f.label);
+                Uri {
+                    description: description.plain,
+                    id: f.key.clone(),
+                    localized_description: description.localized,
+                    uri: f.value.clone(),
+                }
             })
-            .collect();
-        class.insert("linksModuleData".into(), json!({ "uris": uris }));
-    }
-    if !texts.is_empty() {
-        let modules: Vec<Value> = texts
+            .collect(),
+    });
+
+    LoyaltyClass {
+        account_id_label: Some(account_id_label.plain),
+        account_name_label: Some(account_name_label.plain),
+        callback_options: ctx
+            .callback_url
+            .as_ref()
+            .map(|url| CallbackOptions { url: url.clone() }),
+        hero_image: Some(image(
+            image_url(ctx, &program.id, HERO_IMAGE),
+            design,
+            &program.name,
+        )),
+        hex_background_color: design.colors.background.hex(),
+        id: class_id(&ctx.issuer_id, &program.id),
+        issuer_name: issuer_name.plain,
+        links_module_data,
+        localized_account_id_label: account_id_label.localized,
+        localized_account_name_label: account_name_label.localized,
+        localized_issuer_name: issuer_name.localized,
+        localized_program_name: program_name.localized,
+        program_logo: image(
+            image_url(ctx, &program.id, LOGO_IMAGE),
+            design,
+            &program.organization,
+        ),
+        program_name: program_name.plain,
+        review_status: ReviewStatus::UnderReview,
+        text_modules_data: texts
             .iter()
             .map(|f| text_module(design, &f.key, &f.label, &f.value))
-            .collect();
-        class.insert("textModulesData".into(), Value::Array(modules));
+            .collect(),
     }
-
-    class.insert("reviewStatus".into(), json!("UNDER_REVIEW"));
-    if let Some(url) = &ctx.callback_url {
-        class.insert("callbackOptions".into(), json!({ "url": url }));
-    }
-    Value::Object(class)
 }
 
 /// A `TextModuleData`. `id` must not contain dots (Google uses them in field references);
 /// back field keys and our own ids are `[a-z0-9_]`.
-pub fn text_module(design: &Design, id: &str, header: &str, body: &str) -> Value {
-    let mut module = Map::new();
-    module.insert("id".into(), json!(id));
-    put_text(&mut module, design, "header", header);
-    put_text(&mut module, design, "body", body);
-    Value::Object(module)
+pub fn text_module(design: &Design, id: &str, header: &str, body: &str) -> TextModuleData {
+    let (header, body) = (text(design, header), text(design, body));
+    TextModuleData {
+        body: body.plain,
+        header: header.plain,
+        id: id.to_string(),
+        localized_body: body.localized,
+        localized_header: header.localized,
+    }
 }
 
-fn image(url: &str, design: &Design, description: &str) -> Value {
-    json!({
-        "sourceUri": { "uri": url },
-        "contentDescription": localized_always(design, description),
-    })
+fn image(url: String, design: &Design, description: &str) -> Image {
+    Image {
+        content_description: Some(localized_always(design, description)),
+        source_uri: ImageUri { uri: url },
+    }
 }
 
-/// Sets `key` to the design text in the card's default language, and `localizedKey` (Google's
-/// naming: `programName` -> `localizedProgramName`) when other languages read differently.
-pub fn put_text(target: &mut Map<String, Value>, design: &Design, key: &str, english: &str) {
-    target.insert(key.into(), json!(default_text(design, english)));
-    if let Some(localized) = localized(design, english) {
-        let mut name = String::with_capacity(key.len() + 9);
-        name.push_str("localized");
-        let mut chars = key.chars();
-        if let Some(first) = chars.next() {
-            name.extend(first.to_uppercase());
-            name.push_str(chars.as_str());
-        }
-        target.insert(name, localized);
+/// A design text as Google takes it: a plain string field (`programName`) in the card's
+/// default language, and its `LocalizedString` twin (`localizedProgramName`) when other
+/// languages read differently.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Text {
+    pub plain: String,
+    pub localized: Option<LocalizedString>,
+}
+
+/// `english` as [`Text`]: translated into the default language, with its localized twin.
+pub fn text(design: &Design, english: &str) -> Text {
+    Text {
+        plain: default_text(design, english),
+        localized: localized(design, english),
     }
 }
 
@@ -150,36 +145,41 @@ pub fn default_text(design: &Design, english: &str) -> String {
 ///
 /// Mirrors the Apple card: a language without its own translation shows the English text,
 /// which is what Wallet shows when a `pass.strings` file lacks the key.
-pub fn localized(design: &Design, english: &str) -> Option<Value> {
+pub fn localized(design: &Design, english: &str) -> Option<LocalizedString> {
     let default = default_text(design, english);
-    let translated: Vec<Value> = design
+    let translated: Vec<TranslatedString> = design
         .languages
         .iter()
         .skip(1)
         .filter_map(|lang| {
             let value = translate(design, lang, english).unwrap_or(english);
-            (value != default).then(|| json!({ "language": lang.as_str(), "value": value }))
+            (value != default).then(|| TranslatedString {
+                language: lang.as_str().to_string(),
+                value: value.to_string(),
+            })
         })
         .collect();
     if translated.is_empty() {
         return None;
     }
-    Some(json!({
-        "defaultValue": { "language": design.default_language().as_str(), "value": default },
-        "translatedValues": translated,
-    }))
+    Some(LocalizedString {
+        default_value: TranslatedString {
+            language: design.default_language().as_str().to_string(),
+            value: default,
+        },
+        translated_values: translated,
+    })
 }
 
 /// Like `localized`, but always a `LocalizedString` (fields that have no plain-string twin,
 /// such as an image's `contentDescription`).
-fn localized_always(design: &Design, english: &str) -> Value {
-    localized(design, english).unwrap_or_else(|| {
-        json!({
-            "defaultValue": {
-                "language": design.default_language().as_str(),
-                "value": default_text(design, english),
-            }
-        })
+fn localized_always(design: &Design, english: &str) -> LocalizedString {
+    localized(design, english).unwrap_or_else(|| LocalizedString {
+        default_value: TranslatedString {
+            language: design.default_language().as_str().to_string(),
+            value: default_text(design, english),
+        },
+        translated_values: Vec::new(),
     })
 }
 
@@ -203,12 +203,19 @@ fn is_link(value: &str) -> bool {
 pub(crate) mod tests {
     use std::collections::BTreeMap;
 
+    use serde_json::{json, Value};
+
     use super::*;
     use crate::clock::OsRandom;
     use crate::domain::apple_ids::{PassTypeId, TeamId};
     use crate::domain::color::Rgb;
     use crate::domain::program::{BackField, EarnRules, Tier, Tiers};
     use crate::wallet::google::ids::IssuerId;
+
+    /// What Google receives, to look into.
+    pub(crate) fn json_of(resource: &impl serde::Serialize) -> Value {
+        serde_json::to_value(resource).unwrap()
+    }
 
     pub(crate) fn ctx() -> GoogleContext {
         GoogleContext::new(
@@ -286,7 +293,7 @@ pub(crate) mod tests {
         ];
         let p = program(design, &[]);
         let c = ctx();
-        let class = loyalty_class(&p, &c);
+        let class = json_of(&loyalty_class(&p, &c));
         assert_eq!(
             class["id"],
             format!("3388000000012345678.{}", p.id.as_str())
@@ -331,7 +338,7 @@ pub(crate) mod tests {
         let p = program(Design::default(), &[]);
         let mut c = ctx();
         c.callback_url = None;
-        let class = loyalty_class(&p, &c);
+        let class = json_of(&loyalty_class(&p, &c));
         assert!(class.get("callbackOptions").is_none());
         assert!(class.get("linksModuleData").is_none());
         assert!(class.get("textModulesData").is_none());
@@ -350,7 +357,7 @@ pub(crate) mod tests {
         };
         let design = design.validated().unwrap();
         assert_eq!(default_text(&design, "Points"), "Punkte");
-        let l = localized(&design, "Points").unwrap();
+        let l = json_of(&localized(&design, "Points").unwrap());
         assert_eq!(
             l["defaultValue"],
             json!({"language": "de", "value": "Punkte"})

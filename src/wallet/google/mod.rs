@@ -3,6 +3,9 @@
 
 pub mod callback;
 pub mod class;
+#[cfg(test)]
+mod golden_tests;
 pub mod ids;
 pub mod object;
+pub mod resources;
 pub mod save_link;

@@ -1,13 +1,15 @@
 //! The Google `LoyaltyObject` for one member (their card: state, number, name, points, tier,
 //! barcode) and the `Message`s added to it. Built from the same snapshot as the Apple pass.
 
-use serde_json::{json, Map, Value};
-
 use crate::domain::member::{Member, MemberStatus};
 use crate::domain::program::{FieldKind, Program};
 
-use super::class::{default_text, localized, put_text, text_module};
+use super::class::{default_text, localized, text, text_module};
 use super::ids::{class_id, object_id, GoogleContext};
+use super::resources::{
+    Barcode, BarcodeType, LoyaltyObject, LoyaltyPoints, LoyaltyPointsBalance, Message, MessageType,
+    State,
+};
 
 /// Where the member's tier shows on the Google card.
 ///
@@ -71,67 +73,51 @@ pub fn loyalty_object(
     member: &Member,
     barcode: &str,
     ctx: &GoogleContext,
-) -> Value {
+) -> LoyaltyObject {
     let design = &program.design;
     let account_id = account_id(member);
-    let mut object = Map::new();
-    object.insert(
-        "id".into(),
-        json!(object_id(&ctx.issuer_id, &member.serial)),
-    );
-    object.insert(
-        "classId".into(),
-        json!(class_id(&ctx.issuer_id, &program.id)),
-    );
-    let state = match member.status {
-        MemberStatus::Active => "ACTIVE",
-        MemberStatus::Voided => "INACTIVE",
+    let points = |label: &str, balance: LoyaltyPointsBalance| {
+        let label = text(design, label);
+        LoyaltyPoints {
+            balance,
+            label: label.plain,
+            localized_label: label.localized,
+        }
     };
-    object.insert("state".into(), json!(state));
-    object.insert("accountId".into(), json!(account_id));
-    object.insert("accountName".into(), json!(member.name));
 
-    let mut points = Map::new();
-    put_text(
-        &mut points,
-        design,
-        "label",
-        design.label(FieldKind::Points),
-    );
-    points.insert("balance".into(), balance(member.balance));
-    object.insert("loyaltyPoints".into(), Value::Object(points));
-
+    let (mut secondary_loyalty_points, mut text_modules_data) = (None, Vec::new());
     if let Some(tier) = member.tier.as_deref() {
         let label = design.label(FieldKind::Tier);
         match tier_placement(program) {
             TierPlacement::SecondaryPoints => {
-                let mut points = Map::new();
-                put_text(&mut points, design, "label", label);
-                points.insert(
-                    "balance".into(),
-                    json!({ "string": default_text(design, tier) }),
-                );
-                object.insert("secondaryLoyaltyPoints".into(), Value::Object(points));
+                let balance = LoyaltyPointsBalance::String(default_text(design, tier));
+                secondary_loyalty_points = Some(points(label, balance));
             }
             TierPlacement::TextModule => {
-                object.insert(
-                    "textModulesData".into(),
-                    json!([text_module(design, "tier", label, tier)]),
-                );
+                text_modules_data.push(text_module(design, "tier", label, tier));
             }
             TierPlacement::Hidden => {}
         }
     }
 
-    object.insert(
-        "barcode".into(),
-        json!({
-            "type": "QR_CODE",
-            "value": barcode,
-            "alternateText": account_id,
-        }),
-    );
-    Value::Object(object)
+    LoyaltyObject {
+        account_id: account_id.clone(),
+        account_name: member.name.clone(),
+        barcode: Barcode {
+            alternate_text: account_id,
+            r#type: BarcodeType::QrCode,
+            value: barcode.to_string(),
+        },
+        class_id: class_id(&ctx.issuer_id, &program.id),
+        id: object_id(&ctx.issuer_id, &member.serial),
+        loyalty_points: points(design.label(FieldKind::Points), balance(member.balance)),
+        secondary_loyalty_points,
+        state: match member.status {
+            MemberStatus::Active => State::Active,
+            MemberStatus::Voided => State::Inactive,
+        },
+        text_modules_data,
+    }
 }
 
 /// The number a member reads out at the counter (Google recommends at most 20 characters):
@@ -146,30 +132,36 @@ pub fn account_id(member: &Member) -> String {
 
 /// Points as Google's int32 balance. Our balances stay within ±1e9, so the string form is only
 /// a guard that keeps an out-of-range value readable instead of rejected.
-fn balance(points: i64) -> Value {
+fn balance(points: i64) -> LoyaltyPointsBalance {
     match i32::try_from(points) {
-        Ok(n) => json!({ "int": n }),
-        Err(_) => json!({ "string": points.to_string() }),
+        Ok(n) => LoyaltyPointsBalance::Int(n),
+        Err(_) => LoyaltyPointsBalance::String(points.to_string()),
     }
 }
 
 /// A Google `Message` for `addMessage`: `TEXT_AND_NOTIFY` also pushes a notification (Google
 /// allows 3 per object per 24 hours), `TEXT` only adds it to the card details.
-pub fn message(id: &str, header: &str, body: &str, notify: bool) -> Value {
-    json!({
-        "id": id,
-        "header": header,
-        "body": body,
-        "messageType": if notify { "TEXT_AND_NOTIFY" } else { "TEXT" },
-    })
+pub fn message(id: &str, header: &str, body: &str, notify: bool) -> Message {
+    Message {
+        body: body.to_string(),
+        header: header.to_string(),
+        id: id.to_string(),
+        message_type: if notify {
+            MessageType::TextAndNotify
+        } else {
+            MessageType::Text
+        },
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     use crate::domain::program::Design;
-    use crate::wallet::google::class::tests::{ctx, german_design, program};
+    use crate::wallet::google::class::tests::{ctx, german_design, json_of, program};
 
     fn member(p: &Program, tier: Option<&str>) -> Member {
         Member {
@@ -183,7 +175,7 @@ mod tests {
         let p = program(Design::default(), &[("Bronze", 0), ("Gold", 500)]);
         let m = member(&p, Some("Bronze"));
         let c = ctx();
-        let o = loyalty_object(&p, &m, "PW1-token", &c);
+        let o = json_of(&loyalty_object(&p, &m, "PW1-token", &c));
         assert_eq!(
             o["id"],
             format!("3388000000012345678.{}", m.serial.as_str())
@@ -212,7 +204,7 @@ mod tests {
         let mut voided = m.clone();
         voided.status = MemberStatus::Voided;
         voided.external_id = Some("crm-42".into());
-        let o = loyalty_object(&p, &voided, "PW1-token", &c);
+        let o = json_of(&loyalty_object(&p, &voided, "PW1-token", &c));
         assert_eq!(o["state"], "INACTIVE");
         assert_eq!(o["accountId"], "crm-42");
         assert_eq!(o["barcode"]["alternateText"], "crm-42");
@@ -229,7 +221,12 @@ mod tests {
         let long = program(Design::default(), &[("Bronze", 0), ("Platinum", 900)]);
         assert_eq!(tier_placement(&long), TierPlacement::TextModule);
         // Even a member whose own tier would fit: every card of the program looks alike.
-        let o = loyalty_object(&long, &member(&long, Some("Bronze")), "t", &ctx());
+        let o = json_of(&loyalty_object(
+            &long,
+            &member(&long, Some("Bronze")),
+            "t",
+            &ctx(),
+        ));
         assert!(o.get("secondaryLoyaltyPoints").is_none());
         assert_eq!(
             o["textModulesData"],
@@ -239,7 +236,12 @@ mod tests {
         // "Gold" is translated for German, and a balance string has no localized form.
         let translated = program(german_design(), &[("Bronze", 0), ("Gold", 500)]);
         assert_eq!(tier_placement(&translated), TierPlacement::TextModule);
-        let o = loyalty_object(&translated, &member(&translated, Some("Gold")), "t", &ctx());
+        let o = json_of(&loyalty_object(
+            &translated,
+            &member(&translated, Some("Gold")),
+            "t",
+            &ctx(),
+        ));
         assert_eq!(
             o["textModulesData"][0]["localizedBody"]["translatedValues"],
             json!([{"language": "de", "value": "Gold-Stufe"}])
@@ -255,31 +257,47 @@ mod tests {
         hidden.layout.header.clear();
         let hidden = program(hidden, &[("Gold", 0)]);
         assert_eq!(tier_placement(&hidden), TierPlacement::Hidden);
-        let o = loyalty_object(&hidden, &member(&hidden, Some("Gold")), "t", &ctx());
+        let o = json_of(&loyalty_object(
+            &hidden,
+            &member(&hidden, Some("Gold")),
+            "t",
+            &ctx(),
+        ));
         assert!(o.get("secondaryLoyaltyPoints").is_none() && o.get("textModulesData").is_none());
     }
 
     #[test]
     fn member_without_tier_shows_none() {
         let p = program(Design::default(), &[("Silver", 100)]);
-        let o = loyalty_object(&p, &member(&p, None), "t", &ctx());
+        let o = json_of(&loyalty_object(&p, &member(&p, None), "t", &ctx()));
         assert!(o.get("secondaryLoyaltyPoints").is_none());
     }
 
     #[test]
     fn balances_fit_int32_or_fall_back_to_text() {
-        assert_eq!(balance(-1_000_000_000), json!({"int": -1_000_000_000}));
         assert_eq!(
-            balance(i64::from(i32::MAX) + 1),
+            json_of(&balance(-1_000_000_000)),
+            json!({"int": -1_000_000_000})
+        );
+        assert_eq!(
+            json_of(&balance(i64::from(i32::MAX) + 1)),
             json!({"string": "2147483648"})
         );
     }
 
     #[test]
     fn messages_notify_only_when_asked() {
-        let m = message("tier-gold", "Welcome to Gold", "You reached Gold.", true);
+        let m = json_of(&message(
+            "tier-gold",
+            "Welcome to Gold",
+            "You reached Gold.",
+            true,
+        ));
         assert_eq!(m["messageType"], "TEXT_AND_NOTIFY");
         assert_eq!(m["header"], "Welcome to Gold");
-        assert_eq!(message("x", "h", "b", false)["messageType"], "TEXT");
+        assert_eq!(
+            json_of(&message("x", "h", "b", false))["messageType"],
+            "TEXT"
+        );
     }
 }

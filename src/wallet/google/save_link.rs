@@ -16,7 +16,8 @@ use openssl::hash::MessageDigest;
 use openssl::pkey::{Id, PKey, Private};
 use openssl::sign::Signer;
 use serde::Serialize;
-use serde_json::Value;
+
+use super::resources::{LoyaltyClass, LoyaltyObject};
 
 /// Everything before the JWT in a save link.
 pub const SAVE_URL_PREFIX: &str = "https://pay.google.com/gp/v/save/";
@@ -75,9 +76,9 @@ struct SkinnyPayload<'a> {
 #[derive(Serialize)]
 struct FullPayload<'a> {
     #[serde(rename = "loyaltyClasses", skip_serializing_if = "Option::is_none")]
-    loyalty_classes: Option<[&'a Value; 1]>,
+    loyalty_classes: Option<[&'a LoyaltyClass; 1]>,
     #[serde(rename = "loyaltyObjects")]
-    loyalty_objects: [&'a Value; 1],
+    loyalty_objects: [&'a LoyaltyObject; 1],
 }
 
 impl SaveLinkSigner {
@@ -142,8 +143,8 @@ impl SaveLinkSigner {
     /// (before signing) when the URL would pass Google's 1,800 characters.
     pub fn full_link(
         &self,
-        class: Option<&Value>,
-        object: &Value,
+        class: Option<&LoyaltyClass>,
+        object: &LoyaltyObject,
         iat: i64,
     ) -> Result<String, SaveLinkError> {
         self.link(

@@ -4,7 +4,7 @@ use std::sync::OnceLock;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use openssl::rsa::Rsa;
 use openssl::sign::Verifier;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::*;
 use crate::domain::language::Language;
@@ -158,11 +158,7 @@ fn many_long_localizations_are_too_long() {
     assert!(length > MAX_LINK_CHARS);
     // The same card by reference is always short.
     let link = signer()
-        .skinny_link(
-            object["classId"].as_str().unwrap(),
-            object["id"].as_str().unwrap(),
-            IAT,
-        )
+        .skinny_link(&object.class_id, &object.id, IAT)
         .unwrap();
     assert!(link.len() < 1000, "{} characters", link.len());
 }
@@ -170,8 +166,13 @@ fn many_long_localizations_are_too_long() {
 #[test]
 fn predicted_length_matches_the_link() {
     let signer = signer();
+    let p = program(Design::default(), &[]);
     for n in 0..5 {
-        let object = json!({"id": "1.x", "pad": "y".repeat(n)});
+        let m = Member {
+            name: "y".repeat(n),
+            ..member(&p)
+        };
+        let object = loyalty_object(&p, &m, "PW1.token", &ctx());
         let link = signer.full_link(None, &object, IAT).unwrap();
         let jwt = link.strip_prefix(SAVE_URL_PREFIX).unwrap();
         let claims = jwt.split('.').nth(1).unwrap();
