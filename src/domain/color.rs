@@ -8,6 +8,26 @@ use super::Invalid;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rgb(pub u8, pub u8, pub u8);
 
+impl utoipa::PartialSchema for Rgb {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some(
+                "A colour. Accepted as `#rrggbb`, `#rgb` or `rgb(r, g, b)`; always answered as \
+                 lower-case `#rrggbb`.",
+            ))
+            .examples(["#212529", "#fff", "rgb(33, 37, 41)"])
+            .into()
+    }
+}
+
+/// Named `Color` in the API's document.
+impl utoipa::ToSchema for Rgb {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "Color".into()
+    }
+}
+
 impl Rgb {
     pub fn parse(s: &str) -> Result<Self, Invalid> {
         let bad = || {

@@ -8,11 +8,17 @@ use time::{Date, Duration, Month, OffsetDateTime};
 use super::Invalid;
 
 /// "Points expire `months` after they were earned; remind `reminder_days` before."
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExpiryPolicy {
+    /// Points expire this many calendar months after they were earned, oldest unspent points
+    /// first.
+    #[schema(minimum = 1, maximum = 120)]
     pub months: u32,
+    /// Show the points about to expire on the card (with a lock-screen message and a Google
+    /// message) and enqueue an email / SMS where the member agreed, this many days before.
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 90, default = 0)]
     pub reminder_days: u32,
 }
 

@@ -10,6 +10,22 @@ use super::Invalid;
 #[serde(transparent)]
 pub struct Language(String);
 
+impl utoipa::PartialSchema for Language {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some(
+                "A BCP 47 language tag as Wallet uses it: a 2 or 3 letter lower-case primary \
+                 subtag, then optional `-` subtags of 2 to 8 letters or digits.",
+            ))
+            .pattern(Some("^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"))
+            .examples(["en", "de", "zh-Hans", "pt-BR"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Language {}
+
 impl Language {
     pub fn parse(s: &str) -> Result<Self, Invalid> {
         let mut parts = s.split('-');

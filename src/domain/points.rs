@@ -165,6 +165,33 @@ pub struct Rate {
     thousandths: i64,
 }
 
+impl utoipa::PartialSchema for Rate {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AnyOfBuilder, ObjectBuilder, Type};
+        AnyOfBuilder::new()
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some(r"^\s*[0-9]{1,12}(\.[0-9]{1,3})?\s*$")),
+            )
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::Number)
+                    .minimum(Some(0))
+                    .maximum(Some(1000)),
+            )
+            .description(Some(
+                "A non-negative decimal with at most 3 decimals and at most 1000, as a JSON \
+                 number or a string. Answered as a string without trailing zeros (`\"1\"`, \
+                 `\"1.5\"`, `\"0.125\"`).",
+            ))
+            .examples([serde_json::json!("1.5"), serde_json::json!(2)])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Rate {}
+
 impl Rate {
     const MAX_WHOLE: i128 = 1_000;
 

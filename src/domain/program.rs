@@ -39,14 +39,38 @@ pub struct Program {
     pub expiry: Option<super::expiry::ExpiryPolicy>,
 }
 
-/// How purchases turn into points.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// How purchases turn into points: amount x `points_per_unit` x the highest multiplier among
+/// the purchase's product types (1 when none has a rule), rounded down. Absent keys take their
+/// defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct EarnRules {
-    /// Points per currency unit spent (1 = one point per euro/dollar).
+    /// Points per currency unit spent (default `"1"`).
     pub points_per_unit: Rate,
-    /// Multipliers by product type, e.g. `{"coffee": 2}`.
+    /// Multipliers by product type, e.g. `{"coffee": 2}`; at most 100.
+    #[schema(schema_with = multipliers_schema)]
     pub multipliers: BTreeMap<String, Rate>,
+}
+
+fn multipliers_schema() -> utoipa::openapi::Object {
+    use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Type};
+    use utoipa::ToSchema;
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .description(Some(
+            "Multipliers by product type, e.g. `{\"coffee\": 2}`; at most 100.",
+        ))
+        .max_properties(Some(100))
+        .property_names(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some("^[a-z0-9_-]{1,40}$")),
+        ))
+        .additional_properties(Some(AdditionalProperties::RefOr(
+            utoipa::openapi::Ref::from_schema_name(Rate::name()).into(),
+        )))
+        .default(Some(serde_json::json!({})))
+        .build()
 }
 
 impl Default for EarnRules {

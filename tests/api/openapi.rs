@@ -44,16 +44,6 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/wallet/v1/log"),
     // api/mod.rs
     ("GET", "/api/v1/openapi.json"),
-    // api/programs.rs
-    ("POST", "/api/v1/programs"),
-    ("GET", "/api/v1/programs"),
-    ("GET", "/api/v1/programs/{id}"),
-    ("PATCH", "/api/v1/programs/{id}"),
-    ("PUT", "/api/v1/programs/{id}/design"),
-    ("PUT", "/api/v1/programs/{id}/tiers"),
-    ("PUT", "/api/v1/programs/{id}/earn_rules"),
-    ("PUT", "/api/v1/programs/{id}/expiry"),
-    ("DELETE", "/api/v1/programs/{id}/expiry"),
     // api/rewards.rs
     ("POST", "/api/v1/programs/{id}/rewards"),
     ("GET", "/api/v1/programs/{id}/rewards"),

@@ -10,7 +10,19 @@ use crate::domain::language::Language;
 use crate::domain::{text, Invalid};
 
 /// What a card field shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum FieldKind {
     Points,
@@ -75,11 +87,15 @@ impl FieldKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Card colours. Absent keys take their defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Colors {
+    #[schema(default = "#212529")]
     pub background: Rgb,
+    #[schema(default = "#ffffff")]
     pub foreground: Rgb,
+    #[schema(default = "#adb5bd")]
     pub label: Rgb,
 }
 
@@ -93,15 +109,26 @@ impl Default for Colors {
     }
 }
 
-/// Where each field goes on the card. Apple shows at most four secondary and auxiliary
-/// fields together on a store card, one primary field and a few header fields.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Where each field goes on the store card. Each field kind may be placed at most once; at
+/// most 3 header fields, 1 primary field, and 4 secondary and auxiliary fields together.
+/// Absent keys take their defaults (`[]` empties a row).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Layout {
+    /// Header fields (top right).
+    #[schema(max_items = 3, default = json!(["tier"]))]
     pub header: Vec<FieldKind>,
+    /// The primary field.
+    #[schema(max_items = 1, default = json!(["points"]))]
     pub primary: Vec<FieldKind>,
+    /// Secondary fields.
+    #[schema(max_items = 4, default = json!(["name"]))]
     pub secondary: Vec<FieldKind>,
+    /// Auxiliary fields.
+    #[schema(max_items = 4, default = json!(["next_tier", "member_since"]))]
     pub auxiliary: Vec<FieldKind>,
+    /// Fields on the back of the card.
+    #[schema(default = json!(["member_number", "lifetime_points"]))]
     pub back: Vec<FieldKind>,
 }
 
@@ -118,34 +145,119 @@ impl Default for Layout {
 }
 
 /// A fixed text on the back of the card (terms, opening hours, a phone number).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BackField {
+    /// Unique within the card; must not be a field kind's key (`points`, `tier`, ...).
+    #[schema(pattern = "^[a-z0-9_]{1,40}$")]
     pub key: String,
+    /// Trimmed; no control characters.
+    #[schema(min_length = 1, max_length = 60)]
     pub label: String,
+    /// Trimmed; may contain line breaks.
+    #[schema(min_length = 1, max_length = 2000)]
     pub value: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// How a program's cards look. In requests every key is optional and absent keys take their
+/// defaults (so `PUT /design` with `{}` restores the default design); in answers every key is
+/// present.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Design {
     pub colors: Colors,
+    /// Text next to the logo.
+    #[schema(max_length = 40)]
     pub logo_text: Option<String>,
-    /// The accessibility description Apple requires; defaults to "<program> card".
+    /// The accessibility description Apple requires; `null` means "<program name> card".
+    #[schema(max_length = 200)]
     pub description: Option<String>,
     pub layout: Layout,
-    /// English labels replacing the defaults, by field.
+    /// English labels replacing the defaults, by field kind (at most 40 characters each).
+    #[schema(schema_with = labels_schema)]
     pub labels: BTreeMap<FieldKind, String>,
-    /// Lock-screen messages by field; each must contain `%@` (the new value).
+    /// Lock-screen messages when a field changes, by field kind; each must contain `%@` (the
+    /// new value) exactly once. `points` and `tier` have defaults.
+    #[schema(schema_with = change_messages_schema)]
     pub change_messages: BTreeMap<FieldKind, String>,
+    #[schema(max_items = 10, default = json!([]))]
     pub back_fields: Vec<BackField>,
-    /// Languages the card ships in; the first is the default.
+    /// Languages the card ships in; the first is the default. No language twice.
+    #[schema(min_items = 1, default = json!(["en"]))]
     pub languages: Vec<Language>,
-    /// Per language, English text -> translation (labels, tier names, messages, back fields).
+    /// Per language (one of `languages`), English text -> translation: labels, tier names,
+    /// messages, back fields and the description.
+    #[schema(schema_with = localizations_schema)]
     pub localizations: BTreeMap<Language, BTreeMap<String, String>>,
-    /// Google Wallet: a plain balance change notifies the card holder too (it counts against
-    /// Google's three notifications a day). Tier changes and newly affordable rewards always do.
+    /// Google Wallet: a plain balance change also notifies the card holder (counts against
+    /// Google's three notifications per card per day). Tier changes and newly affordable
+    /// rewards always notify.
+    #[schema(default = false)]
     pub notify_balance_changes: bool,
+}
+
+/// A map keyed by field kind to strings of 1 to `max` characters.
+fn by_field_kind(description: &str, max: usize) -> utoipa::openapi::Object {
+    use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .description(Some(description))
+        .additional_properties(Some(AdditionalProperties::RefOr(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(max))
+                .into(),
+        )))
+        .default(Some(serde_json::json!({})))
+        .property_names(inline::<FieldKind>())
+        .build()
+}
+
+/// `T`'s own schema, for where a reference cannot stand (`propertyNames`).
+fn inline<T: utoipa::PartialSchema>() -> Option<utoipa::openapi::Schema> {
+    match T::schema() {
+        utoipa::openapi::RefOr::T(s) => Some(s),
+        utoipa::openapi::RefOr::Ref(_) => None,
+    }
+}
+
+fn labels_schema() -> utoipa::openapi::Object {
+    by_field_kind(
+        "English labels replacing the defaults, by field kind (at most 40 characters each).",
+        40,
+    )
+}
+
+fn change_messages_schema() -> utoipa::openapi::Object {
+    by_field_kind(
+        "Lock-screen messages when a field changes, by field kind; each must contain `%@` (the \
+         new value) exactly once. `points` and `tier` have defaults.",
+        120,
+    )
+}
+
+fn localizations_schema() -> utoipa::openapi::Object {
+    use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Type};
+    let translations = ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .additional_properties(Some(AdditionalProperties::RefOr(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(2000))
+                .into(),
+        )));
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .description(Some(
+            "Per language (one of `languages`), English text -> translation: labels, tier \
+             names, messages, back fields and the description.",
+        ))
+        .additional_properties(Some(AdditionalProperties::RefOr(translations.into())))
+        .default(Some(serde_json::json!({})))
+        .property_names(inline::<Language>())
+        .build()
 }
 
 impl Default for Design {

@@ -9,21 +9,26 @@ use crate::domain::color::Rgb;
 use crate::domain::points::Points;
 use crate::domain::{text, Invalid};
 
-/// Colour and text overrides a tier brings to the card.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+/// Colour and text overrides a tier brings to the card. Absent keys are `null` (no override).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct TierDesign {
     pub background_color: Option<Rgb>,
     pub foreground_color: Option<Rgb>,
     pub label_color: Option<Rgb>,
+    #[schema(max_length = 40)]
     pub logo_text: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A tier. Names are unique (case-insensitively) and so are thresholds; programs answer their
+/// tiers sorted by threshold. `design` is left out of answers when the tier has none.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Tier {
+    #[schema(min_length = 1, max_length = 40)]
     pub name: String,
     /// Lifetime points at which a member reaches this tier.
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
     pub threshold: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub design: Option<TierDesign>,

@@ -52,7 +52,6 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &HttpLimits) {
                 web::QueryConfig::default().error_handler(|err, _req| query_error(err).into()),
             )
             .route("/openapi.json", web::get().to(openapi))
-            .configure(programs::configure)
             .configure(rewards::configure)
             .configure(images::configure)
             .configure(messages::configure)
@@ -85,6 +84,7 @@ pub fn routes() -> Routes {
     links::routes(&mut routes);
     members::routes(&mut routes);
     points::routes(&mut routes);
+    programs::routes(&mut routes);
     routes
 }
 
@@ -94,6 +94,7 @@ fn documents() -> Vec<utoipa::openapi::OpenApi> {
         links::Document::openapi(),
         members::Document::openapi(),
         points::Document::openapi(),
+        programs::Document::openapi(),
     ]
 }
 

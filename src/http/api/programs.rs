@@ -1,10 +1,11 @@
 //! Programs: create, list, read, rename, and replace the design, tiers and earn rules.
 
 use actix_web::{web, HttpResponse};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::{OpenApi, ToSchema};
 
-use super::{load, resource, views, MANAGE, READ};
+use super::views::ProgramView;
+use super::{load, MANAGE, READ};
 use crate::clock::whole_seconds;
 use crate::domain::apple_ids::{PassTypeId, TeamId};
 use crate::domain::expiry::ExpiryPolicy;
@@ -12,33 +13,76 @@ use crate::domain::ids::ProgramId;
 use crate::domain::program::{Design, EarnRules, Program, Tier, Tiers};
 use crate::domain::{text, Invalid};
 use crate::http::auth::Caller;
-use crate::http::error::{store_error, ApiError};
+use crate::http::error::{store_error, ApiError, ErrorBody};
 use crate::http::error_code::ErrorCode;
+use crate::http::openapi::responses::{
+    Forbidden, InternalError, MalformedBody, PayloadTooLarge, Unauthorized, Unprocessable,
+    UnsupportedMediaType,
+};
+use crate::http::routes::Routes;
 use crate::state::AppState;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        resource("/programs")
-            .route(web::post().to(create))
-            .route(web::get().to(list)),
-    )
-    .service(
-        resource("/programs/{id}")
-            .route(web::get().to(get))
-            .route(web::patch().to(patch)),
-    )
-    .service(resource("/programs/{id}/design").route(web::put().to(put_design)))
-    .service(resource("/programs/{id}/tiers").route(web::put().to(put_tiers)))
-    .service(resource("/programs/{id}/earn_rules").route(web::put().to(put_earn_rules)))
-    .service(
-        resource("/programs/{id}/expiry")
-            .route(web::put().to(put_expiry))
-            .route(web::delete().to(delete_expiry)),
-    );
+/// The area's operations, as documented.
+#[derive(OpenApi)]
+#[openapi(paths(
+    create,
+    list,
+    get,
+    patch,
+    put_design,
+    put_tiers,
+    put_earn_rules,
+    put_expiry,
+    delete_expiry
+))]
+pub struct Document;
+
+pub fn routes(routes: &mut Routes) {
+    routes
+        .add(__path_create, create)
+        .add(__path_list, list)
+        .add(__path_get, get)
+        .add(__path_patch, patch)
+        .add(__path_put_design, put_design)
+        .add(__path_put_tiers, put_tiers)
+        .add(__path_put_earn_rules, put_earn_rules)
+        .add(__path_put_expiry, put_expiry)
+        .add(__path_delete_expiry, delete_expiry);
 }
 
-/// Points expire `months` after they were earned, oldest first; cards show a reminder
-/// `reminder_days` before.
+#[derive(Serialize, ToSchema)]
+struct ProgramList {
+    programs: Vec<ProgramView>,
+}
+
+/// Set points expiry
+///
+/// Points expire `months` after they were earned, oldest unspent first, as `expire` ledger
+/// entries made by a scheduled run (`outbox.expiry_interval_s`, or `passwright expire`).
+/// Reminders `reminder_days` before.
+///
+/// Roles: `admin`, `marketer`.
+#[utoipa::path(
+    put,
+    path = "/api/v1/programs/{id}/expiry",
+    operation_id = "setExpiry",
+    tag = "programs",
+    params(
+        ("id" = ProgramId, Path, description = "The program's id."),
+    ),
+    request_body = ExpiryPolicy,
+    responses(
+        (status = 200, description = "The program.", body = ProgramView),
+        (status = 400, response = MalformedBody),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, description = "`not_found`: no such program.", body = ErrorBody),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+        (status = 500, response = InternalError),
+    )
+)]
 async fn put_expiry(
     state: web::Data<AppState>,
     caller: Caller,
@@ -53,10 +97,30 @@ async fn put_expiry(
         .set_expiry(&program.id, Some(&policy), state.clock.now())
         .await
         .map_err(|e| store_error(e, "program"))?;
-    Ok(HttpResponse::Ok().json(views::program(&saved)))
+    Ok(HttpResponse::Ok().json(ProgramView::new(&saved)))
 }
 
-/// Points stop expiring (entries already expired stay in the ledger).
+/// Stop points expiring
+///
+/// Points stop expiring; entries already expired stay in the ledger.
+///
+/// Roles: `admin`, `marketer`.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/programs/{id}/expiry",
+    operation_id = "clearExpiry",
+    tag = "programs",
+    params(
+        ("id" = ProgramId, Path, description = "The program's id."),
+    ),
+    responses(
+        (status = 200, description = "The program.", body = ProgramView),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, description = "`not_found`: no such program.", body = ErrorBody),
+        (status = 500, response = InternalError),
+    )
+)]
 async fn delete_expiry(
     state: web::Data<AppState>,
     caller: Caller,
@@ -69,19 +133,28 @@ async fn delete_expiry(
         .set_expiry(&program.id, None, state.clock.now())
         .await
         .map_err(|e| store_error(e, "program"))?;
-    Ok(HttpResponse::Ok().json(views::program(&saved)))
+    Ok(HttpResponse::Ok().json(ProgramView::new(&saved)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ProgramCreate)]
 struct CreateProgram {
+    /// Trimmed; no control characters.
+    #[schema(min_length = 1, max_length = 80)]
     name: String,
+    #[schema(min_length = 1, max_length = 80)]
     organization: String,
+    /// Defaults to the configured signing certificate's; any other value is refused with 422
+    /// `certificate_mismatch`.
     pass_type_id: Option<String>,
+    /// Defaults to the configured signing certificate's; any other value is refused with 422
+    /// `certificate_mismatch`.
     team_id: Option<String>,
     #[serde(default)]
     design: Design,
     #[serde(default)]
+    #[schema(max_items = 10, default = json!([]))]
     tiers: Vec<Tier>,
     #[serde(default)]
     earn_rules: EarnRules,
@@ -112,6 +185,30 @@ fn apple_ids(
     Ok((pass_type_id, team_id))
 }
 
+/// Create a program
+///
+/// Creates a loyalty program with its design, tiers and earn rules. `pass_type_id` and
+/// `team_id` default to those of the configured signing certificate; other values are refused
+/// with 422 `certificate_mismatch`. Keys limited to one program cannot create programs (403).
+///
+/// Roles: `admin`, `marketer`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/programs",
+    operation_id = "createProgram",
+    tag = "programs",
+    request_body = CreateProgram,
+    responses(
+        (status = 201, description = "The program.", body = ProgramView),
+        (status = 400, response = MalformedBody),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, description = "`invalid_body`, `validation_failed` (see `field`, e.g. `tiers[1].threshold`, `design.layout`), or `certificate_mismatch`: the pass type id or team id is not the configured certificate's.", body = ErrorBody),
+        (status = 500, response = InternalError),
+    )
+)]
 async fn create(
     state: web::Data<AppState>,
     caller: Caller,
@@ -150,16 +247,52 @@ async fn create(
     };
     state.store.insert_program(&program).await?;
     tracing::info!(program = %program.id, "program created");
-    Ok(HttpResponse::Created().json(views::program(&program)))
+    Ok(HttpResponse::Created().json(ProgramView::new(&program)))
 }
 
+/// List programs
+///
+/// All programs, or only the key's program for a key limited to one.
+///
+/// Roles: `admin`, `marketer`, `staff`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/programs",
+    operation_id = "listPrograms",
+    tag = "programs",
+    responses(
+        (status = 200, description = "The programs.", body = ProgramList),
+        (status = 401, response = Unauthorized),
+        (status = 500, response = InternalError),
+    )
+)]
 async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     caller.require(READ)?;
     let programs = state.store.programs(caller.key.program_id.as_ref()).await?;
-    Ok(HttpResponse::Ok()
-        .json(json!({ "programs": programs.iter().map(views::program).collect::<Vec<_>>() })))
+    Ok(HttpResponse::Ok().json(ProgramList {
+        programs: programs.iter().map(ProgramView::new).collect(),
+    }))
 }
 
+/// Get a program
+///
+/// Roles: `admin`, `marketer`, `staff`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/programs/{id}",
+    operation_id = "getProgram",
+    tag = "programs",
+    params(
+        ("id" = ProgramId, Path, description = "The program's id."),
+    ),
+    responses(
+        (status = 200, description = "The program.", body = ProgramView),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, description = "`not_found`: no such program.", body = ErrorBody),
+        (status = 500, response = InternalError),
+    )
+)]
 async fn get(
     state: web::Data<AppState>,
     caller: Caller,
@@ -167,16 +300,46 @@ async fn get(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(READ)?;
     let program = load::program(&state, &caller, &id).await?;
-    Ok(HttpResponse::Ok().json(views::program(&program)))
+    Ok(HttpResponse::Ok().json(ProgramView::new(&program)))
 }
 
-#[derive(Deserialize)]
+/// Absent (or `null`) keys stay as they are.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ProgramPatch)]
 struct PatchProgram {
+    #[schema(min_length = 1, max_length = 80)]
     name: Option<String>,
+    #[schema(min_length = 1, max_length = 80)]
     organization: Option<String>,
 }
 
+/// Rename a program
+///
+/// Changes `name` and/or `organization`. Bumps `design_version` (the names appear on the card).
+///
+/// Roles: `admin`, `marketer`.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/programs/{id}",
+    operation_id = "updateProgram",
+    tag = "programs",
+    params(
+        ("id" = ProgramId, Path, description = "The program's id."),
+    ),
+    request_body = PatchProgram,
+    responses(
+        (status = 200, description = "The updated program.", body = ProgramView),
+        (status = 400, response = MalformedBody),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, description = "`not_found`: no such program.", body = ErrorBody),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+        (status = 500, response = InternalError),
+    )
+)]
 async fn patch(
     state: web::Data<AppState>,
     caller: Caller,
@@ -194,6 +357,33 @@ async fn patch(
     save(&state, &program).await
 }
 
+/// Replace the card design
+///
+/// Replaces the whole design; absent keys take their defaults. Bumps `design_version`; cards
+/// are re-rendered on their next fetch.
+///
+/// Roles: `admin`, `marketer`.
+#[utoipa::path(
+    put,
+    path = "/api/v1/programs/{id}/design",
+    operation_id = "replaceDesign",
+    tag = "programs",
+    params(
+        ("id" = ProgramId, Path, description = "The program's id."),
+    ),
+    request_body = Design,
+    responses(
+        (status = 200, description = "The updated program.", body = ProgramView),
+        (status = 400, response = MalformedBody),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, description = "`not_found`: no such program.", body = ErrorBody),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+        (status = 500, response = InternalError),
+    )
+)]
 async fn put_design(
     state: web::Data<AppState>,
     caller: Caller,
@@ -209,6 +399,32 @@ async fn put_design(
     save(&state, &program).await
 }
 
+/// Replace the earn rules
+///
+/// Replaces the earn rules; absent keys take their defaults (1 point per unit, no multipliers).
+///
+/// Roles: `admin`, `marketer`.
+#[utoipa::path(
+    put,
+    path = "/api/v1/programs/{id}/earn_rules",
+    operation_id = "replaceEarnRules",
+    tag = "programs",
+    params(
+        ("id" = ProgramId, Path, description = "The program's id."),
+    ),
+    request_body = EarnRules,
+    responses(
+        (status = 200, description = "The updated program.", body = ProgramView),
+        (status = 400, response = MalformedBody),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, description = "`not_found`: no such program.", body = ErrorBody),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+        (status = 500, response = InternalError),
+    )
+)]
 async fn put_earn_rules(
     state: web::Data<AppState>,
     caller: Caller,
@@ -230,23 +446,78 @@ async fn save(state: &AppState, program: &Program) -> Result<HttpResponse, ApiEr
         .update_program(program, state.clock.now())
         .await
         .map_err(|e| store_error(e, "program"))?;
-    Ok(HttpResponse::Ok().json(views::program(&saved)))
+    Ok(HttpResponse::Ok().json(ProgramView::new(&saved)))
 }
 
-/// Replaces all tiers; members move to the tier their lifetime points now reach.
+/// Replace the tiers
+///
+/// Replaces all tiers (at most 10; `[]` removes them). In the same transaction every member
+/// moves to the tier their lifetime points now reach. Bumps `design_version`.
+///
+/// Roles: `admin`, `marketer`.
+#[utoipa::path(
+    put,
+    path = "/api/v1/programs/{id}/tiers",
+    operation_id = "replaceTiers",
+    tag = "programs",
+    params(
+        ("id" = ProgramId, Path, description = "The program's id."),
+    ),
+    request_body = inline(TiersInput),
+    responses(
+        (status = 200, description = "The updated program.", body = ProgramView),
+        (status = 400, response = MalformedBody),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, description = "`not_found`: no such program.", body = ErrorBody),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+        (status = 500, response = InternalError),
+    )
+)]
 async fn put_tiers(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
-    body: web::Json<Vec<Tier>>,
+    body: web::Json<TiersInput>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(MANAGE)?;
     let program = load::program(&state, &caller, &id).await?;
-    let tiers = Tiers::validated(body.into_inner())?;
+    let tiers = Tiers::validated(body.into_inner().0)?;
     let saved = state
         .store
         .set_tiers(&program.id, &tiers, state.clock.now())
         .await
         .map_err(|e| store_error(e, "program"))?;
-    Ok(HttpResponse::Ok().json(views::program(&saved)))
+    Ok(HttpResponse::Ok().json(ProgramView::new(&saved)))
+}
+
+/// All of a program's tiers, replacing the ones it had.
+#[derive(Deserialize)]
+struct TiersInput(Vec<Tier>);
+
+/// At most 10 tiers.
+impl utoipa::PartialSchema for TiersInput {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ArrayBuilder::new()
+            .items(utoipa::openapi::Ref::from_schema_name(Tier::name()))
+            .max_items(Some(10))
+            .into()
+    }
+}
+
+impl ToSchema for TiersInput {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        schemas.push((
+            Tier::name().into(),
+            <Tier as utoipa::PartialSchema>::schema(),
+        ));
+        <Tier as ToSchema>::schemas(schemas);
+    }
 }

@@ -8,32 +8,64 @@ use utoipa::ToSchema;
 use crate::cards::Cards;
 use crate::clock::{from_micros, rfc3339};
 use crate::domain::api_key::ApiKey;
-use crate::domain::apple_ids::SerialNumber;
+use crate::domain::apple_ids::{PassTypeId, SerialNumber, TeamId};
 use crate::domain::contact::{EmailAddress, PhoneNumber};
+use crate::domain::expiry::ExpiryPolicy;
 use crate::domain::ids::{MemberId, ProgramId};
 use crate::domain::ledger::{EntryKind, LedgerEntry};
 use crate::domain::member::{Consent, Member, MemberStatus};
-use crate::domain::program::Program;
+use crate::domain::program::{Design, EarnRules, Program, Tier, Tiers};
 use crate::domain::reward::Reward;
 use crate::domain::scan::{Location, Scan};
 use crate::domain::webhook::WebhookEndpoint;
 use crate::storage::DeliveryRecord;
 
-pub fn program(p: &Program) -> Value {
-    json!({
-        "id": p.id,
-        "name": p.name,
-        "organization": p.organization,
-        "pass_type_id": p.pass_type_id,
-        "team_id": p.team_id,
-        "design": p.design,
-        "tiers": p.tiers,
-        "earn_rules": p.earn_rules,
-        "design_version": p.design_version,
-        "expiry": p.expiry,
-        "created_at": rfc3339(p.created_at),
-        "updated_at": rfc3339(p.updated_at),
-    })
+/// A program as the API answers it.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Program)]
+pub struct ProgramView {
+    /// RFC 3339 in UTC with a `Z`, e.g. `2025-03-01T09:30:00.123456Z`.
+    #[schema(format = DateTime)]
+    created_at: String,
+    design: Design,
+    /// Bumps whenever something that changes every card changes (design, tiers, images,
+    /// names, earn rules).
+    design_version: i64,
+    earn_rules: EarnRules,
+    /// `null` when points never expire.
+    #[schema(required = true)]
+    expiry: Option<ExpiryPolicy>,
+    id: ProgramId,
+    name: String,
+    organization: String,
+    #[schema(value_type = String, example = "pass.com.example.loyalty")]
+    pass_type_id: PassTypeId,
+    #[schema(value_type = String, pattern = "^[A-Z0-9]{10}$")]
+    team_id: TeamId,
+    #[schema(value_type = Vec<Tier>)]
+    tiers: Tiers,
+    /// RFC 3339 in UTC with a `Z`, e.g. `2025-03-01T09:30:00.123456Z`.
+    #[schema(format = DateTime)]
+    updated_at: String,
+}
+
+impl ProgramView {
+    pub fn new(p: &Program) -> ProgramView {
+        ProgramView {
+            created_at: rfc3339(p.created_at),
+            design: p.design.clone(),
+            design_version: p.design_version,
+            earn_rules: p.earn_rules.clone(),
+            expiry: p.expiry,
+            id: p.id.clone(),
+            name: p.name.clone(),
+            organization: p.organization.clone(),
+            pass_type_id: p.pass_type_id.clone(),
+            team_id: p.team_id.clone(),
+            tiers: p.tiers.clone(),
+            updated_at: rfc3339(p.updated_at),
+        }
+    }
 }
 
 /// A member as the API answers it.
