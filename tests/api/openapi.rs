@@ -79,11 +79,6 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/members/{id}/ledger"),
     // api/google.rs
     ("POST", "/api/v1/members/{id}/google"),
-    // api/keys.rs
-    ("POST", "/api/v1/keys"),
-    ("GET", "/api/v1/keys"),
-    ("POST", "/api/v1/keys/{id}/revoke"),
-    ("GET", "/api/v1/me"),
     // api/locations.rs
     ("GET", "/api/v1/locations"),
     ("POST", "/api/v1/programs/{id}/locations"),

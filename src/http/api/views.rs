@@ -5,7 +5,6 @@ use serde_json::{json, Value};
 
 use crate::cards::Cards;
 use crate::clock::{from_micros, rfc3339};
-use crate::domain::api_key::ApiKey;
 use crate::domain::ledger::LedgerEntry;
 use crate::domain::member::Member;
 use crate::domain::program::Program;
@@ -136,17 +135,6 @@ pub fn reward(r: &Reward) -> Value {
         "repeatable": r.repeatable,
         "active": r.active,
         "created_at": rfc3339(r.created_at),
-    })
-}
-
-pub fn api_key(k: &ApiKey) -> Value {
-    json!({
-        "id": k.id,
-        "name": k.name,
-        "role": k.role,
-        "program_id": k.program_id,
-        "created_at": rfc3339(k.created_at),
-        "revoked_at": k.revoked_at.map(rfc3339),
     })
 }
 
