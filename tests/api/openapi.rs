@@ -79,10 +79,6 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/members/{id}/ledger"),
     // api/google.rs
     ("POST", "/api/v1/members/{id}/google"),
-    // api/locations.rs
-    ("GET", "/api/v1/locations"),
-    ("POST", "/api/v1/programs/{id}/locations"),
-    ("GET", "/api/v1/programs/{id}/locations"),
     // api/scans.rs
     ("POST", "/api/v1/scans"),
     ("GET", "/api/v1/scans"),

@@ -58,7 +58,6 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &HttpLimits) {
             .configure(members::configure)
             .configure(messages::configure)
             .configure(points::configure)
-            .configure(locations::configure)
             .configure(scans::configure)
             .configure(reports::configure)
             .configure(charts::configure)
@@ -85,12 +84,17 @@ pub fn routes() -> Routes {
     let mut routes = Routes::new(SCOPE);
     links::routes(&mut routes);
     keys::routes(&mut routes);
+    locations::routes(&mut routes);
     routes
 }
 
 /// The documents of those areas, merged into the whole by `http::openapi`.
 pub(crate) fn documents() -> Vec<utoipa::openapi::OpenApi> {
-    vec![links::Document::openapi(), keys::Document::openapi()]
+    vec![
+        links::Document::openapi(),
+        keys::Document::openapi(),
+        locations::Document::openapi(),
+    ]
 }
 
 async fn openapi() -> HttpResponse {

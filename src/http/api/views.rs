@@ -9,7 +9,7 @@ use crate::domain::ledger::LedgerEntry;
 use crate::domain::member::Member;
 use crate::domain::program::Program;
 use crate::domain::reward::Reward;
-use crate::domain::scan::{Location, Scan};
+use crate::domain::scan::Scan;
 use crate::domain::webhook::WebhookEndpoint;
 use crate::storage::DeliveryRecord;
 
@@ -98,17 +98,6 @@ pub fn scan(s: &Scan) -> Value {
         "reward_id": s.reward_id,
         "ledger_entry_id": s.ledger_entry_id,
         "created_at": rfc3339(s.created_at),
-    })
-}
-
-pub fn location(l: &Location, program_name: &str) -> Value {
-    json!({
-        "id": l.id,
-        "program_id": l.program_id,
-        "program_name": program_name,
-        "name": l.name,
-        "address": l.address,
-        "created_at": rfc3339(l.created_at),
     })
 }
 
