@@ -54,10 +54,6 @@ const ROUTES: &[(&str, &str)] = &[
     ("PUT", "/api/v1/programs/{id}/earn_rules"),
     ("PUT", "/api/v1/programs/{id}/expiry"),
     ("DELETE", "/api/v1/programs/{id}/expiry"),
-    // api/rewards.rs
-    ("POST", "/api/v1/programs/{id}/rewards"),
-    ("GET", "/api/v1/programs/{id}/rewards"),
-    ("PUT", "/api/v1/programs/{id}/rewards/{reward}"),
     // api/images.rs
     ("GET", "/api/v1/programs/{id}/images"),
     ("PUT", "/api/v1/programs/{id}/images/{name}"),

@@ -53,7 +53,6 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &HttpLimits) {
             )
             .route("/openapi.json", web::get().to(openapi))
             .configure(programs::configure)
-            .configure(rewards::configure)
             .configure(images::configure)
             .configure(members::configure)
             .configure(messages::configure)
@@ -85,6 +84,7 @@ pub fn routes() -> Routes {
     links::routes(&mut routes);
     keys::routes(&mut routes);
     locations::routes(&mut routes);
+    rewards::routes(&mut routes);
     routes
 }
 
@@ -94,6 +94,7 @@ pub(crate) fn documents() -> Vec<utoipa::openapi::OpenApi> {
         links::Document::openapi(),
         keys::Document::openapi(),
         locations::Document::openapi(),
+        rewards::Document::openapi(),
     ]
 }
 

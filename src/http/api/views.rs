@@ -8,7 +8,6 @@ use crate::clock::{from_micros, rfc3339};
 use crate::domain::ledger::LedgerEntry;
 use crate::domain::member::Member;
 use crate::domain::program::Program;
-use crate::domain::reward::Reward;
 use crate::domain::scan::Scan;
 use crate::domain::webhook::WebhookEndpoint;
 use crate::storage::DeliveryRecord;
@@ -112,18 +111,6 @@ pub fn entry(e: &LedgerEntry) -> Value {
         "actor": e.actor,
         "idempotency_key": e.idempotency_key,
         "created_at": rfc3339(e.created_at),
-    })
-}
-
-pub fn reward(r: &Reward) -> Value {
-    json!({
-        "id": r.id,
-        "program_id": r.program_id,
-        "name": r.name,
-        "cost": r.cost,
-        "repeatable": r.repeatable,
-        "active": r.active,
-        "created_at": rfc3339(r.created_at),
     })
 }
 
