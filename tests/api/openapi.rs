@@ -66,9 +66,6 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/members/{id}/void"),
     ("POST", "/api/v1/members/{id}/reissue"),
     ("GET", "/api/v1/members/{id}/pass"),
-    // api/messages.rs
-    ("GET", "/api/v1/members/{id}/consent"),
-    ("GET", "/api/v1/members/{id}/messages"),
     // api/points.rs
     ("POST", "/api/v1/members/{id}/earn"),
     ("POST", "/api/v1/members/{id}/adjust"),

@@ -55,7 +55,6 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &HttpLimits) {
             .configure(programs::configure)
             .configure(images::configure)
             .configure(members::configure)
-            .configure(messages::configure)
             .configure(points::configure)
             .configure(scans::configure)
             .configure(reports::configure)
@@ -85,6 +84,7 @@ pub fn routes() -> Routes {
     keys::routes(&mut routes);
     locations::routes(&mut routes);
     rewards::routes(&mut routes);
+    messages::routes(&mut routes);
     routes
 }
 
@@ -95,6 +95,7 @@ pub(crate) fn documents() -> Vec<utoipa::openapi::OpenApi> {
         keys::Document::openapi(),
         locations::Document::openapi(),
         rewards::Document::openapi(),
+        messages::Document::openapi(),
     ]
 }
 
