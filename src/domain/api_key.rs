@@ -10,7 +10,7 @@ use super::ids::{random_base32, ApiKeyId, ProgramId};
 use super::Invalid;
 use crate::clock::Random;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Everything, including API keys.

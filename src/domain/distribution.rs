@@ -56,7 +56,7 @@ impl fmt::Display for Channel {
 }
 
 /// The channels a message is sent through, and that a member consents to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MessageChannel {
     Email,
@@ -81,7 +81,7 @@ impl MessageChannel {
 }
 
 /// Where a consent change came from, kept in the member's consent history.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ConsentSource {
     /// Enrolled through the API with the flag set.

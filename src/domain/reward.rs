@@ -41,14 +41,20 @@ impl Reward {
 }
 
 /// What a marketer sends to create or change a reward.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RewardInput {
+    #[schema(min_length = 1, max_length = 80)]
     pub name: String,
+    /// Points.
+    #[schema(minimum = 1, maximum = 1_000_000_000)]
     pub cost: i64,
     #[serde(default)]
+    #[schema(default = false)]
     pub repeatable: bool,
+    /// Set to false to retire the reward.
     #[serde(default = "yes")]
+    #[schema(default = true)]
     pub active: bool,
 }
 

@@ -19,11 +19,14 @@ pub struct Location {
 }
 
 /// What a marketer sends to create a location.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LocationInput {
+    /// Unique within the program.
+    #[schema(min_length = 1, max_length = 80)]
     pub name: String,
     #[serde(default)]
+    #[schema(max_length = 200)]
     pub address: Option<String>,
 }
 

@@ -44,28 +44,12 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/wallet/v1/log"),
     // api/mod.rs
     ("GET", "/api/v1/openapi.json"),
-    // api/rewards.rs
-    ("POST", "/api/v1/programs/{id}/rewards"),
-    ("GET", "/api/v1/programs/{id}/rewards"),
-    ("PUT", "/api/v1/programs/{id}/rewards/{reward}"),
     // api/images.rs
     ("GET", "/api/v1/programs/{id}/images"),
     ("PUT", "/api/v1/programs/{id}/images/{name}"),
     ("DELETE", "/api/v1/programs/{id}/images/{name}"),
-    // api/messages.rs
-    ("GET", "/api/v1/members/{id}/consent"),
-    ("GET", "/api/v1/members/{id}/messages"),
     // api/google.rs
     ("POST", "/api/v1/members/{id}/google"),
-    // api/keys.rs
-    ("POST", "/api/v1/keys"),
-    ("GET", "/api/v1/keys"),
-    ("POST", "/api/v1/keys/{id}/revoke"),
-    ("GET", "/api/v1/me"),
-    // api/locations.rs
-    ("GET", "/api/v1/locations"),
-    ("POST", "/api/v1/programs/{id}/locations"),
-    ("GET", "/api/v1/programs/{id}/locations"),
     // api/scans.rs
     ("POST", "/api/v1/scans"),
     ("GET", "/api/v1/scans"),

@@ -1,43 +1,153 @@
 //! API keys, for admins: create (the secret is in the answer, once), list, revoke.
 
 use actix_web::{web, HttpResponse};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::{OpenApi, ToSchema};
 
-use super::resource;
-use super::views;
-use crate::domain::api_key::Role;
+use crate::clock::rfc3339;
+use crate::domain::api_key::{ApiKey, Role};
 use crate::domain::ids::{ApiKeyId, ProgramId};
 use crate::domain::Invalid;
 use crate::http::auth::Caller;
-use crate::http::error::{store_error, ApiError};
+use crate::http::error::{store_error, ApiError, ErrorBody};
 use crate::http::error_code::ErrorCode;
+use crate::http::openapi::responses::{
+    Forbidden, InternalError, MalformedBody, PayloadTooLarge, Unauthorized, UnsupportedMediaType,
+};
+use crate::http::routes::Routes;
 use crate::keys::{self, KeyError};
 use crate::state::AppState;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        resource("/keys")
-            .route(web::post().to(create))
-            .route(web::get().to(list)),
-    )
-    .service(resource("/keys/{id}/revoke").route(web::post().to(revoke)))
-    .service(resource("/me").route(web::get().to(me)));
+/// The area's operations, as documented.
+#[derive(OpenApi)]
+#[openapi(paths(create, list, revoke, me))]
+pub struct Document;
+
+pub fn routes(routes: &mut Routes) {
+    routes
+        .add(__path_create, create)
+        .add(__path_list, list)
+        .add(__path_revoke, revoke)
+        .add(__path_me, me);
 }
 
-/// The key a request is made with: how the scanner and dashboard pages check a sign-in.
-async fn me(caller: Caller) -> HttpResponse {
-    HttpResponse::Ok().json(views::api_key(&caller.key))
+// A key as the API answers it (never its secret). Fields in alphabetical order, the order
+// the answer always had.
+#[derive(Serialize, ToSchema)]
+#[schema(as = ApiKey)]
+struct KeyView {
+    /// RFC 3339 in UTC with a `Z`, e.g. `2025-03-01T09:30:00.123456Z`.
+    #[schema(format = DateTime)]
+    created_at: String,
+    id: ApiKeyId,
+    name: String,
+    /// The program the key is limited to; `null` for all programs.
+    #[schema(required = true)]
+    program_id: Option<ProgramId>,
+    /// RFC 3339; `null` while the key works.
+    #[schema(required = true, format = DateTime)]
+    revoked_at: Option<String>,
+    role: Role,
 }
 
-#[derive(Deserialize)]
+impl KeyView {
+    fn new(k: &ApiKey) -> KeyView {
+        KeyView {
+            created_at: rfc3339(k.created_at),
+            id: k.id.clone(),
+            name: k.name.clone(),
+            program_id: k.program_id.clone(),
+            revoked_at: k.revoked_at.map(rfc3339),
+            role: k.role,
+        }
+    }
+}
+
+/// A new key, with its secret. The secret is shown only here; only its hash is kept.
+// Fields in alphabetical order, as in `KeyView`.
+#[derive(Serialize, ToSchema)]
+#[schema(as = ApiKeyCreated)]
+struct CreatedKey {
+    /// RFC 3339 in UTC with a `Z`, e.g. `2025-03-01T09:30:00.123456Z`.
+    #[schema(format = DateTime)]
+    created_at: String,
+    id: ApiKeyId,
+    name: String,
+    /// The program the key is limited to; `null` for all programs.
+    #[schema(required = true)]
+    program_id: Option<ProgramId>,
+    /// RFC 3339; `null` while the key works.
+    #[schema(required = true, format = DateTime)]
+    revoked_at: Option<String>,
+    role: Role,
+    /// Send as `Authorization: Bearer <secret>`.
+    #[schema(pattern = "^pw_[a-z2-7]{32}$")]
+    secret: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[schema(as = ApiKeyList)]
+struct KeyList {
+    /// Revoked keys included.
+    keys: Vec<KeyView>,
+}
+
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ApiKeyInput)]
 struct CreateKey {
+    #[schema(min_length = 1, max_length = 80)]
     name: String,
     role: Role,
+    /// Limit the key to this (existing) program.
+    #[schema(value_type = Option<ProgramId>)]
     program_id: Option<String>,
 }
 
+/// The calling key
+///
+/// The API key the request is made with (never its secret): how the scanner and dashboard
+/// pages check a sign-in.
+///
+/// Roles: `admin`, `marketer`, `staff`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    operation_id = "whoAmI",
+    tag = "keys",
+    responses(
+        (status = 200, description = "The key.", body = KeyView),
+        (status = 401, response = Unauthorized),
+        (status = 500, response = InternalError),
+    )
+)]
+async fn me(caller: Caller) -> HttpResponse {
+    HttpResponse::Ok().json(KeyView::new(&caller.key))
+}
+
+/// Create an API key
+///
+/// Creates a key and answers its secret, once. An admin key limited to a program can only
+/// create keys for that program.
+///
+/// Roles: `admin`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/keys",
+    operation_id = "createApiKey",
+    tag = "keys",
+    request_body = CreateKey,
+    responses(
+        (status = 201, description = "The key, with its secret.", body = CreatedKey),
+        (status = 400, response = MalformedBody),
+        (status = 401, response = Unauthorized),
+        (status = 403, description = "`forbidden`: not an admin key, or a key limited to another program.", body = ErrorBody),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, description = "`invalid_body`: wrong shape (e.g. an unknown role); `validation_failed`: an empty name, or a `program_id` that is malformed or names no program.", body = ErrorBody),
+        (status = 500, response = InternalError),
+    )
+)]
 async fn create(
     state: web::Data<AppState>,
     caller: Caller,
@@ -72,11 +182,43 @@ async fn create(
         KeyError::UnknownProgram(_) => ApiError::new(ErrorCode::ValidationFailed, e.to_string()),
         KeyError::Store(s) => s.into(),
     })?;
-    let mut body = views::api_key(&key);
-    body["secret"] = json!(secret.expose());
-    Ok(HttpResponse::Created().json(body))
+    let KeyView {
+        created_at,
+        id,
+        name,
+        program_id,
+        revoked_at,
+        role,
+    } = KeyView::new(&key);
+    Ok(HttpResponse::Created().json(CreatedKey {
+        created_at,
+        id,
+        name,
+        program_id,
+        revoked_at,
+        role,
+        secret: secret.expose().to_string(),
+    }))
 }
 
+/// List API keys
+///
+/// All keys (never their secrets), revoked ones included; a key limited to a program sees
+/// only that program's keys.
+///
+/// Roles: `admin`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/keys",
+    operation_id = "listApiKeys",
+    tag = "keys",
+    responses(
+        (status = 200, description = "The keys.", body = KeyList),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 500, response = InternalError),
+    )
+)]
 async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     caller.require(&[Role::Admin])?;
     let keys: Vec<_> = state
@@ -86,10 +228,32 @@ async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse
         .into_iter()
         .filter(|k| caller.key.program_id.is_none() || k.program_id == caller.key.program_id)
         .collect();
-    Ok(HttpResponse::Ok()
-        .json(json!({ "keys": keys.iter().map(views::api_key).collect::<Vec<_>>() })))
+    Ok(HttpResponse::Ok().json(KeyList {
+        keys: keys.iter().map(KeyView::new).collect(),
+    }))
 }
 
+/// Revoke an API key
+///
+/// The key stops working at once on this instance (401 `api_key_revoked`), and within
+/// `server.api_key_cache_ms` (1 s by default) on others. Revoking a revoked key changes
+/// nothing. Takes no body.
+///
+/// Roles: `admin`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/keys/{id}/revoke",
+    operation_id = "revokeApiKey",
+    tag = "keys",
+    params(("id" = ApiKeyId, Path, description = "The API key's id.")),
+    responses(
+        (status = 200, description = "The revoked key.", body = KeyView),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, description = "`not_found`: no such key (or one outside the caller's program).", body = ErrorBody),
+        (status = 500, response = InternalError),
+    )
+)]
 async fn revoke(
     state: web::Data<AppState>,
     caller: Caller,
@@ -113,5 +277,5 @@ async fn revoke(
         .map_err(|e| store_error(e, "API key"))?;
     // After the database says revoked, so a concurrent lookup cannot cache it again.
     state.api_keys.forget(&id);
-    Ok(HttpResponse::Ok().json(views::api_key(&key)))
+    Ok(HttpResponse::Ok().json(KeyView::new(&key)))
 }

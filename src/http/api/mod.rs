@@ -52,11 +52,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &HttpLimits) {
                 web::QueryConfig::default().error_handler(|err, _req| query_error(err).into()),
             )
             .route("/openapi.json", web::get().to(openapi))
-            .configure(rewards::configure)
             .configure(images::configure)
-            .configure(messages::configure)
-            .configure(keys::configure)
-            .configure(locations::configure)
             .configure(scans::configure)
             .configure(reports::configure)
             .configure(charts::configure)
@@ -85,6 +81,10 @@ pub fn routes() -> Routes {
     members::routes(&mut routes);
     points::routes(&mut routes);
     programs::routes(&mut routes);
+    keys::routes(&mut routes);
+    locations::routes(&mut routes);
+    rewards::routes(&mut routes);
+    messages::routes(&mut routes);
     routes
 }
 
@@ -95,6 +95,10 @@ fn documents() -> Vec<utoipa::openapi::OpenApi> {
         members::Document::openapi(),
         points::Document::openapi(),
         programs::Document::openapi(),
+        keys::Document::openapi(),
+        locations::Document::openapi(),
+        rewards::Document::openapi(),
+        messages::Document::openapi(),
     ]
 }
 

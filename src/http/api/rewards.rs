@@ -1,24 +1,97 @@
 //! A program's rewards catalogue.
 
 use actix_web::{web, HttpResponse};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::{OpenApi, ToSchema};
 
-use super::{load, resource, views, MANAGE, READ};
-use crate::domain::ids::RewardId;
+use super::{load, MANAGE, READ};
+use crate::clock::rfc3339;
+use crate::domain::ids::{ProgramId, RewardId};
 use crate::domain::reward::{Reward, RewardInput};
 use crate::http::auth::Caller;
-use crate::http::error::{store_error, ApiError};
+use crate::http::error::{store_error, ApiError, ErrorBody};
+use crate::http::openapi::responses::{
+    Forbidden, InternalError, MalformedBody, PayloadTooLarge, Unauthorized, Unprocessable,
+    UnsupportedMediaType,
+};
+use crate::http::routes::Routes;
 use crate::state::AppState;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        resource("/programs/{id}/rewards")
-            .route(web::post().to(create))
-            .route(web::get().to(list)),
-    )
-    .service(resource("/programs/{id}/rewards/{reward}").route(web::put().to(update)));
+/// The area's operations, as documented.
+#[derive(OpenApi)]
+#[openapi(paths(create, list, update))]
+pub struct Document;
+
+pub fn routes(routes: &mut Routes) {
+    routes
+        .add(__path_create, create)
+        .add(__path_list, list)
+        .add(__path_update, update);
 }
 
+// A reward as the API answers it. Fields in alphabetical order, the order the answer always
+// had.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Reward)]
+struct RewardView {
+    active: bool,
+    /// Points.
+    #[schema(minimum = 1, maximum = 1_000_000_000)]
+    cost: i64,
+    /// RFC 3339 in UTC with a `Z`, e.g. `2025-03-01T09:30:00.123456Z`.
+    #[schema(format = DateTime)]
+    created_at: String,
+    id: RewardId,
+    name: String,
+    program_id: ProgramId,
+    /// A single-use reward can be redeemed once per member; a repeatable one any number of
+    /// times.
+    repeatable: bool,
+}
+
+impl RewardView {
+    fn new(r: &Reward) -> RewardView {
+        RewardView {
+            active: r.active,
+            cost: r.cost.value(),
+            created_at: rfc3339(r.created_at),
+            id: r.id.clone(),
+            name: r.name.clone(),
+            program_id: r.program_id.clone(),
+            repeatable: r.repeatable,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+struct RewardList {
+    rewards: Vec<RewardView>,
+}
+
+/// Add a reward
+///
+/// Adds a reward to the program's catalogue.
+///
+/// Roles: `admin`, `marketer`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/programs/{id}/rewards",
+    operation_id = "createReward",
+    tag = "rewards",
+    params(("id" = ProgramId, Path, description = "The program's id.")),
+    request_body = RewardInput,
+    responses(
+        (status = 201, description = "The reward.", body = RewardView),
+        (status = 400, response = MalformedBody),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, description = "`not_found`: no such program.", body = ErrorBody),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+        (status = 500, response = InternalError),
+    )
+)]
 async fn create(
     state: web::Data<AppState>,
     caller: Caller,
@@ -30,9 +103,28 @@ async fn create(
     let spec = body.into_inner().validated()?;
     let reward = Reward::create(&program.id, spec, state.random.as_ref(), state.clock.now());
     state.store.insert_reward(&reward).await?;
-    Ok(HttpResponse::Created().json(views::reward(&reward)))
+    Ok(HttpResponse::Created().json(RewardView::new(&reward)))
 }
 
+/// List rewards
+///
+/// The program's rewards, retired ones (`active: false`) included.
+///
+/// Roles: `admin`, `marketer`, `staff`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/programs/{id}/rewards",
+    operation_id = "listRewards",
+    tag = "rewards",
+    params(("id" = ProgramId, Path, description = "The program's id.")),
+    responses(
+        (status = 200, description = "The rewards.", body = RewardList),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, description = "`not_found`: no such program.", body = ErrorBody),
+        (status = 500, response = InternalError),
+    )
+)]
 async fn list(
     state: web::Data<AppState>,
     caller: Caller,
@@ -41,11 +133,39 @@ async fn list(
     caller.require(READ)?;
     let program = load::program(&state, &caller, &id).await?;
     let rewards = state.store.rewards(&program.id).await?;
-    Ok(HttpResponse::Ok()
-        .json(json!({ "rewards": rewards.iter().map(views::reward).collect::<Vec<_>>() })))
+    Ok(HttpResponse::Ok().json(RewardList {
+        rewards: rewards.iter().map(RewardView::new).collect(),
+    }))
 }
 
-/// Replaces a reward's name, cost and flags. Set `active` to false to retire it.
+/// Replace a reward
+///
+/// Replaces the reward's name, cost and flags (absent `repeatable` becomes false, absent
+/// `active` true). Set `active` to false to retire it.
+///
+/// Roles: `admin`, `marketer`.
+#[utoipa::path(
+    put,
+    path = "/api/v1/programs/{id}/rewards/{reward}",
+    operation_id = "replaceReward",
+    tag = "rewards",
+    params(
+        ("id" = ProgramId, Path, description = "The program's id."),
+        ("reward" = RewardId, Path, description = "The reward's id."),
+    ),
+    request_body = RewardInput,
+    responses(
+        (status = 200, description = "The updated reward.", body = RewardView),
+        (status = 400, response = MalformedBody),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, description = "`not_found`: no such program, or no such reward in it.", body = ErrorBody),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+        (status = 500, response = InternalError),
+    )
+)]
 async fn update(
     state: web::Data<AppState>,
     caller: Caller,
@@ -62,5 +182,5 @@ async fn update(
         .update_reward(&program.id, &reward_id, &spec, state.clock.now())
         .await
         .map_err(|e| store_error(e, "reward"))?;
-    Ok(HttpResponse::Ok().json(views::reward(&reward)))
+    Ok(HttpResponse::Ok().json(RewardView::new(&reward)))
 }

@@ -7,7 +7,6 @@ use utoipa::ToSchema;
 
 use crate::cards::Cards;
 use crate::clock::{from_micros, rfc3339};
-use crate::domain::api_key::ApiKey;
 use crate::domain::apple_ids::{PassTypeId, SerialNumber, TeamId};
 use crate::domain::contact::{EmailAddress, PhoneNumber};
 use crate::domain::expiry::ExpiryPolicy;
@@ -15,8 +14,7 @@ use crate::domain::ids::{MemberId, ProgramId};
 use crate::domain::ledger::{EntryKind, LedgerEntry};
 use crate::domain::member::{Consent, Member, MemberStatus};
 use crate::domain::program::{Design, EarnRules, Program, Tier, Tiers};
-use crate::domain::reward::Reward;
-use crate::domain::scan::{Location, Scan};
+use crate::domain::scan::Scan;
 use crate::domain::webhook::WebhookEndpoint;
 use crate::storage::DeliveryRecord;
 
@@ -213,17 +211,6 @@ pub fn scan(s: &Scan) -> Value {
     })
 }
 
-pub fn location(l: &Location, program_name: &str) -> Value {
-    json!({
-        "id": l.id,
-        "program_id": l.program_id,
-        "program_name": program_name,
-        "name": l.name,
-        "address": l.address,
-        "created_at": rfc3339(l.created_at),
-    })
-}
-
 /// One change of a member's points.
 // Fields in alphabetical order, the order the answer always had.
 #[derive(Serialize, ToSchema)]
@@ -260,29 +247,6 @@ impl EntryView {
             reason: e.reason.clone(),
         }
     }
-}
-
-pub fn reward(r: &Reward) -> Value {
-    json!({
-        "id": r.id,
-        "program_id": r.program_id,
-        "name": r.name,
-        "cost": r.cost,
-        "repeatable": r.repeatable,
-        "active": r.active,
-        "created_at": rfc3339(r.created_at),
-    })
-}
-
-pub fn api_key(k: &ApiKey) -> Value {
-    json!({
-        "id": k.id,
-        "name": k.name,
-        "role": k.role,
-        "program_id": k.program_id,
-        "created_at": rfc3339(k.created_at),
-        "revoked_at": k.revoked_at.map(rfc3339),
-    })
 }
 
 /// An endpoint without its secret (shown once, when made or rotated).
