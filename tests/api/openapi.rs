@@ -99,14 +99,6 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/device-logs"),
     ("GET", "/api/v1/outbox/jobs"),
     ("POST", "/api/v1/outbox/jobs/{id}/retry"),
-    // api/webhooks.rs
-    ("POST", "/api/v1/programs/{id}/webhooks"),
-    ("GET", "/api/v1/programs/{id}/webhooks"),
-    ("GET", "/api/v1/webhooks/{id}"),
-    ("PATCH", "/api/v1/webhooks/{id}"),
-    ("DELETE", "/api/v1/webhooks/{id}"),
-    ("POST", "/api/v1/webhooks/{id}/rotate-secret"),
-    ("GET", "/api/v1/webhooks/{id}/deliveries"),
     // api/campaigns.rs, api/imports.rs
     ("POST", "/api/v1/programs/{id}/campaigns"),
     ("GET", "/api/v1/programs/{id}/campaigns"),
