@@ -95,10 +95,6 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/programs/{id}/reports"),
     ("GET", "/api/v1/programs/{id}/reports.csv"),
     ("GET", "/api/v1/programs/{id}/reports/charts/{name}.svg"),
-    // api/operations.rs
-    ("GET", "/api/v1/device-logs"),
-    ("GET", "/api/v1/outbox/jobs"),
-    ("POST", "/api/v1/outbox/jobs/{id}/retry"),
     // api/campaigns.rs, api/imports.rs
     ("POST", "/api/v1/programs/{id}/campaigns"),
     ("GET", "/api/v1/programs/{id}/campaigns"),

@@ -64,7 +64,6 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &HttpLimits) {
             .configure(reports::configure)
             .configure(charts::configure)
             .configure(google::configure)
-            .configure(operations::configure)
             .configure(campaigns::configure)
             .configure(imports::configure)
             .configure(|cfg| {
@@ -85,12 +84,17 @@ pub fn routes() -> Routes {
     let mut routes = Routes::new(SCOPE);
     links::routes(&mut routes);
     webhooks::routes(&mut routes);
+    operations::routes(&mut routes);
     routes
 }
 
 /// The documents of those areas, merged into the whole by `http::openapi`.
 fn documents() -> Vec<utoipa::openapi::OpenApi> {
-    vec![links::Document::openapi(), webhooks::Document::openapi()]
+    vec![
+        links::Document::openapi(),
+        webhooks::Document::openapi(),
+        operations::Document::openapi(),
+    ]
 }
 
 /// The whole OpenAPI document as `docs/openapi.json` holds it, or what is described twice.
