@@ -77,8 +77,6 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/members/{id}/earn"),
     ("POST", "/api/v1/members/{id}/adjust"),
     ("GET", "/api/v1/members/{id}/ledger"),
-    // api/google.rs
-    ("POST", "/api/v1/members/{id}/google"),
     // api/keys.rs
     ("POST", "/api/v1/keys"),
     ("GET", "/api/v1/keys"),

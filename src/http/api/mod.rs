@@ -63,7 +63,6 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &HttpLimits) {
             .configure(scans::configure)
             .configure(reports::configure)
             .configure(charts::configure)
-            .configure(google::configure)
             .configure(campaigns::configure)
             .configure(imports::configure)
             .configure(|cfg| {
@@ -85,6 +84,7 @@ pub fn routes() -> Routes {
     links::routes(&mut routes);
     webhooks::routes(&mut routes);
     operations::routes(&mut routes);
+    google::routes(&mut routes);
     routes
 }
 
@@ -94,6 +94,7 @@ fn documents() -> Vec<utoipa::openapi::OpenApi> {
         links::Document::openapi(),
         webhooks::Document::openapi(),
         operations::Document::openapi(),
+        google::Document::openapi(),
     ]
 }
 
