@@ -93,7 +93,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/programs/{id}/reports"),
     ("GET", "/api/v1/programs/{id}/reports.csv"),
     ("GET", "/api/v1/programs/{id}/reports/charts/{name}.svg"),
-    // api/campaigns.rs, api/imports.rs
+    // api/campaigns.rs
     ("POST", "/api/v1/programs/{id}/campaigns"),
     ("GET", "/api/v1/programs/{id}/campaigns"),
     ("GET", "/api/v1/campaigns/{id}"),
@@ -102,7 +102,6 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/campaigns/{id}/send"),
     ("POST", "/api/v1/campaigns/{id}/pause"),
     ("GET", "/api/v1/campaigns/{id}/funnel.svg"),
-    ("POST", "/api/v1/programs/{id}/members/import"),
     // landing/: the public pages links open
     ("GET", "/c/{code}"),
     ("POST", "/c/{code}"),

@@ -64,7 +64,6 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &HttpLimits) {
             .configure(reports::configure)
             .configure(charts::configure)
             .configure(campaigns::configure)
-            .configure(imports::configure)
             .configure(|cfg| {
                 routes().register(cfg);
             })
@@ -85,6 +84,7 @@ pub fn routes() -> Routes {
     webhooks::routes(&mut routes);
     operations::routes(&mut routes);
     google::routes(&mut routes);
+    imports::routes(&mut routes);
     routes
 }
 
@@ -95,6 +95,7 @@ fn documents() -> Vec<utoipa::openapi::OpenApi> {
         webhooks::Document::openapi(),
         operations::Document::openapi(),
         google::Document::openapi(),
+        imports::Document::openapi(),
     ]
 }
 
