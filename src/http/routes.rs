@@ -75,6 +75,21 @@ impl Routes {
         self
     }
 
+    /// Gives the resource of the path `doc` documents (added with [`Routes::add`] first)
+    /// `data`, e.g. a larger body limit (`web::PayloadConfig`) for one operation's path.
+    pub fn app_data<P: utoipa::Path, U: 'static>(&mut self, _doc: P, data: U) -> &mut Routes {
+        let path = P::path();
+        let relative = path.strip_prefix(self.scope).unwrap_or(&path);
+        match self.resources.iter_mut().find(|(p, _)| p == relative) {
+            Some((_, resource)) => {
+                let taken = std::mem::replace(resource, web::resource(""));
+                *resource = taken.app_data(data);
+            }
+            None => tracing::error!(%path, "app_data for a path with no route"),
+        }
+        self
+    }
+
     /// The operations added so far, in the order they were added.
     pub fn registered(&self) -> &[Registered] {
         &self.registered

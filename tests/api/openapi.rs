@@ -48,8 +48,6 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/programs/{id}/images"),
     ("PUT", "/api/v1/programs/{id}/images/{name}"),
     ("DELETE", "/api/v1/programs/{id}/images/{name}"),
-    // api/google.rs
-    ("POST", "/api/v1/members/{id}/google"),
     // api/scans.rs
     ("POST", "/api/v1/scans"),
     ("GET", "/api/v1/scans"),
@@ -57,19 +55,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/programs/{id}/reports"),
     ("GET", "/api/v1/programs/{id}/reports.csv"),
     ("GET", "/api/v1/programs/{id}/reports/charts/{name}.svg"),
-    // api/operations.rs
-    ("GET", "/api/v1/device-logs"),
-    ("GET", "/api/v1/outbox/jobs"),
-    ("POST", "/api/v1/outbox/jobs/{id}/retry"),
-    // api/webhooks.rs
-    ("POST", "/api/v1/programs/{id}/webhooks"),
-    ("GET", "/api/v1/programs/{id}/webhooks"),
-    ("GET", "/api/v1/webhooks/{id}"),
-    ("PATCH", "/api/v1/webhooks/{id}"),
-    ("DELETE", "/api/v1/webhooks/{id}"),
-    ("POST", "/api/v1/webhooks/{id}/rotate-secret"),
-    ("GET", "/api/v1/webhooks/{id}/deliveries"),
-    // api/campaigns.rs, api/imports.rs
+    // api/campaigns.rs
     ("POST", "/api/v1/programs/{id}/campaigns"),
     ("GET", "/api/v1/programs/{id}/campaigns"),
     ("GET", "/api/v1/campaigns/{id}"),
@@ -78,7 +64,6 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/campaigns/{id}/send"),
     ("POST", "/api/v1/campaigns/{id}/pause"),
     ("GET", "/api/v1/campaigns/{id}/funnel.svg"),
-    ("POST", "/api/v1/programs/{id}/members/import"),
     // landing/: the public pages links open
     ("GET", "/c/{code}"),
     ("POST", "/c/{code}"),

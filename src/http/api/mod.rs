@@ -56,11 +56,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &HttpLimits) {
             .configure(scans::configure)
             .configure(reports::configure)
             .configure(charts::configure)
-            .configure(google::configure)
-            .configure(operations::configure)
-            .configure(webhooks::configure)
             .configure(campaigns::configure)
-            .configure(imports::configure)
             .configure(|cfg| {
                 routes().register(cfg);
             })
@@ -85,6 +81,10 @@ pub fn routes() -> Routes {
     locations::routes(&mut routes);
     rewards::routes(&mut routes);
     messages::routes(&mut routes);
+    webhooks::routes(&mut routes);
+    operations::routes(&mut routes);
+    google::routes(&mut routes);
+    imports::routes(&mut routes);
     routes
 }
 
@@ -99,6 +99,10 @@ fn documents() -> Vec<utoipa::openapi::OpenApi> {
         locations::Document::openapi(),
         rewards::Document::openapi(),
         messages::Document::openapi(),
+        webhooks::Document::openapi(),
+        operations::Document::openapi(),
+        google::Document::openapi(),
+        imports::Document::openapi(),
     ]
 }
 

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 use serde_json::{json, Value};
+use utoipa::openapi::Ref;
 use utoipa::ToSchema;
 
 use crate::cards::Cards;
@@ -10,7 +11,7 @@ use crate::clock::{from_micros, rfc3339};
 use crate::domain::apple_ids::{PassTypeId, SerialNumber, TeamId};
 use crate::domain::contact::{EmailAddress, PhoneNumber};
 use crate::domain::expiry::ExpiryPolicy;
-use crate::domain::ids::{MemberId, ProgramId};
+use crate::domain::ids::{MemberId, ProgramId, WebhookId};
 use crate::domain::ledger::{EntryKind, LedgerEntry};
 use crate::domain::member::{Consent, Member, MemberStatus};
 use crate::domain::program::{Design, EarnRules, Program, Tier, Tiers};
@@ -249,37 +250,127 @@ impl EntryView {
     }
 }
 
-/// An endpoint without its secret (shown once, when made or rotated).
-pub fn webhook(e: &WebhookEndpoint) -> Value {
-    json!({
-        "id": e.id,
-        "program_id": e.program_id,
-        "url": e.url.as_str(),
-        "events": e.events.names(),
-        "active": e.active,
-        "description": e.description,
-        "disabled_reason": e.disabled_reason,
-        "created_at": rfc3339(e.created_at),
-        "updated_at": rfc3339(e.updated_at),
-    })
+/// An endpoint; its secret is never shown again after it is made or rotated.
+// Fields in alphabetical order, the order the answer always had.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Webhook)]
+pub struct WebhookView {
+    active: bool,
+    /// RFC 3339 in UTC with a `Z`, e.g. `2025-03-01T09:30:00.123456Z`.
+    #[schema(format = DateTime)]
+    created_at: String,
+    #[schema(required = true)]
+    description: Option<String>,
+    /// Why passwright switched the endpoint off (it answered 410 Gone); `null` otherwise.
+    #[schema(required = true)]
+    disabled_reason: Option<String>,
+    #[schema(schema_with = event_selectors)]
+    events: Vec<&'static str>,
+    id: WebhookId,
+    program_id: ProgramId,
+    /// RFC 3339 in UTC with a `Z`, e.g. `2025-03-01T09:30:00.123456Z`.
+    #[schema(format = DateTime)]
+    updated_at: String,
+    url: String,
+}
+
+impl WebhookView {
+    pub fn new(e: &WebhookEndpoint) -> WebhookView {
+        WebhookView {
+            active: e.active,
+            created_at: rfc3339(e.created_at),
+            description: e.description.clone(),
+            disabled_reason: e.disabled_reason.clone(),
+            events: e.events.names(),
+            id: e.id.clone(),
+            program_id: e.program_id.clone(),
+            updated_at: rfc3339(e.updated_at),
+            url: e.url.as_str().to_string(),
+        }
+    }
+}
+
+/// The `events` of an endpoint: names of `EventSelector`, a component
+/// `docs/openapi/unconverted.json` still describes (the event body refers to it too).
+pub fn event_selectors() -> utoipa::openapi::Array {
+    utoipa::openapi::ArrayBuilder::new()
+        .items(Ref::from_schema_name("EventSelector"))
+        .description(Some("`[\"*\"]` when the endpoint takes every event type."))
+        .build()
 }
 
 /// One event sent to an endpoint and how its delivery stands. A delivery whose job was
 /// purged (finished longer than the outbox retention ago) shows as `done`.
-pub fn delivery(d: &DeliveryRecord) -> Value {
-    let at = |t: Option<i64>| t.map(|t| rfc3339(from_micros(t)));
-    let state = d.state.as_deref().unwrap_or("done");
-    json!({
-        "event_id": d.event_id,
-        "type": d.event_type,
-        "created_at": rfc3339(from_micros(d.created_at)),
-        "state": state,
-        "attempts": d.attempts,
-        "last_error": d.last_error,
-        "next_attempt_at": if state == "pending" { at(d.run_at) } else { None },
-        "finished_at": at(d.finished_at),
-        "data": serde_json::from_str::<Value>(&d.data).unwrap_or(Value::Null),
-    })
+// Fields in alphabetical order, the order the answer always had.
+#[derive(Serialize, ToSchema)]
+#[schema(as = WebhookDelivery)]
+pub struct DeliveryView {
+    /// Attempts so far; `null` once a finished job was purged (`outbox.retention_hours`).
+    #[schema(required = true)]
+    attempts: Option<i64>,
+    /// When the event happened. RFC 3339 in UTC with a `Z`, e.g. `2025-03-01T09:30:00.123456Z`.
+    #[schema(format = DateTime)]
+    created_at: String,
+    /// The event's `data`, as sent.
+    #[schema(value_type = Object)]
+    data: Value,
+    #[schema(schema_with = event_id)]
+    event_id: String,
+    #[schema(required = true, format = DateTime)]
+    finished_at: Option<String>,
+    /// Why the last attempt failed (`HTTP 500`, `no answer within 10000 ms`, `gave up after 15 attempts: ...`), or why it was not sent.
+    #[schema(required = true)]
+    last_error: Option<String>,
+    /// When a pending delivery is tried next.
+    #[schema(required = true, format = DateTime)]
+    next_attempt_at: Option<String>,
+    #[schema(schema_with = delivery_state)]
+    state: String,
+    #[serde(rename = "type")]
+    #[schema(schema_with = event_type)]
+    event_type: String,
+}
+
+impl DeliveryView {
+    pub fn new(d: &DeliveryRecord) -> DeliveryView {
+        let at = |t: Option<i64>| t.map(|t| rfc3339(from_micros(t)));
+        let state = d.state.as_deref().unwrap_or("done");
+        DeliveryView {
+            attempts: d.attempts,
+            created_at: rfc3339(from_micros(d.created_at)),
+            data: serde_json::from_str::<Value>(&d.data).unwrap_or(Value::Null),
+            event_id: d.event_id.clone(),
+            finished_at: at(d.finished_at),
+            last_error: d.last_error.clone(),
+            next_attempt_at: if state == "pending" {
+                at(d.run_at)
+            } else {
+                None
+            },
+            state: state.to_string(),
+            event_type: d.event_type.clone(),
+        }
+    }
+}
+
+/// `EventId` and `EventType` are components `docs/openapi/unconverted.json` still describes
+/// (the event body refers to them too).
+fn event_id() -> Ref {
+    Ref::from_schema_name("EventId")
+}
+
+fn event_type() -> Ref {
+    Ref::from_schema_name("EventType")
+}
+
+fn delivery_state() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(["pending", "running", "done", "failed"]))
+        .description(Some(
+            "The delivery's outbox job: `pending` (due, or waiting for a retry), `running`, `done` (delivered, or not sent because the endpoint was switched off or deleted: see `last_error`), `failed` (410 Gone, or every attempt failed).",
+        ))
+        .build()
 }
 
 pub fn campaign(c: &crate::domain::campaign::Campaign) -> Value {

@@ -3,44 +3,129 @@
 //! endpoint URLs may carry the receiver's own tokens.
 
 use actix_web::{web, HttpResponse};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
 
-use super::{load, resource, views, MANAGE};
-use crate::domain::ids::WebhookId;
+use super::views::{event_selectors, DeliveryView, WebhookView};
+use super::{load, MANAGE};
+use crate::clock::rfc3339;
+use crate::domain::ids::{ProgramId, WebhookId};
 use crate::domain::member::double_option;
 use crate::domain::webhook::{Subscription, WebhookEndpoint, WebhookSecret, WebhookUrl};
 use crate::domain::{text, Invalid};
 use crate::http::auth::Caller;
-use crate::http::error::{store_error, ApiError};
+use crate::http::error::{store_error, ApiError, ErrorBody};
 use crate::http::error_code::ErrorCode;
+use crate::http::openapi::responses::{
+    Forbidden, InternalError, MalformedBody, PayloadTooLarge, Unauthorized, UnsupportedMediaType,
+};
+use crate::http::routes::Routes;
 use crate::state::AppState;
 
 /// Each endpoint costs every event of the program one more job; this keeps that bounded.
 const MAX_PER_PROGRAM: usize = 20;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        resource("/programs/{id}/webhooks")
-            .route(web::post().to(create))
-            .route(web::get().to(list)),
-    )
-    .service(
-        resource("/webhooks/{id}")
-            .route(web::get().to(get))
-            .route(web::patch().to(patch))
-            .route(web::delete().to(delete)),
-    )
-    .service(resource("/webhooks/{id}/rotate-secret").route(web::post().to(rotate_secret)))
-    .service(resource("/webhooks/{id}/deliveries").route(web::get().to(deliveries)));
+/// The area's operations, as documented.
+#[derive(OpenApi)]
+#[openapi(paths(create, list, get, patch, delete, rotate_secret, deliveries))]
+pub struct Document;
+
+pub fn routes(routes: &mut Routes) {
+    routes
+        .add(__path_create, create)
+        .add(__path_list, list)
+        .add(__path_get, get)
+        .add(__path_patch, patch)
+        .add(__path_delete, delete)
+        .add(__path_rotate_secret, rotate_secret)
+        .add(__path_deliveries, deliveries);
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CreateWebhook {
+/// An endpoint with its signing secret: only when it is made or its secret rotated.
+// Fields in alphabetical order, the order the answer always had.
+#[derive(Serialize, ToSchema)]
+#[schema(as = WebhookCreated)]
+struct WithSecret {
+    active: bool,
+    /// RFC 3339 in UTC with a `Z`, e.g. `2025-03-01T09:30:00.123456Z`.
+    #[schema(format = DateTime)]
+    created_at: String,
+    #[schema(required = true)]
+    description: Option<String>,
+    /// Why passwright switched the endpoint off (it answered 410 Gone); `null` otherwise.
+    #[schema(required = true)]
+    disabled_reason: Option<String>,
+    #[schema(schema_with = event_selectors)]
+    events: Vec<&'static str>,
+    id: WebhookId,
+    program_id: ProgramId,
+    /// The HMAC-SHA256 key for `Passwright-Signature` (the whole string, prefix included). Shown only here.
+    #[schema(pattern = "^whsec_[a-z2-7]{40}$")]
+    secret: String,
+    /// RFC 3339 in UTC with a `Z`, e.g. `2025-03-01T09:30:00.123456Z`.
+    #[schema(format = DateTime)]
+    updated_at: String,
     url: String,
-    /// Event type names, or `["*"]`; absent means all.
+}
+
+impl WithSecret {
+    /// The endpoint's view with its secret: only when it is made or rotated.
+    fn new(e: &WebhookEndpoint) -> WithSecret {
+        WithSecret {
+            active: e.active,
+            created_at: rfc3339(e.created_at),
+            description: e.description.clone(),
+            disabled_reason: e.disabled_reason.clone(),
+            events: e.events.names(),
+            id: e.id.clone(),
+            program_id: e.program_id.clone(),
+            secret: e.secret.expose().to_string(),
+            updated_at: rfc3339(e.updated_at),
+            url: e.url.as_str().to_string(),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+#[schema(as = WebhookList)]
+struct WebhookList {
+    webhooks: Vec<WebhookView>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[schema(as = WebhookDeliveryList)]
+struct DeliveryList {
+    deliveries: Vec<DeliveryView>,
+}
+
+/// The `events` of an input: at least one, at most 32.
+fn events_input(description: &str) -> utoipa::openapi::Array {
+    let mut events = event_selectors();
+    events.min_items = Some(1);
+    events.max_items = Some(32);
+    events.description = Some(description.to_string());
+    events
+}
+
+fn create_events() -> utoipa::openapi::Array {
+    events_input("The event types to send; absent or `[\"*\"]`: all of them. Repeats are dropped.")
+}
+
+fn patch_events() -> utoipa::openapi::Array {
+    events_input("The event types to send; `[\"*\"]` for all. Repeats are dropped.")
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = WebhookInput)]
+struct CreateWebhook {
+    /// Absolute `http` or `https` URL without credentials or `#fragment`. Loopback and private addresses are allowed (self-hosted receivers).
+    #[schema(max_length = 2048)]
+    url: String,
+    #[schema(schema_with = create_events)]
     events: Option<Vec<String>>,
+    /// A note for people, e.g. what receives it.
+    #[schema(min_length = 1, max_length = 200)]
     description: Option<String>,
 }
 
@@ -68,13 +153,32 @@ async fn load_endpoint(
     Ok(endpoint)
 }
 
-/// The endpoint's view with its secret: only when it is made or rotated.
-fn with_secret(e: &WebhookEndpoint) -> serde_json::Value {
-    let mut body = views::webhook(e);
-    body["secret"] = json!(e.secret.expose());
-    body
-}
-
+/// Create a webhook endpoint
+///
+/// Adds an endpoint that is sent the program's events of the chosen types, signed with a new
+/// secret that the answer shows once. At most 20 endpoints per program.
+///
+/// Roles: `admin`, `marketer`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/programs/{id}/webhooks",
+    operation_id = "createWebhook",
+    tag = "webhooks",
+    params(("id" = ProgramId, Path, description = "The program's id.")),
+    request_body = CreateWebhook,
+    responses(
+        (status = 201, description = "The endpoint, with its signing secret.", body = WithSecret),
+        (status = 400, response = MalformedBody),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, description = "`not_found`: no such program.", body = ErrorBody),
+        (status = 409, description = "`too_many_webhooks`: the program has 20 endpoints already.", body = ErrorBody),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, description = "`invalid_body`: wrong shape (unknown fields, a missing `url`); `validation_failed`: a URL that is not absolute http(s), carries credentials or a fragment (`field` `url`), an unknown event type (`events[i]`), an empty `events` list, an empty or long description.", body = ErrorBody),
+        (status = 500, response = InternalError),
+    )
+)]
 async fn create(
     state: web::Data<AppState>,
     caller: Caller,
@@ -108,9 +212,28 @@ async fn create(
     };
     state.store.insert_webhook(&endpoint).await?;
     tracing::info!(webhook = %endpoint.id, program = %program.id, "webhook endpoint created");
-    Ok(HttpResponse::Created().json(with_secret(&endpoint)))
+    Ok(HttpResponse::Created().json(WithSecret::new(&endpoint)))
 }
 
+/// List a program's webhook endpoints
+///
+/// The program's endpoints, oldest first, without their secrets.
+///
+/// Roles: `admin`, `marketer`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/programs/{id}/webhooks",
+    operation_id = "listWebhooks",
+    tag = "webhooks",
+    params(("id" = ProgramId, Path, description = "The program's id.")),
+    responses(
+        (status = 200, description = "The endpoints.", body = WebhookList),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, description = "`not_found`: no such program.", body = ErrorBody),
+        (status = 500, response = InternalError),
+    )
+)]
 async fn list(
     state: web::Data<AppState>,
     caller: Caller,
@@ -119,10 +242,30 @@ async fn list(
     caller.require(MANAGE)?;
     let program = load::program(&state, &caller, &id).await?;
     let endpoints = state.store.webhooks(&program.id).await?;
-    Ok(HttpResponse::Ok()
-        .json(json!({ "webhooks": endpoints.iter().map(views::webhook).collect::<Vec<_>>() })))
+    Ok(HttpResponse::Ok().json(WebhookList {
+        webhooks: endpoints.iter().map(WebhookView::new).collect(),
+    }))
 }
 
+/// Read a webhook endpoint
+///
+/// The endpoint, without its secret.
+///
+/// Roles: `admin`, `marketer`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/webhooks/{id}",
+    operation_id = "getWebhook",
+    tag = "webhooks",
+    params(("id" = WebhookId, Path, description = "The webhook endpoint's id.")),
+    responses(
+        (status = 200, description = "The endpoint.", body = WebhookView),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, description = "`not_found`: no such webhook endpoint, or its id does not parse.", body = ErrorBody),
+        (status = 500, response = InternalError),
+    )
+)]
 async fn get(
     state: web::Data<AppState>,
     caller: Caller,
@@ -130,19 +273,53 @@ async fn get(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(MANAGE)?;
     let endpoint = load_endpoint(&state, &caller, &id).await?;
-    Ok(HttpResponse::Ok().json(views::webhook(&endpoint)))
+    Ok(HttpResponse::Ok().json(WebhookView::new(&endpoint)))
 }
 
-#[derive(Deserialize)]
+/// Absent keys stay as they are.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = WebhookPatch)]
 struct PatchWebhook {
+    /// Absolute `http` or `https` URL without credentials or `#fragment`. Loopback and private addresses are allowed (self-hosted receivers).
+    #[schema(value_type = String, required = false, max_length = 2048)]
     url: Option<String>,
+    #[schema(schema_with = patch_events)]
     events: Option<Vec<String>>,
+    /// `false` stops deliveries (pending ones end unsent); `true` starts them again and clears `disabled_reason`.
+    #[schema(value_type = bool, required = false)]
     active: Option<bool>,
+    /// `null` removes it.
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200)]
     description: Option<Option<String>>,
 }
 
+/// Change a webhook endpoint
+///
+/// Changes the URL, event types, state or description. Deliveries still pending go to the
+/// new URL. Switching an endpoint on clears `disabled_reason`.
+///
+/// Roles: `admin`, `marketer`.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/webhooks/{id}",
+    operation_id = "updateWebhook",
+    tag = "webhooks",
+    params(("id" = WebhookId, Path, description = "The webhook endpoint's id.")),
+    request_body = PatchWebhook,
+    responses(
+        (status = 200, description = "The endpoint as changed.", body = WebhookView),
+        (status = 400, response = MalformedBody),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, description = "`not_found`: no such webhook endpoint, or its id does not parse.", body = ErrorBody),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, description = "`invalid_body`: wrong shape; `validation_failed`: as for creating, with `field`.", body = ErrorBody),
+        (status = 500, response = InternalError),
+    )
+)]
 async fn patch(
     state: web::Data<AppState>,
     caller: Caller,
@@ -174,9 +351,29 @@ async fn patch(
         .update_webhook(&endpoint, state.clock.now())
         .await
         .map_err(|e| store_error(e, "webhook"))?;
-    Ok(HttpResponse::Ok().json(views::webhook(&saved)))
+    Ok(HttpResponse::Ok().json(WebhookView::new(&saved)))
 }
 
+/// Delete a webhook endpoint
+///
+/// Deletes the endpoint and its delivery records; deliveries still pending end without being
+/// sent.
+///
+/// Roles: `admin`, `marketer`.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/webhooks/{id}",
+    operation_id = "deleteWebhook",
+    tag = "webhooks",
+    params(("id" = WebhookId, Path, description = "The webhook endpoint's id.")),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, description = "`not_found`: no such webhook endpoint, or its id does not parse.", body = ErrorBody),
+        (status = 500, response = InternalError),
+    )
+)]
 async fn delete(
     state: web::Data<AppState>,
     caller: Caller,
@@ -191,7 +388,26 @@ async fn delete(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// A new secret, effective at once: deliveries from now on (retries included) carry it.
+/// Rotate a webhook endpoint's signing secret
+///
+/// Replaces the secret at once: every delivery from now on, retries of earlier events
+/// included, is signed with the new one, which the answer shows once. Takes no body.
+///
+/// Roles: `admin`, `marketer`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/webhooks/{id}/rotate-secret",
+    operation_id = "rotateWebhookSecret",
+    tag = "webhooks",
+    params(("id" = WebhookId, Path, description = "The webhook endpoint's id.")),
+    responses(
+        (status = 200, description = "The endpoint, with its new secret.", body = WithSecret),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, description = "`not_found`: no such webhook endpoint, or its id does not parse.", body = ErrorBody),
+        (status = 500, response = InternalError),
+    )
+)]
 async fn rotate_secret(
     state: web::Data<AppState>,
     caller: Caller,
@@ -206,15 +422,39 @@ async fn rotate_secret(
         .await
         .map_err(|e| store_error(e, "webhook"))?;
     tracing::info!(webhook = %saved.id, "webhook secret rotated");
-    Ok(HttpResponse::Ok().json(with_secret(&saved)))
+    Ok(HttpResponse::Ok().json(WithSecret::new(&saved)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct DeliveriesQuery {
+    /// Page size, 1 to 500 (default 50). A non-number answers 422 `invalid_query`, a number out of range 422 `validation_failed`.
+    #[param(minimum = 1, maximum = 500, default = 50)]
     limit: Option<u32>,
 }
 
+/// What a webhook endpoint was sent
+///
+/// Recent events sent (or being sent) to the endpoint, newest first, with how each delivery
+/// stands: state, attempts, the last error and the next attempt.
+///
+/// Roles: `admin`, `marketer`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/webhooks/{id}/deliveries",
+    operation_id = "listWebhookDeliveries",
+    tag = "webhooks",
+    params(("id" = WebhookId, Path, description = "The webhook endpoint's id."), DeliveriesQuery),
+    responses(
+        (status = 200, description = "The deliveries.", body = DeliveryList),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, description = "`not_found`: no such webhook endpoint, or its id does not parse.", body = ErrorBody),
+        (status = 422, description = "`invalid_query`: an unknown parameter or a `limit` that is not a number; `validation_failed`: `limit` out of range.", body = ErrorBody),
+        (status = 500, response = InternalError),
+    )
+)]
 async fn deliveries(
     state: web::Data<AppState>,
     caller: Caller,
@@ -228,6 +468,7 @@ async fn deliveries(
         return Err(Invalid::new("limit", "must be between 1 and 500").into());
     }
     let records = state.store.webhook_deliveries(&endpoint.id, limit).await?;
-    Ok(HttpResponse::Ok()
-        .json(json!({ "deliveries": records.iter().map(views::delivery).collect::<Vec<_>>() })))
+    Ok(HttpResponse::Ok().json(DeliveryList {
+        deliveries: records.iter().map(DeliveryView::new).collect(),
+    }))
 }
