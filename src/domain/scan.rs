@@ -51,7 +51,7 @@ impl LocationInput {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ScanAction {
     /// Read the card and show the member: changes nothing.
@@ -93,8 +93,10 @@ impl ScanAction {
     }
 }
 
-/// Why a scan was refused. Stored with the scan and answered to the scanner.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// Why a scan was refused. The first six refuse the card (422 `scan_rejected`); the others
+/// refuse the action on a good card (409 with the reason as code; `unknown_reward` is a 404).
+/// Stored with the scan and answered to the scanner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RejectReason {
     /// Not a passwright card code at all.

@@ -78,10 +78,11 @@ const TAGS: &[(&str, &str)] = &[
     ),
 ];
 
-/// Components every area refers to: the error body and the error answers.
+/// Components every area refers to: the error body, the error answers, and the idempotency
+/// key header's value (parameters do not bring their schemas along).
 #[derive(utoipa::OpenApi)]
 #[openapi(components(
-    schemas(super::error::ErrorBody),
+    schemas(super::error::ErrorBody, crate::domain::ledger::IdempotencyKey),
     responses(
         Unauthorized,
         Forbidden,

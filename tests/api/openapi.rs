@@ -48,9 +48,6 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/programs/{id}/images"),
     ("PUT", "/api/v1/programs/{id}/images/{name}"),
     ("DELETE", "/api/v1/programs/{id}/images/{name}"),
-    // api/scans.rs
-    ("POST", "/api/v1/scans"),
-    ("GET", "/api/v1/scans"),
     // api/reports.rs
     ("GET", "/api/v1/programs/{id}/reports"),
     ("GET", "/api/v1/programs/{id}/reports.csv"),

@@ -130,7 +130,7 @@ fn product_types_schema() -> utoipa::openapi::Array {
     tag = "points",
     params(
         ("id" = MemberId, Path, description = "The member's id."),
-        ("Idempotency-Key" = inline(IdempotencyKey), Header, description = "Unique per change within the program; send the same value when retrying. 1 to 200 visible ASCII characters (otherwise 422 `validation_failed` with field `Idempotency-Key`)."),
+        ("Idempotency-Key" = IdempotencyKey, Header, description = "Unique per change within the program; send the same value when retrying. 1 to 200 visible ASCII characters (otherwise 422 `validation_failed` with field `Idempotency-Key`)."),
     ),
     request_body = EarnBody,
     responses(
@@ -213,7 +213,7 @@ struct AdjustBody {
     tag = "points",
     params(
         ("id" = MemberId, Path, description = "The member's id."),
-        ("Idempotency-Key" = inline(IdempotencyKey), Header, description = "Unique per change within the program; send the same value when retrying. 1 to 200 visible ASCII characters (otherwise 422 `validation_failed` with field `Idempotency-Key`)."),
+        ("Idempotency-Key" = IdempotencyKey, Header, description = "Unique per change within the program; send the same value when retrying. 1 to 200 visible ASCII characters (otherwise 422 `validation_failed` with field `Idempotency-Key`)."),
     ),
     request_body = AdjustBody,
     responses(

@@ -11,11 +11,11 @@ use crate::clock::{from_micros, rfc3339};
 use crate::domain::apple_ids::{PassTypeId, SerialNumber, TeamId};
 use crate::domain::contact::{EmailAddress, PhoneNumber};
 use crate::domain::expiry::ExpiryPolicy;
-use crate::domain::ids::{MemberId, ProgramId, WebhookId};
+use crate::domain::ids::{ApiKeyId, LocationId, MemberId, ProgramId, RewardId, WebhookId};
 use crate::domain::ledger::{EntryKind, LedgerEntry};
 use crate::domain::member::{Consent, Member, MemberStatus};
 use crate::domain::program::{Design, EarnRules, Program, Tier, Tiers};
-use crate::domain::scan::Scan;
+use crate::domain::scan::{Scan, ScanAction};
 use crate::domain::webhook::WebhookEndpoint;
 use crate::storage::DeliveryRecord;
 
@@ -180,36 +180,93 @@ impl ExpiringView {
 }
 
 /// What staff see after a scan: no contact details.
-pub fn member_summary(m: &Member, program: &Program) -> Value {
-    json!({
-        "id": m.id,
-        "name": m.name,
-        "tier": m.tier,
-        "balance": m.balance,
-        "lifetime_points": m.lifetime_points,
-        "status": m.status,
-        "next_tier": NextTier::of(m, program),
-        "expiring": ExpiringView::of(m),
-    })
+// Fields in alphabetical order, the order the answer always had.
+#[derive(Serialize, ToSchema)]
+pub struct MemberSummary {
+    balance: i64,
+    #[schema(required = true)]
+    expiring: Option<ExpiringView>,
+    id: MemberId,
+    lifetime_points: i64,
+    name: String,
+    #[schema(required = true)]
+    next_tier: Option<NextTier>,
+    status: MemberStatus,
+    #[schema(required = true)]
+    tier: Option<String>,
 }
 
-pub fn scan(s: &Scan) -> Value {
-    json!({
-        "id": s.id,
-        "program_id": s.program_id,
-        "member_id": s.member_id,
-        "staff_key_id": s.staff_key_id,
-        "staff_name": s.staff_name,
-        "location_id": s.location_id,
-        "action": s.action,
-        "result": s.result(),
-        "reason": s.rejected,
-        "amount": s.amount_minor.map(|m| format!("{}.{:02}", m / 100, m % 100)),
-        "points": s.points,
-        "reward_id": s.reward_id,
-        "ledger_entry_id": s.ledger_entry_id,
-        "created_at": rfc3339(s.created_at),
-    })
+impl MemberSummary {
+    pub fn new(m: &Member, program: &Program) -> MemberSummary {
+        MemberSummary {
+            balance: m.balance,
+            expiring: ExpiringView::of(m),
+            id: m.id.clone(),
+            lifetime_points: m.lifetime_points,
+            name: m.name.clone(),
+            next_tier: NextTier::of(m, program),
+            status: m.status,
+            tier: m.tier.clone(),
+        }
+    }
+}
+
+/// One scan at the counter, accepted or rejected.
+// Fields in alphabetical order, the order the answer always had.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Scan)]
+pub struct ScanView {
+    action: ScanAction,
+    /// Purchase amount.
+    #[schema(required = true)]
+    amount: Option<String>,
+    /// RFC 3339 in UTC with a `Z`.
+    #[schema(format = DateTime)]
+    created_at: String,
+    id: i64,
+    #[schema(required = true)]
+    ledger_entry_id: Option<i64>,
+    #[schema(required = true)]
+    location_id: Option<LocationId>,
+    #[schema(required = true)]
+    member_id: Option<MemberId>,
+    /// Points the scan moved (negative for a redemption).
+    points: i64,
+    #[schema(required = true)]
+    program_id: Option<ProgramId>,
+    /// A `RejectReason` when rejected.
+    #[schema(required = true)]
+    reason: Option<String>,
+    #[schema(pattern = "^(accepted|rejected)$")]
+    result: &'static str,
+    #[schema(required = true)]
+    reward_id: Option<RewardId>,
+    staff_key_id: ApiKeyId,
+    /// The scanning key's name when it scanned.
+    staff_name: String,
+}
+
+impl ScanView {
+    pub fn new(s: &Scan) -> ScanView {
+        ScanView {
+            action: s.action,
+            amount: s
+                .amount_minor
+                .map(|m| format!("{}.{:02}", m / 100, m % 100)),
+            created_at: rfc3339(s.created_at),
+            id: s.id,
+            ledger_entry_id: s.ledger_entry_id,
+            location_id: s.location_id.clone(),
+            member_id: s.member_id.clone(),
+            points: s.points,
+            program_id: s.program_id.clone(),
+            reason: s.rejected.clone(),
+            result: s.result(),
+            reward_id: s.reward_id.clone(),
+            staff_key_id: s.staff_key_id.clone(),
+            staff_name: s.staff_name.clone(),
+        }
+    }
 }
 
 /// One change of a member's points.
