@@ -1,6 +1,6 @@
 //! The OpenAPI document (`docs/openapi.json`, served at `/api/v1/openapi.json`), generated
 //! from the code: each area's handlers carry `#[utoipa::path]`, its bodies are typed structs
-//! deriving `ToSchema`, and the areas' documents (`http::api::documents`) are merged here
+//! deriving `ToSchema`, and the areas' documents (`http::documents`) are merged here
 //! under the introduction in `docs/openapi/intro.md`. `passwright openapi` writes it; a test
 //! fails when the committed file differs.
 //!
@@ -16,8 +16,8 @@ use utoipa::openapi::{InfoBuilder, LicenseBuilder, OpenApi, OpenApiBuilder, Serv
 use utoipa::OpenApi as _;
 
 pub use responses::{
-    Forbidden, InternalError, MalformedBody, NotFound, PayloadTooLarge, Unauthorized,
-    Unprocessable, UnsupportedMediaType,
+    Forbidden, InternalError, MalformedBody, NotFound, NotModified, PayloadTooLarge, Pkpass,
+    Unauthorized, Unprocessable, UnsupportedMediaType,
 };
 
 /// The introduction: authentication, roles, errors, the PassKit web service, Google Wallet.
@@ -78,7 +78,7 @@ const TAGS: &[(&str, &str)] = &[
     ),
 ];
 
-/// Components every area refers to: the error body and the error answers.
+/// Components every area refers to: the error body, the error answers and the pass answers.
 #[derive(utoipa::OpenApi)]
 #[openapi(components(
     schemas(super::error::ErrorBody),
@@ -90,7 +90,9 @@ const TAGS: &[(&str, &str)] = &[
         PayloadTooLarge,
         UnsupportedMediaType,
         Unprocessable,
-        InternalError
+        InternalError,
+        Pkpass,
+        NotModified
     )
 ))]
 struct Shared;
