@@ -47,13 +47,24 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &HttpLimits) {
 /// Every area's routes registered from their documentation, as each area's `configure`
 /// registers them.
 pub fn routes() -> Vec<Routes> {
-    vec![api::routes(), passkit::routes()]
+    vec![
+        api::routes(),
+        passkit::routes(),
+        downloads::routes(),
+        images::routes(),
+        google::routes(),
+    ]
 }
 
 /// The documents of those areas, merged into the whole by `http::openapi`.
 pub fn documents() -> Vec<utoipa::openapi::OpenApi> {
     let mut documents = api::documents();
-    documents.push(passkit::Document::openapi());
+    documents.extend([
+        passkit::Document::openapi(),
+        downloads::Document::openapi(),
+        images::Document::openapi(),
+        google::Document::openapi(),
+    ]);
     documents
 }
 

@@ -146,6 +146,15 @@ fn described(areas: Vec<OpenApi>) -> OpenApi {
     doc
 }
 
+/// A string schema for exactly `value` (utoipa's builders have no `const`; a one-value `enum`
+/// says the same).
+pub fn const_string(value: &str) -> utoipa::openapi::schema::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some([value]))
+        .build()
+}
+
 /// A schema still described in `docs/openapi/unconverted.json`, referred to by name until it
 /// moves into the code (the contract test fails on a reference to nothing).
 pub fn unconverted(name: &str) -> utoipa::openapi::Ref {

@@ -14,19 +14,14 @@ const DOCUMENT: &str = include_str!("../../docs/openapi.json");
 
 /// Every route the server registers outside `passwright::http::routes()` (whose routes are
 /// registered from their documentation), read from the `configure` functions: `src/http/health.rs`,
-/// `metrics.rs`, `downloads.rs`, `images.rs`, `google.rs`, `pages/*.rs`, `landing/mod.rs`, and under `/api/v1`
+/// `metrics.rs`, `pages/*.rs`, `landing/mod.rs`, and under `/api/v1`
 /// `src/http/api/mod.rs` and each `src/http/api/*.rs`. It must be updated together with the
 /// routes (and the document).
 const ROUTES: &[(&str, &str)] = &[
-    // health.rs, metrics.rs, downloads.rs
+    // health.rs, metrics.rs
     ("GET", "/healthz"),
     ("GET", "/readyz"),
     ("GET", "/metrics"),
-    ("GET", "/passes/{token}.pkpass"),
-    // images.rs: program images Google fetches
-    ("GET", "/images/{program}/{file}"),
-    // google.rs: Google Wallet's save/delete callbacks
-    ("POST", "/google/callbacks"),
     // api/mod.rs
     ("GET", "/api/v1/openapi.json"),
     // api/programs.rs

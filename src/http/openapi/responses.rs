@@ -2,9 +2,10 @@
 //! service's bare statuses, as components operations refer to.
 
 use utoipa::openapi::header::{Header, HeaderBuilder};
-use utoipa::openapi::schema::{Object, ObjectBuilder, Schema, Type};
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 
+use super::const_string;
 use crate::wallet::apple::PKPASS_CONTENT_TYPE;
 
 /// An error answer with the API's JSON error body.
@@ -74,15 +75,6 @@ error_response!(
     InternalError,
     "`internal_error`: something failed on the server; the details are logged, not sent."
 );
-
-/// A string schema for exactly `value` (utoipa's builders have no `const`; a one-value `enum`
-/// says the same).
-fn const_string(value: &str) -> Object {
-    ObjectBuilder::new()
-        .schema_type(Type::String)
-        .enum_values(Some([value]))
-        .build()
-}
 
 fn header(description: &str, schema: impl Into<RefOr<Schema>>) -> Header {
     HeaderBuilder::new()
