@@ -53,6 +53,8 @@ pub fn routes() -> Vec<Routes> {
         downloads::routes(),
         images::routes(),
         google::routes(),
+        health::routes(),
+        metrics::routes(),
     ]
 }
 
@@ -64,6 +66,8 @@ pub fn documents() -> Vec<utoipa::openapi::OpenApi> {
         downloads::Document::openapi(),
         images::Document::openapi(),
         google::Document::openapi(),
+        health::Document::openapi(),
+        metrics::Document::openapi(),
     ]);
     documents
 }

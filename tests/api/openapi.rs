@@ -13,16 +13,12 @@ use crate::helpers::*;
 const DOCUMENT: &str = include_str!("../../docs/openapi.json");
 
 /// Every route the server registers outside `passwright::http::routes()` (whose routes are
-/// registered from their documentation), read from the `configure` functions: `src/http/health.rs`,
-/// `metrics.rs`, `pages/*.rs`, `landing/mod.rs`, and under `/api/v1`
+/// registered from their documentation), read from the `configure` functions:
+/// `src/http/pages/*.rs`, `landing/mod.rs`, and under `/api/v1`
 /// `src/http/api/mod.rs` and each `src/http/api/*.rs`. It must be updated together with the
 /// routes (and the document).
 const ROUTES: &[(&str, &str)] = &[
-    // health.rs, metrics.rs
-    ("GET", "/healthz"),
-    ("GET", "/readyz"),
-    ("GET", "/metrics"),
-    // api/mod.rs
+    // api/mod.rs (serving http::document_text)
     ("GET", "/api/v1/openapi.json"),
     // api/programs.rs
     ("POST", "/api/v1/programs"),
