@@ -140,7 +140,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         // Needs no settings: the document is the same for every deployment.
         print!(
             "{}",
-            crate::http::api::document_text().map_err(anyhow::Error::msg)?
+            crate::http::document_text().map_err(anyhow::Error::msg)?
         );
         return Ok(());
     }

@@ -13,6 +13,20 @@ use crate::clock::Random;
 #[serde(transparent)]
 pub struct PassTypeId(String);
 
+/// `pass.` and reverse DNS, at most 255 characters.
+impl utoipa::PartialSchema for PassTypeId {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some("^pass(\\.[A-Za-z0-9-]+)+$"))
+            .max_length(Some(255))
+            .examples(["pass.com.example.loyalty"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for PassTypeId {}
+
 impl PassTypeId {
     pub fn parse(s: &str) -> Result<Self, Invalid> {
         let ok = s.starts_with("pass.")
@@ -66,6 +80,19 @@ impl TeamId {
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
 pub struct SerialNumber(String);
+
+/// 20 lower-case base32 characters.
+impl utoipa::PartialSchema for SerialNumber {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some("^[a-z2-7]{20}$"))
+            .examples(["w4nsqf4sr6hdosnllpjq"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for SerialNumber {}
 
 impl SerialNumber {
     const LEN: usize = 20;

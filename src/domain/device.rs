@@ -10,6 +10,19 @@ use super::Invalid;
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct DeviceLibraryId(String);
 
+/// 1 to 128 letters, digits, `-`, `_` or `.`.
+impl utoipa::PartialSchema for DeviceLibraryId {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some("^[A-Za-z0-9._-]{1,128}$"))
+            .examples(["a1b2c3d4e5f6a7b8a1b2c3d4e5f6a7b8"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for DeviceLibraryId {}
+
 impl DeviceLibraryId {
     pub fn parse(s: &str) -> Result<Self, Invalid> {
         // Real devices send 32 hex digits; other clients differ, so accept any short token

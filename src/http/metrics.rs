@@ -6,13 +6,27 @@ use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 
 use actix_web::{web, HttpResponse};
+use utoipa::OpenApi;
 
+use super::routes::Routes;
 use crate::domain::distribution::MessageChannel;
 use crate::outbox::{MessageResult, PushResult, WebhookResult};
 use crate::state::AppState;
 
+/// The area's operation, as documented.
+#[derive(OpenApi)]
+#[openapi(paths(metrics))]
+pub struct Document;
+
+/// Other methods answer actix's empty 405, as they always did.
+pub fn routes() -> Routes {
+    let mut routes = Routes::with_other_methods("", None);
+    routes.add(__path_metrics, metrics);
+    routes
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/metrics", web::get().to(metrics));
+    routes().register(cfg);
 }
 
 #[derive(Default)]
@@ -35,6 +49,19 @@ impl Text {
     }
 }
 
+/// Prometheus metrics
+///
+/// Metrics in the Prometheus text format: counters of this instance (passes signed, APNs pushes by outcome, outbox jobs, and with Google Wallet configured its messages, API calls and token refreshes), and gauges read from the database and so the same on every instance (outbox jobs by state, age of the oldest unfinished job, kept device logs). No key needed.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    operation_id = "getMetrics",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Metrics.", body = String, content_type = "text/plain"),
+    ),
+    security(),
+)]
 async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let mut out = Text::default();
     let c = &state.cards.counters;

@@ -1,5 +1,6 @@
 //! HTTP areas: the REST API, public pass downloads, landing pages, health checks and metrics. Each area registers its
-//! own routes.
+//! own routes. The areas whose operations are documented in code are listed in [`routes`] and
+//! [`documents`]; [`document_text`] is the whole OpenAPI document (`docs/openapi.json`).
 
 pub mod api;
 pub mod auth;
@@ -21,12 +22,15 @@ use actix_web::http::header::{
     self, ContentDisposition, DispositionParam, DispositionType, HttpDate,
 };
 use actix_web::{web, HttpRequest, HttpResponse};
+use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
+use utoipa::OpenApi as _;
 
 use crate::cards::SignedPass;
 use crate::http::error_code::ErrorCode;
 use crate::wallet::apple::PKPASS_CONTENT_TYPE;
 use limits::HttpLimits;
+use routes::Routes;
 
 pub fn configure(cfg: &mut web::ServiceConfig, limits: &HttpLimits) {
     health::configure(cfg);
@@ -35,9 +39,56 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &HttpLimits) {
     images::configure(cfg);
     google::configure(cfg);
     passkit::configure(cfg, limits.passkit.clone());
-    api::configure(cfg, limits);
+    api::configure(cfg, limits, web::get().to(openapi_json));
     pages::configure(cfg);
     landing::configure(cfg, limits.landing.clone());
+}
+
+/// Every area's routes registered from their documentation, as each area's `configure`
+/// registers them.
+pub fn routes() -> Vec<Routes> {
+    vec![
+        api::routes(),
+        passkit::routes(),
+        downloads::routes(),
+        images::routes(),
+        google::routes(),
+        health::routes(),
+        metrics::routes(),
+    ]
+}
+
+/// The documents of those areas, merged into the whole by `http::openapi`.
+pub fn documents() -> Vec<utoipa::openapi::OpenApi> {
+    let mut documents = api::documents();
+    documents.extend([
+        passkit::Document::openapi(),
+        downloads::Document::openapi(),
+        images::Document::openapi(),
+        google::Document::openapi(),
+        health::Document::openapi(),
+        metrics::Document::openapi(),
+    ]);
+    documents
+}
+
+/// The whole OpenAPI document as `docs/openapi.json` holds it, or what is described twice.
+pub fn document_text() -> Result<String, String> {
+    openapi::text(&openapi::document(documents())?)
+}
+
+/// `GET /api/v1/openapi.json`: the document, built once.
+async fn openapi_json() -> HttpResponse {
+    static DOCUMENT: OnceLock<Result<String, String>> = OnceLock::new();
+    match DOCUMENT.get_or_init(document_text) {
+        Ok(text) => HttpResponse::Ok()
+            .content_type("application/json")
+            .body(text.clone()),
+        Err(e) => {
+            tracing::error!(error = %e, "the OpenAPI document does not build");
+            HttpResponse::InternalServerError().finish()
+        }
+    }
 }
 
 /// Runs `work` to its end even when the client goes away, on `runtime`. actix drops a
@@ -103,3 +154,6 @@ pub fn pass_response(req: &HttpRequest, pass: &SignedPass, delivery: Delivery) -
         .insert_header((header::CACHE_CONTROL, "no-cache"))
         .body(pass.bytes.clone())
 }
+
+#[cfg(test)]
+mod tests;

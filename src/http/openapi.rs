@@ -1,6 +1,6 @@
 //! The OpenAPI document (`docs/openapi.json`, served at `/api/v1/openapi.json`), generated
 //! from the code: each area's handlers carry `#[utoipa::path]`, its bodies are typed structs
-//! deriving `ToSchema`, and the areas' documents (`http::api::documents`) are merged here
+//! deriving `ToSchema`, and the areas' documents (`http::documents`) are merged here
 //! under the introduction in `docs/openapi/intro.md`. `passwright openapi` writes it; a test
 //! fails when the committed file differs.
 //!
@@ -16,8 +16,8 @@ use utoipa::openapi::{InfoBuilder, LicenseBuilder, OpenApi, OpenApiBuilder, Serv
 use utoipa::OpenApi as _;
 
 pub use responses::{
-    Forbidden, InternalError, MalformedBody, NotFound, PayloadTooLarge, Unauthorized,
-    Unprocessable, UnsupportedMediaType,
+    Forbidden, InternalError, MalformedBody, NotFound, NotModified, PayloadTooLarge, Pkpass,
+    Unauthorized, Unprocessable, UnsupportedMediaType,
 };
 
 /// The introduction: authentication, roles, errors, the PassKit web service, Google Wallet.
@@ -78,8 +78,8 @@ const TAGS: &[(&str, &str)] = &[
     ),
 ];
 
-/// Components every area refers to: the error body, the error answers, and the idempotency
-/// key header's value (parameters do not bring their schemas along).
+/// Components every area refers to: the error body, the error answers, the pass answers, and
+/// the idempotency key header's value (parameters do not bring their schemas along).
 #[derive(utoipa::OpenApi)]
 #[openapi(components(
     schemas(super::error::ErrorBody, crate::domain::ledger::IdempotencyKey),
@@ -91,7 +91,9 @@ const TAGS: &[(&str, &str)] = &[
         PayloadTooLarge,
         UnsupportedMediaType,
         Unprocessable,
-        InternalError
+        InternalError,
+        Pkpass,
+        NotModified
     )
 ))]
 struct Shared;
@@ -143,6 +145,15 @@ fn described(areas: Vec<OpenApi>) -> OpenApi {
         &str,
     >("bearerAuth", [])]);
     doc
+}
+
+/// A string schema for exactly `value` (utoipa's builders have no `const`; a one-value `enum`
+/// says the same).
+pub fn const_string(value: &str) -> utoipa::openapi::schema::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some([value]))
+        .build()
 }
 
 /// A schema still described in `docs/openapi/unconverted.json`, referred to by name until it

@@ -3,10 +3,10 @@
 //! router cannot disagree about where an operation lives.
 //!
 //! Operations on one path share one actix resource, whose other methods answer the API's
-//! JSON 405 (actix's own 405 has no body).
+//! JSON 405 (actix's own 405 has no body) or, for the areas outside the API, actix's own.
 
 use actix_web::http::Method;
-use actix_web::{web, FromRequest, Handler, Responder};
+use actix_web::{web, FromRequest, Handler, Resource, Responder, Route};
 use utoipa::openapi::path::HttpMethod;
 
 use crate::http::error::no_method;
@@ -23,14 +23,25 @@ pub struct Registered {
 pub struct Routes {
     /// The scope the routes are registered under (`/api/v1`); documented paths start with it.
     scope: &'static str,
-    resources: Vec<(String, actix_web::Resource)>,
+    /// What other methods on a registered path answer; `None`: actix's empty 405 with `Allow`.
+    other_methods: Option<fn() -> Route>,
+    resources: Vec<(String, Resource)>,
     registered: Vec<Registered>,
 }
 
 impl Routes {
+    /// The API's routes under `scope`: other methods answer its JSON 405.
     pub fn new(scope: &'static str) -> Routes {
+        Routes::with_other_methods(scope, Some(|| web::to(no_method)))
+    }
+
+    /// Routes under `scope` (`""` for the root) whose other methods answer `other_methods`,
+    /// or actix's empty 405 with an `Allow` header when it is `None` (the PassKit web service,
+    /// downloads, health: clients that look only at the status).
+    pub fn with_other_methods(scope: &'static str, other_methods: Option<fn() -> Route>) -> Routes {
         Routes {
             scope,
+            other_methods,
             resources: Vec::new(),
             registered: Vec::new(),
         }
@@ -65,10 +76,12 @@ impl Routes {
                     *resource = taken.route(route);
                 }
                 None => {
-                    let resource = web::resource(relative.as_str())
-                        .default_service(web::to(no_method))
-                        .route(route);
-                    self.resources.push((relative.clone(), resource));
+                    let mut resource = web::resource(relative.as_str());
+                    if let Some(other) = self.other_methods {
+                        resource = resource.default_service(other());
+                    }
+                    self.resources
+                        .push((relative.clone(), resource.route(route)));
                 }
             }
         }
@@ -87,6 +100,21 @@ impl Routes {
             }
             None => tracing::error!(%path, "app_data for a path with no route"),
         }
+        self
+    }
+
+    /// The scope the paths are registered under; every registered path starts with it.
+    pub fn scope(&self) -> &'static str {
+        self.scope
+    }
+
+    /// Changes every resource, e.g. to give them the area's `app_data`.
+    pub fn map_resources(mut self, f: impl Fn(Resource) -> Resource) -> Routes {
+        self.resources = self
+            .resources
+            .into_iter()
+            .map(|(path, resource)| (path, f(resource)))
+            .collect();
         self
     }
 

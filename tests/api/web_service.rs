@@ -280,3 +280,28 @@ async fn each_device_is_rate_limited() {
         200
     );
 }
+
+both_engines!(other_methods_answer_a_bare_405, |app: TestApp| async move {
+    // Outside the API no JSON error: an empty 405 naming the methods the path has, for
+    // the web service as for the public routes; an unknown path under /wallet/v1 is 404.
+    for (method, path, allow) in [
+        (Method::GET, "/wallet/v1/log", "POST"),
+        (
+            Method::PUT,
+            "/wallet/v1/devices/d1/registrations/pass.x/aaaaaaaaaaaaaaaaaaaa",
+            "POST, DELETE",
+        ),
+        (Method::POST, "/healthz", "GET"),
+        (Method::GET, "/google/callbacks", "POST"),
+    ] {
+        let r = app.send(method.clone(), path, None, None, &[]).await;
+        assert_eq!(r.status, 405, "{method} {path}");
+        assert!(r.bytes.is_empty(), "{method} {path}: {:?}", r.bytes);
+        let allowed = r.headers.get("allow").and_then(|v| v.to_str().ok());
+        assert_eq!(allowed, Some(allow), "{method} {path}");
+    }
+    let r = app
+        .send(Method::GET, "/wallet/v1/nothing", None, None, &[])
+        .await;
+    assert_eq!((r.status.as_u16(), r.bytes.len()), (404, 0));
+});

@@ -20,9 +20,7 @@ mod scans;
 mod views;
 mod webhooks;
 
-use std::sync::OnceLock;
-
-use actix_web::{web, HttpResponse};
+use actix_web::web;
 use utoipa::OpenApi as _;
 
 use super::error::{json_error, no_method, no_route, query_error};
@@ -38,7 +36,9 @@ pub(crate) const READ: &[Role] = &[Role::Admin, Role::Marketer, Role::Staff];
 /// The scope every API path is under.
 const SCOPE: &str = "/api/v1";
 
-pub fn configure(cfg: &mut web::ServiceConfig, limits: &HttpLimits) {
+/// `document` serves the whole OpenAPI document at `/api/v1/openapi.json`; `http` builds it
+/// from every area, this one among them.
+pub fn configure(cfg: &mut web::ServiceConfig, limits: &HttpLimits, document: actix_web::Route) {
     let max_json_bytes = limits.max_json_bytes;
     cfg.service(
         web::scope(SCOPE)
@@ -51,7 +51,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &HttpLimits) {
             .app_data(
                 web::QueryConfig::default().error_handler(|err, _req| query_error(err).into()),
             )
-            .route("/openapi.json", web::get().to(openapi))
+            .route("/openapi.json", document)
             .configure(images::configure)
             .configure(reports::configure)
             .configure(charts::configure)
@@ -89,7 +89,7 @@ pub fn routes() -> Routes {
 }
 
 /// The documents of those areas, merged into the whole by `http::openapi`.
-fn documents() -> Vec<utoipa::openapi::OpenApi> {
+pub fn documents() -> Vec<utoipa::openapi::OpenApi> {
     vec![
         links::Document::openapi(),
         members::Document::openapi(),
@@ -106,24 +106,3 @@ fn documents() -> Vec<utoipa::openapi::OpenApi> {
         scans::Document::openapi(),
     ]
 }
-
-/// The whole OpenAPI document as `docs/openapi.json` holds it, or what is described twice.
-pub fn document_text() -> Result<String, String> {
-    crate::http::openapi::text(&crate::http::openapi::document(documents())?)
-}
-
-async fn openapi() -> HttpResponse {
-    static DOCUMENT: OnceLock<Result<String, String>> = OnceLock::new();
-    match DOCUMENT.get_or_init(document_text) {
-        Ok(text) => HttpResponse::Ok()
-            .content_type("application/json")
-            .body(text.clone()),
-        Err(e) => {
-            tracing::error!(error = %e, "the OpenAPI document does not build");
-            HttpResponse::InternalServerError().finish()
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests;

@@ -11,35 +11,74 @@ mod registrations;
 use std::sync::Arc;
 
 use actix_web::{web, HttpRequest, HttpResponse};
+use utoipa::OpenApi;
 
 pub use error::PassKitError;
 
-use crate::domain::apple_ids::SerialNumber;
+use crate::domain::apple_ids::{PassTypeId, SerialNumber};
+use crate::domain::device::DeviceLibraryId;
 use crate::domain::member::Member;
 use crate::domain::program::Program;
 use crate::http::limits::PassKitLimits;
+use crate::http::openapi::responses::{
+    WalletBadRequest, WalletInternalError, WalletPayloadTooLarge, WalletTooManyRequests,
+    WalletUnauthorized,
+};
+use crate::http::routes::Routes;
 use crate::state::AppState;
 use crate::storage::MemberKey;
 
+/// The scope of `webServiceURL`'s paths.
+const SCOPE: &str = "/wallet/v1";
+
+/// The web service's operations, as documented, and its bare answers (`WalletBadRequest` is
+/// the general one; each operation names its own 400).
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        registrations::register,
+        registrations::unregister,
+        registrations::updated_serials,
+        passes::latest,
+        log::log
+    ),
+    components(
+        schemas(DeviceLibraryId, PassTypeId),
+        responses(
+            WalletBadRequest,
+            WalletUnauthorized,
+            WalletPayloadTooLarge,
+            WalletTooManyRequests,
+            WalletInternalError
+        )
+    )
+)]
+pub struct Document;
+
+/// The routes, registered from their documentation. Other methods on a path answer actix's
+/// empty 405 (with `Allow`), as they always did: Wallet looks only at the status.
+pub fn routes() -> Routes {
+    let mut routes = Routes::with_other_methods(SCOPE, None);
+    routes
+        .add(registrations::__path_register, registrations::register)
+        .add(registrations::__path_unregister, registrations::unregister)
+        .add(
+            registrations::__path_updated_serials,
+            registrations::updated_serials,
+        )
+        .add(passes::__path_latest, passes::latest)
+        .add(log::__path_log, log::log);
+    routes
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig, limits: web::Data<PassKitLimits>) {
     cfg.service(
-        web::scope("/wallet/v1")
+        web::scope(SCOPE)
             .app_data(web::PayloadConfig::new(64 * 1024))
             .app_data(limits)
-            .service(
-                web::resource("/devices/{device}/registrations/{pass_type}/{serial}")
-                    .route(web::post().to(registrations::register))
-                    .route(web::delete().to(registrations::unregister)),
-            )
-            .route(
-                "/devices/{device}/registrations/{pass_type}",
-                web::get().to(registrations::updated_serials),
-            )
-            .route(
-                "/passes/{pass_type}/{serial}",
-                web::get().to(passes::latest),
-            )
-            .route("/log", web::post().to(log::log))
+            .configure(|cfg| {
+                routes().register(cfg);
+            })
             .default_service(web::to(HttpResponse::NotFound)),
     );
 }
