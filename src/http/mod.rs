@@ -39,7 +39,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &HttpLimits) {
     images::configure(cfg);
     google::configure(cfg);
     passkit::configure(cfg, limits.passkit.clone());
-    api::configure(cfg, limits, web::get().to(openapi_json));
+    cfg.app_data(served());
+    api::configure(cfg, limits);
     pages::configure(cfg);
     landing::configure(cfg, limits.landing.clone());
 }
@@ -55,12 +56,16 @@ pub fn routes() -> Vec<Routes> {
         google::routes(),
         health::routes(),
         metrics::routes(),
+        pages::routes(),
+        landing::routes(),
     ]
 }
 
 /// The documents of those areas, merged into the whole by `http::openapi`.
 pub fn documents() -> Vec<utoipa::openapi::OpenApi> {
     let mut documents = api::documents();
+    documents.extend(pages::documents());
+    documents.push(landing::Document::openapi());
     documents.extend([
         passkit::Document::openapi(),
         downloads::Document::openapi(),
@@ -77,18 +82,12 @@ pub fn document_text() -> Result<String, String> {
     openapi::text(&openapi::document(documents())?)
 }
 
-/// `GET /api/v1/openapi.json`: the document, built once.
-async fn openapi_json() -> HttpResponse {
-    static DOCUMENT: OnceLock<Result<String, String>> = OnceLock::new();
-    match DOCUMENT.get_or_init(document_text) {
-        Ok(text) => HttpResponse::Ok()
-            .content_type("application/json")
-            .body(text.clone()),
-        Err(e) => {
-            tracing::error!(error = %e, "the OpenAPI document does not build");
-            HttpResponse::InternalServerError().finish()
-        }
-    }
+/// The document `GET /api/v1/openapi.json` answers, built once.
+fn served() -> web::Data<openapi::Served> {
+    static DOCUMENT: OnceLock<web::Data<openapi::Served>> = OnceLock::new();
+    DOCUMENT
+        .get_or_init(|| web::Data::new(openapi::Served(document_text())))
+        .clone()
 }
 
 /// Runs `work` to its end even when the client goes away, on `runtime`. actix drops a

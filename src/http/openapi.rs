@@ -20,6 +20,40 @@ pub use responses::{
     Unauthorized, Unprocessable, UnsupportedMediaType,
 };
 
+/// The document's text as `GET /api/v1/openapi.json` answers it, built once by `http` from
+/// every area (or what is described twice, logged and answered as a 500).
+pub struct Served(pub Result<String, String>);
+
+/// This OpenAPI document
+///
+/// No key needed.
+#[utoipa::path(
+    get,
+    path = "/api/v1/openapi.json",
+    operation_id = "getOpenApi",
+    tag = "meta",
+    security(),
+    responses(
+        (status = 200, description = "The OpenAPI 3.1 document.", body = Object),
+    )
+)]
+pub async fn serve(served: actix_web::web::Data<Served>) -> actix_web::HttpResponse {
+    match &served.0 {
+        Ok(text) => actix_web::HttpResponse::Ok()
+            .content_type("application/json")
+            .body(text.clone()),
+        Err(e) => {
+            tracing::error!(error = %e, "the OpenAPI document does not build");
+            actix_web::HttpResponse::InternalServerError().finish()
+        }
+    }
+}
+
+/// The document's own operation.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(serve))]
+struct Meta;
+
 /// The introduction: authentication, roles, errors, the PassKit web service, Google Wallet.
 const INTRO: &str = include_str!("../../docs/openapi/intro.md");
 
@@ -125,6 +159,7 @@ fn described(areas: Vec<OpenApi>) -> OpenApi {
         })))
         .build();
     doc.merge(Shared::openapi());
+    doc.merge(Meta::openapi());
     for area in areas {
         doc.merge(area);
     }

@@ -18,8 +18,6 @@ const DOCUMENT: &str = include_str!("../../docs/openapi.json");
 /// `src/http/api/mod.rs` and each `src/http/api/*.rs`. It must be updated together with the
 /// routes (and the document).
 const ROUTES: &[(&str, &str)] = &[
-    // api/mod.rs (serving http::document_text)
-    ("GET", "/api/v1/openapi.json"),
     // api/images.rs
     ("GET", "/api/v1/programs/{id}/images"),
     ("PUT", "/api/v1/programs/{id}/images/{name}"),
@@ -37,20 +35,6 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/campaigns/{id}/send"),
     ("POST", "/api/v1/campaigns/{id}/pause"),
     ("GET", "/api/v1/campaigns/{id}/funnel.svg"),
-    // landing/: the public pages links open
-    ("GET", "/c/{code}"),
-    ("POST", "/c/{code}"),
-    ("GET", "/c/{code}/qr.svg"),
-    ("GET", "/c/{code}/qr.png"),
-    ("GET", "/c/{code}/apple.pkpass"),
-    ("GET", "/c/{code}/google"),
-    // pages/: the staff scanner, the dashboard and their scripts
-    ("GET", "/staff"),
-    ("GET", "/admin"),
-    ("GET", "/assets/{asset}"),
-    // pages/unsubscribe.rs
-    ("GET", "/u/{token}"),
-    ("POST", "/u/{token}"),
 ];
 
 /// The routes that refuse a request without an `Idempotency-Key` header (api/points.rs).

@@ -36,9 +36,7 @@ pub(crate) const READ: &[Role] = &[Role::Admin, Role::Marketer, Role::Staff];
 /// The scope every API path is under.
 const SCOPE: &str = "/api/v1";
 
-/// `document` serves the whole OpenAPI document at `/api/v1/openapi.json`; `http` builds it
-/// from every area, this one among them.
-pub fn configure(cfg: &mut web::ServiceConfig, limits: &HttpLimits, document: actix_web::Route) {
+pub fn configure(cfg: &mut web::ServiceConfig, limits: &HttpLimits) {
     let max_json_bytes = limits.max_json_bytes;
     cfg.service(
         web::scope(SCOPE)
@@ -51,7 +49,6 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &HttpLimits, document: ac
             .app_data(
                 web::QueryConfig::default().error_handler(|err, _req| query_error(err).into()),
             )
-            .route("/openapi.json", document)
             .configure(images::configure)
             .configure(reports::configure)
             .configure(charts::configure)
@@ -72,6 +69,11 @@ pub(crate) fn resource(path: &str) -> actix_web::Resource {
 /// register their own with `configure`).
 pub fn routes() -> Routes {
     let mut routes = Routes::new(SCOPE);
+    // The whole document, which `http` builds from every area and hands over as app data.
+    routes.add(
+        crate::http::openapi::__path_serve,
+        crate::http::openapi::serve,
+    );
     links::routes(&mut routes);
     members::routes(&mut routes);
     points::routes(&mut routes);

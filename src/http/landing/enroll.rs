@@ -15,6 +15,34 @@ use crate::domain::member::Member;
 use crate::http::limits::LandingLimits;
 use crate::state::AppState;
 
+/// Send the enrollment form (public)
+///
+/// The sign-up form of an enrollment link (`application/x-www-form-urlencoded`: `name`,
+/// `email`, `phone`, `consent_email`, `consent_sms`). A good form enrolls the member (consent
+/// recorded with source `landing_page`), records `enrolled`, and redirects to the member's own
+/// card page. Limited per client address (`landing.enroll_burst`, `landing.enroll_per_minute`);
+/// refused when the browser says it was posted from another site (`Origin`/`Referer`).
+#[utoipa::path(
+    post,
+    path = "/c/{code}",
+    operation_id = "submitEnrollment",
+    tag = "landing",
+    security(),
+    params(
+        ("code" = String, Path, description = "The link's code (the last part of its URL)."),
+    ),
+    request_body(content = EnrollForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Enrolled: `Location` is the member's card page (`/c/{card code}`).", headers(("Location" = String, description = "The member's card page."))),
+        (status = 400, description = "The form could not be read.", body = String, content_type = "text/html"),
+        (status = 403, description = "The form was posted from another site.", body = String, content_type = "text/html"),
+        (status = 404, description = "No such link (or the code does not parse): a page saying so.", body = String, content_type = "text/html"),
+        (status = 410, description = "The link was revoked (\"This link is no longer valid\"), or the member's card was cancelled.", body = String, content_type = "text/html"),
+        (status = 422, description = "The form again, with what was typed and a message at each field that needs fixing; nothing was stored.", body = String, content_type = "text/html"),
+        (status = 429, description = "Too many forms from this address; `Retry-After` says when to try again.", body = String, content_type = "text/html", headers(("Retry-After" = String, description = "Seconds to wait."))),
+        (status = 500, description = "Something went wrong on our side (logged).", body = String, content_type = "text/html"),
+    )
+)]
 pub async fn submit(
     state: web::Data<AppState>,
     limits: web::Data<LandingLimits>,

@@ -9,7 +9,7 @@ use crate::domain::member::{Consent, EnrollInput, NewMember};
 use crate::domain::text;
 
 /// The form as posted. Every field may be missing; a checkbox is present only when ticked.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct EnrollForm {
     #[serde(default)]
     pub name: String,

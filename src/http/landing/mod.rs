@@ -14,26 +14,51 @@ mod qr;
 mod wallet;
 
 use actix_web::{web, HttpRequest};
+use utoipa::OpenApi;
 
 pub use error::LandingError;
 
 use crate::domain::distribution::{LinkCode, Platform};
 use crate::http::limits::LandingLimits;
+use crate::http::routes::Routes;
 use crate::state::AppState;
 use crate::storage::{LinkRecord, StoreError};
 
+/// The pages' operations, as documented.
+#[derive(OpenApi)]
+#[openapi(paths(
+    page::show,
+    enroll::submit,
+    qr::svg,
+    qr::png,
+    wallet::apple,
+    wallet::google
+))]
+pub struct Document;
+
+/// The landing routes, without the limits the running service gives the form. Other methods
+/// answer actix's empty 405, as they always did.
+pub fn routes() -> Routes {
+    let mut routes = Routes::with_other_methods("", None);
+    routes
+        .add(page::__path_show, page::show)
+        .add(enroll::__path_submit, enroll::submit)
+        .add(qr::__path_svg, qr::svg)
+        .add(qr::__path_png, qr::png)
+        .add(wallet::__path_apple, wallet::apple)
+        .add(wallet::__path_google, wallet::google);
+    routes
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig, limits: web::Data<LandingLimits>) {
-    cfg.service(
-        web::resource("/c/{code}")
-            .app_data(web::FormConfig::default().limit(16 * 1024))
-            .app_data(limits)
-            .route(web::get().to(page::show))
-            .route(web::post().to(enroll::submit)),
-    )
-    .route("/c/{code}/qr.svg", web::get().to(qr::svg))
-    .route("/c/{code}/qr.png", web::get().to(qr::png))
-    .route("/c/{code}/apple.pkpass", web::get().to(wallet::apple))
-    .route("/c/{code}/google", web::get().to(wallet::google));
+    let mut routes = routes();
+    routes
+        .app_data(
+            page::__path_show,
+            web::FormConfig::default().limit(16 * 1024),
+        )
+        .app_data(page::__path_show, limits);
+    routes.register(cfg);
 }
 
 /// The link behind `code` while it still opens something: unknown codes are 404, revoked

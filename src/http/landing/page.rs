@@ -16,6 +16,29 @@ use crate::qr::QrMatrix;
 use crate::state::AppState;
 use crate::storage::{LinkAction, LinkRecord, MemberKey};
 
+/// Landing page (public)
+///
+/// What a customer sees after following a link. An enrollment link shows the sign-up form; a
+/// personal card link shows the member's card (name, points, tier) with "Add to Apple Wallet"
+/// and "Save to Google Wallet" buttons, the visitor's own platform first (from the User-Agent);
+/// on a desktop, a QR code opens the same page on a phone. Server-rendered, no JavaScript. Each
+/// visit records a `clicked` link event. See docs/LANDING.md.
+#[utoipa::path(
+    get,
+    path = "/c/{code}",
+    operation_id = "getLandingPage",
+    tag = "landing",
+    security(),
+    params(
+        ("code" = String, Path, description = "The link's code (the last part of its URL)."),
+    ),
+    responses(
+        (status = 200, description = "The page.", body = String, content_type = "text/html", headers(("Content-Security-Policy" = String, description = "No script; the page's one inline style element allowed by its hash."))),
+        (status = 404, description = "No such link (or the code does not parse): a page saying so.", body = String, content_type = "text/html"),
+        (status = 410, description = "The link was revoked (\"This link is no longer valid\"), or the member's card was cancelled.", body = String, content_type = "text/html"),
+        (status = 500, description = "Something went wrong on our side (logged).", body = String, content_type = "text/html"),
+    )
+)]
 pub async fn show(
     state: web::Data<AppState>,
     code: web::Path<String>,

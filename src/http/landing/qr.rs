@@ -13,8 +13,11 @@ use crate::state::AppState;
 const MIN_SIZE: u32 = 64;
 const MAX_SIZE: u32 = 2048;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SizeQuery {
+    /// The side in pixels, 64 to 2048 (default 512).
+    #[param(minimum = 64, maximum = 2048)]
     size: Option<u32>,
 }
 
@@ -42,6 +45,28 @@ async fn matrix(
     Ok((matrix, size, cache))
 }
 
+/// The link's QR code as SVG (public)
+///
+/// The QR code of the link's full address (`{public base url}/c/{code}`), for print. Cacheable
+/// for an hour: publicly for enrollment links, privately for personal ones.
+#[utoipa::path(
+    get,
+    path = "/c/{code}/qr.svg",
+    operation_id = "getLinkQrSvg",
+    tag = "landing",
+    security(),
+    params(
+        ("code" = String, Path, description = "The link's code (the last part of its URL)."),
+        SizeQuery,
+    ),
+    responses(
+        (status = 200, description = "The image.", body = String, content_type = "image/svg+xml", headers(("Cache-Control" = String, description = "`public, max-age=3600` or `private, max-age=3600`."))),
+        (status = 400, description = "`size` out of bounds.", body = String, content_type = "text/html"),
+        (status = 404, description = "No such link (or the code does not parse): a page saying so.", body = String, content_type = "text/html"),
+        (status = 410, description = "The link was revoked (\"This link is no longer valid\"), or the member's card was cancelled.", body = String, content_type = "text/html"),
+        (status = 500, description = "Something went wrong on our side (logged).", body = String, content_type = "text/html"),
+    )
+)]
 pub async fn svg(
     state: web::Data<AppState>,
     code: web::Path<String>,
@@ -55,6 +80,28 @@ pub async fn svg(
         .body(matrix.svg(size, "QR code")))
 }
 
+/// The link's QR code as PNG (public)
+///
+/// The QR code of the link's full address (`{public base url}/c/{code}`), for print. Cacheable
+/// for an hour: publicly for enrollment links, privately for personal ones.
+#[utoipa::path(
+    get,
+    path = "/c/{code}/qr.png",
+    operation_id = "getLinkQrPng",
+    tag = "landing",
+    security(),
+    params(
+        ("code" = String, Path, description = "The link's code (the last part of its URL)."),
+        SizeQuery,
+    ),
+    responses(
+        (status = 200, description = "The image.", body = String, content_type = "image/png", headers(("Cache-Control" = String, description = "`public, max-age=3600` or `private, max-age=3600`."))),
+        (status = 400, description = "`size` out of bounds.", body = String, content_type = "text/html"),
+        (status = 404, description = "No such link (or the code does not parse): a page saying so.", body = String, content_type = "text/html"),
+        (status = 410, description = "The link was revoked (\"This link is no longer valid\"), or the member's card was cancelled.", body = String, content_type = "text/html"),
+        (status = 500, description = "Something went wrong on our side (logged).", body = String, content_type = "text/html"),
+    )
+)]
 pub async fn png(
     state: web::Data<AppState>,
     code: web::Path<String>,

@@ -3,6 +3,7 @@
 //! sends the visitor on to Google's "Save to Google Wallet" page. Each is recorded against the
 //! link (`apple_download`, `google_save`).
 
+use crate::http::openapi::responses::{NotModified, Pkpass};
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 
@@ -34,6 +35,28 @@ async fn card(
     Ok((link, member, program))
 }
 
+/// Add to Apple Wallet from a card link (public)
+///
+/// The member's current signed pass, inline (Safari on an iPhone offers to add it). Records an
+/// `apple_download` link event. Only personal card links have one.
+#[utoipa::path(
+    get,
+    path = "/c/{code}/apple.pkpass",
+    operation_id = "getLinkApplePass",
+    tag = "landing",
+    security(),
+    params(
+        ("code" = String, Path, description = "The link's code (the last part of its URL)."),
+        ("If-Modified-Since" = Option<String>, Header, description = "An HTTP date; when the pass has not changed since, the answer is 304 without a body."),
+    ),
+    responses(
+        (status = 200, response = Pkpass),
+        (status = 304, response = NotModified),
+        (status = 404, description = "No such link (or the code does not parse): a page saying so.", body = String, content_type = "text/html"),
+        (status = 410, description = "The link was revoked (\"This link is no longer valid\"), or the member's card was cancelled.", body = String, content_type = "text/html"),
+        (status = 500, description = "Something went wrong on our side (logged).", body = String, content_type = "text/html"),
+    )
+)]
 pub async fn apple(
     state: web::Data<AppState>,
     code: web::Path<String>,
@@ -57,6 +80,27 @@ pub async fn apple(
     Ok(pass_response(&req, &signed, Delivery::Inline))
 }
 
+/// Save to Google Wallet from a card link (public)
+///
+/// Records a `google_save` link event and redirects to Google's "Save to Google Wallet" page
+/// for the member's card. 404 when Google Wallet is not configured.
+#[utoipa::path(
+    get,
+    path = "/c/{code}/google",
+    operation_id = "getLinkGoogleSave",
+    tag = "landing",
+    security(),
+    params(
+        ("code" = String, Path, description = "The link's code (the last part of its URL)."),
+    ),
+    responses(
+        (status = 303, description = "On to Google.", headers(("Location" = String, description = "The Save to Google Wallet URL."))),
+        (status = 404, description = "No such card link, or Google Wallet is not configured.", body = String, content_type = "text/html"),
+        (status = 410, description = "The link was revoked, or the member's card was cancelled.", body = String, content_type = "text/html"),
+        (status = 500, description = "Something went wrong on our side (logged).", body = String, content_type = "text/html"),
+        (status = 502, description = "Google Wallet did not accept the card.", body = String, content_type = "text/html"),
+    )
+)]
 pub async fn google(
     state: web::Data<AppState>,
     code: web::Path<String>,

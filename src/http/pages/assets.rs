@@ -7,6 +7,9 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use sha2::{Digest, Sha256};
 use std::sync::OnceLock;
+use utoipa::OpenApi;
+
+use crate::http::routes::Routes;
 
 const JS: &str = "text/javascript; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
@@ -25,8 +28,13 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ),
 ];
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/assets/{asset}", web::get().to(asset));
+/// The area's operation, as documented.
+#[derive(OpenApi)]
+#[openapi(paths(asset))]
+pub struct Document;
+
+pub fn routes(routes: &mut Routes) {
+    routes.add(__path_asset, asset);
 }
 
 /// Quoted strong ETags of the assets, in the order of `ASSETS`, computed once.
@@ -40,6 +48,26 @@ fn etags() -> &'static [String] {
     })
 }
 
+/// A script or style sheet of the pages
+///
+/// The pages' JavaScript and CSS, and the bundled QR decoder (jsQR 1.4.0, Apache-2.0). Answers
+/// carry an `ETag` and `Cache-Control: no-cache`; `If-None-Match` with the current tag answers
+/// 304.
+#[utoipa::path(
+    get,
+    path = "/assets/{asset}",
+    operation_id = "getPageAsset",
+    tag = "pages",
+    security(),
+    params(
+        ("asset" = String, Path, description = "The file."),
+    ),
+    responses(
+        (status = 200, description = "The file.", content((String = "text/javascript"), (String = "text/css")), headers(("ETag" = String, description = "A tag of the content."))),
+        (status = 304, description = "Unchanged since the tag in `If-None-Match`."),
+        (status = 404, description = "No such asset. The body says so in plain text.", body = String, content_type = "text/plain"),
+    )
+)]
 async fn asset(req: HttpRequest, name: web::Path<String>) -> HttpResponse {
     let Some(i) = ASSETS.iter().position(|(n, _, _)| *n == name.as_str()) else {
         return HttpResponse::NotFound()

@@ -12,17 +12,37 @@ mod unsubscribe;
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 
+use crate::http::routes::Routes;
+
 /// Scripts and styles only from our own origin, so nothing injected into a page (a member's
 /// name, an SVG label) can run. `blob:` images are the camera frames; `connect-src` is the API.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
      style-src 'self'; img-src 'self' data: blob:; media-src 'self' blob: mediastream:; \
      connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
+/// The pages' routes. Other methods answer actix's empty 405, as they always did.
+pub fn routes() -> Routes {
+    let mut routes = Routes::with_other_methods("", None);
+    staff::routes(&mut routes);
+    admin::routes(&mut routes);
+    assets::routes(&mut routes);
+    unsubscribe::routes(&mut routes);
+    routes
+}
+
+/// The pages' operations, as documented.
+pub fn documents() -> Vec<utoipa::openapi::OpenApi> {
+    use utoipa::OpenApi as _;
+    vec![
+        staff::Document::openapi(),
+        admin::Document::openapi(),
+        assets::Document::openapi(),
+        unsubscribe::Document::openapi(),
+    ]
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    staff::configure(cfg);
-    admin::configure(cfg);
-    assets::configure(cfg);
-    unsubscribe::configure(cfg);
+    routes().register(cfg);
 }
 
 /// An HTML page with the headers every page sends.

@@ -7,25 +7,72 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::RefOr;
+use utoipa::{OpenApi, ToSchema};
 
 use crate::domain::distribution::{ConsentSource, MessageChannel};
 use crate::domain::ids::random_base32;
 use crate::domain::member::Member;
 use crate::domain::program::Program;
+use crate::http::routes::Routes;
 use crate::state::AppState;
 use crate::storage::{MemberKey, StoreError};
 use crate::templates;
 
 const TEMPLATE: &str = "pages/unsubscribe.html";
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/u/{token}")
-            .route(web::get().to(confirm))
-            .route(web::post().to(unsubscribe)),
-    );
+/// The page's operations, as documented.
+#[derive(OpenApi)]
+#[openapi(paths(confirm, unsubscribe))]
+pub struct Document;
+
+pub fn routes(routes: &mut Routes) {
+    routes
+        .add(__path_confirm, confirm)
+        .add(__path_unsubscribe, unsubscribe);
 }
 
+/// The POST body: the page's form (`confirm`) or a mail client's one-click
+/// `List-Unsubscribe=One-Click`. Read as bytes (`is_one_click`), so this only describes it.
+struct UnsubscribeForm;
+
+impl utoipa::PartialSchema for UnsubscribeForm {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .property(
+                "List-Unsubscribe",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some(["One-Click"])),
+            )
+            .property("confirm", ObjectBuilder::new().schema_type(Type::String))
+            .into()
+    }
+}
+
+impl ToSchema for UnsubscribeForm {}
+
+/// Unsubscribe page
+///
+/// The page an email's or SMS's unsubscribe link opens, branded with the program's colours,
+/// without JavaScript. It only asks for confirmation: opening it changes nothing, because mail
+/// scanners and link previews open every link.
+#[utoipa::path(
+    get,
+    path = "/u/{token}",
+    operation_id = "getUnsubscribePage",
+    tag = "pages",
+    security(),
+    params(
+        ("token" = String, Path, description = "The signed unsubscribe token from the message: `<member id>.<channel>.<mac>`."),
+    ),
+    responses(
+        (status = 200, description = "The confirmation page (HTML) with a form that POSTs to the same URL.", body = String, content_type = "text/html", headers(("Content-Security-Policy" = String, description = "Nothing but this page's own style block (by nonce); forms post only to this origin."))),
+        (status = 404, description = "The token does not verify (changed, cut short) or names no member: a page saying the link is not valid.", body = String, content_type = "text/html"),
+    )
+)]
 async fn confirm(state: web::Data<AppState>, token: web::Path<String>) -> HttpResponse {
     match lookup(&state, &token).await {
         Ok(Some((_, program, channel))) => respond(
@@ -41,6 +88,29 @@ async fn confirm(state: web::Data<AppState>, token: web::Path<String>) -> HttpRe
     }
 }
 
+/// Unsubscribe
+///
+/// Withdraws the member's consent for the token's channel and shows a confirmation. Takes the
+/// page's form, or a mail client's one-click unsubscribe (RFC 8058, body
+/// `List-Unsubscribe=One-Click`, as the `List-Unsubscribe-Post` header of every email
+/// announces); the consent history records `unsubscribe_link` or `list_unsubscribe`.
+/// Unsubscribing twice is harmless.
+#[utoipa::path(
+    post,
+    path = "/u/{token}",
+    operation_id = "unsubscribe",
+    tag = "pages",
+    security(),
+    params(
+        ("token" = String, Path, description = "The signed unsubscribe token from the message: `<member id>.<channel>.<mac>`."),
+    ),
+    request_body(content = inline(UnsubscribeForm), content_type = "application/x-www-form-urlencoded", description = "Optional."),
+    responses(
+        (status = 200, description = "Unsubscribed: the confirmation page (HTML).", body = String, content_type = "text/html", headers(("Content-Security-Policy" = String, description = "Nothing but this page's own style block (by nonce); forms post only to this origin."))),
+        (status = 404, description = "The token does not verify (changed, cut short) or names no member: a page saying the link is not valid.", body = String, content_type = "text/html"),
+        (status = 503, description = "The database could not be reached; try again later (plain text).", body = String, content_type = "text/plain"),
+    )
+)]
 async fn unsubscribe(
     state: web::Data<AppState>,
     token: web::Path<String>,
