@@ -54,7 +54,6 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &HttpLimits) {
             .route("/openapi.json", web::get().to(openapi))
             .configure(images::configure)
             .configure(scans::configure)
-            .configure(reports::configure)
             .configure(charts::configure)
             .configure(campaigns::configure)
             .configure(|cfg| {
@@ -85,6 +84,7 @@ pub fn routes() -> Routes {
     operations::routes(&mut routes);
     google::routes(&mut routes);
     imports::routes(&mut routes);
+    reports::routes(&mut routes);
     routes
 }
 
@@ -103,6 +103,7 @@ fn documents() -> Vec<utoipa::openapi::OpenApi> {
         operations::Document::openapi(),
         google::Document::openapi(),
         imports::Document::openapi(),
+        reports::Document::openapi(),
     ]
 }
 
