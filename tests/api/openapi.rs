@@ -51,8 +51,6 @@ const ROUTES: &[(&str, &str)] = &[
     // api/scans.rs
     ("POST", "/api/v1/scans"),
     ("GET", "/api/v1/scans"),
-    // api/charts.rs
-    ("GET", "/api/v1/programs/{id}/reports/charts/{name}.svg"),
     // api/campaigns.rs
     ("POST", "/api/v1/programs/{id}/campaigns"),
     ("GET", "/api/v1/programs/{id}/campaigns"),
@@ -1609,6 +1607,33 @@ async fn report_answers_match_the_document() {
     );
     let text = String::from_utf8_lossy(&r.bytes);
     assert!(text.starts_with("period_start,period_end,"), "{text}");
+    let chart = "/api/v1/programs/{id}/reports/charts/{name}.svg";
+    for name in ["redemption_rate", "funnel", "top_rewards", "locations"] {
+        let r = api
+            .call(
+                "GET",
+                chart,
+                &format!("{path}/charts/{name}.svg?period=week"),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, 200, "{name}");
+        assert_eq!(header(&r, "cache-control"), "no-store");
+        assert!(String::from_utf8_lossy(&r.bytes).contains("<svg"), "{name}");
+    }
+    let r = api
+        .call("GET", chart, &format!("{path}/charts/pie.svg"), None)
+        .await;
+    r.assert_refused(404, "not_found", None);
+    let r = api
+        .call(
+            "GET",
+            chart,
+            &format!("{path}/charts/funnel.svg?period=year"),
+            None,
+        )
+        .await;
+    assert_eq!(r.code(), "validation_failed");
     let other = app
         .create_key("marketer", Some(&app.sample_program().await))
         .await;

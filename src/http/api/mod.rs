@@ -54,7 +54,6 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &HttpLimits) {
             .route("/openapi.json", web::get().to(openapi))
             .configure(images::configure)
             .configure(scans::configure)
-            .configure(charts::configure)
             .configure(campaigns::configure)
             .configure(|cfg| {
                 routes().register(cfg);
@@ -85,6 +84,7 @@ pub fn routes() -> Routes {
     google::routes(&mut routes);
     imports::routes(&mut routes);
     reports::routes(&mut routes);
+    charts::routes(&mut routes);
     routes
 }
 
@@ -104,6 +104,7 @@ fn documents() -> Vec<utoipa::openapi::OpenApi> {
         google::Document::openapi(),
         imports::Document::openapi(),
         reports::Document::openapi(),
+        charts::Document::openapi(),
     ]
 }
 
