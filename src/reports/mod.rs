@@ -8,6 +8,7 @@ pub mod periods;
 
 use serde::Serialize;
 use time::{Date, OffsetDateTime, Time};
+use utoipa::ToSchema;
 
 use crate::clock::to_micros;
 use crate::domain::ids::{ProgramId, RewardId};
@@ -27,7 +28,11 @@ pub struct ReportQuery {
 }
 
 /// The figures for one period (or the whole range).
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ToSchema)]
+#[schema(
+    as = ReportMetrics,
+    description = "Definitions: docs/REPORTS.md. Rates are `null` when their denominator is zero."
+)]
 pub struct Metrics {
     pub members_enrolled: i64,
     pub cards_installed: i64,
@@ -46,12 +51,18 @@ pub struct Metrics {
     pub points_expired: i64,
     pub members_at_start: i64,
     pub members_at_end: i64,
+    #[schema(required = true)]
     pub points_redemption_rate: Option<f64>,
+    #[schema(required = true)]
     pub member_redemption_rate: Option<f64>,
+    #[schema(required = true)]
     pub repeat_visit_rate: Option<f64>,
+    #[schema(required = true)]
     pub purchase_frequency: Option<f64>,
     /// In the program's currency, rounded to cents.
+    #[schema(required = true)]
     pub average_purchase_value: Option<f64>,
+    #[schema(required = true)]
     pub retention: Option<f64>,
 }
 
@@ -90,25 +101,27 @@ impl From<&Counts> for Metrics {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PeriodRow {
     #[serde(serialize_with = "ymd")]
+    #[schema(value_type = String, format = Date)]
     pub start: Date,
     /// Exclusive.
     #[serde(serialize_with = "ymd")]
+    #[schema(value_type = String, format = Date)]
     pub end: Date,
     #[serde(flatten)]
     pub metrics: Metrics,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RewardRow {
     pub reward_id: RewardId,
     pub name: String,
     pub redemptions: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct LocationRow {
     pub location_id: crate::domain::ids::LocationId,
     pub name: String,
@@ -116,17 +129,26 @@ pub struct LocationRow {
     pub metrics: Metrics,
 }
 
-#[derive(Debug, Clone, Serialize)]
+// A report as the API answers it (`GET /api/v1/programs/{id}/reports`; its schema has no
+// description, hence no doc comment). The fields keep their declared order, the order the
+// answer has always had.
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Report {
     pub program_id: ProgramId,
+    #[schema(inline)]
     pub period: Period,
     #[serde(serialize_with = "ymd")]
+    #[schema(value_type = String, format = Date)]
     pub from: Date,
     #[serde(serialize_with = "ymd")]
+    #[schema(value_type = String, format = Date)]
     pub to: Date,
     pub totals: Metrics,
+    #[schema(inline)]
     pub periods: Vec<PeriodRow>,
+    #[schema(inline)]
     pub rewards: Vec<RewardRow>,
+    #[schema(inline)]
     pub locations: Vec<LocationRow>,
 }
 

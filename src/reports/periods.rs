@@ -9,7 +9,7 @@ use crate::domain::Invalid;
 /// The most periods one report may have.
 pub const MAX_PERIODS: usize = 400;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Period {
     Day,

@@ -22,10 +22,6 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/programs/{id}/images"),
     ("PUT", "/api/v1/programs/{id}/images/{name}"),
     ("DELETE", "/api/v1/programs/{id}/images/{name}"),
-    // api/reports.rs
-    ("GET", "/api/v1/programs/{id}/reports"),
-    ("GET", "/api/v1/programs/{id}/reports.csv"),
-    ("GET", "/api/v1/programs/{id}/reports/charts/{name}.svg"),
     // api/campaigns.rs
     ("POST", "/api/v1/programs/{id}/campaigns"),
     ("GET", "/api/v1/programs/{id}/campaigns"),
@@ -471,8 +467,29 @@ fn validate(doc: &Value, schema: &Value, value: &Value, at: &str, errors: &mut V
         }
     }
     if let Some(branches) = schema.get("allOf").and_then(Value::as_array) {
+        // The branches describe one object together (a report row is its figures and its
+        // own fields): a property one branch lists is documented, and each branch checks
+        // the properties it lists and those no branch lists.
+        let listed = |b: &Value| -> BTreeSet<String> {
+            resolve(doc, b)
+                .get("properties")
+                .and_then(Value::as_object)
+                .map(|p| p.keys().cloned().collect())
+                .unwrap_or_default()
+        };
+        let all: BTreeSet<String> = branches.iter().flat_map(listed).collect();
         for b in branches {
-            validate(doc, b, value, at, errors);
+            let mine = listed(b);
+            let value = match value {
+                Value::Object(map) => Value::Object(
+                    map.iter()
+                        .filter(|(k, _)| mine.contains(*k) || !all.contains(*k))
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect(),
+                ),
+                v => v.clone(),
+            };
+            validate(doc, b, &value, at, errors);
         }
     }
     if schema.get("not").is_some_and(passes) {
@@ -1483,4 +1500,103 @@ async fn link_answers_match_the_document() {
     assert_eq!(api.call("DELETE", one, &path, None).await.status, 204);
     let r = api.call("GET", one, &path, None).await;
     assert!(r.body["revoked_at"].is_string());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn report_answers_match_the_document() {
+    let Some(app) = spawn_app(Engine::Sqlite, "openapi::report_answers_match").await else {
+        return;
+    };
+    let doc = document();
+    let api = Api {
+        app: &app,
+        doc: &doc,
+    };
+    let program = app.sample_program().await;
+    let r = app
+        .post(
+            &format!("/api/v1/programs/{program}/locations"),
+            &app.admin,
+            json!({"name": "Main"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let member = app.member(&program, "Ada").await;
+    let r = app
+        .earn(&member, &app.admin, "report", json!({"amount": 120}))
+        .await;
+    assert!(r.status.is_success(), "{}", r.body);
+    let json = "/api/v1/programs/{id}/reports";
+    let path = format!("/api/v1/programs/{program}/reports");
+    let r = api.call("GET", json, &path, None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["totals"]["members_enrolled"], 1, "{}", r.body);
+    assert_eq!(
+        r.body["totals"]["points_redemption_rate"], 0.0,
+        "{}",
+        r.body
+    );
+    assert_eq!(r.body["locations"].as_array().unwrap().len(), 1);
+    let r = api
+        .call("GET", json, &format!("{path}?period=week"), None)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = api
+        .call("GET", json, &format!("{path}?period=year"), None)
+        .await;
+    assert_eq!(r.code(), "validation_failed");
+    let r = api
+        .call("GET", json, &format!("{path}?sort=name"), None)
+        .await;
+    assert_eq!(r.code(), "invalid_query");
+    let csv = "/api/v1/programs/{id}/reports.csv";
+    let r = api
+        .call(
+            "GET",
+            csv,
+            &format!("{path}.csv?period=week&from=2026-03-02&to=2026-03-15"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        header(&r, "content-disposition"),
+        "attachment; filename=\"passwright-report-week-2026-03-02-2026-03-15.csv\""
+    );
+    let text = String::from_utf8_lossy(&r.bytes);
+    assert!(text.starts_with("period_start,period_end,"), "{text}");
+    let chart = "/api/v1/programs/{id}/reports/charts/{name}.svg";
+    for name in ["redemption_rate", "funnel", "top_rewards", "locations"] {
+        let r = api
+            .call(
+                "GET",
+                chart,
+                &format!("{path}/charts/{name}.svg?period=week"),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, 200, "{name}");
+        assert_eq!(header(&r, "cache-control"), "no-store");
+        assert!(String::from_utf8_lossy(&r.bytes).contains("<svg"), "{name}");
+    }
+    let r = api
+        .call("GET", chart, &format!("{path}/charts/pie.svg"), None)
+        .await;
+    r.assert_refused(404, "not_found", None);
+    let r = api
+        .call(
+            "GET",
+            chart,
+            &format!("{path}/charts/funnel.svg?period=year"),
+            None,
+        )
+        .await;
+    assert_eq!(r.code(), "validation_failed");
+    let other = app
+        .create_key("marketer", Some(&app.sample_program().await))
+        .await;
+    let r = api
+        .send("GET", json, &path, Some(other.as_str()), None, &[])
+        .await;
+    r.assert_refused(403, "forbidden", None);
 }

@@ -1,19 +1,84 @@
 //! The dashboard's charts, rendered here as SVG from the same report the JSON answers.
 
 use actix_web::{web, HttpResponse};
+use utoipa::{OpenApi, ToSchema};
 
 use super::reports::{build, ReportParams};
-use super::resource;
+use crate::domain::ids::ProgramId;
 use crate::http::auth::Caller;
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, ErrorBody};
+use crate::http::openapi::responses::{Forbidden, InternalError, Unauthorized, Unprocessable};
+use crate::http::routes::Routes;
 use crate::reports::charts::{bar_chart, funnel, line_chart, ValueFormat};
 use crate::reports::Report;
 use crate::state::AppState;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/programs/{id}/reports/charts/{name}.svg").route(web::get().to(chart)));
+/// The area's operations, as documented.
+#[derive(OpenApi)]
+#[openapi(paths(chart))]
+pub struct Document;
+
+pub fn routes(routes: &mut Routes) {
+    routes.add(__path_chart, chart);
 }
 
+// The charts there are, by the name in the path (no doc comment: the parameter describes them).
+#[derive(Clone, Copy, ToSchema)]
+#[schema(rename_all = "snake_case")]
+enum ChartName {
+    RedemptionRate,
+    Funnel,
+    TopRewards,
+    Locations,
+}
+
+impl ChartName {
+    fn parse(s: &str) -> Option<ChartName> {
+        match s {
+            "redemption_rate" => Some(ChartName::RedemptionRate),
+            "funnel" => Some(ChartName::Funnel),
+            "top_rewards" => Some(ChartName::TopRewards),
+            "locations" => Some(ChartName::Locations),
+            _ => None,
+        }
+    }
+
+    fn render(self) -> fn(&Report) -> String {
+        match self {
+            ChartName::RedemptionRate => redemption_rate,
+            ChartName::Funnel => member_funnel,
+            ChartName::TopRewards => top_rewards,
+            ChartName::Locations => by_location,
+        }
+    }
+}
+
+/// A report chart as SVG
+///
+/// One of the dashboard's charts, rendered on the server as accessible SVG (`role=img`,
+/// title, labelled values) from the same report as the JSON, with the same filters.
+///
+/// Roles: `admin`, `marketer`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/programs/{id}/reports/charts/{name}.svg",
+    operation_id = "programReportChart",
+    tag = "reports",
+    params(
+        ("id" = ProgramId, Path, description = "The program's id."),
+        ("name" = inline(ChartName), Path, description = "`redemption_rate`: points redemption rate per period; `funnel`: enrolled, installed, active, redeemed members; `top_rewards`: redemptions per reward; `locations`: accepted scans per location."),
+        ReportParams,
+    ),
+    responses(
+        (status = 200, description = "The chart.", body = String, content_type = "image/svg+xml", headers(("Cache-Control" = String, description = "`no-store`."))),
+        (status = 400, description = "`invalid_query`.", body = ErrorBody),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, description = "`not_found`: no such program or chart.", body = ErrorBody),
+        (status = 422, response = Unprocessable),
+        (status = 500, response = InternalError),
+    )
+)]
 async fn chart(
     state: web::Data<AppState>,
     caller: Caller,
@@ -21,13 +86,9 @@ async fn chart(
     params: web::Query<ReportParams>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, name) = path.into_inner();
-    let render: fn(&Report) -> String = match name.as_str() {
-        "redemption_rate" => redemption_rate,
-        "funnel" => member_funnel,
-        "top_rewards" => top_rewards,
-        "locations" => by_location,
-        _ => return Err(ApiError::not_found("chart")),
-    };
+    let render = ChartName::parse(&name)
+        .ok_or_else(|| ApiError::not_found("chart"))?
+        .render();
     let report = build(&state, &caller, &id, &params).await?;
     Ok(HttpResponse::Ok()
         .content_type("image/svg+xml")

@@ -50,8 +50,6 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &HttpLimits) {
                 web::QueryConfig::default().error_handler(|err, _req| query_error(err).into()),
             )
             .configure(images::configure)
-            .configure(reports::configure)
-            .configure(charts::configure)
             .configure(campaigns::configure)
             .configure(|cfg| {
                 routes().register(cfg);
@@ -87,6 +85,8 @@ pub fn routes() -> Routes {
     google::routes(&mut routes);
     imports::routes(&mut routes);
     scans::routes(&mut routes);
+    reports::routes(&mut routes);
+    charts::routes(&mut routes);
     routes
 }
 
@@ -106,5 +106,7 @@ pub fn documents() -> Vec<utoipa::openapi::OpenApi> {
         google::Document::openapi(),
         imports::Document::openapi(),
         scans::Document::openapi(),
+        reports::Document::openapi(),
+        charts::Document::openapi(),
     ]
 }

@@ -4,28 +4,48 @@ use actix_web::http::header::{ContentDisposition, DispositionParam, DispositionT
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use time::{Date, Duration};
+use utoipa::{IntoParams, OpenApi};
 
-use super::{load, resource, MANAGE};
-use crate::domain::ids::{ApiKeyId, LocationId};
+use super::{load, MANAGE};
+use crate::domain::ids::{ApiKeyId, LocationId, ProgramId};
 use crate::domain::Invalid;
 use crate::http::auth::Caller;
-use crate::http::error::{store_error, ApiError};
+use crate::http::error::{store_error, ApiError, ErrorBody};
+use crate::http::openapi::responses::{Forbidden, InternalError, Unauthorized, Unprocessable};
+use crate::http::routes::Routes;
 use crate::reports::{self, csv::to_csv, Period, Report, ReportQuery};
 use crate::state::AppState;
 use crate::storage::ScanFilter;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/programs/{id}/reports").route(web::get().to(json_report)))
-        .service(resource("/programs/{id}/reports.csv").route(web::get().to(csv_report)));
+/// The area's operations, as documented.
+#[derive(OpenApi)]
+#[openapi(paths(json_report, csv_report))]
+pub struct Document;
+
+pub fn routes(routes: &mut Routes) {
+    routes
+        .add(__path_json_report, json_report)
+        .add(__path_csv_report, csv_report);
 }
 
-#[derive(Deserialize)]
+/// What a report covers; the charts take the same.
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(super) struct ReportParams {
+    #[param(value_type = Option<Period>, inline, default = "day")]
     period: Option<String>,
+    /// First day (UTC); default 30 days, 12 weeks or 12 months before `to`.
+    #[param(value_type = Option<String>, format = Date)]
     from: Option<String>,
+    /// Last day, inclusive (UTC); default today.
+    #[param(value_type = Option<String>, format = Date)]
     to: Option<String>,
+    /// Only scans at this location.
+    #[param(value_type = Option<LocationId>)]
     location_id: Option<String>,
+    /// Only scans by this key.
+    #[param(value_type = Option<ApiKeyId>)]
     staff_key_id: Option<String>,
 }
 
@@ -88,6 +108,28 @@ pub(super) async fn build(
         .map_err(|e| store_error(e, "program"))
 }
 
+/// Program report
+///
+/// Enrollment, installs, activity, scans, redemptions, points and the rates, per period and in
+/// total, per reward and per location. Definitions: docs/REPORTS.md.
+///
+/// Roles: `admin`, `marketer`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/programs/{id}/reports",
+    operation_id = "programReport",
+    tag = "reports",
+    params(("id" = ProgramId, Path, description = "The program's id."), ReportParams),
+    responses(
+        (status = 200, description = "The report.", body = Report),
+        (status = 400, description = "`invalid_query`.", body = ErrorBody),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, description = "`not_found`: no such program.", body = ErrorBody),
+        (status = 422, response = Unprocessable),
+        (status = 500, response = InternalError),
+    )
+)]
 async fn json_report(
     state: web::Data<AppState>,
     caller: Caller,
@@ -98,6 +140,28 @@ async fn json_report(
     Ok(HttpResponse::Ok().json(report))
 }
 
+/// Program report as CSV
+///
+/// The same report as CSV: a header, one row per period (`period_start`, `period_end`, then
+/// the figures) and a `total` row; undefined rates are empty cells.
+///
+/// Roles: `admin`, `marketer`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/programs/{id}/reports.csv",
+    operation_id = "programReportCsv",
+    tag = "reports",
+    params(("id" = ProgramId, Path, description = "The program's id."), ReportParams),
+    responses(
+        (status = 200, description = "The report.", body = String, content_type = "text/csv", headers(("Content-Disposition" = String, description = "An attachment named after the period and the range, e.g. `passwright-report-week-2026-03-02-2026-03-15.csv`."))),
+        (status = 400, description = "`invalid_query`.", body = ErrorBody),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, description = "`not_found`: no such program.", body = ErrorBody),
+        (status = 422, response = Unprocessable),
+        (status = 500, response = InternalError),
+    )
+)]
 async fn csv_report(
     state: web::Data<AppState>,
     caller: Caller,
