@@ -55,15 +55,6 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/programs/{id}/reports"),
     ("GET", "/api/v1/programs/{id}/reports.csv"),
     ("GET", "/api/v1/programs/{id}/reports/charts/{name}.svg"),
-    // api/campaigns.rs
-    ("POST", "/api/v1/programs/{id}/campaigns"),
-    ("GET", "/api/v1/programs/{id}/campaigns"),
-    ("GET", "/api/v1/campaigns/{id}"),
-    ("PUT", "/api/v1/campaigns/{id}/audience"),
-    ("POST", "/api/v1/campaigns/{id}/preview"),
-    ("POST", "/api/v1/campaigns/{id}/send"),
-    ("POST", "/api/v1/campaigns/{id}/pause"),
-    ("GET", "/api/v1/campaigns/{id}/funnel.svg"),
     // landing/: the public pages links open
     ("GET", "/c/{code}"),
     ("POST", "/c/{code}"),

@@ -56,7 +56,6 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &HttpLimits) {
             .configure(scans::configure)
             .configure(reports::configure)
             .configure(charts::configure)
-            .configure(campaigns::configure)
             .configure(|cfg| {
                 routes().register(cfg);
             })
@@ -85,6 +84,7 @@ pub fn routes() -> Routes {
     operations::routes(&mut routes);
     google::routes(&mut routes);
     imports::routes(&mut routes);
+    campaigns::routes(&mut routes);
     routes
 }
 
@@ -103,6 +103,7 @@ fn documents() -> Vec<utoipa::openapi::OpenApi> {
         operations::Document::openapi(),
         google::Document::openapi(),
         imports::Document::openapi(),
+        campaigns::Document::openapi(),
     ]
 }
 

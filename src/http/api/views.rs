@@ -372,22 +372,3 @@ fn delivery_state() -> utoipa::openapi::Object {
         ))
         .build()
 }
-
-pub fn campaign(c: &crate::domain::campaign::Campaign) -> Value {
-    json!({
-        "id": c.id,
-        "program_id": c.program_id,
-        "name": c.name,
-        "channel": c.channel,
-        "template": c.template,
-        "data": c.data,
-        "audience": c.audience,
-        "automation": c.automation,
-        "status": c.status,
-        "next_run_at": c.next_run_at.map(rfc3339),
-        "last_run_at": c.last_run_at.map(rfc3339),
-        "sent_at": c.sent_at.map(rfc3339),
-        "created_at": rfc3339(c.created_at),
-        "updated_at": rfc3339(c.updated_at),
-    })
-}
