@@ -44,10 +44,6 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/wallet/v1/log"),
     // api/mod.rs
     ("GET", "/api/v1/openapi.json"),
-    // api/images.rs
-    ("GET", "/api/v1/programs/{id}/images"),
-    ("PUT", "/api/v1/programs/{id}/images/{name}"),
-    ("DELETE", "/api/v1/programs/{id}/images/{name}"),
     // api/scans.rs
     ("POST", "/api/v1/scans"),
     ("GET", "/api/v1/scans"),

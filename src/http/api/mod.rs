@@ -52,7 +52,6 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &HttpLimits) {
                 web::QueryConfig::default().error_handler(|err, _req| query_error(err).into()),
             )
             .route("/openapi.json", web::get().to(openapi))
-            .configure(images::configure)
             .configure(scans::configure)
             .configure(reports::configure)
             .configure(charts::configure)
@@ -85,6 +84,7 @@ pub fn routes() -> Routes {
     google::routes(&mut routes);
     imports::routes(&mut routes);
     campaigns::routes(&mut routes);
+    images::routes(&mut routes);
     routes
 }
 
@@ -104,6 +104,7 @@ fn documents() -> Vec<utoipa::openapi::OpenApi> {
         google::Document::openapi(),
         imports::Document::openapi(),
         campaigns::Document::openapi(),
+        images::Document::openapi(),
     ]
 }
 
