@@ -31,6 +31,69 @@ pub enum Audience {
     List,
 }
 
+/// Described by hand: the derive gives the variants of a tagged enum no
+/// `additionalProperties: false`, which `deny_unknown_fields` means here.
+impl utoipa::PartialSchema for Audience {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AdditionalProperties, Type};
+        use utoipa::openapi::{ObjectBuilder, OneOfBuilder};
+        let days = || {
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(1))
+                .maximum(Some(3650))
+        };
+        let variant =
+            |kind: &str, description: Option<&str>, field: Option<(&str, ObjectBuilder)>| {
+                let mut o = ObjectBuilder::new()
+                    .schema_type(Type::Object)
+                    .required("kind")
+                    .additional_properties(Some(
+                        AdditionalProperties::<utoipa::openapi::Schema>::FreeForm(false),
+                    ))
+                    .description(description)
+                    .property(
+                        "kind",
+                        ObjectBuilder::new()
+                            .schema_type(Type::String)
+                            .enum_values(Some([kind])),
+                    );
+                if let Some((name, schema)) = field {
+                    o = o.required(name).property(name, schema);
+                }
+                o
+            };
+        OneOfBuilder::new()
+            .description(Some(
+                "Who a campaign is for. Voided cards are never in an audience.",
+            ))
+            .item(variant("all", None, None))
+            .item(variant(
+                "tier",
+                None,
+                Some(("tier", ObjectBuilder::new().schema_type(Type::String))),
+            ))
+            .item(variant(
+                "inactive",
+                Some("No accepted scan for `days` days (and joined before that)."),
+                Some(("days", days())),
+            ))
+            .item(variant(
+                "new_members",
+                Some("Enrolled within the last `days` days."),
+                Some(("days", days())),
+            ))
+            .item(variant(
+                "list",
+                Some("The members named by `PUT /campaigns/{id}/audience`."),
+                None,
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Audience {}
+
 impl Audience {
     fn validated(self, tiers: &Tiers) -> Result<Audience, Invalid> {
         let days = |d: u32| {
@@ -64,12 +127,14 @@ impl Audience {
     }
 }
 
-/// An automation: the campaign runs every `every_hours` for members who newly match its
-/// audience, and messages each member at most once per `window_days`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Runs every `every_hours` for members who newly match the audience; each member gets at
+/// most one message per `window_days`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Automation {
+    #[schema(minimum = 1, maximum = 720)]
     pub every_hours: u32,
+    #[schema(minimum = 1, maximum = 3650)]
     pub window_days: u32,
 }
 
@@ -93,7 +158,7 @@ impl Automation {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CampaignStatus {
     /// Created, not sent yet: can be previewed and changed.
@@ -161,19 +226,53 @@ impl Campaign {
 }
 
 /// What a marketer sends to create a campaign.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CampaignInput {
+    #[schema(max_length = 120)]
     pub name: String,
+    /// email and sms send messages; print and web campaigns only carry links.
+    #[schema(value_type = Channel)]
     pub channel: String,
+    /// Required for email and sms, refused for print and web.
     #[serde(default)]
+    #[schema(schema_with = template_schema)]
     pub template: Option<String>,
+    /// Values the template uses (e.g. `offer`): at most 20 strings (500 characters), numbers
+    /// or booleans.
     #[serde(default)]
+    #[schema(schema_with = data_schema)]
     pub data: Option<Value>,
     #[serde(default)]
     pub audience: Option<Audience>,
     #[serde(default)]
     pub automation: Option<Automation>,
+}
+
+/// The `template` a campaign may name: one of [`CAMPAIGN_TEMPLATES`].
+fn template_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(CAMPAIGN_TEMPLATES))
+        .description(Some(
+            "Required for email and sms, refused for print and web.",
+        ))
+        .build()
+}
+
+/// The template values: an object of strings, numbers or booleans.
+fn data_schema() -> utoipa::openapi::Object {
+    use utoipa::openapi::schema::{SchemaType, Type};
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .description(Some(
+            "Values the template uses (e.g. `offer`): at most 20 strings (500 characters), \
+             numbers or booleans.",
+        ))
+        .additional_properties(Some(utoipa::openapi::ObjectBuilder::new().schema_type(
+            SchemaType::from_iter([Type::String, Type::Number, Type::Boolean]),
+        )))
+        .build()
 }
 
 impl CampaignInput {

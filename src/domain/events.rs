@@ -254,3 +254,32 @@ mod tests {
         );
     }
 }
+
+/// The JSON body POSTed to endpoints (not an API answer). Headers: `Content-Type:
+/// application/json`, `User-Agent: passwright/<version>`, `Passwright-Event: <type>`,
+/// `Passwright-Delivery: <id>`, `Passwright-Signature: t=<unix seconds>,v1=<hex
+/// HMAC-SHA256(secret, "<t>.<raw body>")>`. See docs/API.md for the `data` of each type and
+/// how to verify.
+///
+/// The outbox writes the body around the stored `data` (`outbox::webhook::body`); this type
+/// describes it, and a test reads every body it writes back through it.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = WebhookEvent)]
+pub struct Envelope {
+    /// Unique per event; the same in every delivery (and retry) of it, so receivers can drop
+    /// repeats.
+    #[schema(value_type = crate::domain::ids::EventId)]
+    pub id: String,
+    #[serde(rename = "type")]
+    #[schema(value_type = crate::domain::webhook::EventType)]
+    pub event_type: String,
+    /// RFC 3339 in UTC with a `Z`, e.g. `2025-03-01T09:30:00.123456Z`.
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    #[schema(value_type = crate::domain::ids::ProgramId)]
+    pub program_id: String,
+    /// What happened; its shape depends on `type`.
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+}

@@ -109,6 +109,23 @@ impl EarnRules {
     }
 }
 
+/// A product type slug. Product types travel as strings (checked by [`product_type`]); this
+/// names their schema.
+pub struct ProductType;
+
+impl utoipa::PartialSchema for ProductType {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some("A product type slug."))
+            .pattern(Some("^[a-z0-9_-]{1,40}$"))
+            .examples(["coffee", "hot-drinks", "bakery_2"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for ProductType {}
+
 /// Product types are lower-case slugs: `coffee`, `hot-drinks`, `bakery_2`.
 pub fn product_type(s: &str) -> Result<String, Invalid> {
     let ok = !s.is_empty()

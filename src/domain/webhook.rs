@@ -61,6 +61,37 @@ impl EventType {
     }
 }
 
+impl utoipa::PartialSchema for EventType {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(EventType::ALL.map(EventType::as_str)))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for EventType {}
+
+/// An event type, or `*` for all of them (including types added later): what an endpoint's
+/// `events` lists. Selectors travel as strings (see [`Subscription`]); this names their schema.
+pub struct EventSelector;
+
+impl utoipa::PartialSchema for EventSelector {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        let mut names: Vec<&str> = EventType::ALL.map(EventType::as_str).to_vec();
+        names.push("*");
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(names))
+            .description(Some(
+                "An event type, or `*` for all of them (including types added later).",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for EventSelector {}
+
 impl fmt::Display for EventType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

@@ -3,14 +3,10 @@
 //! deriving `ToSchema`, and the areas' documents (`http::documents`) are merged here
 //! under the introduction in `docs/openapi/intro.md`. `passwright openapi` writes it; a test
 //! fails when the committed file differs.
-//!
-//! While the areas move over, the operations and components not yet described in code are
-//! read from `docs/openapi/unconverted.json`; an operation or component described in both
-//! places is an error, so each moves once.
 
 pub mod responses;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{InfoBuilder, LicenseBuilder, OpenApi, OpenApiBuilder, ServerBuilder, Tag};
 use utoipa::OpenApi as _;
@@ -56,9 +52,6 @@ struct Meta;
 
 /// The introduction: authentication, roles, errors, the PassKit web service, Google Wallet.
 const INTRO: &str = include_str!("../../docs/openapi/intro.md");
-
-/// What is not yet described in code (see the module doc).
-const UNCONVERTED: &str = include_str!("../../docs/openapi/unconverted.json");
 
 /// The areas, by tag, in the order the document lists them.
 const TAGS: &[(&str, &str)] = &[
@@ -116,7 +109,13 @@ const TAGS: &[(&str, &str)] = &[
 /// the idempotency key header's value (parameters do not bring their schemas along).
 #[derive(utoipa::OpenApi)]
 #[openapi(components(
-    schemas(super::error::ErrorBody, crate::domain::ledger::IdempotencyKey),
+    schemas(
+        super::error::ErrorBody,
+        crate::domain::ledger::IdempotencyKey,
+        crate::domain::events::Envelope,
+        crate::domain::webhook::EventSelector,
+        crate::domain::program::ProductType
+    ),
     responses(
         Unauthorized,
         Forbidden,
@@ -191,17 +190,9 @@ pub fn const_string(value: &str) -> utoipa::openapi::schema::Object {
         .build()
 }
 
-/// A schema still described in `docs/openapi/unconverted.json`, referred to by name until it
-/// moves into the code (the contract test fails on a reference to nothing).
-pub fn unconverted(name: &str) -> utoipa::openapi::Ref {
-    utoipa::openapi::Ref::from_schema_name(name)
-}
-
-/// The whole document as JSON, from the areas' documents, or what is described twice.
+/// The whole document as JSON, from the areas' documents.
 pub fn document(areas: Vec<OpenApi>) -> Result<Value, String> {
-    let described = serde_json::to_value(described(areas)).map_err(|e| e.to_string())?;
-    let unconverted: Value = serde_json::from_str(UNCONVERTED).map_err(|e| e.to_string())?;
-    merge(described, unconverted)
+    serde_json::to_value(described(areas)).map_err(|e| e.to_string())
 }
 
 /// The document as `docs/openapi.json` holds it: pretty, with a final newline.
@@ -209,75 +200,4 @@ pub fn text(doc: &Value) -> Result<String, String> {
     let mut text = serde_json::to_string_pretty(doc).map_err(|e| e.to_string())?;
     text.push('\n');
     Ok(text)
-}
-
-/// Adds the unconverted paths and components to what the code describes.
-fn merge(mut described: Value, unconverted: Value) -> Result<Value, String> {
-    let mut twice = Vec::new();
-    if let Some(paths) = unconverted.get("paths").and_then(Value::as_object) {
-        let into = object_at(&mut described, &["paths"]);
-        for (path, item) in paths {
-            if into.insert(path.clone(), item.clone()).is_some() {
-                twice.push(format!("paths.{path}"));
-            }
-        }
-    }
-    if let Some(components) = unconverted.get("components").and_then(Value::as_object) {
-        for (kind, entries) in components {
-            let into = object_at(&mut described, &["components", kind]);
-            for (name, entry) in entries.as_object().into_iter().flatten() {
-                if into.insert(name.clone(), entry.clone()).is_some() {
-                    twice.push(format!("components.{kind}.{name}"));
-                }
-            }
-        }
-    }
-    if twice.is_empty() {
-        Ok(described)
-    } else {
-        Err(format!(
-            "described in code and in docs/openapi/unconverted.json: {}; remove them from the JSON",
-            twice.join(", ")
-        ))
-    }
-}
-
-/// The object at `path` in `v`, made where missing.
-fn object_at<'a>(v: &'a mut Value, path: &[&str]) -> &'a mut Map<String, Value> {
-    let mut at = v;
-    for key in path {
-        at = as_object(at)
-            .entry(key.to_string())
-            .or_insert_with(|| Value::Object(Map::new()));
-    }
-    as_object(at)
-}
-
-/// `v` as an object, replacing anything else with an empty one.
-fn as_object(v: &mut Value) -> &mut Map<String, Value> {
-    if !v.is_object() {
-        *v = Value::Object(Map::new());
-    }
-    match v {
-        Value::Object(m) => m,
-        _ => unreachable!("replaced with an object above"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn what_is_described_twice_is_named() {
-        let described =
-            serde_json::json!({"paths": {"/a": {}}, "components": {"schemas": {"X": {}}}});
-        let unconverted = serde_json::json!({"paths": {"/a": {}, "/b": {}}, "components": {"schemas": {"X": {}, "Y": {}}}});
-        let err = merge(described, unconverted).unwrap_err();
-        assert!(
-            err.contains("paths./a") && err.contains("components.schemas.X"),
-            "{err}"
-        );
-        assert!(!err.contains("/b") && !err.contains(".Y"), "{err}");
-    }
 }

@@ -43,8 +43,8 @@ fn documented_routes_are_registered_under_their_scope() {
     }
 }
 
-/// Every `$ref` names something in the document: what the code describes can refer to what
-/// is still unconverted, and the other way round, but never to nothing.
+/// Every `$ref` names something in the document (a schema referred to by name, like an
+/// endpoint's `EventSelector`s, must be one the document has).
 #[test]
 fn every_reference_resolves() {
     fn refs<'a>(v: &'a serde_json::Value, out: &mut Vec<&'a str>) {

@@ -148,7 +148,12 @@ mod tests {
             body(&event),
             r#"{"id":"evt_aaaaaaaaaaaaaaaa","type":"points.changed","created_at":"2026-11-23T10:00:00Z","program_id":"prg_bbbbbbbbbbbbbbbb","data":{"member":{"id":"mem_x"}}}"#
         );
-        let parsed: serde_json::Value = serde_json::from_str(&body(&event)).unwrap();
-        assert_eq!(parsed["data"]["member"]["id"], "mem_x");
+        // The body is what the API document says endpoints receive.
+        let parsed: crate::domain::events::Envelope = serde_json::from_str(&body(&event)).unwrap();
+        assert_eq!(parsed.id, "evt_aaaaaaaaaaaaaaaa");
+        assert_eq!(parsed.event_type, "points.changed");
+        assert_eq!(parsed.program_id, "prg_bbbbbbbbbbbbbbbb");
+        assert_eq!(parsed.created_at, "2026-11-23T10:00:00Z");
+        assert_eq!(parsed.data["member"]["id"], "mem_x");
     }
 }

@@ -210,3 +210,39 @@ fn no_path_climbs_two_modules_up() {
         "`super::super::` paths: name the module from `crate::` instead: {found:?}"
     );
 }
+
+/// Every route is registered through `http::routes::Routes`, at the method and path its
+/// `#[utoipa::path]` names, so the OpenAPI document lists every route there is: none is
+/// registered with actix's own `route`/`resource` (scopes, which only prefix, are fine).
+#[test]
+fn routes_are_registered_only_from_their_documentation() {
+    let mut files = Vec::new();
+    rust_files(&src().join("http"), &mut files);
+    rust_files(&src().join("startup"), &mut files);
+    let mut found = Vec::new();
+    for file in files {
+        if file.ends_with("http/routes.rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (i, line) in code_lines(&text) {
+            if [
+                "web::resource(",
+                ".route(",
+                "web::get()",
+                "web::post()",
+                "#[get(",
+                "#[post(",
+            ]
+            .iter()
+            .any(|p| line.contains(p))
+            {
+                found.push(format!("{}:{}: {}", file.display(), i, line.trim()));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "routes registered outside http::routes::Routes (add them with `routes.add(__path_handler, handler)`): {found:#?}"
+    );
+}

@@ -6,7 +6,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
-use super::campaigns::{full_view, rejected, require_csv, MAX_CSV_BYTES};
+use super::campaigns::{
+    full_view, rejected, require_csv, CampaignView, CsvRejected, MAX_CSV_BYTES,
+};
 use super::{load, MANAGE};
 use crate::domain::campaign::{Audience, CampaignStatus};
 use crate::domain::ids::ProgramId;
@@ -37,16 +39,10 @@ pub fn routes(routes: &mut Routes) {
 struct Imported {
     /// The campaign the members joined, as sent (with `send=true` only).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(schema_with = campaign)]
-    campaign: Option<serde_json::Value>,
+    #[schema(nullable = false)]
+    campaign: Option<CampaignView>,
     /// How many members were imported.
     imported: usize,
-}
-
-/// A `Campaign`, a component `docs/openapi/unconverted.json` still describes (the campaigns
-/// area is not yet described in code).
-fn campaign() -> utoipa::openapi::Ref {
-    utoipa::openapi::Ref::from_schema_name("Campaign")
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -86,7 +82,7 @@ struct ImportQuery {
         (status = 404, description = "`not_found`: no such program or campaign.", body = ErrorBody),
         (status = 409, description = "`campaign_not_importable` or `campaign_not_startable`.", body = ErrorBody),
         (status = 415, response = UnsupportedMediaType),
-        (status = 422, description = "`csv_rejected`: every problem with its row.", body = ref("#/components/schemas/CsvRejected")),
+        (status = 422, description = "`csv_rejected`: every problem with its row.", body = CsvRejected),
         (status = 500, response = InternalError),
     )
 )]

@@ -23,7 +23,7 @@ mod webhooks;
 use actix_web::web;
 use utoipa::OpenApi as _;
 
-use super::error::{json_error, no_method, no_route, query_error};
+use super::error::{json_error, no_route, query_error};
 use crate::domain::api_key::Role;
 use crate::http::limits::HttpLimits;
 use crate::http::routes::Routes;
@@ -49,8 +49,6 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &HttpLimits) {
             .app_data(
                 web::QueryConfig::default().error_handler(|err, _req| query_error(err).into()),
             )
-            .configure(images::configure)
-            .configure(campaigns::configure)
             .configure(|cfg| {
                 routes().register(cfg);
             })
@@ -58,13 +56,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &HttpLimits) {
     );
 }
 
-/// An API resource whose other methods answer a JSON 405 (actix's own 405 has no body).
-pub(crate) fn resource(path: &str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(no_method))
-}
-
-/// The routes of the areas whose operations are documented in code (the others still
-/// register their own with `configure`).
+/// Every API route, registered at the method and path its documentation names.
 pub fn routes() -> Routes {
     let mut routes = Routes::new(SCOPE);
     // The whole document, which `http` builds from every area and hands over as app data.
@@ -87,6 +79,8 @@ pub fn routes() -> Routes {
     scans::routes(&mut routes);
     reports::routes(&mut routes);
     charts::routes(&mut routes);
+    campaigns::routes(&mut routes);
+    images::routes(&mut routes);
     routes
 }
 
@@ -108,5 +102,7 @@ pub fn documents() -> Vec<utoipa::openapi::OpenApi> {
         scans::Document::openapi(),
         reports::Document::openapi(),
         charts::Document::openapi(),
+        campaigns::Document::openapi(),
+        images::Document::openapi(),
     ]
 }

@@ -4,6 +4,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::Ref;
 use utoipa::{OpenApi, ToSchema};
 
 use super::views::{EntryView, MemberView};
@@ -12,7 +13,7 @@ use crate::domain::api_key::Role;
 use crate::domain::ids::MemberId;
 use crate::domain::ledger::{fingerprint, EntryKind, IdempotencyKey, PointsChange};
 use crate::domain::points::{Amount, Points};
-use crate::domain::program::product_type;
+use crate::domain::program::{product_type, ProductType};
 use crate::domain::{text, Invalid};
 use crate::http::auth::Caller;
 use crate::http::error::{store_error, ApiError, ErrorBody};
@@ -20,7 +21,6 @@ use crate::http::error_code::ErrorCode;
 use crate::http::openapi::responses::{
     Forbidden, InternalError, PayloadTooLarge, Unauthorized, UnsupportedMediaType,
 };
-use crate::http::openapi::unconverted;
 use crate::http::routes::Routes;
 use crate::http::to_the_end;
 use crate::state::AppState;
@@ -105,10 +105,10 @@ struct EarnBody {
     reason: Option<String>,
 }
 
-/// At most 50 product types (`ProductType`, still described in the unconverted document).
+/// At most 50 product types.
 fn product_types_schema() -> utoipa::openapi::Array {
     utoipa::openapi::ArrayBuilder::new()
-        .items(unconverted("ProductType"))
+        .items(Ref::from_schema_name(ProductType::name()))
         .max_items(Some(50))
         .default(Some(serde_json::json!([])))
         .description(Some(

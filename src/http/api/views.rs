@@ -2,7 +2,7 @@
 //! format changes only on purpose.
 
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use utoipa::openapi::Ref;
 use utoipa::ToSchema;
 
@@ -11,12 +11,12 @@ use crate::clock::{from_micros, rfc3339};
 use crate::domain::apple_ids::{PassTypeId, SerialNumber, TeamId};
 use crate::domain::contact::{EmailAddress, PhoneNumber};
 use crate::domain::expiry::ExpiryPolicy;
-use crate::domain::ids::{ApiKeyId, LocationId, MemberId, ProgramId, RewardId, WebhookId};
+use crate::domain::ids::{ApiKeyId, EventId, LocationId, MemberId, ProgramId, RewardId, WebhookId};
 use crate::domain::ledger::{EntryKind, LedgerEntry};
 use crate::domain::member::{Consent, Member, MemberStatus};
 use crate::domain::program::{Design, EarnRules, Program, Tier, Tiers};
 use crate::domain::scan::{Scan, ScanAction};
-use crate::domain::webhook::WebhookEndpoint;
+use crate::domain::webhook::{EventSelector, EventType, WebhookEndpoint};
 use crate::storage::DeliveryRecord;
 
 /// A program as the API answers it.
@@ -347,11 +347,10 @@ impl WebhookView {
     }
 }
 
-/// The `events` of an endpoint: names of `EventSelector`, a component
-/// `docs/openapi/unconverted.json` still describes (the event body refers to it too).
+/// The `events` of an endpoint: `EventSelector`s.
 pub fn event_selectors() -> utoipa::openapi::Array {
     utoipa::openapi::ArrayBuilder::new()
-        .items(Ref::from_schema_name("EventSelector"))
+        .items(Ref::from_schema_name(EventSelector::name()))
         .description(Some("`[\"*\"]` when the endpoint takes every event type."))
         .build()
 }
@@ -410,14 +409,13 @@ impl DeliveryView {
     }
 }
 
-/// `EventId` and `EventType` are components `docs/openapi/unconverted.json` still describes
-/// (the event body refers to them too).
+/// Event ids and types travel as the strings they were stored as.
 fn event_id() -> Ref {
-    Ref::from_schema_name("EventId")
+    Ref::from_schema_name(EventId::name())
 }
 
 fn event_type() -> Ref {
-    Ref::from_schema_name("EventType")
+    Ref::from_schema_name(EventType::name())
 }
 
 fn delivery_state() -> utoipa::openapi::Object {
@@ -428,23 +426,4 @@ fn delivery_state() -> utoipa::openapi::Object {
             "The delivery's outbox job: `pending` (due, or waiting for a retry), `running`, `done` (delivered, or not sent because the endpoint was switched off or deleted: see `last_error`), `failed` (410 Gone, or every attempt failed).",
         ))
         .build()
-}
-
-pub fn campaign(c: &crate::domain::campaign::Campaign) -> Value {
-    json!({
-        "id": c.id,
-        "program_id": c.program_id,
-        "name": c.name,
-        "channel": c.channel,
-        "template": c.template,
-        "data": c.data,
-        "audience": c.audience,
-        "automation": c.automation,
-        "status": c.status,
-        "next_run_at": c.next_run_at.map(rfc3339),
-        "last_run_at": c.last_run_at.map(rfc3339),
-        "sent_at": c.sent_at.map(rfc3339),
-        "created_at": rfc3339(c.created_at),
-        "updated_at": rfc3339(c.updated_at),
-    })
 }
