@@ -8,13 +8,15 @@ use super::apple_ids::{PassTypeId, SerialNumber};
 use super::device::PushToken;
 use super::ids::{EventId, ProgramId, WebhookId};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A job as stored: its `kind` and the fields of that kind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[schema(as = OutboxJobPayload)]
 pub enum Job {
     /// One member's card changed: tell every wallet that holds it.
     PassChanged { serial: String },
     /// Something every card of the program shows changed (design, tiers, images). Split into
-    /// [`Job::ApplePushes`] ranges, a batch of registrations each; `after` is the last
+    /// `apple_pushes` ranges, a batch of registrations each; `after` is the last
     /// registration already covered, so a restart resumes.
     ProgramChanged { program_id: String, after: i64 },
     /// One APNs push to every device holding a card of the program whose registration id is
@@ -80,6 +82,20 @@ impl Job {
             endpoint_id: endpoint.as_str().to_string(),
         }
     }
+
+    /// Every kind name, in the order of the variants.
+    pub const KINDS: [&'static str; 10] = [
+        "pass_changed",
+        "program_changed",
+        "apple_pushes",
+        "apple_push",
+        "google_object",
+        "google_class",
+        "webhook",
+        "email",
+        "sms",
+        "campaign_batch",
+    ];
 
     /// The stored kind name.
     pub fn kind(&self) -> &'static str {
@@ -165,6 +181,46 @@ mod tests {
             Job::apple_push(&topic, &PushToken::parse(&"cd".repeat(32)).unwrap()).dedup_key()
         );
         assert!(Job::from_json(r#"{"kind":"nope"}"#).is_err());
+    }
+
+    #[test]
+    fn every_kind_is_listed_once_and_is_its_serde_tag() {
+        let s = || String::from("x");
+        let every = [
+            Job::PassChanged { serial: s() },
+            Job::ProgramChanged {
+                program_id: s(),
+                after: 0,
+            },
+            Job::ApplePushes {
+                program_id: s(),
+                after: 0,
+                upto: 1,
+            },
+            Job::ApplePush {
+                pass_type_id: s(),
+                push_token: s(),
+            },
+            Job::GoogleObject { member_id: s() },
+            Job::GoogleClass { program_id: s() },
+            Job::Webhook {
+                event_id: s(),
+                endpoint_id: s(),
+            },
+            Job::Email { message_id: 1 },
+            Job::Sms { message_id: 1 },
+            Job::CampaignBatch {
+                campaign_id: s(),
+                run: 1,
+                after: s(),
+            },
+        ];
+        let kinds: Vec<&str> = every.iter().map(Job::kind).collect();
+        assert_eq!(kinds, Job::KINDS);
+        for job in every {
+            let v: serde_json::Value = serde_json::from_str(&job.to_json()).unwrap();
+            assert_eq!(v["kind"], job.kind());
+        }
     }
 
     #[test]

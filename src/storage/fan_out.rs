@@ -6,8 +6,8 @@
 //!
 //! A card's push jobs are built in SQL, in the statement that finds the devices. Every value
 //! concatenated is parsed before it is stored (pass type ids: letters, digits,
-//! '.', '-'; push tokens: hex; member ids: prefix + base32), so the JSON is valid;
-//! `Job::from_json` reads it back (tests).
+//! '.', '-'; push tokens: hex; member ids: prefix + base32), so the JSON is valid; the
+//! storage story (`story_tests.rs`) holds each to the bytes and key `Job` gives it.
 
 use sqlx::AnyConnection;
 use time::OffsetDateTime;

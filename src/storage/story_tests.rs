@@ -1,7 +1,8 @@
 //! The store's story, told once and run on each engine (SQLite, and PostgreSQL where one is
 //! configured): a program and a member, points that move the tier, a retried request, a
-//! refused one that writes nothing, the card change waiting in the outbox, and a device that
-//! asks which of its passes changed.
+//! refused one that writes nothing, the card change waiting in the outbox, a device that
+//! asks which of its passes changed, and the change fanned out to that device and the
+//! member's Google object by jobs written in SQL that read back as the jobs Rust writes.
 
 use crate::domain::apple_ids::PassTypeId;
 use crate::domain::device::{DeviceLibraryId, PushToken};
@@ -125,6 +126,43 @@ async fn story(store: &Store) {
         later.is_none_or(|u| u.serials.is_empty()),
         "nothing changed since the tag"
     );
+
+    // The card's change fans out to a push for the device and an update of its Google
+    // object. Those jobs are written by SQL (storage::fan_out): each is the job Rust would
+    // have written, byte for byte, under the key Rust would have given it.
+    store
+        .issue_google_object(
+            &member.id,
+            &program.id,
+            "issuer.object",
+            "issuer.class",
+            now,
+        )
+        .await
+        .unwrap();
+    let added = store
+        .fan_out_cards("story", &[(changed[0].id, member.serial.as_str())], now)
+        .await
+        .unwrap();
+    assert_eq!(added, 2);
+    let expected = [
+        Job::apple_push(&pass_type, &token),
+        Job::GoogleObject {
+            member_id: member.id.as_str().to_string(),
+        },
+    ];
+    for job in expected {
+        let (dedup_key, payload): (String, String) = sqlx::query_as(
+            "SELECT dedup_key, payload FROM outbox_jobs WHERE kind = $1 AND state = 'pending'",
+        )
+        .bind(job.kind())
+        .fetch_one(&store.pool)
+        .await
+        .unwrap();
+        assert_eq!(payload, job.to_json(), "{} payload", job.kind());
+        assert_eq!(Job::from_json(&payload).unwrap(), job);
+        assert_eq!(dedup_key, job.dedup_key(), "{} key", job.kind());
+    }
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::clock::{from_micros, rfc3339};
 use crate::domain::api_key::Role;
+use crate::domain::job::Job;
 use crate::domain::Invalid;
 use crate::http::auth::Caller;
 use crate::http::error::{ApiError, ErrorBody};
@@ -99,22 +100,18 @@ impl JobState {
     }
 }
 
-/// `pass_changed`: one member's card changed, fanned out to one `apple_push` per device
-/// holding it; `program_changed`: every card of a program changed, fanned out in batches;
-/// `apple_push`: one APNs push to one device for one pass type. `google_object`: bring one
-/// member's Google Wallet object up to date, adding a message when the change calls for one;
-/// `google_class`: bring a program's Google Wallet class up to date.
-// Only described: a job's kind is answered as the store holds it, as text.
-#[allow(dead_code)]
-#[derive(ToSchema)]
-#[schema(as = OutboxJobKind)]
-#[schema(rename_all = "snake_case")]
-enum JobKind {
-    PassChanged,
-    ProgramChanged,
-    ApplePush,
-    GoogleObject,
-    GoogleClass,
+/// A job's kind: `pass_changed`: one member's card changed, fanned out to one `apple_push` per
+/// device holding it; `program_changed`: every card of a program changed, fanned out in
+/// `apple_pushes` ranges; `apple_push`: one APNs push to one device for one pass type;
+/// `google_object`: bring one member's Google Wallet object up to date, adding a message when
+/// the change calls for one; `google_class`: bring a program's Google Wallet class up to date;
+/// `webhook`: one event to one endpoint; `email` and `sms`: one stored message;
+/// `campaign_batch`: the next batch of a campaign run's messages.
+fn job_kind() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(Job::KINDS))
+        .build()
 }
 
 /// A job of the outbox.
@@ -130,14 +127,14 @@ struct JobView {
     #[schema(required = true, format = DateTime)]
     finished_at: Option<String>,
     id: i64,
-    #[schema(value_type = JobKind)]
+    #[schema(schema_with = job_kind)]
     kind: String,
     /// Why the last attempt failed or will be retried (`gave up after 10 attempts: 503 ServiceUnavailable`, `400 BadDeviceToken (registration kept)`, `lease expired: the worker stopped`), or a note on a finished job (`not sent: development certificates cannot reach Apple`, `410 Unregistered: 1 registrations removed`, `superseded by a newer job for the same target`). Google jobs say `Google <status>: <reason>` (`Google: ...` when there was no answer), or note `Google Wallet is not configured`.
     #[schema(required = true)]
     last_error: Option<String>,
-    /// The job as stored: `{"kind": "pass_changed", "serial"}`, `{"kind": "program_changed", "program_id", "after"}` (`after`: the last registration already handled) `{"kind": "apple_push", "pass_type_id", "push_token"}`, `{"kind": "google_object", "member_id"}` or `{"kind": "google_class", "program_id"}`; `null` if it cannot be read.
-    #[schema(value_type = Option<Object>, required = true)]
-    payload: serde_json::Value,
+    /// The job as stored, by kind; `null` if it cannot be read.
+    #[schema(required = true)]
+    payload: Option<Job>,
     /// When it is (or was last) due; RFC 3339 in UTC.
     #[schema(format = DateTime)]
     run_at: String,
@@ -154,7 +151,7 @@ impl JobView {
             id: j.id,
             kind: j.kind,
             last_error: j.last_error,
-            payload: serde_json::from_str::<serde_json::Value>(&j.payload).unwrap_or_default(),
+            payload: Job::from_json(&j.payload).ok(),
             run_at: rfc3339(from_micros(j.run_at)),
             state: j.state,
         }
