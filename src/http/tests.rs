@@ -72,3 +72,35 @@ fn every_reference_resolves() {
         .collect();
     assert!(dangling.is_empty(), "references to nothing: {dangling:?}");
 }
+
+/// An error code a response's description names is answered with that response's status
+/// (each code has one: `ErrorCode::status`), so the document never promises a code under a
+/// status it cannot come with.
+#[test]
+fn each_named_error_code_has_its_responses_status() {
+    use crate::http::error_code::ErrorCode;
+    let doc: serde_json::Value = serde_json::from_str(&document_text().unwrap()).unwrap();
+    let mut wrong = Vec::new();
+    let mut named = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            for (status, response) in op["responses"].as_object().into_iter().flatten() {
+                let description = response["description"].as_str().unwrap_or("");
+                for word in description.split('`').skip(1).step_by(2) {
+                    let Some(code) = ErrorCode::ALL.iter().find(|c| c.as_str() == word) else {
+                        continue;
+                    };
+                    named += 1;
+                    if code.status().as_str() != status {
+                        wrong.push(format!(
+                            "{method} {path} {status}: `{word}` is answered with {}",
+                            code.status().as_u16()
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    assert!(named > 50, "only {named} codes named");
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}

@@ -20,7 +20,7 @@ use crate::http::auth::Caller;
 use crate::http::error::{store_error, ApiError, ErrorBody};
 use crate::http::error_code::ErrorCode;
 use crate::http::openapi::responses::{
-    Forbidden, InternalError, PayloadTooLarge, Unauthorized, Unprocessable, UnsupportedMediaType,
+    Forbidden, InternalError, PayloadTooLarge, Unauthorized, UnsupportedMediaType,
 };
 use crate::http::routes::Routes;
 use crate::http::to_the_end;
@@ -400,11 +400,10 @@ struct ListQuery {
     params(ListQuery),
     responses(
         (status = 200, description = "The scans.", body = ScanList),
-        (status = 400, description = "`invalid_query`.", body = ErrorBody),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, description = "`not_found`: no such program.", body = ErrorBody),
-        (status = 422, response = Unprocessable),
+        (status = 422, description = "`invalid_query`: an unknown parameter, or one of the wrong type; `validation_failed`: a value that breaks a rule, named in `field`.", body = ErrorBody),
         (status = 500, response = InternalError),
     )
 )]
