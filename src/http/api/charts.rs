@@ -7,7 +7,7 @@ use super::reports::{build, ReportParams};
 use crate::domain::ids::ProgramId;
 use crate::http::auth::Caller;
 use crate::http::error::{ApiError, ErrorBody};
-use crate::http::openapi::responses::{Forbidden, InternalError, Unauthorized};
+use crate::http::openapi::responses::KeyRefusals;
 use crate::http::routes::Routes;
 use crate::reports::charts::{bar_chart, funnel, line_chart, ValueFormat};
 use crate::reports::Report;
@@ -71,11 +71,9 @@ impl ChartName {
     ),
     responses(
         (status = 200, description = "The chart.", body = String, content_type = "image/svg+xml", headers(("Cache-Control" = String, description = "`no-store`."))),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
         (status = 404, description = "`not_found`: no such program or chart.", body = ErrorBody),
         (status = 422, description = "`invalid_query`: an unknown parameter, or one of the wrong type; `validation_failed`: a value that breaks a rule, named in `field`.", body = ErrorBody),
-        (status = 500, response = InternalError),
+        KeyRefusals,
     )
 )]
 async fn chart(

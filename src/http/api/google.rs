@@ -12,7 +12,7 @@ use crate::domain::ids::MemberId;
 use crate::http::auth::Caller;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::error_code::ErrorCode;
-use crate::http::openapi::responses::{Forbidden, InternalError, Unauthorized};
+use crate::http::openapi::responses::KeyRefusals;
 use crate::http::routes::Routes;
 use crate::state::AppState;
 use crate::wallet::google::save_link::SaveLinkError;
@@ -68,13 +68,11 @@ enum Mode {
     params(("id" = MemberId, Path, description = "The member's id.")),
     responses(
         (status = 200, description = "The link.", body = SaveLinkView),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
         (status = 404, description = "`not_found`: no such member.", body = ErrorBody),
         (status = 409, description = "`google_not_configured`: Google Wallet is not configured (`google.issuer_id` is empty).", body = ErrorBody),
         (status = 422, description = "`save_link_too_long`: without Google's API, even the card's essentials make a link longer than the 1,800 characters Google allows; configure `google.api_url` so links carry only the object's id.", body = ErrorBody),
-        (status = 500, response = InternalError),
         (status = 503, description = "`google_unavailable`: Google's API refused the class or object, or did not answer (the reason is logged); try again shortly.", body = ErrorBody),
+        KeyRefusals,
     )
 )]
 

@@ -12,7 +12,7 @@ use crate::http::auth::Caller;
 use crate::http::error::{store_error, ApiError, ErrorBody};
 use crate::http::error_code::ErrorCode;
 use crate::http::limits::ImageLimits;
-use crate::http::openapi::responses::{Forbidden, InternalError, Unauthorized};
+use crate::http::openapi::responses::KeyRefusals;
 use crate::http::routes::Routes;
 use crate::state::AppState;
 use crate::wallet::apple::images::{file_name, validate_png, ImageKind};
@@ -168,10 +168,8 @@ fn parse_name(name: &str) -> Result<(ImageKind, u8), ApiError> {
     params(("id" = ProgramId, Path, description = "The program's id.")),
     responses(
         (status = 200, description = "The image slots.", body = ImageList),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
         (status = 404, description = "`not_found`: no such program.", body = ErrorBody),
-        (status = 500, response = InternalError),
+        KeyRefusals,
     )
 )]
 async fn list(
@@ -219,13 +217,11 @@ async fn list(
     responses(
         (status = 200, description = "The stored image.", body = ImageUploaded),
         (status = 400, description = "`bad_body`: the body could not be read.", body = ErrorBody),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
         (status = 404, description = "`not_found`: no such program, or no such image slot.", body = ErrorBody),
         (status = 413, description = "`payload_too_large`: the image is larger than the configured limit (`server.max_image_bytes`, 4 MiB by default).", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: the body was not sent as `image/png`.", body = ErrorBody),
         (status = 422, description = "`invalid_image`: not a PNG, corrupt, or the wrong size for the slot.", body = ErrorBody),
-        (status = 500, response = InternalError),
+        KeyRefusals,
     )
 )]
 async fn put(
@@ -289,10 +285,8 @@ async fn put(
     params(("id" = ProgramId, Path, description = "The program's id."), ("name" = inline(SlotName), Path, description = "The image slot: `icon`, `logo` or `strip`, optionally with `@2x` or `@3x`, optionally ending in `.png`. Any other name answers 404.")),
     responses(
         (status = 200, description = "The slot now uses the default.", body = ImageDeleted),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
         (status = 404, description = "`not_found`: no such program, no such image slot, or nothing uploaded for it.", body = ErrorBody),
-        (status = 500, response = InternalError),
+        KeyRefusals,
     )
 )]
 async fn delete(

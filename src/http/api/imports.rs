@@ -16,9 +16,7 @@ use crate::domain::import::parse_members;
 use crate::http::auth::Caller;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::error_code::ErrorCode;
-use crate::http::openapi::responses::{
-    Forbidden, InternalError, Unauthorized, UnsupportedMediaType,
-};
+use crate::http::openapi::responses::{KeyRefusals, UnsupportedMediaType};
 use crate::http::routes::Routes;
 use crate::state::AppState;
 
@@ -77,13 +75,11 @@ struct ImportQuery {
     responses(
         (status = 201, description = "Imported.", body = inline(Imported)),
         (status = 400, description = "`campaign_required`: send=true without campaign_id.", body = ErrorBody),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
         (status = 404, description = "`not_found`: no such program or campaign.", body = ErrorBody),
         (status = 409, description = "`campaign_not_importable` or `campaign_not_startable`.", body = ErrorBody),
         (status = 415, response = UnsupportedMediaType),
         (status = 422, description = "`csv_rejected`: every problem with its row.", body = CsvRejected),
-        (status = 500, response = InternalError),
+        KeyRefusals,
     )
 )]
 async fn import(

@@ -11,9 +11,7 @@ use crate::domain::Invalid;
 use crate::http::auth::Caller;
 use crate::http::error::{store_error, ApiError, ErrorBody};
 use crate::http::error_code::ErrorCode;
-use crate::http::openapi::responses::{
-    Forbidden, InternalError, MalformedBody, PayloadTooLarge, Unauthorized, UnsupportedMediaType,
-};
+use crate::http::openapi::responses::{BodyRefusals, InternalError, KeyRefusals, Unauthorized};
 use crate::http::routes::Routes;
 use crate::keys::{self, KeyError};
 use crate::state::AppState;
@@ -139,13 +137,11 @@ async fn me(caller: Caller) -> HttpResponse {
     request_body = CreateKey,
     responses(
         (status = 201, description = "The key, with its secret.", body = CreatedKey),
-        (status = 400, response = MalformedBody),
         (status = 401, response = Unauthorized),
         (status = 403, description = "`forbidden`: not an admin key, or a key limited to another program.", body = ErrorBody),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
         (status = 422, description = "`invalid_body`: wrong shape (e.g. an unknown role); `validation_failed`: an empty name, or a `program_id` that is malformed or names no program.", body = ErrorBody),
         (status = 500, response = InternalError),
+        BodyRefusals,
     )
 )]
 async fn create(
@@ -214,9 +210,7 @@ async fn create(
     tag = "keys",
     responses(
         (status = 200, description = "The keys.", body = KeyList),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 500, response = InternalError),
+        KeyRefusals,
     )
 )]
 async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
@@ -248,10 +242,8 @@ async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse
     params(("id" = ApiKeyId, Path, description = "The API key's id.")),
     responses(
         (status = 200, description = "The revoked key.", body = KeyView),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
         (status = 404, description = "`not_found`: no such key (or one outside the caller's program).", body = ErrorBody),
-        (status = 500, response = InternalError),
+        KeyRefusals,
     )
 )]
 async fn revoke(

@@ -14,9 +14,7 @@ use crate::domain::member::MemberStatus;
 use crate::domain::{text, Invalid};
 use crate::http::auth::Caller;
 use crate::http::error::{store_error, ApiError, ErrorBody};
-use crate::http::openapi::responses::{
-    Forbidden, InternalError, MalformedBody, PayloadTooLarge, Unauthorized, UnsupportedMediaType,
-};
+use crate::http::openapi::responses::{BodyRefusals, KeyRefusals};
 use crate::http::routes::Routes;
 use crate::state::AppState;
 use crate::storage::{Conflict, LinkRecord, NewLink, StoreError};
@@ -169,14 +167,10 @@ fn channel(s: Option<&str>) -> Result<Option<Channel>, Invalid> {
     request_body = CreateLink,
     responses(
         (status = 201, description = "The link.", body = LinkView),
-        (status = 400, response = MalformedBody),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
         (status = 404, description = "`not_found`: no such program.", body = ErrorBody),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
         (status = 422, description = "`invalid_body`: unknown fields or wrong types; `validation_failed`: the campaign is not one of this program, an unknown channel, or an empty or too long label.", body = ErrorBody),
-        (status = 500, response = InternalError),
+        KeyRefusals,
+        BodyRefusals,
     )
 )]
 async fn create(
@@ -221,15 +215,11 @@ async fn create(
     responses(
         (status = 200, description = "The member's existing link for this campaign and channel.", body = LinkView),
         (status = 201, description = "A new link.", body = LinkView),
-        (status = 400, response = MalformedBody),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
         (status = 404, description = "`not_found`: no such member.", body = ErrorBody),
         (status = 409, description = "`member_voided`: the member's card is voided.", body = ErrorBody),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
         (status = 422, description = "`invalid_body`: unknown fields or wrong types; `validation_failed`: the campaign is not one of the member's program, or an unknown channel.", body = ErrorBody),
-        (status = 500, response = InternalError),
+        KeyRefusals,
+        BodyRefusals,
     )
 )]
 async fn card_link(
@@ -280,11 +270,9 @@ async fn card_link(
     params(("id" = ProgramId, Path, description = "The program's id."), ListQuery),
     responses(
         (status = 200, description = "The links.", body = LinkList),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
         (status = 404, description = "`not_found`: no such program.", body = ErrorBody),
         (status = 422, description = "`invalid_query`: unknown parameters; `validation_failed`: a malformed member or campaign id, or a limit out of range.", body = ErrorBody),
-        (status = 500, response = InternalError),
+        KeyRefusals,
     )
 )]
 async fn list(
@@ -349,10 +337,8 @@ async fn load_link(state: &AppState, caller: &Caller, code: &str) -> Result<Link
     params(("code" = String, Path, description = "The link's code (the last part of its URL).")),
     responses(
         (status = 200, description = "The link.", body = LinkView),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
         (status = 404, description = "`not_found`: no such link, or the code does not parse.", body = ErrorBody),
-        (status = 500, response = InternalError),
+        KeyRefusals,
     )
 )]
 async fn get(
@@ -379,10 +365,8 @@ async fn get(
     params(("code" = String, Path, description = "The link's code (the last part of its URL).")),
     responses(
         (status = 204, description = "Revoked."),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
         (status = 404, description = "`not_found`: no such link, or the code does not parse.", body = ErrorBody),
-        (status = 500, response = InternalError),
+        KeyRefusals,
     )
 )]
 async fn revoke(

@@ -10,10 +10,7 @@ use crate::domain::ids::{LocationId, ProgramId};
 use crate::domain::scan::{Location, LocationInput};
 use crate::http::auth::Caller;
 use crate::http::error::{ApiError, ErrorBody};
-use crate::http::openapi::responses::{
-    Forbidden, InternalError, MalformedBody, PayloadTooLarge, Unauthorized, Unprocessable,
-    UnsupportedMediaType,
-};
+use crate::http::openapi::responses::{BodyRefusals, KeyRefusals, Unprocessable};
 use crate::http::routes::Routes;
 use crate::state::AppState;
 
@@ -77,15 +74,11 @@ struct LocationList {
     request_body = LocationInput,
     responses(
         (status = 201, description = "The location.", body = LocationView),
-        (status = 400, response = MalformedBody),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
         (status = 404, description = "`not_found`: no such program.", body = ErrorBody),
         (status = 409, description = "`location_name_taken`: the program has a location with that name.", body = ErrorBody),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
         (status = 422, response = Unprocessable),
-        (status = 500, response = InternalError),
+        KeyRefusals,
+        BodyRefusals,
     )
 )]
 async fn create(
@@ -116,10 +109,8 @@ async fn create(
     params(("id" = ProgramId, Path, description = "The program's id.")),
     responses(
         (status = 200, description = "The locations.", body = LocationList),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
         (status = 404, description = "`not_found`: no such program.", body = ErrorBody),
-        (status = 500, response = InternalError),
+        KeyRefusals,
     )
 )]
 async fn list(
@@ -151,9 +142,7 @@ async fn list(
     tag = "counter",
     responses(
         (status = 200, description = "The locations.", body = LocationList),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 500, response = InternalError),
+        KeyRefusals,
     )
 )]
 async fn list_all(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {

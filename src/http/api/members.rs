@@ -12,10 +12,7 @@ use crate::domain::member::{self, EnrollInput, Member, MemberPatchInput, MemberS
 use crate::domain::Invalid;
 use crate::http::auth::Caller;
 use crate::http::error::{store_error, ApiError, ErrorBody};
-use crate::http::openapi::responses::{
-    Forbidden, InternalError, MalformedBody, PayloadTooLarge, Unauthorized, Unprocessable,
-    UnsupportedMediaType,
-};
+use crate::http::openapi::responses::{BodyRefusals, KeyRefusals, Unprocessable};
 use crate::http::routes::Routes;
 use crate::http::{pass_response, Delivery};
 use crate::state::AppState;
@@ -63,15 +60,11 @@ struct MemberPage {
     request_body = EnrollInput,
     responses(
         (status = 201, description = "The member.", body = MemberView),
-        (status = 400, response = MalformedBody),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
         (status = 404, description = "`not_found`: no such program.", body = ErrorBody),
         (status = 409, description = "`external_id_taken`: another member of this program has that external id.", body = ErrorBody),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
         (status = 422, response = Unprocessable),
-        (status = 500, response = InternalError),
+        KeyRefusals,
+        BodyRefusals,
     )
 )]
 async fn enroll(
@@ -140,11 +133,9 @@ fn decode_cursor(s: &str) -> Result<(i64, String), Invalid> {
     ),
     responses(
         (status = 200, description = "A page of members.", body = MemberPage),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
         (status = 404, description = "`not_found`: no such program.", body = ErrorBody),
         (status = 422, description = "`invalid_query`: a parameter of the wrong type, or an unknown parameter; `validation_failed`: `limit` out of range, an unknown `status`, a bad `external_id`, or a `cursor` that is not from a previous page.", body = ErrorBody),
-        (status = 500, response = InternalError),
+        KeyRefusals,
     )
 )]
 async fn list(
@@ -194,10 +185,8 @@ async fn list(
     ),
     responses(
         (status = 200, description = "The member.", body = MemberView),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
         (status = 404, description = "`not_found`: no such member.", body = ErrorBody),
-        (status = 500, response = InternalError),
+        KeyRefusals,
     )
 )]
 async fn get(
@@ -228,15 +217,11 @@ async fn get(
     request_body = MemberPatchInput,
     responses(
         (status = 200, description = "The member.", body = MemberView),
-        (status = 400, response = MalformedBody),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
         (status = 404, description = "`not_found`: no such member.", body = ErrorBody),
         (status = 409, description = "`member_voided`: the card has been voided; `external_id_taken`: another member of this program has that external id.", body = ErrorBody),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
         (status = 422, response = Unprocessable),
-        (status = 500, response = InternalError),
+        KeyRefusals,
+        BodyRefusals,
     )
 )]
 async fn patch(
@@ -282,10 +267,8 @@ async fn patch(
     ),
     responses(
         (status = 200, description = "The voided member.", body = MemberView),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
         (status = 404, description = "`not_found`: no such member.", body = ErrorBody),
-        (status = 500, response = InternalError),
+        KeyRefusals,
     )
 )]
 async fn void(
@@ -314,11 +297,9 @@ async fn void(
     ),
     responses(
         (status = 200, description = "The member, with the card's new `pass_url`.", body = MemberView),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
         (status = 404, description = "`not_found`: no such member.", body = ErrorBody),
         (status = 409, description = "`member_voided`: a voided card cannot be re-issued.", body = ErrorBody),
-        (status = 500, response = InternalError),
+        KeyRefusals,
     )
 )]
 async fn reissue(
@@ -367,10 +348,8 @@ async fn change_card(
     responses(
         (status = 200, description = "The signed pass.", body = String, content_type = "application/vnd.apple.pkpass", headers(("Last-Modified" = String, description = "When the pass last changed (HTTP date, whole seconds)."), ("Content-Disposition" = String, description = "The file name, e.g. `Test Beans.pkpass`."), ("Cache-Control" = String, description = "`no-cache`."))),
         (status = 304, description = "The pass has not changed since `If-Modified-Since`; no body.", headers(("Last-Modified" = String, description = "When the pass last changed (HTTP date, whole seconds)."))),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
         (status = 404, description = "`not_found`: no such member.", body = ErrorBody),
-        (status = 500, response = InternalError),
+        KeyRefusals,
     )
 )]
 async fn pass(

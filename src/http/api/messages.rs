@@ -14,7 +14,7 @@ use crate::domain::ids::{CampaignId, MemberId};
 use crate::domain::Invalid;
 use crate::http::auth::Caller;
 use crate::http::error::{ApiError, ErrorBody};
-use crate::http::openapi::responses::{Forbidden, InternalError, Unauthorized};
+use crate::http::openapi::responses::KeyRefusals;
 use crate::http::routes::Routes;
 use crate::state::AppState;
 use crate::storage::{ConsentEvent, MessageRecord};
@@ -139,10 +139,8 @@ struct MessageListView {
     params(("id" = MemberId, Path, description = "The member's id.")),
     responses(
         (status = 200, description = "Member consent and its history.", body = ConsentView),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
         (status = 404, description = "`not_found`: no such member.", body = ErrorBody),
-        (status = 500, response = InternalError),
+        KeyRefusals,
     )
 )]
 async fn consent(
@@ -190,11 +188,9 @@ struct MessagesQuery {
     params(("id" = MemberId, Path, description = "The member's id."), MessagesQuery),
     responses(
         (status = 200, description = "Messages sent to a member.", body = MessageListView),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
         (status = 404, description = "`not_found`: no such member.", body = ErrorBody),
         (status = 422, description = "`invalid_query`: a parameter of the wrong type, or an unknown parameter; `validation_failed`: `limit` out of range.", body = ErrorBody),
-        (status = 500, response = InternalError),
+        KeyRefusals,
     )
 )]
 async fn messages(

@@ -18,9 +18,7 @@ use crate::domain::{text, Invalid};
 use crate::http::auth::Caller;
 use crate::http::error::{store_error, ApiError, ErrorBody};
 use crate::http::error_code::ErrorCode;
-use crate::http::openapi::responses::{
-    Forbidden, InternalError, PayloadTooLarge, Unauthorized, UnsupportedMediaType,
-};
+use crate::http::openapi::responses::{KeyRefusals, PayloadTooLarge, UnsupportedMediaType};
 use crate::http::routes::Routes;
 use crate::http::to_the_end;
 use crate::state::AppState;
@@ -137,14 +135,12 @@ fn product_types_schema() -> utoipa::openapi::Array {
         (status = 200, description = "A repeat of an earlier request with the same Idempotency-Key: the first result, `replayed: true`, header `Idempotent-Replayed: true`; nothing was applied.", body = PointsResult, headers(("Idempotent-Replayed" = String, description = "`true` when the answer repeats an earlier request with the same Idempotency-Key, `false` otherwise."))),
         (status = 201, description = "The change was applied.", body = PointsResult, headers(("Idempotent-Replayed" = String, description = "`true` when the answer repeats an earlier request with the same Idempotency-Key, `false` otherwise."))),
         (status = 400, description = "`idempotency_key_required`: no Idempotency-Key header; `malformed_json`: the body is not valid JSON; `bad_body`: the body could not be read.", body = ErrorBody),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
         (status = 404, description = "`not_found`: no such member.", body = ErrorBody),
         (status = 409, description = "`idempotency_key_reused`: the key was used for a different request; `member_voided`: the card has been voided; `insufficient_points`: the balance is negative and would stay below zero.", body = ErrorBody),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
         (status = 422, description = "`invalid_body`: wrong shape (e.g. an amount with 3 decimals or negative); `validation_failed`: a bad product type, reason or Idempotency-Key, or a purchase earning more than 1000000000 points.", body = ErrorBody),
-        (status = 500, response = InternalError),
+        KeyRefusals,
     )
 )]
 async fn earn(
@@ -220,14 +216,12 @@ struct AdjustBody {
         (status = 200, description = "A repeat of an earlier request with the same Idempotency-Key: the first result, `replayed: true`, header `Idempotent-Replayed: true`; nothing was applied.", body = PointsResult, headers(("Idempotent-Replayed" = String, description = "`true` when the answer repeats an earlier request with the same Idempotency-Key, `false` otherwise."))),
         (status = 201, description = "The change was applied.", body = PointsResult, headers(("Idempotent-Replayed" = String, description = "`true` when the answer repeats an earlier request with the same Idempotency-Key, `false` otherwise."))),
         (status = 400, description = "`idempotency_key_required`: no Idempotency-Key header; `malformed_json`: the body is not valid JSON; `bad_body`: the body could not be read.", body = ErrorBody),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
         (status = 404, description = "`not_found`: no such member.", body = ErrorBody),
         (status = 409, description = "`idempotency_key_reused`: the key was used for a different request; `member_voided`: the card has been voided; `insufficient_points`: the balance would go below zero.", body = ErrorBody),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
         (status = 422, description = "`invalid_body`: wrong shape; `validation_failed`: `points` zero or out of range, an empty `reason`, or a bad Idempotency-Key.", body = ErrorBody),
-        (status = 500, response = InternalError),
+        KeyRefusals,
     )
 )]
 async fn adjust(
@@ -334,11 +328,9 @@ struct LedgerQuery {
     ),
     responses(
         (status = 200, description = "A page of entries.", body = LedgerPage),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
         (status = 404, description = "`not_found`: no such member.", body = ErrorBody),
         (status = 422, description = "`invalid_query`: a parameter of the wrong type, or an unknown parameter; `validation_failed`: `limit` out of range.", body = ErrorBody),
-        (status = 500, response = InternalError),
+        KeyRefusals,
     )
 )]
 async fn ledger(

@@ -11,7 +11,7 @@ use crate::domain::ids::{ApiKeyId, LocationId, ProgramId};
 use crate::domain::Invalid;
 use crate::http::auth::Caller;
 use crate::http::error::{store_error, ApiError, ErrorBody};
-use crate::http::openapi::responses::{Forbidden, InternalError, Unauthorized};
+use crate::http::openapi::responses::KeyRefusals;
 use crate::http::routes::Routes;
 use crate::reports::{self, csv::to_csv, Period, Report, ReportQuery};
 use crate::state::AppState;
@@ -122,11 +122,9 @@ pub(super) async fn build(
     params(("id" = ProgramId, Path, description = "The program's id."), ReportParams),
     responses(
         (status = 200, description = "The report.", body = Report),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
         (status = 404, description = "`not_found`: no such program.", body = ErrorBody),
         (status = 422, description = "`invalid_query`: an unknown parameter, or one of the wrong type; `validation_failed`: a value that breaks a rule, named in `field`.", body = ErrorBody),
-        (status = 500, response = InternalError),
+        KeyRefusals,
     )
 )]
 async fn json_report(
@@ -153,11 +151,9 @@ async fn json_report(
     params(("id" = ProgramId, Path, description = "The program's id."), ReportParams),
     responses(
         (status = 200, description = "The report.", body = String, content_type = "text/csv", headers(("Content-Disposition" = String, description = "An attachment named after the period and the range, e.g. `passwright-report-week-2026-03-02-2026-03-15.csv`."))),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
         (status = 404, description = "`not_found`: no such program.", body = ErrorBody),
         (status = 422, description = "`invalid_query`: an unknown parameter, or one of the wrong type; `validation_failed`: a value that breaks a rule, named in `field`.", body = ErrorBody),
-        (status = 500, response = InternalError),
+        KeyRefusals,
     )
 )]
 async fn csv_report(

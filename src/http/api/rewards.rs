@@ -10,10 +10,7 @@ use crate::domain::ids::{ProgramId, RewardId};
 use crate::domain::reward::{Reward, RewardInput};
 use crate::http::auth::Caller;
 use crate::http::error::{store_error, ApiError, ErrorBody};
-use crate::http::openapi::responses::{
-    Forbidden, InternalError, MalformedBody, PayloadTooLarge, Unauthorized, Unprocessable,
-    UnsupportedMediaType,
-};
+use crate::http::openapi::responses::{BodyRefusals, KeyRefusals, Unprocessable};
 use crate::http::routes::Routes;
 use crate::state::AppState;
 
@@ -82,14 +79,10 @@ struct RewardList {
     request_body = RewardInput,
     responses(
         (status = 201, description = "The reward.", body = RewardView),
-        (status = 400, response = MalformedBody),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
         (status = 404, description = "`not_found`: no such program.", body = ErrorBody),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
         (status = 422, response = Unprocessable),
-        (status = 500, response = InternalError),
+        KeyRefusals,
+        BodyRefusals,
     )
 )]
 async fn create(
@@ -119,10 +112,8 @@ async fn create(
     params(("id" = ProgramId, Path, description = "The program's id.")),
     responses(
         (status = 200, description = "The rewards.", body = RewardList),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
         (status = 404, description = "`not_found`: no such program.", body = ErrorBody),
-        (status = 500, response = InternalError),
+        KeyRefusals,
     )
 )]
 async fn list(
@@ -156,14 +147,10 @@ async fn list(
     request_body = RewardInput,
     responses(
         (status = 200, description = "The updated reward.", body = RewardView),
-        (status = 400, response = MalformedBody),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
         (status = 404, description = "`not_found`: no such program, or no such reward in it.", body = ErrorBody),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
         (status = 422, response = Unprocessable),
-        (status = 500, response = InternalError),
+        KeyRefusals,
+        BodyRefusals,
     )
 )]
 async fn update(

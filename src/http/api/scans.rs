@@ -19,9 +19,7 @@ use crate::domain::Invalid;
 use crate::http::auth::Caller;
 use crate::http::error::{store_error, ApiError, ErrorBody};
 use crate::http::error_code::ErrorCode;
-use crate::http::openapi::responses::{
-    Forbidden, InternalError, PayloadTooLarge, Unauthorized, UnsupportedMediaType,
-};
+use crate::http::openapi::responses::{KeyRefusals, PayloadTooLarge, UnsupportedMediaType};
 use crate::http::routes::Routes;
 use crate::http::to_the_end;
 use crate::redemption::{Accepted, Action, Desk, ScanError, ScanReply, ScanRequest};
@@ -251,14 +249,12 @@ impl ScanBody {
         (status = 200, description = "A replay of an earlier request with this key.", body = ScanResult),
         (status = 201, description = "Accepted: the member, what they can redeem now, and what the action did.", body = ScanResult),
         (status = 400, description = "`malformed_body`, or `idempotency_key_required`.", body = ErrorBody),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
         (status = 404, description = "`not_found`: no such reward (recorded as a rejected scan, reason `unknown_reward`).", body = ScanRejected),
         (status = 409, description = "The action was refused on a good card (recorded as a rejected scan): `insufficient_points`, `reward_already_redeemed`, `reward_inactive`; or `idempotency_key_reused` (not recorded).", body = inline(ScanRefused)),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
         (status = 422, description = "`scan_rejected`: the card was refused (forged, malformed, unknown, voided, superseded, another program's), recorded as a rejected scan; or `validation_failed` / `invalid_body` for a bad request (nothing recorded).", body = inline(ScanRefused)),
-        (status = 500, response = InternalError),
+        KeyRefusals,
     )
 )]
 async fn scan(
@@ -400,11 +396,9 @@ struct ListQuery {
     params(ListQuery),
     responses(
         (status = 200, description = "The scans.", body = ScanList),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
         (status = 404, description = "`not_found`: no such program.", body = ErrorBody),
         (status = 422, description = "`invalid_query`: an unknown parameter, or one of the wrong type; `validation_failed`: a value that breaks a rule, named in `field`.", body = ErrorBody),
-        (status = 500, response = InternalError),
+        KeyRefusals,
     )
 )]
 async fn list(

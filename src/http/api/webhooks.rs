@@ -16,9 +16,7 @@ use crate::domain::{text, Invalid};
 use crate::http::auth::Caller;
 use crate::http::error::{store_error, ApiError, ErrorBody};
 use crate::http::error_code::ErrorCode;
-use crate::http::openapi::responses::{
-    Forbidden, InternalError, MalformedBody, PayloadTooLarge, Unauthorized, UnsupportedMediaType,
-};
+use crate::http::openapi::responses::{BodyRefusals, KeyRefusals};
 use crate::http::routes::Routes;
 use crate::state::AppState;
 
@@ -168,15 +166,11 @@ async fn load_endpoint(
     request_body = CreateWebhook,
     responses(
         (status = 201, description = "The endpoint, with its signing secret.", body = WithSecret),
-        (status = 400, response = MalformedBody),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
         (status = 404, description = "`not_found`: no such program.", body = ErrorBody),
         (status = 409, description = "`too_many_webhooks`: the program has 20 endpoints already.", body = ErrorBody),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
         (status = 422, description = "`invalid_body`: wrong shape (unknown fields, a missing `url`); `validation_failed`: a URL that is not absolute http(s), carries credentials or a fragment (`field` `url`), an unknown event type (`events[i]`), an empty `events` list, an empty or long description.", body = ErrorBody),
-        (status = 500, response = InternalError),
+        KeyRefusals,
+        BodyRefusals,
     )
 )]
 async fn create(
@@ -228,10 +222,8 @@ async fn create(
     params(("id" = ProgramId, Path, description = "The program's id.")),
     responses(
         (status = 200, description = "The endpoints.", body = WebhookList),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
         (status = 404, description = "`not_found`: no such program.", body = ErrorBody),
-        (status = 500, response = InternalError),
+        KeyRefusals,
     )
 )]
 async fn list(
@@ -260,10 +252,8 @@ async fn list(
     params(("id" = WebhookId, Path, description = "The webhook endpoint's id.")),
     responses(
         (status = 200, description = "The endpoint.", body = WebhookView),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
         (status = 404, description = "`not_found`: no such webhook endpoint, or its id does not parse.", body = ErrorBody),
-        (status = 500, response = InternalError),
+        KeyRefusals,
     )
 )]
 async fn get(
@@ -310,14 +300,10 @@ struct PatchWebhook {
     request_body = PatchWebhook,
     responses(
         (status = 200, description = "The endpoint as changed.", body = WebhookView),
-        (status = 400, response = MalformedBody),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
         (status = 404, description = "`not_found`: no such webhook endpoint, or its id does not parse.", body = ErrorBody),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
         (status = 422, description = "`invalid_body`: wrong shape; `validation_failed`: as for creating, with `field`.", body = ErrorBody),
-        (status = 500, response = InternalError),
+        KeyRefusals,
+        BodyRefusals,
     )
 )]
 async fn patch(
@@ -368,10 +354,8 @@ async fn patch(
     params(("id" = WebhookId, Path, description = "The webhook endpoint's id.")),
     responses(
         (status = 204, description = "Deleted."),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
         (status = 404, description = "`not_found`: no such webhook endpoint, or its id does not parse.", body = ErrorBody),
-        (status = 500, response = InternalError),
+        KeyRefusals,
     )
 )]
 async fn delete(
@@ -402,10 +386,8 @@ async fn delete(
     params(("id" = WebhookId, Path, description = "The webhook endpoint's id.")),
     responses(
         (status = 200, description = "The endpoint, with its new secret.", body = WithSecret),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
         (status = 404, description = "`not_found`: no such webhook endpoint, or its id does not parse.", body = ErrorBody),
-        (status = 500, response = InternalError),
+        KeyRefusals,
     )
 )]
 async fn rotate_secret(
@@ -448,11 +430,9 @@ struct DeliveriesQuery {
     params(("id" = WebhookId, Path, description = "The webhook endpoint's id."), DeliveriesQuery),
     responses(
         (status = 200, description = "The deliveries.", body = DeliveryList),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
         (status = 404, description = "`not_found`: no such webhook endpoint, or its id does not parse.", body = ErrorBody),
         (status = 422, description = "`invalid_query`: an unknown parameter or a `limit` that is not a number; `validation_failed`: `limit` out of range.", body = ErrorBody),
-        (status = 500, response = InternalError),
+        KeyRefusals,
     )
 )]
 async fn deliveries(

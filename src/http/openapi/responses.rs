@@ -196,3 +196,35 @@ response!(
     WalletInternalError,
     bare("Something failed on the server; the details are logged. No body.")
 );
+
+/// The refusals every operation that needs an API key may answer: 401, 403 and 500.
+pub struct KeyRefusals;
+
+impl utoipa::IntoResponses for KeyRefusals {
+    fn responses() -> std::collections::BTreeMap<String, RefOr<Response>> {
+        [
+            ("401", "Unauthorized"),
+            ("403", "Forbidden"),
+            ("500", "InternalError"),
+        ]
+        .into_iter()
+        .map(|(status, name)| (status.to_string(), Ref::from_response_name(name).into()))
+        .collect()
+    }
+}
+
+/// The refusals of a JSON request body before anything else is looked at: 400, 413 and 415.
+pub struct BodyRefusals;
+
+impl utoipa::IntoResponses for BodyRefusals {
+    fn responses() -> std::collections::BTreeMap<String, RefOr<Response>> {
+        [
+            ("400", "MalformedBody"),
+            ("413", "PayloadTooLarge"),
+            ("415", "UnsupportedMediaType"),
+        ]
+        .into_iter()
+        .map(|(status, name)| (status.to_string(), Ref::from_response_name(name).into()))
+        .collect()
+    }
+}
