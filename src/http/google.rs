@@ -27,9 +27,9 @@ pub fn routes() -> Routes {
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    routes()
-        .map_resources(|r| r.app_data(web::PayloadConfig::new(64 * 1024)))
-        .register(cfg);
+    let mut routes = routes();
+    routes.app_data(__path_callback, web::PayloadConfig::new(64 * 1024));
+    routes.register(cfg);
 }
 
 /// What Google posts, for the document: the handler reads bytes and

@@ -108,16 +108,6 @@ impl Routes {
         self.scope
     }
 
-    /// Changes every resource, e.g. to give them the area's `app_data`.
-    pub fn map_resources(mut self, f: impl Fn(Resource) -> Resource) -> Routes {
-        self.resources = self
-            .resources
-            .into_iter()
-            .map(|(path, resource)| (path, f(resource)))
-            .collect();
-        self
-    }
-
     /// The operations added so far, in the order they were added.
     pub fn registered(&self) -> &[Registered] {
         &self.registered
