@@ -263,6 +263,8 @@ async fn journey(engine: Engine, test: &str) {
         .envelope("GoogleWalletPasses", ISSUER, &deleted, FAR_FUTURE_MS);
     let tampered = envelope.replace("nonce-2", "nonce-3");
     assert_eq!(callback(tampered).await, 400);
+    // A body over the callbacks' 64 KiB is refused before it is read further.
+    assert_eq!(callback("x".repeat(65 * 1024)).await, 413);
     let other_issuer = g
         .keys
         .envelope("GooglePayPasses", "999", &deleted, FAR_FUTURE_MS);
