@@ -6,10 +6,10 @@ use serde_json::Value;
 use sqlx::{AnyConnection, FromRow};
 use time::OffsetDateTime;
 
-use super::fan_out::finish_held;
-use super::members::{MemberRow, MEMBER_COLUMNS};
-use super::messages::{add_messages, skip_reason, NewMessage};
-use super::outbox::enqueue;
+use super::distribution::messages::{add_messages, skip_reason, NewMessage};
+use super::loyalty::members::{MemberRow, MEMBER_COLUMNS};
+use super::operations::outbox::enqueue;
+use super::wallets::fan_out::finish_held;
 use super::{Store, StoreError};
 use crate::clock::{from_micros, to_micros};
 use crate::domain::campaign::{Audience, Automation, Campaign, CampaignStatus};

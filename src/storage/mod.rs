@@ -3,28 +3,19 @@
 //! sqlx's `Any` driver runs the same runtime queries on both engines: `$1` placeholders
 //! work on both, times are BIGINT microseconds and flags BIGINT 0/1, so every value has
 //! one representation. Where the engines really differ (locking, DDL) the code says so.
+//!
+//! `Store`'s methods are grouped by area, one folder each, whose module doc lists them:
+//! `loyalty` (programs, rewards, members, the ledger, expiry, imports), `wallets` (Apple
+//! registrations, Google objects, the change clock, fan-out, card events), `distribution`
+//! (links, attribution, messages, consent), `operations` (the outbox, webhooks, API keys,
+//! report figures), and the counter's `scans` and the `campaigns`. What they share stays
+//! here: the pool, the engine, errors, the group-commit `writer`, `batch`ed statements, `sql`.
 
-mod api_keys;
-mod apple;
-mod attribution;
 mod batch;
 mod campaigns;
-mod card_events;
-mod changes;
-mod consent;
-mod expiry;
-mod fan_out;
-mod google;
-mod imports;
-mod ledger;
-mod link_activity;
-mod links;
-mod members;
-mod messages;
-mod outbox;
-mod programs;
-mod reports;
-mod rewards;
+mod distribution;
+mod loyalty;
+mod operations;
 mod scans;
 #[cfg(test)]
 mod schema_tests;
@@ -34,7 +25,7 @@ mod sql;
 mod story_tests;
 #[doc(hidden)]
 pub mod test_postgres;
-mod webhooks;
+mod wallets;
 mod writer;
 
 use std::collections::HashMap;
@@ -52,22 +43,22 @@ use crate::clock::{OsRandom, SharedRandom};
 use crate::domain::ids::ProgramId;
 use crate::domain::program::Program;
 
-pub use apple::{Registration, UpdatedSerials};
-pub use attribution::{ChannelFunnel, Funnel};
 pub use campaigns::{Batch, Progress};
-pub use card_events::CardEventRecord;
-pub use consent::ConsentEvent;
-pub use fan_out::{FanOut, PushFollowUp, PushTargets, Ranges};
-pub use google::{GoogleObjectRecord, PushedState};
-pub use ledger::{LedgerPage, PointsOutcome};
-pub use link_activity::LinkEventRecord;
-pub use links::{LinkAction, LinkRecord, NewLink};
-pub use members::{CardAction, MemberKey, MemberPage, MemberQuery};
-pub use messages::{skip_reason, MessageOutcome, MessageRecord, NewMessage};
-pub use outbox::{ClaimedJob, Finish, JobRecord, OutboxStats};
-pub use reports::{Counts, ScanFilter};
+pub use distribution::attribution::{ChannelFunnel, Funnel};
+pub use distribution::consent::ConsentEvent;
+pub use distribution::link_activity::LinkEventRecord;
+pub use distribution::links::{LinkAction, LinkRecord, NewLink};
+pub use distribution::messages::{skip_reason, MessageOutcome, MessageRecord, NewMessage};
+pub use loyalty::ledger::{LedgerPage, PointsOutcome};
+pub use loyalty::members::{CardAction, MemberKey, MemberPage, MemberQuery};
+pub use operations::outbox::{ClaimedJob, Finish, JobRecord, OutboxStats};
+pub use operations::reports::{Counts, ScanFilter};
+pub use operations::webhooks::{DeliveryRecord, WebhookEvent};
 pub use scans::{CounterView, NewScan, ScanOutcome};
-pub use webhooks::{DeliveryRecord, WebhookEvent};
+pub use wallets::apple::{Registration, UpdatedSerials};
+pub use wallets::card_events::CardEventRecord;
+pub use wallets::fan_out::{FanOut, PushFollowUp, PushTargets, Ranges};
+pub use wallets::google::{GoogleObjectRecord, PushedState};
 pub use writer::WriteCounts;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -256,7 +247,7 @@ impl Store {
     /// A card change held back for the window is found by the workers' next poll; waking
     /// them for it on every change would have them look for due jobs as often as changes
     /// arrive, each look a write turn.
-    fn change_jobs_added(&self, card_changed: bool, endpoints: &webhooks::Endpoints) {
+    fn change_jobs_added(&self, card_changed: bool, endpoints: &operations::webhooks::Endpoints) {
         if !endpoints.is_empty() || (card_changed && self.change_delay.is_zero()) {
             self.jobs_added();
         }

@@ -6,9 +6,9 @@ use sqlx::{AnyConnection, FromRow, Row};
 use time::OffsetDateTime;
 
 use super::batch::{Batch, Step};
-use super::ledger::{Applied, LedgerRead, PointsWrite};
-use super::rewards::RewardsRead;
-use super::webhooks::{Endpoints, EndpointsRead};
+use super::loyalty::ledger::{Applied, LedgerRead, PointsWrite};
+use super::loyalty::rewards::RewardsRead;
+use super::operations::webhooks::{Endpoints, EndpointsRead};
 use super::{flag, is_unique_violation, Conflict, Store, StoreError};
 use crate::clock::{from_micros, to_micros};
 use crate::domain::api_key::ApiKey;

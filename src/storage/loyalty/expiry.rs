@@ -4,13 +4,13 @@
 
 use time::{Duration, OffsetDateTime};
 
-use super::messages::{add_message, skip_reason, NewMessage};
-use super::{Store, StoreError};
 use crate::clock::{from_micros, to_micros};
 use crate::domain::distribution::MessageChannel;
 use crate::domain::expiry::{Expiring, ExpiryPolicy, Movement};
 use crate::domain::ids::{MemberId, ProgramId};
 use crate::domain::member::Member;
+use crate::storage::distribution::messages::{add_message, skip_reason, NewMessage};
+use crate::storage::{Store, StoreError};
 
 impl Store {
     /// Active members of `program` who may have points expiring by `horizon`, or who show a

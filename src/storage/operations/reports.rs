@@ -4,8 +4,8 @@
 
 use sqlx::FromRow;
 
-use super::{Store, StoreError};
 use crate::domain::ids::{ApiKeyId, LocationId, ProgramId, RewardId};
+use crate::storage::{Store, StoreError};
 
 /// Which scans count: all, or those at one location and/or by one staff key.
 #[derive(Debug, Clone, Default)]

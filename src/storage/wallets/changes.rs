@@ -5,15 +5,15 @@
 use sqlx::AnyConnection;
 use time::OffsetDateTime;
 
-use super::outbox::enqueue;
-use super::{Engine, Store, StoreError};
 use crate::domain::apple_ids::SerialNumber;
 use crate::domain::ids::{MemberId, ProgramId};
 use crate::domain::job::Job;
+use crate::storage::operations::outbox::enqueue;
+use crate::storage::{Engine, Store, StoreError};
 
 impl Store {
     /// The value rows changed by the current transaction are stamped with.
-    pub(super) fn mark_sql(&self) -> &'static str {
+    pub(in crate::storage) fn mark_sql(&self) -> &'static str {
         match self.engine {
             Engine::Sqlite => "(SELECT value FROM change_clock WHERE id = 1)",
             // The transaction id; see migrations/postgres/0002 for why this is exact.
@@ -30,7 +30,7 @@ impl Store {
 
     /// SQLite: the statement that advances the change clock, once per transaction, before
     /// stamping. PostgreSQL needs none.
-    pub(super) fn tick_sql(&self) -> Option<&'static str> {
+    pub(in crate::storage) fn tick_sql(&self) -> Option<&'static str> {
         match self.engine {
             Engine::Sqlite => Some("UPDATE change_clock SET value = value + 1 WHERE id = 1"),
             Engine::Postgres => None,
@@ -48,7 +48,7 @@ impl Store {
     /// current time in seconds at `$now`. Last-Modified moves forward by at least a second per
     /// change, and past the program's, so the card's combined Last-Modified grows with every
     /// version.
-    pub(super) fn card_stamp_sql(&self, now: usize) -> String {
+    pub(in crate::storage) fn card_stamp_sql(&self, now: usize) -> String {
         format!(
             "pass_mark = {mark}, pass_modified = {max}(${now}, pass_modified + 1, \
              (SELECT p.pass_modified + 1 FROM programs p WHERE p.id = members.program_id))",
@@ -59,7 +59,7 @@ impl Store {
 
     /// One member's card changed: stamp it and enqueue the fan-out to its wallets, due after
     /// the coalescing window so a burst of changes becomes one push per device.
-    pub(super) async fn member_card_changed(
+    pub(in crate::storage) async fn member_card_changed(
         &self,
         conn: &mut AnyConnection,
         member: &MemberId,
@@ -86,7 +86,7 @@ impl Store {
     }
 
     /// Something every card of the program shows changed.
-    pub(super) async fn program_cards_changed(
+    pub(in crate::storage) async fn program_cards_changed(
         &self,
         conn: &mut AnyConnection,
         program: &ProgramId,

@@ -5,13 +5,13 @@
 use sqlx::{AnyConnection, FromRow};
 use time::OffsetDateTime;
 
-use super::members::{MemberRow, MEMBER_COLUMNS};
-use super::{Store, StoreError};
 use crate::clock::to_micros;
 use crate::domain::card_event::{CardChange, Wallet};
 use crate::domain::events;
 use crate::domain::ids::ProgramId;
 use crate::domain::member::Member;
+use crate::storage::loyalty::members::{MemberRow, MEMBER_COLUMNS};
+use crate::storage::{Store, StoreError};
 
 /// One recorded change, as stored.
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
@@ -24,7 +24,7 @@ pub struct CardEventRecord {
 }
 
 /// Which member a wallet change is about, as the caller knows them.
-pub(super) enum CardOf<'a> {
+pub(in crate::storage) enum CardOf<'a> {
     Serial(&'a str),
     Member(&'a str),
 }
@@ -32,7 +32,7 @@ pub(super) enum CardOf<'a> {
 impl Store {
     /// Records `change` of the member's card in `wallet` and emits its webhook event. Must
     /// follow a write in the same transaction (SQLite takes its write lock at the first write).
-    pub(super) async fn card_changed(
+    pub(in crate::storage) async fn card_changed(
         &self,
         conn: &mut AnyConnection,
         card: CardOf<'_>,
@@ -71,7 +71,7 @@ impl Store {
         .execute(&mut *conn)
         .await?;
         if change == CardChange::Installed {
-            super::links::attribute_install(conn, &member.id).await?;
+            crate::storage::distribution::links::attribute_install(conn, &member.id).await?;
         }
         let event = events::card_event(change.event(), &member, wallet.as_str());
         self.emit_event(conn, &member.program_id, event.kind, event.data, now)

@@ -5,9 +5,6 @@ use std::sync::Arc;
 use sqlx::{AnyConnection, FromRow};
 use time::OffsetDateTime;
 
-use super::consent::{record_consent, record_consents, NewConsent};
-use super::sql::placeholders;
-use super::{flag, is_unique_violation, Conflict, Store, StoreError};
 use crate::clock::{from_micros, from_seconds, to_micros};
 use crate::domain::apple_ids::{AuthToken, SerialNumber};
 use crate::domain::contact::{EmailAddress, PhoneNumber};
@@ -16,9 +13,12 @@ use crate::domain::expiry::Expiring;
 use crate::domain::ids::{MemberId, ProgramId};
 use crate::domain::member::{Consent, Member, MemberStatus};
 use crate::domain::program::Program;
+use crate::storage::distribution::consent::{record_consent, record_consents, NewConsent};
+use crate::storage::sql::placeholders;
+use crate::storage::{flag, is_unique_violation, Conflict, Store, StoreError};
 
 #[derive(FromRow)]
-pub(super) struct MemberRow {
+pub(in crate::storage) struct MemberRow {
     id: String,
     program_id: String,
     external_id: Option<String>,
@@ -42,7 +42,7 @@ pub(super) struct MemberRow {
     expiring_at: Option<i64>,
 }
 
-pub(super) const MEMBER_COLUMNS: &str = "id, program_id, external_id, name, email, phone, consent_email, \
+pub(in crate::storage) const MEMBER_COLUMNS: &str = "id, program_id, external_id, name, email, phone, consent_email, \
      consent_sms, status, balance, lifetime_points, tier, version, card_generation, serial, auth_token, \
      created_at, updated_at, pass_modified, expiring_points, expiring_at";
 
@@ -364,7 +364,7 @@ pub enum CardAction {
 
 /// Inserts `m` and records its initial consent (granted channels) with `source`, in the
 /// caller's transaction; 409-style `ExternalIdTaken` when the external id is in use.
-pub(super) async fn insert_member_in(
+pub(in crate::storage) async fn insert_member_in(
     conn: &mut AnyConnection,
     m: &Member,
     source: ConsentSource,
@@ -373,7 +373,7 @@ pub(super) async fn insert_member_in(
 }
 
 /// [`insert_member_in`] for many members (an import), fifty members per statement.
-pub(super) async fn insert_members_in(
+pub(in crate::storage) async fn insert_members_in(
     conn: &mut AnyConnection,
     members: &[Member],
     source: ConsentSource,

@@ -5,11 +5,6 @@
 use sqlx::{AnyConnection, FromRow, Row};
 use time::OffsetDateTime;
 
-use super::batch::{Arg, Batch, Results, Step};
-use super::members::{MemberRow, MEMBER_COLUMNS};
-use super::outbox::enqueue_in;
-use super::webhooks::{Endpoints, EndpointsRead};
-use super::{Conflict, Store, StoreError};
 use crate::clock::{from_micros, to_micros};
 use crate::domain::events;
 use crate::domain::ids::{MemberId, ProgramId};
@@ -17,6 +12,11 @@ use crate::domain::job::Job;
 use crate::domain::ledger::{EntryKind, LedgerEntry, PointsChange};
 use crate::domain::member::{Member, MemberStatus};
 use crate::domain::program::Tiers;
+use crate::storage::batch::{Arg, Batch, Results, Step};
+use crate::storage::loyalty::members::{MemberRow, MEMBER_COLUMNS};
+use crate::storage::operations::outbox::enqueue_in;
+use crate::storage::operations::webhooks::{Endpoints, EndpointsRead};
+use crate::storage::{Conflict, Store, StoreError};
 
 #[derive(FromRow)]
 struct EntryRow {
@@ -39,7 +39,7 @@ const ENTRY_COLUMNS: &str =
 
 /// A page of a member's ledger, newest first, read as a step of a [`Batch`]: one entry more
 /// than `limit`, which tells whether there is a next page.
-pub(super) struct LedgerRead {
+pub(in crate::storage) struct LedgerRead {
     step: Step,
     limit: usize,
 }
@@ -120,7 +120,7 @@ pub struct PointsOutcome {
 /// How a points change inside a transaction went.
 // A return value, moved once: boxing the large variant would buy nothing.
 #[allow(clippy::large_enum_variant)]
-pub(super) enum Applied {
+pub(in crate::storage) enum Applied {
     Done(PointsOutcome),
     /// The member is unknown, voided, in another program, or the balance is too low.
     Refused,
@@ -138,7 +138,7 @@ pub struct LedgerPage {
 /// A points change as steps of a [`Batch`], both halves in one place: [`PointsWrite::add`]
 /// puts its statements in, [`PointsWrite::outcome`] reads what they did and writes what
 /// follows from it.
-pub(super) struct PointsWrite<'a> {
+pub(in crate::storage) struct PointsWrite<'a> {
     member: Step,
     entry: Step,
     program_id: &'a ProgramId,
@@ -344,7 +344,7 @@ impl Store {
         }
     }
 
-    pub(super) async fn replay(
+    pub(in crate::storage) async fn replay(
         &self,
         program_id: &ProgramId,
         member_id: &MemberId,
@@ -374,7 +374,7 @@ impl Store {
         }))
     }
 
-    pub(super) async fn why_not_applied(
+    pub(in crate::storage) async fn why_not_applied(
         &self,
         program_id: &ProgramId,
         member_id: &MemberId,

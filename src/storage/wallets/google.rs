@@ -5,11 +5,11 @@
 use sqlx::FromRow;
 use time::OffsetDateTime;
 
-use super::card_events::CardOf;
-use super::{Store, StoreError};
 use crate::clock::to_micros;
 use crate::domain::card_event::{CardChange, Wallet};
 use crate::domain::ids::{MemberId, ProgramId};
+use crate::storage::wallets::card_events::CardOf;
+use crate::storage::{Store, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct GoogleObjectRecord {

@@ -7,15 +7,15 @@ use std::collections::{HashMap, HashSet};
 use sqlx::{AnyConnection, FromRow};
 use time::OffsetDateTime;
 
-use super::consent::unsubscribed_among;
-use super::outbox::{enqueue_many, finish_in, Finish};
-use super::sql::placeholders;
-use super::{Store, StoreError};
 use crate::clock::{from_micros, to_micros};
 use crate::domain::distribution::MessageChannel;
 use crate::domain::ids::{CampaignId, MemberId, ProgramId};
 use crate::domain::job::Job;
 use crate::domain::member::{Member, MemberStatus};
+use crate::storage::distribution::consent::unsubscribed_among;
+use crate::storage::operations::outbox::{enqueue_many, finish_in, Finish};
+use crate::storage::sql::placeholders;
+use crate::storage::{Store, StoreError};
 
 /// A message to add. `dedup` is unique across all messages: adding the same one twice
 /// stores and sends it once.
@@ -170,7 +170,7 @@ pub fn skip_reason(member: &Member, channel: MessageChannel) -> Option<&'static 
 /// skipped with `skip`'s reason (`unsubscribed` rather than `no_consent` when the member
 /// withdrew consent through an unsubscribe link). Returns the new message's id, `None` when
 /// it existed.
-pub(super) async fn add_message(
+pub(in crate::storage) async fn add_message(
     conn: &mut AnyConnection,
     msg: &NewMessage,
     skip: Option<&'static str>,
@@ -185,7 +185,7 @@ pub(super) async fn add_message(
 
 /// [`add_message`] for many messages at once (a campaign batch), in a few statements per
 /// hundred messages. The ids come back in the order of `msgs`.
-pub(super) async fn add_messages(
+pub(in crate::storage) async fn add_messages(
     conn: &mut AnyConnection,
     msgs: &[(NewMessage, Option<&'static str>)],
     now: OffsetDateTime,

@@ -7,11 +7,11 @@ use serde::Serialize;
 use sqlx::{AnyConnection, FromRow};
 use time::OffsetDateTime;
 
-use super::sql::placeholders;
-use super::{flag, Store, StoreError};
 use crate::clock::{from_micros, rfc3339, to_micros};
 use crate::domain::distribution::{ConsentSource, MessageChannel};
 use crate::domain::ids::{MemberId, ProgramId};
+use crate::storage::sql::placeholders;
+use crate::storage::{flag, Store, StoreError};
 
 /// One entry of a member's consent history.
 #[derive(Debug, Clone, Serialize)]
@@ -32,7 +32,7 @@ struct ConsentRow {
 }
 
 /// Appends one consent change to the member's history, in the caller's transaction.
-pub(super) async fn record_consent(
+pub(in crate::storage) async fn record_consent(
     conn: &mut AnyConnection,
     program: &ProgramId,
     member: &MemberId,
@@ -53,7 +53,7 @@ pub(super) async fn record_consent(
 }
 
 /// One consent change to append.
-pub(super) struct NewConsent<'a> {
+pub(in crate::storage) struct NewConsent<'a> {
     pub program: &'a ProgramId,
     pub member: &'a MemberId,
     pub channel: MessageChannel,
@@ -64,7 +64,7 @@ pub(super) struct NewConsent<'a> {
 
 /// Appends consent changes (an import's), a hundred per statement, in the caller's
 /// transaction.
-pub(super) async fn record_consents(
+pub(in crate::storage) async fn record_consents(
     conn: &mut AnyConnection,
     changes: &[NewConsent<'_>],
 ) -> Result<(), StoreError> {
@@ -93,7 +93,7 @@ pub(super) async fn record_consents(
 }
 
 /// See [`Store::unsubscribed`]; in the caller's transaction.
-pub(super) async fn unsubscribed(
+pub(in crate::storage) async fn unsubscribed(
     conn: &mut AnyConnection,
     member: &MemberId,
     channel: MessageChannel,
@@ -106,7 +106,7 @@ pub(super) async fn unsubscribed(
 /// Which of `members` last changed their `channel` consent through an unsubscribe link or
 /// a mail client's one-click unsubscribe; in the caller's transaction, a few statements for
 /// hundreds of members.
-pub(super) async fn unsubscribed_among(
+pub(in crate::storage) async fn unsubscribed_among(
     conn: &mut AnyConnection,
     channel: MessageChannel,
     members: &[&str],

@@ -6,9 +6,6 @@ use anyhow::Context;
 use sqlx::FromRow;
 use time::OffsetDateTime;
 
-use super::members::{MemberRow, MEMBER_COLUMNS};
-use super::webhooks::subscribers;
-use super::{Store, StoreError};
 use crate::clock::{from_micros, from_seconds, to_micros};
 use crate::domain::apple_ids::{PassTypeId, TeamId};
 use crate::domain::events;
@@ -17,6 +14,9 @@ use crate::domain::ids::ProgramId;
 use crate::domain::member::Member;
 use crate::domain::program::{Design, EarnRules, Program, Tiers};
 use crate::domain::webhook::EventType;
+use crate::storage::loyalty::members::{MemberRow, MEMBER_COLUMNS};
+use crate::storage::operations::webhooks::subscribers;
+use crate::storage::{Store, StoreError};
 
 #[derive(FromRow)]
 struct ProgramRow {

@@ -5,8 +5,8 @@
 
 use serde::Serialize;
 
-use super::{Store, StoreError};
 use crate::domain::ids::{CampaignId, MemberId, ProgramId};
+use crate::storage::{Store, StoreError};
 
 /// A campaign's funnel. `sent` counts messages handed to the outbox (skipped ones are not
 /// sent); `delivered` those the SMTP relay or SMS provider accepted; `clicked` visitors of its

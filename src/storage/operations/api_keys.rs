@@ -3,10 +3,10 @@
 use sqlx::FromRow;
 use time::OffsetDateTime;
 
-use super::{Store, StoreError};
 use crate::clock::{from_micros, to_micros};
 use crate::domain::api_key::{ApiKey, Role};
 use crate::domain::ids::{ApiKeyId, ProgramId};
+use crate::storage::{Store, StoreError};
 
 #[derive(FromRow)]
 struct KeyRow {

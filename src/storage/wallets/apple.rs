@@ -5,13 +5,13 @@
 use sqlx::FromRow;
 use time::OffsetDateTime;
 
-use super::card_events::CardOf;
-use super::{Engine, Store, StoreError};
 use crate::clock::to_micros;
 use crate::domain::apple_ids::{PassTypeId, SerialNumber};
 use crate::domain::card_event::{CardChange, Wallet};
 use crate::domain::device::{DeviceLibraryId, PushToken};
 use crate::domain::ids::ProgramId;
+use crate::storage::wallets::card_events::CardOf;
+use crate::storage::{Engine, Store, StoreError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Registration {

@@ -7,11 +7,11 @@ use std::collections::{HashMap, HashSet};
 use sqlx::{AnyConnection, FromRow};
 use time::OffsetDateTime;
 
-use super::sql::placeholders;
-use super::{is_unique_violation, Store, StoreError};
 use crate::clock::{from_micros, to_micros};
 use crate::domain::distribution::{Channel, LinkCode, LinkKind, Platform};
 use crate::domain::ids::{CampaignId, MemberId, ProgramId};
+use crate::storage::sql::placeholders;
+use crate::storage::{is_unique_violation, Store, StoreError};
 
 /// A link to create.
 #[derive(Debug, Clone)]
@@ -126,7 +126,7 @@ impl Store {
     }
 
     /// The link's code, created in the caller's transaction when needed (see `create_link`).
-    pub(super) async fn link_in(
+    pub(in crate::storage) async fn link_in(
         &self,
         conn: &mut AnyConnection,
         link: &NewLink,
@@ -182,7 +182,7 @@ impl Store {
     /// once, so this takes a few statements per hundred members; a member whose new code
     /// collided, or whose link another transaction made meanwhile, is then done alone. The
     /// codes come back in the order of `members`.
-    pub(super) async fn card_links_in(
+    pub(in crate::storage) async fn card_links_in(
         &self,
         conn: &mut AnyConnection,
         program: &ProgramId,
@@ -390,7 +390,7 @@ impl Store {
 
 /// Inside the transaction that records a card installed: attribute the member to the
 /// campaign of the last link they followed before, if none brought them yet.
-pub(super) async fn attribute_install(
+pub(in crate::storage) async fn attribute_install(
     conn: &mut AnyConnection,
     member: &MemberId,
 ) -> Result<(), StoreError> {
@@ -410,7 +410,7 @@ pub(super) async fn attribute_install(
 
 /// Appends what a visitor did with `link` (see `Store::record_link_event`), in the caller's
 /// transaction.
-pub(super) async fn insert_link_event(
+pub(in crate::storage) async fn insert_link_event(
     conn: &mut AnyConnection,
     link: &LinkRecord,
     action: LinkAction,

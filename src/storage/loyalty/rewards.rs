@@ -3,12 +3,12 @@
 use sqlx::FromRow;
 use time::OffsetDateTime;
 
-use super::batch::{Batch, Results, Step};
-use super::{flag, Store, StoreError};
 use crate::clock::{from_micros, to_micros};
 use crate::domain::ids::{ProgramId, RewardId};
 use crate::domain::points::Points;
 use crate::domain::reward::{Reward, RewardSpec};
+use crate::storage::batch::{Batch, Results, Step};
+use crate::storage::{flag, Store, StoreError};
 
 #[derive(FromRow)]
 struct RewardRow {
@@ -42,7 +42,7 @@ const REWARD_COLUMNS: &str = "id, program_id, name, cost, repeatable, active, cr
 
 /// A program's rewards, cheapest first, read as a step of a [`Batch`]: [`RewardsRead::add`]
 /// puts the statement in, [`RewardsRead::read`] takes its rows.
-pub(super) struct RewardsRead(Step);
+pub(in crate::storage) struct RewardsRead(Step);
 
 impl RewardsRead {
     pub fn add(batch: &mut Batch, program: &ProgramId) -> RewardsRead {

@@ -17,11 +17,11 @@
 use sqlx::{AnyConnection, FromRow};
 use time::OffsetDateTime;
 
-use super::batch::Batch;
-use super::sql::placeholders;
-use super::{is_unique_violation, Engine, Store, StoreError};
 use crate::clock::{from_micros, to_micros};
 use crate::domain::job::Job;
+use crate::storage::batch::Batch;
+use crate::storage::sql::placeholders;
+use crate::storage::{is_unique_violation, Engine, Store, StoreError};
 
 /// A job a worker holds the lease on.
 #[derive(Debug)]
@@ -74,7 +74,7 @@ pub struct OutboxStats {
 }
 
 /// [`Store::finish_jobs`] inside the caller's transaction.
-pub(super) async fn finish_in(
+pub(in crate::storage) async fn finish_in(
     tx: &mut AnyConnection,
     worker: &str,
     results: &[(i64, Finish)],
@@ -119,7 +119,7 @@ pub(super) async fn finish_in(
 
 /// Adds `job` inside the caller's transaction, due at `run_at`. Returns false when a pending
 /// job with the same key already covers it.
-pub(super) async fn enqueue(
+pub(in crate::storage) async fn enqueue(
     conn: &mut AnyConnection,
     job: &Job,
     run_at: OffsetDateTime,
@@ -130,7 +130,7 @@ pub(super) async fn enqueue(
 
 /// Adds `jobs` inside the caller's transaction, all due at `run_at`, a hundred per statement.
 /// Returns how many were added (a pending job with the same key covers the others).
-pub(super) async fn enqueue_many(
+pub(in crate::storage) async fn enqueue_many(
     conn: &mut AnyConnection,
     jobs: &[Job],
     run_at: OffsetDateTime,
@@ -151,7 +151,7 @@ pub(super) async fn enqueue_many(
 }
 
 /// The statement that adds `job`, due at `run_at`, to a [`Batch`].
-pub(super) fn enqueue_in(
+pub(in crate::storage) fn enqueue_in(
     batch: &mut Batch,
     job: &Job,
     run_at: OffsetDateTime,

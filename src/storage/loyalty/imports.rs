@@ -5,15 +5,15 @@ use std::collections::HashSet;
 
 use time::OffsetDateTime;
 
-use super::campaigns::add_campaign_members;
-use super::members::insert_members_in;
-use super::{Engine, Store, StoreError};
 use crate::clock::Random;
 use crate::domain::distribution::ConsentSource;
 use crate::domain::ids::{CampaignId, MemberId};
 use crate::domain::import::{ImportRow, RowError};
 use crate::domain::member::Member;
 use crate::domain::program::Program;
+use crate::storage::campaigns::add_campaign_members;
+use crate::storage::loyalty::members::insert_members_in;
+use crate::storage::{Engine, Store, StoreError};
 
 impl Store {
     /// Enrolls every row in `program`, all or nothing; with `campaign`, the new members are

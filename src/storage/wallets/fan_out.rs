@@ -12,10 +12,10 @@
 use sqlx::AnyConnection;
 use time::OffsetDateTime;
 
-use super::sql::placeholders;
-use super::{Engine, Store, StoreError};
 use crate::clock::to_micros;
 use crate::domain::job::Job;
+use crate::storage::sql::placeholders;
+use crate::storage::{Engine, Store, StoreError};
 
 const JOB_INSERT: &str =
     "INSERT INTO outbox_jobs (kind, dedup_key, payload, state, attempts, run_at, created_at)";
@@ -196,7 +196,7 @@ impl Store {
             writer.finish().await?;
             return Ok(FanOut::Finished);
         }
-        super::outbox::enqueue_many(&mut tx, &jobs, now, now).await?;
+        crate::storage::operations::outbox::enqueue_many(&mut tx, &jobs, now, now).await?;
         let upto = from;
         let payload = Job::ProgramChanged {
             program_id: program.to_string(),
@@ -377,7 +377,7 @@ impl Store {
             let class = Job::GoogleClass {
                 program_id: program.to_string(),
             };
-            super::outbox::enqueue(conn, &class, now, now).await?;
+            crate::storage::operations::outbox::enqueue(conn, &class, now, now).await?;
         }
         Ok(())
     }
@@ -433,7 +433,7 @@ async fn renew_held(
 }
 
 /// Marks the job done if `worker` still holds it.
-pub(super) async fn finish_held(
+pub(in crate::storage) async fn finish_held(
     conn: &mut AnyConnection,
     job_id: i64,
     worker: &str,

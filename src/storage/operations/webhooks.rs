@@ -7,12 +7,12 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, FromRow};
 use time::OffsetDateTime;
 
-use super::batch::{Batch, Results, Step};
-use super::{flag, Store, StoreError};
 use crate::clock::{from_micros, to_micros};
 use crate::domain::ids::{EventId, ProgramId, WebhookId};
 use crate::domain::job::Job;
 use crate::domain::webhook::{EventType, Subscription, WebhookEndpoint, WebhookSecret, WebhookUrl};
+use crate::storage::batch::{Batch, Results, Step};
+use crate::storage::{flag, Store, StoreError};
 
 #[derive(FromRow)]
 struct EndpointRow {
@@ -213,7 +213,7 @@ impl Store {
     }
 
     /// Emits `event` to those of `endpoints` that take it, if any.
-    pub(super) async fn emit_to(
+    pub(in crate::storage) async fn emit_to(
         &self,
         conn: &mut AnyConnection,
         program: &ProgramId,
@@ -234,7 +234,7 @@ impl Store {
     /// Writes one event for `subscribed` (from [`subscribers`]): the event row, and per
     /// endpoint an outbox job and a delivery record. For callers that emit many events of
     /// one type in one transaction and look the endpoints up once.
-    pub(super) async fn write_event(
+    pub(in crate::storage) async fn write_event(
         &self,
         conn: &mut AnyConnection,
         program: &ProgramId,
@@ -344,7 +344,7 @@ const ENDPOINTS_SQL: &str =
 
 /// The read of a program's endpoints as a step of a [`Batch`]: [`EndpointsRead::add`] puts the
 /// statement in, [`EndpointsRead::read`] takes its rows.
-pub(super) struct EndpointsRead(Step);
+pub(in crate::storage) struct EndpointsRead(Step);
 
 impl EndpointsRead {
     pub fn add(batch: &mut Batch, program: &ProgramId) -> EndpointsRead {
@@ -358,7 +358,7 @@ impl EndpointsRead {
 
 /// A program's active endpoints, as read in a transaction that may emit several events.
 #[derive(Default)]
-pub(super) struct Endpoints(Vec<(WebhookId, Subscription)>);
+pub(in crate::storage) struct Endpoints(Vec<(WebhookId, Subscription)>);
 
 impl Endpoints {
     pub fn is_empty(&self) -> bool {
@@ -390,7 +390,7 @@ impl Endpoints {
 }
 
 /// The program's active endpoints that take `event`, in the caller's transaction.
-pub(super) async fn subscribers(
+pub(in crate::storage) async fn subscribers(
     conn: &mut AnyConnection,
     program: &ProgramId,
     event: EventType,

@@ -4,13 +4,13 @@
 use sqlx::FromRow;
 use time::OffsetDateTime;
 
-use super::links::insert_link_event;
-use super::members::insert_member_in;
-use super::{LinkAction, LinkRecord, NewLink, Store, StoreError};
 use crate::clock::from_micros;
 use crate::domain::distribution::{ConsentSource, LinkCode, LinkKind, Platform};
 use crate::domain::ids::MemberId;
 use crate::domain::member::Member;
+use crate::storage::distribution::links::insert_link_event;
+use crate::storage::loyalty::members::insert_member_in;
+use crate::storage::{LinkAction, LinkRecord, NewLink, Store, StoreError};
 
 /// One thing a visitor did with a link.
 #[derive(Debug, Clone)]
