@@ -157,14 +157,15 @@ impl Schemas {
     pub fn errors(&self, pointer: &str, value: &Value) -> Vec<String> {
         let mut validators = self.validators.lock().unwrap();
         let validator = validators.entry(pointer.to_string()).or_insert_with(|| {
-            // The pointer is a URI fragment here: `{` and `}` of path templates are escaped.
+            // The pointer goes in a URI fragment: what a fragment may not hold (the `{` and `}`
+            // of path templates) is percent-encoded.
             let fragment: String = pointer
                 .bytes()
                 .map(|b| match b {
-                    b'{' | b'}' | b'%' | b' ' | b'"' | b'<' | b'>' | b'\\' | b'^' | b'`' | b'|' => {
-                        format!("%{b:02X}")
+                    b if b.is_ascii_alphanumeric() || b"-._~/!$&'()*+,;=:@".contains(&b) => {
+                        char::from(b).to_string()
                     }
-                    b => char::from(b).to_string(),
+                    b => format!("%{b:02X}"),
                 })
                 .collect();
             jsonschema::options()
@@ -195,7 +196,7 @@ impl Schemas {
 /// counts the properties its parts evaluated. The alternatives of a `oneOf` or `anyOf` each
 /// describe the whole value and are closed on their own, unless the schema beside them lists
 /// properties too, when they are parts like an `allOf`'s.
-pub fn closed(doc: &Value) -> Value {
+fn closed(doc: &Value) -> Value {
     fn close(doc: &Value, v: &mut Value, part: bool) {
         match v {
             Value::Object(map) => {
@@ -300,7 +301,7 @@ pub fn check_reply(doc: &Value, schemas: &Schemas, o: &Op<'_>, r: &Reply) {
         );
     }
     let at = follow(doc, format!("{}/responses/{status}", o.pointer()));
-    let response = &doc.pointer(&at).unwrap_or(&Value::Null);
+    let response = doc.pointer(&at).unwrap_or(&Value::Null);
     for header in response
         .get("headers")
         .and_then(Value::as_object)
