@@ -1,5 +1,5 @@
 //! Shared helpers of the landing-page tests (landing_*.rs, and attribution.rs,
-//! landing_browser.rs and openapi.rs): the phones' user agents, links and campaigns made
+//! landing_browser.rs and openapi_webhooks_links.rs): the phones' user agents, links and campaigns made
 //! through the API, pages fetched as a phone would, the wallet buttons and link events a page
 //! left, the enrollment form posted, and an app with Google Wallet configured.
 
