@@ -15,6 +15,8 @@ mod batch;
 mod campaigns;
 mod distribution;
 mod loyalty;
+#[cfg(test)]
+mod migration_tests;
 mod operations;
 mod scans;
 #[cfg(test)]
@@ -294,15 +296,27 @@ impl Store {
     }
 
     /// Applies the embedded migrations for this engine.
+    ///
+    /// SQLite's run with foreign keys off, on a connection of their own that is closed
+    /// after, never returned to the pool: rebuilding a table (SQLite's procedure for changing
+    /// a column's constraints, see `migrations/sqlite/0009_not_null_primary_keys.sql`) needs
+    /// them off, which takes effect only outside a transaction, and sqlx runs every SQLite
+    /// migration inside one (it ignores `-- no-transaction` on SQLite). So a SQLite migration
+    /// that deletes referenced rows does not cascade, and one that may break a reference
+    /// checks the foreign keys itself before it commits, as 0009 does.
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        let migrator = match self.engine {
-            Engine::Sqlite => &SQLITE_MIGRATIONS,
-            Engine::Postgres => &POSTGRES_MIGRATIONS,
+        let applied = match self.engine {
+            Engine::Sqlite => {
+                let mut conn = self.pool.acquire().await?.detach();
+                conn.execute("PRAGMA foreign_keys = OFF").await?;
+                let applied = SQLITE_MIGRATIONS.run(&mut conn).await;
+                // A failed migration rolls back when the connection closes.
+                let _ = conn.close().await;
+                applied
+            }
+            Engine::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await,
         };
-        migrator
-            .run(&self.pool)
-            .await
-            .context("database migration failed")?;
+        applied.context("database migration failed")?;
         Ok(())
     }
 

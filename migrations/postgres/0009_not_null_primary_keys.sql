@@ -1,0 +1,4 @@
+-- Nothing to change on PostgreSQL: a PRIMARY KEY column is NOT NULL here already. The SQLite
+-- migration of the same number rebuilds the tables whose `TEXT PRIMARY KEY` took NULL there
+-- (a quirk SQLite keeps for compatibility); this one keeps the two engines' migrations in
+-- step, the same numbers and names on both.
