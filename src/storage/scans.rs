@@ -2,14 +2,16 @@
 //! writes its ledger entry, the member, the card change and the scan in one transaction, so
 //! a scan record and its effect never disagree.
 
+mod locations;
+mod read;
+
 use sqlx::{AnyConnection, FromRow, Row};
 use time::OffsetDateTime;
 
 use super::batch::{Batch, Step};
-use super::loyalty::ledger::{Applied, LedgerRead, PointsWrite};
-use super::loyalty::rewards::RewardsRead;
+use super::loyalty::ledger::{Applied, PointsWrite};
 use super::operations::webhooks::{Endpoints, EndpointsRead};
-use super::{flag, is_unique_violation, Conflict, Store, StoreError};
+use super::{flag, Conflict, Store, StoreError};
 use crate::clock::{from_micros, to_micros};
 use crate::domain::api_key::ApiKey;
 use crate::domain::events::{self, ScanFacts};
@@ -17,9 +19,10 @@ use crate::domain::ids::{ApiKeyId, LocationId, MemberId, ProgramId, RewardId};
 use crate::domain::ledger::{LedgerEntry, PointsChange};
 use crate::domain::member::Member;
 use crate::domain::program::Tiers;
-use crate::domain::reward::Reward;
-use crate::domain::scan::{Location, RejectReason, Scan, ScanAction};
+use crate::domain::scan::{RejectReason, Scan, ScanAction};
 use crate::storage::{Conflict as StoreConflict, PointsOutcome};
+
+pub use read::CounterView;
 
 /// A scan to record.
 #[derive(Debug, Clone)]
@@ -111,88 +114,7 @@ impl TryFrom<ScanRow> for Scan {
     }
 }
 
-#[derive(FromRow)]
-struct LocationRow {
-    id: String,
-    program_id: String,
-    name: String,
-    address: Option<String>,
-    created_at: i64,
-}
-
-impl From<LocationRow> for Location {
-    fn from(r: LocationRow) -> Self {
-        Location {
-            id: LocationId::from_trusted(r.id),
-            program_id: ProgramId::from_trusted(r.program_id),
-            name: r.name,
-            address: r.address,
-            created_at: from_micros(r.created_at),
-        }
-    }
-}
-
 impl Store {
-    #[tracing::instrument(name = "store.insert_location", skip_all)]
-    pub async fn insert_location(&self, l: &Location) -> Result<(), StoreError> {
-        let done = sqlx::query(
-            "INSERT INTO locations (id, program_id, name, address, created_at) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(l.id.as_str())
-        .bind(l.program_id.as_str())
-        .bind(&l.name)
-        .bind(l.address.clone())
-        .bind(to_micros(l.created_at))
-        .execute(&self.pool)
-        .await;
-        match done {
-            Ok(_) => Ok(()),
-            Err(e) if is_unique_violation(&e) => {
-                Err(StoreError::Conflict(Conflict::LocationNameTaken))
-            }
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    /// Locations of every program, or of one.
-    pub async fn locations(&self, scope: Option<&ProgramId>) -> Result<Vec<Location>, StoreError> {
-        let rows: Vec<LocationRow> = sqlx::query_as(
-            "SELECT id, program_id, name, address, created_at FROM locations \
-             WHERE ($1 IS NULL OR program_id = $1) ORDER BY program_id, name",
-        )
-        .bind(scope.map(|p| p.as_str().to_string()))
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.into_iter().map(Location::from).collect())
-    }
-
-    /// The program a location belongs to, read once per location and then kept.
-    pub async fn location_program(&self, id: &LocationId) -> Result<ProgramId, StoreError> {
-        let known = self
-            .location_programs
-            .lock()
-            .ok()
-            .and_then(|m| m.get(id.as_str()).cloned());
-        if let Some(p) = known {
-            return Ok(p);
-        }
-        let program = self.location(id).await?.program_id;
-        if let Ok(mut m) = self.location_programs.lock() {
-            m.insert(id.as_str().to_string(), program.clone());
-        }
-        Ok(program)
-    }
-
-    pub async fn location(&self, id: &LocationId) -> Result<Location, StoreError> {
-        let row: LocationRow = sqlx::query_as(
-            "SELECT id, program_id, name, address, created_at FROM locations WHERE id = $1",
-        )
-        .bind(id.as_str())
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(row.into())
-    }
-
     /// Records a scan that changes nothing: a lookup, or a refusal.
     #[tracing::instrument(name = "store.record_scan", skip_all)]
     pub async fn record_scan(
@@ -374,72 +296,6 @@ impl Store {
         };
         Ok(Some(ScanOutcome::Replayed { scan, entry }))
     }
-
-    pub async fn scan(&self, id: i64) -> Result<Scan, StoreError> {
-        let row: ScanRow =
-            sqlx::query_as(&format!("SELECT {SCAN_COLUMNS} FROM scans WHERE id = $1"))
-                .bind(id)
-                .fetch_one(&self.pool)
-                .await?;
-        row.try_into()
-    }
-
-    /// Scans newest first, of one program or all, `limit` at a time, older than `before`.
-    pub async fn scans(
-        &self,
-        program: Option<&ProgramId>,
-        member: Option<&MemberId>,
-        before: Option<i64>,
-        limit: u32,
-    ) -> Result<Vec<Scan>, StoreError> {
-        let rows: Vec<ScanRow> = sqlx::query_as(&format!(
-            "SELECT {SCAN_COLUMNS} FROM scans WHERE ($1 IS NULL OR program_id = $1) \
-             AND ($2 IS NULL OR member_id = $2) AND id < $3 ORDER BY id DESC LIMIT $4"
-        ))
-        .bind(program.map(|p| p.as_str().to_string()))
-        .bind(member.map(|m| m.as_str().to_string()))
-        .bind(before.unwrap_or(i64::MAX))
-        .bind(i64::from(limit.clamp(1, 500)))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.into_iter().map(Scan::try_from).collect()
-    }
-
-    /// What the counter shows after a scan, read in one trip: the program's rewards, the
-    /// single-use ones the member has redeemed, and the member's latest `recent` entries.
-    pub async fn counter_view(
-        &self,
-        program: &ProgramId,
-        member: &MemberId,
-        recent: u32,
-    ) -> Result<CounterView, StoreError> {
-        let mut batch = Batch::new();
-        let rewards = RewardsRead::add(&mut batch, program);
-        let redeemed = batch.push(
-            "SELECT reward_id FROM scans WHERE member_id = $1 AND result = 'accepted' \
-             AND single_use = 1 AND reward_id IS NOT NULL",
-            vec![member.as_str().into()],
-        );
-        let entries = LedgerRead::add(&mut batch, member, None, recent);
-        let results = self.read(batch).await?;
-        Ok(CounterView {
-            rewards: rewards.read(&results)?,
-            redeemed: results
-                .rows(redeemed)
-                .iter()
-                .map(|r| Ok(RewardId::from_trusted(r.try_get::<String, _>(0)?)))
-                .collect::<Result<_, StoreError>>()?,
-            recent: entries.read(&results)?.entries,
-        })
-    }
-}
-
-/// See [`Store::counter_view`].
-#[derive(Debug)]
-pub struct CounterView {
-    pub rewards: Vec<Reward>,
-    pub redeemed: Vec<RewardId>,
-    pub recent: Vec<LedgerEntry>,
 }
 
 /// The scan as just written, without reading it back.

@@ -1,5 +1,8 @@
 //! Programs: create, list, read, rename, and replace the design, tiers and earn rules.
 
+mod expiry;
+mod tiers;
+
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
@@ -8,7 +11,6 @@ use super::views::ProgramView;
 use super::{load, MANAGE, READ};
 use crate::clock::whole_seconds;
 use crate::domain::apple_ids::{PassTypeId, TeamId};
-use crate::domain::expiry::ExpiryPolicy;
 use crate::domain::ids::ProgramId;
 use crate::domain::program::{Design, EarnRules, Program, Tier, Tiers};
 use crate::domain::{text, Invalid};
@@ -30,10 +32,10 @@ use crate::state::AppState;
     get,
     patch,
     put_design,
-    put_tiers,
+    tiers::put_tiers,
     put_earn_rules,
-    put_expiry,
-    delete_expiry
+    expiry::put_expiry,
+    expiry::delete_expiry
 ))]
 pub struct Document;
 
@@ -44,96 +46,15 @@ pub fn routes(routes: &mut Routes) {
         .add(__path_get, get)
         .add(__path_patch, patch)
         .add(__path_put_design, put_design)
-        .add(__path_put_tiers, put_tiers)
+        .add(tiers::__path_put_tiers, tiers::put_tiers)
         .add(__path_put_earn_rules, put_earn_rules)
-        .add(__path_put_expiry, put_expiry)
-        .add(__path_delete_expiry, delete_expiry);
+        .add(expiry::__path_put_expiry, expiry::put_expiry)
+        .add(expiry::__path_delete_expiry, expiry::delete_expiry);
 }
 
 #[derive(Serialize, ToSchema)]
 struct ProgramList {
     programs: Vec<ProgramView>,
-}
-
-/// Set points expiry
-///
-/// Points expire `months` after they were earned, oldest unspent first, as `expire` ledger
-/// entries made by a scheduled run (`outbox.expiry_interval_s`, or `passwright expire`).
-/// Reminders `reminder_days` before.
-///
-/// Roles: `admin`, `marketer`.
-#[utoipa::path(
-    put,
-    path = "/api/v1/programs/{id}/expiry",
-    operation_id = "setExpiry",
-    tag = "programs",
-    params(
-        ("id" = ProgramId, Path, description = "The program's id."),
-    ),
-    request_body = ExpiryPolicy,
-    responses(
-        (status = 200, description = "The program.", body = ProgramView),
-        (status = 400, response = MalformedBody),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, description = "`not_found`: no such program.", body = ErrorBody),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = Unprocessable),
-        (status = 500, response = InternalError),
-    )
-)]
-async fn put_expiry(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: web::Path<String>,
-    body: web::Json<ExpiryPolicy>,
-) -> Result<HttpResponse, ApiError> {
-    caller.require(MANAGE)?;
-    let program = load::program(&state, &caller, &id).await?;
-    let policy = body.into_inner().validated()?;
-    let saved = state
-        .store
-        .set_expiry(&program.id, Some(&policy), state.clock.now())
-        .await
-        .map_err(|e| store_error(e, "program"))?;
-    Ok(HttpResponse::Ok().json(ProgramView::new(&saved)))
-}
-
-/// Stop points expiring
-///
-/// Points stop expiring; entries already expired stay in the ledger.
-///
-/// Roles: `admin`, `marketer`.
-#[utoipa::path(
-    delete,
-    path = "/api/v1/programs/{id}/expiry",
-    operation_id = "clearExpiry",
-    tag = "programs",
-    params(
-        ("id" = ProgramId, Path, description = "The program's id."),
-    ),
-    responses(
-        (status = 200, description = "The program.", body = ProgramView),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, description = "`not_found`: no such program.", body = ErrorBody),
-        (status = 500, response = InternalError),
-    )
-)]
-async fn delete_expiry(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    caller.require(MANAGE)?;
-    let program = load::program(&state, &caller, &id).await?;
-    let saved = state
-        .store
-        .set_expiry(&program.id, None, state.clock.now())
-        .await
-        .map_err(|e| store_error(e, "program"))?;
-    Ok(HttpResponse::Ok().json(ProgramView::new(&saved)))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -447,77 +368,4 @@ async fn save(state: &AppState, program: &Program) -> Result<HttpResponse, ApiEr
         .await
         .map_err(|e| store_error(e, "program"))?;
     Ok(HttpResponse::Ok().json(ProgramView::new(&saved)))
-}
-
-/// Replace the tiers
-///
-/// Replaces all tiers (at most 10; `[]` removes them). In the same transaction every member
-/// moves to the tier their lifetime points now reach. Bumps `design_version`.
-///
-/// Roles: `admin`, `marketer`.
-#[utoipa::path(
-    put,
-    path = "/api/v1/programs/{id}/tiers",
-    operation_id = "replaceTiers",
-    tag = "programs",
-    params(
-        ("id" = ProgramId, Path, description = "The program's id."),
-    ),
-    request_body = inline(TiersInput),
-    responses(
-        (status = 200, description = "The updated program.", body = ProgramView),
-        (status = 400, response = MalformedBody),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, description = "`not_found`: no such program.", body = ErrorBody),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = Unprocessable),
-        (status = 500, response = InternalError),
-    )
-)]
-async fn put_tiers(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: web::Path<String>,
-    body: web::Json<TiersInput>,
-) -> Result<HttpResponse, ApiError> {
-    caller.require(MANAGE)?;
-    let program = load::program(&state, &caller, &id).await?;
-    let tiers = Tiers::validated(body.into_inner().0)?;
-    let saved = state
-        .store
-        .set_tiers(&program.id, &tiers, state.clock.now())
-        .await
-        .map_err(|e| store_error(e, "program"))?;
-    Ok(HttpResponse::Ok().json(ProgramView::new(&saved)))
-}
-
-/// All of a program's tiers, replacing the ones it had.
-#[derive(Deserialize)]
-struct TiersInput(Vec<Tier>);
-
-/// At most 10 tiers.
-impl utoipa::PartialSchema for TiersInput {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        utoipa::openapi::ArrayBuilder::new()
-            .items(utoipa::openapi::Ref::from_schema_name(Tier::name()))
-            .max_items(Some(10))
-            .into()
-    }
-}
-
-impl ToSchema for TiersInput {
-    fn schemas(
-        schemas: &mut Vec<(
-            String,
-            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
-        )>,
-    ) {
-        schemas.push((
-            Tier::name().into(),
-            <Tier as utoipa::PartialSchema>::schema(),
-        ));
-        <Tier as ToSchema>::schemas(schemas);
-    }
 }
