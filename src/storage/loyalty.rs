@@ -1,9 +1,11 @@
 //! Programs and their rewards, members, the points ledger, points expiry and member imports.
 //!
 //! The `Store` methods of this area, by file:
-//! - `programs`: `insert_program`, `set_expiry`, `programs_with_expiry`, `program_at`, `program`, `programs`, `update_program`, `set_tiers`, `put_image`, `delete_image`, `images`
+//! - `programs`: `insert_program`, `set_expiry`, `programs_with_expiry`, `program_at`, `program`,
+//!   `programs`, `update_program`, `set_tiers`, `put_image`, `delete_image`, `images`
 //! - `rewards`: `insert_reward`, `rewards`, `reward`, `update_reward`
-//! - `members`: `insert_member`, `member`, `member_and_program`, `members`, `update_member_profile`, `change_card`
+//! - `members`: `insert_member`, `member`, `member_and_program`, `members`,
+//!   `update_member_profile`, `change_card`
 //! - `ledger`: `apply_points`, `ledger`, `ledger_entry`, `ledger_sum`
 //! - `expiry`: `expiry_candidates`, `movements`, `set_expiring`
 //! - `imports`: `import_members`

@@ -7,12 +7,11 @@
 //! `Store`'s methods are grouped by area, one folder each, whose module doc lists them:
 //! `loyalty` (programs, rewards, members, the ledger, expiry, imports), `wallets` (Apple
 //! registrations, Google objects, the change clock, fan-out, card events), `distribution`
-//! (links, attribution, messages, consent), `operations` (the outbox, webhooks, API keys,
-//! report figures), and the counter's `scans` and the `campaigns`. What they share stays
+//! (links, attribution, campaigns, messages, consent), `operations` (the outbox, webhooks, API keys,
+//! report figures), and the counter's `scans` (with locations). What they share stays
 //! here: the pool, the engine, errors, the group-commit `writer`, `batch`ed statements, `sql`.
 
 mod batch;
-mod campaigns;
 mod distribution;
 mod loyalty;
 #[cfg(test)]
@@ -45,8 +44,8 @@ use crate::clock::{OsRandom, SharedRandom};
 use crate::domain::ids::ProgramId;
 use crate::domain::program::Program;
 
-pub use campaigns::{Batch, Progress};
 pub use distribution::attribution::{ChannelFunnel, Funnel};
+pub use distribution::campaigns::{Batch, Progress};
 pub use distribution::consent::ConsentEvent;
 pub use distribution::link_activity::LinkEventRecord;
 pub use distribution::links::{LinkAction, LinkRecord, NewLink};

@@ -1,8 +1,12 @@
-//! Running the service: the outbox table, webhook endpoints and deliveries, API keys and the report figures.
+//! Running the service: the outbox table, webhook endpoints and deliveries, API keys and the report
+//! figures.
 //!
 //! The `Store` methods of this area, by file:
-//! - `outbox`: `enqueue_job`, `claim_jobs`, `finish_jobs`, `reclaim_expired`, `outbox_stats`, `jobs_in_state`, `retry_failed_job`, `purge_done_jobs`
-//! - `webhooks`: `insert_webhook`, `webhooks`, `webhook`, `update_webhook`, `disable_webhook`, `delete_webhook`, `emit_event`, `webhook_event`, `webhook_deliveries`, `purge_webhook_events`
+//! - `outbox`: `enqueue_job`, `claim_jobs`, `finish_jobs`, `reclaim_expired`, `outbox_stats`,
+//!   `jobs_in_state`, `retry_failed_job`, `purge_done_jobs`
+//! - `webhooks`: `insert_webhook`, `webhooks`, `webhook`, `update_webhook`, `disable_webhook`,
+//!   `delete_webhook`, `emit_event`, `webhook_event`, `webhook_deliveries`,
+//!   `purge_webhook_events`
 //! - `api_keys`: `insert_api_key`, `api_key_by_hash`, `api_keys`, `revoke_api_key`, `api_key`
 //! - `reports`: `report_counts`, `reward_redemptions`
 

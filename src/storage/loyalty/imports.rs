@@ -11,7 +11,7 @@ use crate::domain::ids::{CampaignId, MemberId};
 use crate::domain::import::{ImportRow, RowError};
 use crate::domain::member::Member;
 use crate::domain::program::Program;
-use crate::storage::campaigns::add_campaign_members;
+use crate::storage::distribution::campaigns::add_campaign_members;
 use crate::storage::loyalty::members::insert_members_in;
 use crate::storage::{Engine, Store, StoreError};
 

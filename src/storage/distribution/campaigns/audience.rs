@@ -8,8 +8,8 @@ use crate::clock::to_micros;
 use crate::domain::campaign::{Audience, Campaign};
 use crate::domain::ids::{CampaignId, MemberId};
 use crate::domain::member::Member;
-use crate::storage::loyalty::members::{MemberRow, MEMBER_COLUMNS};
 use crate::storage::distribution::messages::skip_reason;
+use crate::storage::loyalty::members::{MemberRow, MEMBER_COLUMNS};
 use crate::storage::{Store, StoreError};
 
 /// Members of `$1` (program) matching the audience; `$2` campaign id, `$3` tier, `$4` cutoff,

@@ -8,9 +8,9 @@ use crate::clock::{from_micros, to_micros};
 use crate::domain::campaign::{Automation, Campaign, CampaignStatus};
 use crate::domain::ids::{CampaignId, MemberId};
 use crate::domain::job::Job;
-use crate::storage::wallets::fan_out::finish_held;
 use crate::storage::distribution::messages::{add_messages, skip_reason, NewMessage};
 use crate::storage::operations::outbox::enqueue;
+use crate::storage::wallets::fan_out::finish_held;
 use crate::storage::{Store, StoreError};
 
 /// One batch of a campaign run: how many messages it added, and whether the run is over.

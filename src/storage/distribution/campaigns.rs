@@ -8,13 +8,13 @@ mod sending;
 use serde_json::Value;
 use sqlx::FromRow;
 
-use super::{Store, StoreError};
 use crate::clock::{from_micros, to_micros};
 use crate::domain::campaign::{Automation, Campaign, CampaignStatus};
 use crate::domain::distribution::Channel;
 use crate::domain::ids::{CampaignId, ProgramId};
+use crate::storage::{Store, StoreError};
 
-pub(super) use audience::add_campaign_members;
+pub(in crate::storage) use audience::add_campaign_members;
 pub use sending::Batch;
 
 #[derive(FromRow)]
