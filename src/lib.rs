@@ -1,6 +1,7 @@
 //! passwright: loyalty cards for Apple Wallet and Google Wallet.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod accounts;
 pub mod cards;
 pub mod cli;
 pub mod clock;

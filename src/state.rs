@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use crate::accounts::Accounts;
 use crate::cards::google::GoogleCards;
 use crate::cards::Cards;
 use crate::clock::{SharedClock, SharedRandom};
@@ -17,6 +18,8 @@ pub struct AppState {
     pub store: Store,
     pub cards: Arc<Cards>,
     pub api_keys: Arc<KeyCache>,
+    /// Console users and their sessions.
+    pub accounts: Arc<Accounts>,
     pub clock: SharedClock,
     pub random: SharedRandom,
     /// Delivers what changes must be told (pushes, Google, webhooks, email, SMS).

@@ -6,97 +6,44 @@ use std::sync::OnceLock;
 
 use minijinja::{AutoEscape, Environment};
 
-/// Every template, by the name it is rendered under (its path below `templates/`).
-/// Add new templates here.
-const TEMPLATES: &[(&str, &str)] = &[
-    (
-        "pages/landing_base.html",
-        include_str!("../templates/pages/landing_base.html"),
-    ),
-    (
-        "pages/landing_enroll.html",
-        include_str!("../templates/pages/landing_enroll.html"),
-    ),
-    (
-        "pages/landing_card.html",
-        include_str!("../templates/pages/landing_card.html"),
-    ),
-    (
-        "pages/landing_error.html",
-        include_str!("../templates/pages/landing_error.html"),
-    ),
-    (
-        "email/base.html",
-        include_str!("../templates/email/base.html"),
-    ),
-    (
-        "email/points_expiring.subject.txt",
-        include_str!("../templates/email/points_expiring.subject.txt"),
-    ),
-    (
-        "email/points_expiring.txt",
-        include_str!("../templates/email/points_expiring.txt"),
-    ),
-    (
-        "email/points_expiring.html",
-        include_str!("../templates/email/points_expiring.html"),
-    ),
-    (
-        "sms/points_expiring.txt",
-        include_str!("../templates/sms/points_expiring.txt"),
-    ),
-    (
-        "email/card_invite.subject.txt",
-        include_str!("../templates/email/card_invite.subject.txt"),
-    ),
-    (
-        "email/card_invite.txt",
-        include_str!("../templates/email/card_invite.txt"),
-    ),
-    (
-        "email/card_invite.html",
-        include_str!("../templates/email/card_invite.html"),
-    ),
-    (
-        "sms/card_invite.txt",
-        include_str!("../templates/sms/card_invite.txt"),
-    ),
-    (
-        "email/welcome.subject.txt",
-        include_str!("../templates/email/welcome.subject.txt"),
-    ),
-    (
-        "email/welcome.txt",
-        include_str!("../templates/email/welcome.txt"),
-    ),
-    (
-        "email/welcome.html",
-        include_str!("../templates/email/welcome.html"),
-    ),
-    (
-        "sms/welcome.txt",
-        include_str!("../templates/sms/welcome.txt"),
-    ),
-    (
-        "email/we_miss_you.subject.txt",
-        include_str!("../templates/email/we_miss_you.subject.txt"),
-    ),
-    (
-        "email/we_miss_you.txt",
-        include_str!("../templates/email/we_miss_you.txt"),
-    ),
-    (
-        "email/we_miss_you.html",
-        include_str!("../templates/email/we_miss_you.html"),
-    ),
-    (
-        "sms/we_miss_you.txt",
-        include_str!("../templates/sms/we_miss_you.txt"),
-    ),
-    (
-        "pages/unsubscribe.html",
-        include_str!("../templates/pages/unsubscribe.html"),
-    ),
+/// Every template, by the name it is rendered under (its path below `templates/`), embedded
+/// at build time. Add new templates here.
+macro_rules! embedded {
+    ($($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("../templates/", $name)))),*]
+    };
+}
+
+const TEMPLATES: &[(&str, &str)] = embedded![
+    "pages/landing_base.html",
+    "pages/landing_enroll.html",
+    "pages/landing_card.html",
+    "pages/landing_error.html",
+    "email/base.html",
+    "email/points_expiring.subject.txt",
+    "email/points_expiring.txt",
+    "email/points_expiring.html",
+    "sms/points_expiring.txt",
+    "email/card_invite.subject.txt",
+    "email/card_invite.txt",
+    "email/card_invite.html",
+    "sms/card_invite.txt",
+    "email/welcome.subject.txt",
+    "email/welcome.txt",
+    "email/welcome.html",
+    "sms/welcome.txt",
+    "email/we_miss_you.subject.txt",
+    "email/we_miss_you.txt",
+    "email/we_miss_you.html",
+    "sms/we_miss_you.txt",
+    "pages/unsubscribe.html",
+    "email/console_base.html",
+    "email/console_invite.subject.txt",
+    "email/console_invite.txt",
+    "email/console_invite.html",
+    "email/console_reset.subject.txt",
+    "email/console_reset.txt",
+    "email/console_reset.html",
 ];
 
 /// The template set, built once.

@@ -27,8 +27,9 @@ pub struct Email {
     /// Stable per message, so a message sent twice (delivery is at least once) can be
     /// recognised by the receiving side: `<local@domain>`.
     pub message_id: String,
-    /// The one-click unsubscribe URL.
-    pub unsubscribe_url: String,
+    /// The one-click unsubscribe URL of a message to a member; `None` for the console's own
+    /// mail (an invitation, a password reset), which a person cannot unsubscribe from.
+    pub unsubscribe_url: Option<String>,
     /// Names the file in folder mode.
     pub file_stem: String,
 }
@@ -90,9 +91,12 @@ impl EmailSender {
             .from(self.from.clone())
             .to(to)
             .subject(email.subject.clone())
-            .message_id(Some(email.message_id.clone()))
-            .header(ListUnsubscribe(format!("<{}>", email.unsubscribe_url)))
-            .header(ListUnsubscribePost);
+            .message_id(Some(email.message_id.clone()));
+        if let Some(url) = &email.unsubscribe_url {
+            builder = builder
+                .header(ListUnsubscribe(format!("<{url}>")))
+                .header(ListUnsubscribePost);
+        }
         if let Some(r) = &self.reply_to {
             builder = builder.reply_to(r.clone());
         }
@@ -236,7 +240,7 @@ mod tests {
             text: "Hello Ada".into(),
             html: "<p>Hello Ada</p>".into(),
             message_id: "<m1.x@beans.example>".into(),
-            unsubscribe_url: "https://cards.example/u/tok".into(),
+            unsubscribe_url: Some("https://cards.example/u/tok".into()),
             file_stem: "1".into(),
         };
         let raw = String::from_utf8(sender.message(&email).unwrap().formatted()).unwrap();

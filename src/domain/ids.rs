@@ -104,6 +104,11 @@ macro_rules! typed_id {
 }
 
 typed_id!(
+    /// A person who signs in to the console.
+    UserId,
+    "usr_"
+);
+typed_id!(
     /// A loyalty program.
     ProgramId,
     "prg_"

@@ -53,6 +53,9 @@ pub enum Job {
         run: i64,
         after: String,
     },
+    /// Email a console user their one-time link (an invitation or a password reset). The
+    /// payload names the link; the link's secret part is derived again when it is sent.
+    ConsoleEmail { link_id: String },
 }
 
 impl Job {
@@ -84,7 +87,7 @@ impl Job {
     }
 
     /// Every kind name, in the order of the variants.
-    pub const KINDS: [&'static str; 10] = [
+    pub const KINDS: [&'static str; 11] = [
         "pass_changed",
         "program_changed",
         "apple_pushes",
@@ -95,6 +98,7 @@ impl Job {
         "email",
         "sms",
         "campaign_batch",
+        "console_email",
     ];
 
     /// The stored kind name.
@@ -110,6 +114,7 @@ impl Job {
             Job::Email { .. } => "email",
             Job::Sms { .. } => "sms",
             Job::CampaignBatch { .. } => "campaign_batch",
+            Job::ConsoleEmail { .. } => "console_email",
         }
     }
 
@@ -142,6 +147,7 @@ impl Job {
                 run,
                 after,
             } => format!("campaign:{campaign_id}:{run}:{after}"),
+            Job::ConsoleEmail { link_id } => format!("console-email:{link_id}"),
         }
     }
 
@@ -214,6 +220,7 @@ mod tests {
                 run: 1,
                 after: s(),
             },
+            Job::ConsoleEmail { link_id: s() },
         ];
         let kinds: Vec<&str> = every.iter().map(Job::kind).collect();
         assert_eq!(kinds, Job::KINDS);

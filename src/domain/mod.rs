@@ -24,6 +24,7 @@ pub mod reward;
 pub mod scan;
 pub mod sms;
 pub mod urls;
+pub mod user;
 pub mod webhook;
 
 /// A value that failed to parse, with the field it came from, for a 422 answer.

@@ -80,6 +80,7 @@ pub fn store_error(e: StoreError, what: &str) -> ApiError {
                 Conflict::InsufficientPoints { .. } => ErrorCode::InsufficientPoints,
                 Conflict::MemberVoided => ErrorCode::MemberVoided,
                 Conflict::LocationNameTaken => ErrorCode::LocationNameTaken,
+                Conflict::EmailTaken => ErrorCode::EmailTaken,
             };
             let message = match c {
                 Conflict::InsufficientPoints { balance } => {

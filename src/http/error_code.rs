@@ -28,6 +28,7 @@ pub enum ErrorCode {
     InsufficientPoints,
     MemberVoided,
     LocationNameTaken,
+    EmailTaken,
     RewardAlreadyRedeemed,
     RewardInactive,
     GoogleNotConfigured,
@@ -57,7 +58,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order of the enum (and of `docs/openapi.json`).
-    pub const ALL: [ErrorCode; 36] = [
+    pub const ALL: [ErrorCode; 37] = [
         ErrorCode::MalformedJson,
         ErrorCode::BadBody,
         ErrorCode::IdempotencyKeyRequired,
@@ -72,6 +73,7 @@ impl ErrorCode {
         ErrorCode::InsufficientPoints,
         ErrorCode::MemberVoided,
         ErrorCode::LocationNameTaken,
+        ErrorCode::EmailTaken,
         ErrorCode::RewardAlreadyRedeemed,
         ErrorCode::RewardInactive,
         ErrorCode::GoogleNotConfigured,
@@ -111,6 +113,7 @@ impl ErrorCode {
             ErrorCode::InsufficientPoints => "insufficient_points",
             ErrorCode::MemberVoided => "member_voided",
             ErrorCode::LocationNameTaken => "location_name_taken",
+            ErrorCode::EmailTaken => "email_taken",
             ErrorCode::RewardAlreadyRedeemed => "reward_already_redeemed",
             ErrorCode::RewardInactive => "reward_inactive",
             ErrorCode::GoogleNotConfigured => "google_not_configured",
@@ -153,6 +156,7 @@ impl ErrorCode {
             | C::InsufficientPoints
             | C::MemberVoided
             | C::LocationNameTaken
+            | C::EmailTaken
             | C::RewardAlreadyRedeemed
             | C::RewardInactive
             | C::GoogleNotConfigured

@@ -45,6 +45,11 @@ impl Housekeeping {
                 if let Err(e) = self.jobs.store.purge_device_logs(before).await {
                     tracing::error!(error = ?e, "deleting old device logs failed");
                 }
+                // The sign-in throttle's window is at most a day (`console.*`).
+                let day_ago = now - time::Duration::hours(24);
+                if let Err(e) = self.jobs.store.purge_console(day_ago, now).await {
+                    tracing::error!(error = ?e, "deleting old console sign-in records failed");
+                }
                 // Only the last day counts against Google's notification limit.
                 let day_ago = now - time::Duration::hours(48);
                 if let Err(e) = self.jobs.store.purge_google_notifications(day_ago).await {

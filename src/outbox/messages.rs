@@ -165,7 +165,7 @@ impl MessageHandler {
                         message.created_at.unix_timestamp(),
                         messaging.email.domain()
                     ),
-                    unsubscribe_url: unsubscribe,
+                    unsubscribe_url: Some(unsubscribe),
                     file_stem: stem,
                 };
                 (messaging.email.send(&email).await, None)

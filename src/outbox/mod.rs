@@ -4,13 +4,14 @@
 //! worker died is taken back when its lease runs out. Delivery is at least once.
 //!
 //! `worker` claims batches and hands each job to the handler of its family: `fan_out`
-//! (changed cards and programs), `apns`, `google`, `webhook`, `messages` (email and SMS) and
-//! `campaigns`. They share `jobs` (store, clock, lease and retry rules); `housekeeping` runs
+//! (changed cards and programs), `apns`, `google`, `webhook`, `messages` (email and SMS),
+//! `campaigns` and `console` (console users' invitation and reset links). They share `jobs` (store, clock, lease and retry rules); `housekeeping` runs
 //! beside the workers.
 
 mod apns;
 mod backoff;
 mod campaigns;
+mod console;
 mod counters;
 mod fan_out;
 mod google;

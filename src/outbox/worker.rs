@@ -11,6 +11,7 @@ use tracing::Instrument as _;
 
 use super::apns::{Apns, ApnsHandler};
 use super::campaigns::CampaignHandler;
+use super::console::ConsoleHandler;
 use super::counters::OutboxCounters;
 use super::fan_out::FanOutHandler;
 use super::google::{Google, GoogleHandler};
@@ -33,6 +34,7 @@ pub struct Outbox {
     webhooks: WebhookHandler,
     messages: MessageHandler,
     campaigns: CampaignHandler,
+    console: ConsoleHandler,
     fan_out: FanOutHandler,
     pub counters: Arc<OutboxCounters>,
     /// Names this instance's leases, so a job is only finished by the worker holding it.
@@ -71,6 +73,10 @@ impl Outbox {
                 messaging: None,
             },
             campaigns: CampaignHandler { jobs: jobs.clone() },
+            console: ConsoleHandler {
+                jobs: jobs.clone(),
+                accounts: None,
+            },
             fan_out: FanOutHandler { jobs: jobs.clone() },
             jobs,
             counters,
@@ -97,6 +103,13 @@ impl Outbox {
     /// Sends email and SMS messages through `messaging`.
     pub fn with_messaging(mut self, messaging: Arc<Messaging>) -> Outbox {
         self.messages.messaging = Some(messaging);
+        self
+    }
+
+    /// Mails console users their invitation and password-reset links (through the messaging
+    /// set with [`Outbox::with_messaging`]).
+    pub fn with_accounts(mut self, accounts: Arc<crate::accounts::Accounts>) -> Outbox {
+        self.console.accounts = Some(accounts);
         self
     }
 
@@ -315,6 +328,11 @@ impl Outbox {
                 .messages
                 .handle(claimed, *message_id, MessageChannel::Sms)
                 .await),
+            Job::ConsoleEmail { link_id } => Ok(Handled::Finish(
+                self.console
+                    .handle(claimed, link_id, self.messages.messaging.as_ref())
+                    .await,
+            )),
         };
         result.unwrap_or_else(|e| {
             Handled::Finish(self.jobs.retry_or_fail(claimed, &format!("{e:#}"), None))

@@ -2,6 +2,7 @@
 //! environment variables named `PASSWRIGHT__SECTION__KEY`. Unknown keys (all of them, with their
 //! full path) are an error, so a typo never silently falls back to a default.
 
+mod console;
 mod delivery;
 mod google;
 mod landing;
@@ -15,6 +16,7 @@ use anyhow::Context;
 use secrecy::SecretString;
 use serde::Deserialize;
 
+pub use console::ConsoleSettings;
 pub use delivery::{ApnsSettings, OutboxSettings, PassKitSettings};
 pub use google::GoogleSettings;
 pub use landing::LandingSettings;
@@ -41,6 +43,7 @@ pub struct Settings {
     pub landing: LandingSettings,
     pub email: EmailSettings,
     pub sms: SmsSettings,
+    pub console: ConsoleSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -139,6 +142,7 @@ impl Default for Settings {
             landing: LandingSettings::default(),
             email: EmailSettings::default(),
             sms: SmsSettings::default(),
+            console: ConsoleSettings::default(),
         }
     }
 }
@@ -263,6 +267,7 @@ impl Settings {
                 self.apns.timeout_ms
             );
         }
+        self.console.check()?;
         if self.landing.enroll_burst == 0 || self.landing.enroll_per_minute == 0 {
             anyhow::bail!("landing.enroll_burst and landing.enroll_per_minute must be at least 1");
         }

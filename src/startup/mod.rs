@@ -14,6 +14,8 @@ use tracing_actix_web::TracingLogger;
 
 use tokio::sync::watch;
 
+use crate::accounts::links::LinkKey;
+use crate::accounts::Accounts;
 use crate::cards::google::GoogleCards;
 use crate::cards::tokens::TokenKeys;
 use crate::cards::Cards;
@@ -99,6 +101,28 @@ async fn token_keys(
         .decode(encoded.trim())
         .context("secrets.token_key must be base64")?;
     TokenKeys::derive(&key).context("secrets.token_key")
+}
+
+/// The secret console links (invitations, password resets) are signed with, generated once
+/// and kept in the database so every instance shares it.
+async fn console_link_key(
+    store: &Store,
+    clock: &SharedClock,
+    random: &SharedRandom,
+) -> anyhow::Result<LinkKey> {
+    let hex_key = store
+        .service_secret(
+            "console_link_key",
+            || {
+                let mut key = [0u8; 32];
+                random.fill(&mut key);
+                hex::encode(key)
+            },
+            clock.now(),
+        )
+        .await?;
+    let key = hex::decode(hex_key.trim()).context("the stored console link key")?;
+    Ok(LinkKey::new(&key))
 }
 
 fn outbox_config(settings: &Settings) -> OutboxConfig {
@@ -196,6 +220,13 @@ impl Application {
         let webhooks = WebhookClient::new(webhook_timeout)?;
         let messaging =
             Arc::new(delivery::messaging(settings, &store, &clock, &random, &base_url).await?);
+        let accounts = Arc::new(Accounts {
+            store: store.clone(),
+            clock: clock.clone(),
+            random: random.clone(),
+            settings: settings.console.clone(),
+            links: console_link_key(&store, &clock, &random).await?,
+        });
         let mut outbox = Outbox::new(
             store.clone(),
             clock.clone(),
@@ -204,7 +235,8 @@ impl Application {
             outbox_config(settings),
         )
         .with_webhooks(webhooks)
-        .with_messaging(messaging.clone());
+        .with_messaging(messaging.clone())
+        .with_accounts(accounts.clone());
         if let Some(google) = &google {
             outbox = outbox.with_google(Google::On {
                 google: google.clone(),
@@ -219,6 +251,7 @@ impl Application {
             api_keys: Arc::new(KeyCache::new(time::Duration::milliseconds(
                 i64::try_from(settings.server.api_key_cache_ms).unwrap_or(i64::MAX),
             ))),
+            accounts,
             clock,
             random,
             outbox: outbox.clone(),

@@ -275,8 +275,17 @@ async fn not_null_primary_keys_keep_every_row_index_trigger_and_reference() {
     }
 
     store.migrate().await.unwrap();
-    assert_eq!(applied(pool).await, 9);
-    let after = snapshot(pool).await;
+    assert!(applied(pool).await >= 9);
+    let mut after = snapshot(pool).await;
+    // What later migrations add in tables of their own is not 0009's to keep.
+    let later: Vec<String> = after
+        .rows
+        .keys()
+        .filter(|t| !before.rows.contains_key(*t))
+        .cloned()
+        .collect();
+    after.rows.retain(|t, _| !later.contains(t));
+    after.schema.retain(|_, (table, _)| !later.contains(table));
 
     // Every row of every table, unchanged.
     assert_eq!(before.rows, after.rows);

@@ -52,8 +52,10 @@ pub use distribution::links::{LinkAction, LinkRecord, NewLink};
 pub use distribution::messages::{skip_reason, MessageOutcome, MessageRecord, NewMessage};
 pub use loyalty::ledger::{LedgerPage, PointsOutcome};
 pub use loyalty::members::{CardAction, MemberKey, MemberPage, MemberQuery};
+pub use operations::audit::{AuditEntry, AuditRecord};
 pub use operations::outbox::{ClaimedJob, Finish, JobRecord, OutboxStats};
 pub use operations::reports::{Counts, ScanFilter};
+pub use operations::users::{Failures, NewLink as NewUserLink, NewUser};
 pub use operations::webhooks::{DeliveryRecord, WebhookEvent};
 pub use scans::{CounterView, NewScan, ScanOutcome};
 pub use wallets::apple::{Registration, UpdatedSerials};
@@ -94,6 +96,8 @@ pub enum Conflict {
     MemberVoided,
     #[error("this program already has a location with that name")]
     LocationNameTaken,
+    #[error("a console user already has that email address")]
+    EmailTaken,
 }
 
 impl From<sqlx::Error> for StoreError {
