@@ -16,7 +16,9 @@ use time::{Duration, OffsetDateTime};
 use crate::clock::{SharedClock, SharedRandom};
 use crate::domain::api_key::Role;
 use crate::domain::ids::{ProgramId, UserId};
-use crate::domain::user::{csrf_token, user_email, NewPassword, Session, SessionToken, User};
+use crate::domain::user::{
+    csrf_token, link_id, user_email, LinkPurpose, NewPassword, Session, SessionToken, User,
+};
 use crate::domain::{text, Invalid};
 use crate::settings::ConsoleSettings;
 use crate::storage::{AuditEntry, NewUser, NewUserLink, Store, StoreError};
@@ -149,7 +151,7 @@ impl Accounts {
             program_id: None,
             subject: None,
             before: None,
-            after: Some(format!("{{\"address\":{}}}", serde_json::json!(address))),
+            after: Some(serde_json::json!({ "address": address }).to_string()),
         };
         self.store
             .insert_session(&signed_in.session, &audit)
@@ -267,11 +269,11 @@ impl Accounts {
             Some(p) => Some(passwords::hash(p, self.random.as_ref()).await?),
             None => None,
         };
-        let link_id = crate::domain::user::link_id(self.random.as_ref());
+        let link_id = link_id(self.random.as_ref());
         let expires_at = now + Duration::hours(i64::from(self.settings.invite_hours));
         let link = NewUserLink {
             id: &link_id,
-            purpose: crate::domain::user::LinkPurpose::Invite,
+            purpose: LinkPurpose::Invite,
             expires_at,
             created_by: actor_name,
             email: email_link,
@@ -314,10 +316,10 @@ impl Accounts {
             Err(e) => return Err(e),
         };
         let now = self.now();
-        let link_id = crate::domain::user::link_id(self.random.as_ref());
+        let link_id = link_id(self.random.as_ref());
         let link = NewUserLink {
             id: &link_id,
-            purpose: crate::domain::user::LinkPurpose::Reset,
+            purpose: LinkPurpose::Reset,
             expires_at: now + Duration::minutes(i64::from(self.settings.reset_minutes)),
             created_by: &user.name,
             email: true,

@@ -22,6 +22,7 @@ const MAC_CHARS: usize = 26;
 pub struct TokenKeys {
     card: Vec<u8>,
     link: Vec<u8>,
+    console: Vec<u8>,
 }
 
 impl fmt::Debug for TokenKeys {
@@ -54,7 +55,14 @@ impl TokenKeys {
         Ok(TokenKeys {
             card: mac(service_key, &[b"passwright card token v1"]),
             link: mac(service_key, &[b"passwright download link v1"]),
+            console: mac(service_key, &[b"passwright console link v1"]),
         })
+    }
+
+    /// The key console links (invitations, password resets) are signed with: derived from
+    /// the same service key under a label of its own (`accounts::links`).
+    pub fn console_link_key(&self) -> &[u8] {
+        &self.console
     }
 
     /// `PW1-<serial>-<generation>-<mac>`: short enough for a QR code at low density, only

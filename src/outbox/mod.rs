@@ -5,8 +5,8 @@
 //!
 //! `worker` claims batches and hands each job to the handler of its family: `fan_out`
 //! (changed cards and programs), `apns`, `google`, `webhook`, `messages` (email and SMS),
-//! `campaigns` and `console` (console users' invitation and reset links). They share `jobs` (store, clock, lease and retry rules); `housekeeping` runs
-//! beside the workers.
+//! `campaigns` and `console` (console users' invitation and reset links). They share `jobs`
+//! (store, clock, lease and retry rules); `housekeeping` runs beside the workers.
 
 mod apns;
 mod backoff;

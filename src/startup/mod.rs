@@ -103,28 +103,6 @@ async fn token_keys(
     TokenKeys::derive(&key).context("secrets.token_key")
 }
 
-/// The secret console links (invitations, password resets) are signed with, generated once
-/// and kept in the database so every instance shares it.
-async fn console_link_key(
-    store: &Store,
-    clock: &SharedClock,
-    random: &SharedRandom,
-) -> anyhow::Result<LinkKey> {
-    let hex_key = store
-        .service_secret(
-            "console_link_key",
-            || {
-                let mut key = [0u8; 32];
-                random.fill(&mut key);
-                hex::encode(key)
-            },
-            clock.now(),
-        )
-        .await?;
-    let key = hex::decode(hex_key.trim()).context("the stored console link key")?;
-    Ok(LinkKey::new(&key))
-}
-
 fn outbox_config(settings: &Settings) -> OutboxConfig {
     let ms = std::time::Duration::from_millis;
     let o = &settings.outbox;
@@ -179,6 +157,7 @@ impl Application {
         }
         identity::check_programs(&signer, &store.programs(None).await?)?;
         let keys = token_keys(settings, &store, &clock, &random).await?;
+        let console_links = LinkKey::new(keys.console_link_key());
 
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
             .with_context(|| {
@@ -225,7 +204,7 @@ impl Application {
             clock: clock.clone(),
             random: random.clone(),
             settings: settings.console.clone(),
-            links: console_link_key(&store, &clock, &random).await?,
+            links: console_links,
         });
         let mut outbox = Outbox::new(
             store.clone(),

@@ -211,18 +211,20 @@ impl Store {
 
     /// The user with this (lower-cased) address and their password hash, if they have one.
     pub async fn user_by_email(&self, email: &str) -> Result<(User, Option<String>), StoreError> {
-        let row: (String,) = sqlx::query_as("SELECT id FROM console_users WHERE email = $1")
-            .bind(email)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        let id = UserId::from_trusted(row.0);
-        let hash: Option<String> =
-            sqlx::query_scalar("SELECT password_hash FROM console_users WHERE id = $1")
-                .bind(id.as_str())
-                .fetch_one(&self.pool)
-                .await?;
-        Ok((self.user(&id).await?, hash))
+        #[derive(FromRow)]
+        struct WithHash {
+            #[sqlx(flatten)]
+            user: UserRow,
+            password_hash: Option<String>,
+        }
+        let row: WithHash = sqlx::query_as(&format!(
+            "SELECT {USER_COLUMNS}, u.password_hash FROM console_users u WHERE u.email = $1"
+        ))
+        .bind(email)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        Ok((row.user.try_into()?, row.password_hash))
     }
 
     /// Every user, or those of one program (and the unscoped ones, who see it too), by address.
