@@ -1,16 +1,25 @@
-// Shared by the staff scanner and the dashboard: calling the API with the signed-in key,
-// keeping that key for the browser tab only, and building DOM from data without ever
-// parsing data as HTML.
+// Shared by the staff scanner, the dashboard and the console's pages: calling the API with
+// the signed-in key (or, in the console, the session cookie and its CSRF token), keeping a key
+// for the browser tab only, and building DOM from data without ever parsing data as HTML.
 "use strict";
 
 const Passwright = (() => {
   class NetworkError extends Error {}
 
-  /** Calls the API. Resolves to {status, ok, body, response}; rejects with NetworkError
-   *  when no answer arrived (offline, connection reset), so callers can offer a retry. */
+  /** The console page's CSRF token (its `<meta name="csrf-token">`), if it has one. */
+  function csrfToken() {
+    const meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.content : null;
+  }
+
+  /** Calls the API with `key`, or without one with the console session's cookie (and its
+   *  CSRF token on changes). Resolves to {status, ok, body, response}; rejects with
+   *  NetworkError when no answer arrived (offline, connection reset), so callers can offer a
+   *  retry. */
   async function api(method, path, { key, body, idempotencyKey, accept } = {}) {
     const headers = { Accept: accept || "application/json" };
     if (key) headers.Authorization = "Bearer " + key;
+    else if (method !== "GET" && csrfToken()) headers["X-CSRF-Token"] = csrfToken();
     if (idempotencyKey) headers["Idempotency-Key"] = idempotencyKey;
     if (body !== undefined) headers["Content-Type"] = "application/json";
     let response;
@@ -19,7 +28,7 @@ const Passwright = (() => {
         method,
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
-        credentials: "omit",
+        credentials: key ? "omit" : "same-origin",
         cache: "no-store",
       });
     } catch (e) {

@@ -1,4 +1,4 @@
-//! Server-side templates: the HTML pages rendered per request (landing, unsubscribe) and the
+//! Server-side templates: the HTML pages rendered per request (landing, unsubscribe, the console) and the
 //! email and SMS messages. Every template is embedded in the binary at build time; `.html`
 //! templates escape what they insert, `.txt` templates do not.
 
@@ -44,6 +44,16 @@ const TEMPLATES: &[(&str, &str)] = embedded![
     "email/console_reset.subject.txt",
     "email/console_reset.txt",
     "email/console_reset.html",
+    "console/base.html",
+    "console/error.html",
+    "console/front.html",
+    "console/sign_in.html",
+    "console/forgot.html",
+    "console/set_password.html",
+    "console/home.html",
+    "console/users.html",
+    "console/audit.html",
+    "console/reports.html",
 ];
 
 /// The template set, built once.

@@ -248,6 +248,13 @@ impl Accounts {
             "" => email.split('@').next().unwrap_or_default().to_string(),
             n => text("name", n, 80)?,
         };
+        if form.role == Role::Admin && form.program.is_some() {
+            return Err(Invalid::new(
+                "program",
+                "An owner sees every program. To limit someone to one program, make them a marketer or staff.",
+            )
+            .into());
+        }
         if let Some(p) = &form.program {
             match self.store.program(p).await {
                 Ok(_) => {}
@@ -336,6 +343,86 @@ impl Accounts {
             .add_user_link(&user.id, &link, now - Duration::minutes(2), &audit, now)
             .await?;
         Ok(())
+    }
+}
+
+impl Accounts {
+    /// Mails `user` a new invitation link, if they have not set a password yet. False when
+    /// one was sent less than two minutes ago (nothing more is sent).
+    pub async fn resend_invitation(&self, user: &User, by: &User) -> Result<bool, StoreError> {
+        let now = self.now();
+        let link_id = link_id(self.random.as_ref());
+        let link = NewUserLink {
+            id: &link_id,
+            purpose: LinkPurpose::Invite,
+            expires_at: now + Duration::hours(i64::from(self.settings.invite_hours)),
+            created_by: &by.name,
+            email: true,
+        };
+        let audit = AuditEntry {
+            actor: &by.actor(),
+            action: "user.invitation_sent",
+            program_id: user.program_id.as_ref(),
+            subject: Some(&format!("user:{}", user.id)),
+            before: None,
+            after: None,
+        };
+        self.store
+            .add_user_link(&user.id, &link, now - Duration::minutes(2), &audit, now)
+            .await
+    }
+
+    /// A password-reset link for `user` that is handed over rather than mailed (the CLI, the
+    /// demo): its token, to put after the public URL with `links::path`.
+    pub async fn reset_link(&self, user: &User, actor: &str) -> Result<String, StoreError> {
+        let now = self.now();
+        let link_id = link_id(self.random.as_ref());
+        let link = NewUserLink {
+            id: &link_id,
+            purpose: LinkPurpose::Reset,
+            expires_at: now + Duration::minutes(i64::from(self.settings.reset_minutes)),
+            created_by: actor,
+            email: false,
+        };
+        let audit = AuditEntry {
+            actor,
+            action: "user.reset_link_made",
+            program_id: None,
+            subject: Some(&format!("user:{}", user.id)),
+            before: None,
+            after: None,
+        };
+        // Asked for by the operator in person: no waiting between links.
+        self.store
+            .add_user_link(&user.id, &link, now, &audit, now)
+            .await?;
+        Ok(self.links.token(&link_id, LinkPurpose::Reset))
+    }
+
+    /// Switches `user` off (every session of theirs ends) or on again.
+    pub async fn set_disabled(
+        &self,
+        user: &User,
+        disabled: bool,
+        by: &User,
+    ) -> Result<(), StoreError> {
+        let mut after = user.clone();
+        after.disabled_at = disabled.then(|| self.now());
+        let audit = AuditEntry {
+            actor: &by.actor(),
+            action: if disabled {
+                "user.disable"
+            } else {
+                "user.enable"
+            },
+            program_id: user.program_id.as_ref(),
+            subject: Some(&format!("user:{}", user.id)),
+            before: Some(user_json(user)),
+            after: Some(user_json(&after)),
+        };
+        self.store
+            .set_user_disabled(&user.id, disabled, &audit, self.now())
+            .await
     }
 }
 

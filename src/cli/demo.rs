@@ -1,25 +1,31 @@
 //! `passwright demo`: a working service on a fresh machine in one command. SQLite in the data
 //! directory, development certificates, a sample coffee-shop program with tiers, earn rules,
-//! rewards and members, and a new admin key printed once. Running it again reuses the data.
+//! rewards and members, a console owner, a staff key for the scanner and a sign-up link, and a
+//! new admin key printed once. Running it again reuses the data.
 
 use std::sync::Arc;
 
 use anyhow::Context;
 use serde_json::json;
 
+use crate::accounts::{links, UserForm};
 use crate::clock::{whole_seconds, OsRandom, SystemClock};
 use crate::domain::api_key::Role;
 use crate::domain::apple_ids::{PassTypeId, TeamId};
 use crate::domain::contact::EmailAddress;
+use crate::domain::distribution::{LinkCode, LinkKind};
+use crate::domain::ids::random_base32;
 use crate::domain::ids::ProgramId;
 use crate::domain::ledger::{EntryKind, IdempotencyKey, PointsChange};
 use crate::domain::member::{Consent, Member, NewMember};
 use crate::domain::points::{Amount, Points};
 use crate::domain::program::{Design, EarnRules, Program, Tier, Tiers};
 use crate::domain::reward::{Reward, RewardInput};
+use crate::domain::user::{LinkPurpose, NewPassword};
 use crate::settings::Settings;
 use crate::startup::Application;
 use crate::state::AppState;
+use crate::storage::{NewLink, StoreError};
 
 const DEMO_PROGRAM: &str = "Bean There Rewards";
 
@@ -40,6 +46,17 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         now,
     )
     .await?;
+    let (_, till) = crate::keys::create(
+        &state.store,
+        &OsRandom,
+        "demo till",
+        Role::Staff,
+        Some(program.id.clone()),
+        now,
+    )
+    .await?;
+    let sign_in = demo_owner(&state).await?;
+    let enroll = enrollment_link(&state, &program).await?;
     let members = state
         .store
         .members(
@@ -53,7 +70,24 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let base = state.cards.urls().base().to_string();
     println!();
     println!("passwright demo is running at {base}");
-    println!("  admin API key (shown once): {}", secret.expose());
+    println!("  console: {base}/console");
+    match sign_in {
+        DemoSignIn::Password(password) => {
+            println!("    sign in as {DEMO_OWNER} with the password {password}")
+        }
+        DemoSignIn::Link(path) => println!(
+            "    {DEMO_OWNER} was made on an earlier run; set a new password here (works once): {base}{path}"
+        ),
+    }
+    println!("  staff scanner: {base}/staff");
+    println!(
+        "    sign in with the staff key (shown once): {}",
+        till.expose()
+    );
+    println!(
+        "  sign-up page for customers: {}",
+        state.cards.urls().link(&enroll)
+    );
     println!("  program: {} ({})", program.name, program.id);
     for m in &members.members {
         println!(
@@ -64,6 +98,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             state.cards.download_url(m)
         );
     }
+    println!("  admin API key (shown once): {}", secret.expose());
     println!(
         "  try: curl -H 'Authorization: Bearer {}' {base}/api/v1/programs",
         secret.expose()
@@ -73,6 +108,71 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     println!();
     app.run_until_stopped().await?;
     Ok(())
+}
+
+/// The demo's console owner.
+const DEMO_OWNER: &str = "owner@example.com";
+
+/// How the demo owner signs in this time.
+enum DemoSignIn {
+    /// Made now with this password.
+    Password(String),
+    /// Made on an earlier run: a one-time link to set a new password.
+    Link(String),
+}
+
+async fn demo_owner(state: &AppState) -> anyhow::Result<DemoSignIn> {
+    let accounts = &state.accounts;
+    match state.store.user_by_email(DEMO_OWNER).await {
+        Ok((user, _)) => {
+            let token = accounts.reset_link(&user, "demo").await?;
+            Ok(DemoSignIn::Link(links::path(LinkPurpose::Reset, &token)))
+        }
+        Err(StoreError::NotFound) => {
+            let password = random_base32(state.random.as_ref(), 16);
+            let form = UserForm {
+                email: DEMO_OWNER,
+                name: "Demo Owner",
+                role: Role::Admin,
+                program: None,
+            };
+            accounts
+                .add_user(
+                    &form,
+                    Some(&NewPassword::parse(&password)?),
+                    false,
+                    "demo",
+                    "the demo",
+                )
+                .await?;
+            Ok(DemoSignIn::Password(password))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The program's sign-up link for customers: the demo's from an earlier run, or a new one.
+async fn enrollment_link(state: &AppState, program: &Program) -> anyhow::Result<LinkCode> {
+    let links = state.store.links(&program.id, None, None, 100).await?;
+    if let Some(link) = links
+        .into_iter()
+        .find(|l| l.kind == LinkKind::Enroll && l.revoked_at.is_none())
+    {
+        return Ok(link.code);
+    }
+    let link = NewLink {
+        program_id: program.id.clone(),
+        kind: LinkKind::Enroll,
+        member_id: None,
+        campaign_id: None,
+        channel: None,
+        label: Some("demo sign-up".into()),
+    };
+    Ok(state
+        .store
+        .create_link(&link, state.clock.now())
+        .await?
+        .code)
 }
 
 async fn existing(state: &AppState) -> anyhow::Result<Option<Program>> {

@@ -1,4 +1,4 @@
-//! The `passwright` command line: serve, migrate, demo, certs check, keys create/revoke,
+//! The `passwright` command line: serve, migrate, demo, certs check, keys create/revoke, users add/list,
 //! device logs and outbox jobs.
 
 mod certs;
@@ -6,6 +6,7 @@ mod demo;
 mod distribution;
 mod keys;
 mod ops;
+mod users;
 
 use std::path::PathBuf;
 
@@ -45,6 +46,11 @@ pub enum Command {
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
+    },
+    /// Manage the people who sign in to the console (the first owner above all).
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
     },
     /// Show what Wallet devices logged (newest first).
     DeviceLogs {
@@ -134,6 +140,31 @@ pub enum KeysCommand {
     Revoke { id: String },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Add a console user and print the one-time link that sets their password.
+    Add {
+        /// The address they sign in with.
+        email: String,
+        /// owner, marketer or staff
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// Limit them to one program (not for owners).
+        #[arg(long)]
+        program: Option<String>,
+        /// Also email them the link (needs email configured).
+        #[arg(long)]
+        email_link: bool,
+    },
+    /// Print a one-time link that sets a new password for a console user (an owner who
+    /// forgot theirs and gets no email).
+    ResetLink { email: String },
+    /// List the console users.
+    List,
+}
+
 /// Runs the command; the error, if any, is printed by `main` with its causes.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::Openapi = cli.command {
@@ -163,6 +194,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             command: CertsCommand::Check,
         } => certs::check(&settings).await?,
         Command::Keys { command } => keys::run(&settings, command).await?,
+        Command::Users { command } => users::run(&settings, command).await?,
         Command::DeviceLogs { limit } => ops::device_logs(&settings, limit).await?,
         Command::Jobs { command } => ops::jobs(&settings, command).await?,
         Command::Expire => ops::expire(&settings).await?,

@@ -19,6 +19,7 @@ pub enum ErrorCode {
     Unauthorized,
     ApiKeyRevoked,
     Forbidden,
+    CsrfTokenMismatch,
     // 404, 405: what is asked for.
     NotFound,
     MethodNotAllowed,
@@ -58,7 +59,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order of the enum (and of `docs/openapi.json`).
-    pub const ALL: [ErrorCode; 37] = [
+    pub const ALL: [ErrorCode; 38] = [
         ErrorCode::MalformedJson,
         ErrorCode::BadBody,
         ErrorCode::IdempotencyKeyRequired,
@@ -66,6 +67,7 @@ impl ErrorCode {
         ErrorCode::Unauthorized,
         ErrorCode::ApiKeyRevoked,
         ErrorCode::Forbidden,
+        ErrorCode::CsrfTokenMismatch,
         ErrorCode::NotFound,
         ErrorCode::MethodNotAllowed,
         ErrorCode::ExternalIdTaken,
@@ -106,6 +108,7 @@ impl ErrorCode {
             ErrorCode::Unauthorized => "unauthorized",
             ErrorCode::ApiKeyRevoked => "api_key_revoked",
             ErrorCode::Forbidden => "forbidden",
+            ErrorCode::CsrfTokenMismatch => "csrf_token_mismatch",
             ErrorCode::NotFound => "not_found",
             ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::ExternalIdTaken => "external_id_taken",
@@ -148,7 +151,7 @@ impl ErrorCode {
                 StatusCode::BAD_REQUEST
             }
             C::Unauthorized | C::ApiKeyRevoked => StatusCode::UNAUTHORIZED,
-            C::Forbidden => StatusCode::FORBIDDEN,
+            C::Forbidden | C::CsrfTokenMismatch => StatusCode::FORBIDDEN,
             C::NotFound => StatusCode::NOT_FOUND,
             C::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             C::ExternalIdTaken

@@ -1,9 +1,11 @@
-//! HTTP areas: the REST API, public pass downloads, landing pages, health checks and metrics. Each area registers its
+//! HTTP areas: the REST API, public pass downloads, landing pages, the console, health checks and metrics. Each area registers its
 //! own routes. The areas whose operations are documented in code are listed in [`routes`] and
 //! [`documents`]; [`document_text`] is the whole OpenAPI document (`docs/openapi.json`).
 
 pub mod api;
 pub mod auth;
+pub mod client;
+pub mod console;
 pub mod downloads;
 pub mod error;
 pub mod error_code;
@@ -42,6 +44,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &HttpLimits) {
     cfg.app_data(served());
     api::configure(cfg, limits);
     pages::configure(cfg);
+    console::configure(cfg);
     landing::configure(cfg, limits.landing.clone());
 }
 
@@ -57,6 +60,7 @@ pub fn routes() -> Vec<Routes> {
         health::routes(),
         metrics::routes(),
         pages::routes(),
+        console::routes(),
         landing::routes(),
     ]
 }
@@ -66,6 +70,7 @@ pub fn documents() -> Vec<utoipa::openapi::OpenApi> {
     let mut documents = api::documents();
     documents.extend(pages::documents());
     documents.push(landing::Document::openapi());
+    documents.push(console::Document::openapi());
     documents.extend([
         passkit::Document::openapi(),
         downloads::Document::openapi(),

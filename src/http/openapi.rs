@@ -89,7 +89,11 @@ const TAGS: &[(&str, &str)] = &[
     ),
     (
         "pages",
-        "The staff scanner and the marketer dashboard (HTML pages that call this API with the signed-in key).",
+        "The staff scanner (an HTML page that calls this API with the till's key), the unsubscribe page, and the pages' scripts and styles.",
+    ),
+    (
+        "console",
+        "The console people run their programs from: server-rendered HTML pages behind an email-and-password sign-in (the `consoleSession` cookie), whose forms carry the session's CSRF token; and the front page `/`.",
     ),
     (
         "links",
@@ -173,11 +177,20 @@ fn described(areas: Vec<OpenApi>) -> OpenApi {
             "Wallet's credential for one pass, used only under `/wallet/v1`: `Authorization: ApplePass <authenticationToken>`, the token in that pass's `pass.json`. Those operations list `security: []` because they take no API key; their descriptions say where this header is needed.",
         ))),
     );
-    doc.security = Some(vec![utoipa::openapi::security::SecurityRequirement::new::<
-        &str,
-        [&str; 0],
-        &str,
-    >("bearerAuth", [])]);
+    components.add_security_scheme(
+        "consoleSession",
+        SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+            crate::http::auth::SESSION_COOKIE,
+            "A console user's session, as the console's pages call the API: the cookie `/console/sign-in` sets. Requests that change something must also send the session's CSRF token as `X-CSRF-Token` (else 403 `csrf_token_mismatch`). The user's role and program scope apply as a key's would.",
+        ))),
+    );
+    let requirement = |name: &str| {
+        utoipa::openapi::security::SecurityRequirement::new::<&str, [&str; 0], &str>(name, [])
+    };
+    doc.security = Some(vec![
+        requirement("bearerAuth"),
+        requirement("consoleSession"),
+    ]);
     doc
 }
 

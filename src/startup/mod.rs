@@ -124,6 +124,22 @@ fn outbox_config(settings: &Settings) -> OutboxConfig {
     }
 }
 
+/// The console accounts of the configured database, for the CLI (`passwright users`): the
+/// same store and link key the running service uses, so the links it prints open there.
+pub async fn console_accounts(settings: &Settings) -> anyhow::Result<Accounts> {
+    let clock: SharedClock = Arc::new(SystemClock);
+    let random: SharedRandom = Arc::new(OsRandom);
+    let store = open_store(settings).await?.with_random(random.clone());
+    let keys = token_keys(settings, &store, &clock, &random).await?;
+    Ok(Accounts {
+        store,
+        clock,
+        random,
+        settings: settings.console.clone(),
+        links: LinkKey::new(keys.console_link_key()),
+    })
+}
+
 impl Application {
     pub async fn build(settings: &Settings) -> anyhow::Result<Application> {
         Self::build_with(settings, Arc::new(SystemClock), Arc::new(OsRandom)).await

@@ -1,4 +1,4 @@
-//! The marketer's dashboard in headless Chromium: the report's figures, a CSV download, the
+//! The console's reports in headless Chromium, signed in as a marketer of one program: the report's figures, a CSV download, the
 //! charts inlined as SVG from the server, the campaigns' funnels, and the filters reaching the
 //! report.
 
@@ -9,7 +9,9 @@ use serde_json::{json, Value};
 use crate::both_engines;
 use crate::browser::{counter, location, staff_key, test_name};
 use crate::chromium::{Browser, Launch};
+use crate::console::{add_user, PASSWORD};
 use crate::helpers::*;
+use passwright::domain::api_key::Role;
 
 /// Scans through the API as the tills would make them; returns the idempotency keys used.
 async fn scan(app: &TestApp, key: &str, idem: &str, body: Value) -> Value {
@@ -52,7 +54,7 @@ both_engines!(
         let body = json!({"code": c.code, "action": "redeem", "reward_id": c.cake,
                           "location_id": c.location});
         scan(&app, &c.staff, "cake-0", body).await;
-        let marketer = app.create_key("marketer", Some(&c.program)).await;
+        add_user(&app, "mo@beans.example", Role::Marketer, Some(&c.program)).await;
         let (_, quiet) = staff_key(&app, &c.program, "Till 2 – idle").await;
         // A campaign to the three members (who gave no address: their messages are skipped);
         // the dashboard shows the funnel the API reports.
@@ -88,10 +90,14 @@ both_engines!(
             return;
         };
         b.desktop().await;
+        // The old address leads to the console's reports, through the sign-in.
         b.goto(&app.url("/admin")).await;
-        b.fill("#key", &marketer).await;
+        b.wait("#sign-in-form").await;
+        b.fill("#email", "mo@beans.example").await;
+        b.fill("#password", PASSWORD).await;
         b.click("#sign-in-form button[type=submit]").await;
         b.wait("#program[data-loaded='1']").await;
+        assert_eq!(b.eval("location.pathname").await, json!("/console/reports"));
         b.wait("#location[data-loaded]").await;
         let locations = b
             .eval(
@@ -120,7 +126,7 @@ both_engines!(
         assert_eq!(b.text(&figure("points_redeemed")).await, "160");
         assert_eq!(b.text(&figure("points_redemption_rate")).await, "53.3%");
 
-        // The CSV, fetched with the key and saved by the browser.
+        // The CSV, fetched with the session and saved by the browser.
         b.click("#csv").await;
         b.wait_text("#status", "CSV downloaded").await;
         let csv = wait_for_download(downloads.path()).await;

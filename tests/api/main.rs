@@ -32,6 +32,8 @@ mod browser_scanner_camera;
 mod browser_scanner_typed_codes;
 mod campaigns;
 mod certs;
+mod console;
+mod console_people;
 mod crash;
 mod device;
 mod expiry;

@@ -281,6 +281,8 @@ impl Ids {
                 ("serial", _) => "aaaaaaaaaaaaaaaaaaaa",
                 // No such link (landing/ and api/links.rs).
                 ("code", _) => "aaaaaaaa",
+                // No such console user.
+                ("id", _) if template.starts_with("/console/users/") => "usr_aaaaaaaaaaaaaaaa",
                 _ => panic!("no test value for {{{name}}} in {template}; add one to Ids"),
             };
             path = path.replace(&format!("{{{name}}}"), value);

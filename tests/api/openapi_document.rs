@@ -84,7 +84,16 @@ fn document_is_well_formed_and_lists_every_route() {
         (&scheme["type"], &scheme["scheme"]),
         (&json!("http"), &json!("bearer"))
     );
-    assert_eq!(doc["security"], json!([{"bearerAuth": []}]));
+    // A key, or the console's session cookie.
+    assert_eq!(
+        doc["security"],
+        json!([{"bearerAuth": []}, {"consoleSession": []}])
+    );
+    let cookie = &doc["components"]["securitySchemes"]["consoleSession"];
+    assert_eq!(
+        (&cookie["type"], &cookie["in"], &cookie["name"]),
+        (&json!("apiKey"), &json!("cookie"), &json!("pw_console"))
+    );
     for name in SCHEMAS {
         assert!(
             doc["components"]["schemas"][name].is_object(),
@@ -157,6 +166,13 @@ fn document_is_well_formed_and_lists_every_route() {
                     .is_some_and(|d| d.contains("Roles: ")),
                 "{name} must say which roles may call it"
             );
+        } else if o.op["security"] == json!([{"consoleSession": []}]) {
+            // Console pages for the signed-in: without a session, to the sign-in page.
+            assert!(o.path.starts_with("/console"), "{name}");
+            assert!(
+                o.op["responses"].get("303").is_some(),
+                "{name} must document the way to the sign-in page"
+            );
         } else {
             assert_eq!(o.op["security"], json!([]), "{name} needs no key");
         }
@@ -206,9 +222,8 @@ async fn every_documented_route_exists_and_answers_a_documented_status() {
     for o in operations(&doc) {
         let name = o.name();
         let method = Method::from_bytes(o.method.as_bytes()).unwrap();
-        let mut req = app
-            .client
-            .request(method.clone(), app.url(&ids.path(o.path)));
+        // Redirects are answers too (the console's sign-in, the old dashboard).
+        let mut req = crate::console::browser().request(method.clone(), app.url(&ids.path(o.path)));
         if o.path.starts_with("/api/v1/") {
             req = req.bearer_auth(&app.admin);
         }

@@ -115,12 +115,11 @@ struct CreateKey {
     tag = "keys",
     responses(
         (status = 200, description = "The key.", body = KeyView),
-        (status = 401, response = Unauthorized),
-        (status = 500, response = InternalError),
+        KeyRefusals,
     )
 )]
-async fn me(caller: Caller) -> HttpResponse {
-    HttpResponse::Ok().json(KeyView::new(&caller.key))
+async fn me(caller: Caller) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(KeyView::new(caller.key("naming the calling key")?)))
 }
 
 /// Create an API key
@@ -159,7 +158,7 @@ async fn create(
         .map_err(|e| Invalid::new("program_id", e.message))?;
     if let Some(p) = &program {
         caller.check_program(p)?;
-    } else if caller.key.program_id.is_some() {
+    } else if caller.program_id.is_some() {
         return Err(ApiError::forbidden(
             "a key limited to one program can only create keys for that program",
         ));
@@ -220,7 +219,7 @@ async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse
         .api_keys()
         .await?
         .into_iter()
-        .filter(|k| caller.key.program_id.is_none() || k.program_id == caller.key.program_id)
+        .filter(|k| caller.program_id.is_none() || k.program_id == caller.program_id)
         .collect();
     Ok(HttpResponse::Ok().json(KeyList {
         keys: keys.iter().map(KeyView::new).collect(),
@@ -259,7 +258,7 @@ async fn revoke(
         .await
         .map_err(|e| store_error(e, "API key"))?;
     // A scoped admin does not learn that keys of other programs exist.
-    if caller.key.program_id.is_some() && existing.program_id != caller.key.program_id {
+    if caller.program_id.is_some() && existing.program_id != caller.program_id {
         return Err(ApiError::not_found("API key"));
     }
     let key = state

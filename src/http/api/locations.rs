@@ -147,7 +147,7 @@ async fn list(
 )]
 async fn list_all(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     caller.require(READ)?;
-    let scope = caller.key.program_id.as_ref();
+    let scope = caller.program_id.as_ref();
     let programs = state.store.programs(scope).await?;
     let locations = state.store.locations(scope).await?;
     let name = |l: &Location| {

@@ -30,7 +30,7 @@ pub fn routes(routes: &mut Routes) {
 
 fn operator(caller: &Caller) -> Result<(), ApiError> {
     caller.require(&[Role::Admin])?;
-    if caller.key.program_id.is_some() {
+    if caller.program_id.is_some() {
         return Err(ApiError::forbidden(
             "device logs and the outbox span all programs: use an admin key without a program scope",
         ));

@@ -136,7 +136,7 @@ async fn create(
     body: web::Json<CreateProgram>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(MANAGE)?;
-    if caller.key.program_id.is_some() {
+    if caller.program_id.is_some() {
         return Err(ApiError::forbidden(
             "a key limited to one program cannot create programs",
         ));
@@ -189,7 +189,7 @@ async fn create(
 )]
 async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     caller.require(READ)?;
-    let programs = state.store.programs(caller.key.program_id.as_ref()).await?;
+    let programs = state.store.programs(caller.program_id.as_ref()).await?;
     Ok(HttpResponse::Ok().json(ProgramList {
         programs: programs.iter().map(ProgramView::new).collect(),
     }))

@@ -264,13 +264,14 @@ async fn scan(
     body: web::Json<ScanBody>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(READ)?;
+    let staff = caller.key("recording a scan")?.clone();
     let request = body.into_inner().into_request(&req)?;
     let working = state.clone();
     let reply = to_the_end(&state.work, async move {
         let desk = Desk {
             store: &working.store,
             keys: working.cards.keys(),
-            staff: &caller.key,
+            staff: &staff,
             now: working.clock.now(),
         };
         desk.scan(&request).await
@@ -407,7 +408,7 @@ async fn list(
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(MANAGE)?;
-    let program = match (&query.program_id, &caller.key.program_id) {
+    let program = match (&query.program_id, &caller.program_id) {
         (Some(p), _) => {
             let id = ProgramId::parse(p).map_err(|_| ApiError::not_found("program"))?;
             caller.check_program(&id)?;

@@ -9,9 +9,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::form::EnrollForm;
 use super::page::enroll_page;
-use super::{client, live_link, platform, LandingError};
+use super::{live_link, platform, LandingError};
 use crate::domain::distribution::LinkKind;
 use crate::domain::member::Member;
+use crate::http::client;
 use crate::http::limits::LandingLimits;
 use crate::state::AppState;
 

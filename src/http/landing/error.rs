@@ -19,7 +19,7 @@ pub enum LandingError {
     /// Too many enrollment forms from one address; try again after this long.
     #[error("too many requests")]
     TooMany(std::time::Duration),
-    /// A form posted from another site (see `client::same_origin`).
+    /// A form posted from another site (see `http::client::same_origin`).
     #[error("the form was sent from another site")]
     CrossSite,
     #[error("the form could not be read")]

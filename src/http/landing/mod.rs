@@ -4,7 +4,6 @@
 //! ordered for the visitor's phone. Server-rendered HTML without JavaScript; every visit and
 //! every wallet hand-off is recorded against the link for attribution.
 
-mod client;
 mod enroll;
 mod error;
 mod form;

@@ -19,7 +19,12 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("pages.css", CSS, include_str!("../../../assets/pages.css")),
     ("common.js", JS, include_str!("../../../assets/common.js")),
     ("staff.js", JS, include_str!("../../../assets/staff.js")),
-    ("admin.js", JS, include_str!("../../../assets/admin.js")),
+    ("reports.js", JS, include_str!("../../../assets/reports.js")),
+    (
+        "console.css",
+        CSS,
+        include_str!("../../../assets/console.css"),
+    ),
     // jsQR 1.4.0 (Apache-2.0): see assets/vendor/README.md.
     (
         "jsQR.js",

@@ -1,10 +1,8 @@
-//! The browser pages: the staff scanner (`/staff`), the marketer dashboard (`/admin`) and the
-//! server-rendered unsubscribe page (`/u/{token}`, see `unsubscribe`).
-//! Both are static HTML, CSS and JavaScript embedded in the binary that talk to the REST API
-//! with the key the user signs in with; the server holds no page sessions. The charts the
-//! dashboard shows are drawn by `reports::charts` and served by the reports API.
+//! The browser pages outside the console: the staff scanner (`/staff`, static HTML, CSS and
+//! JavaScript embedded in the binary that talk to the REST API with the key the till signs in
+//! with), the server-rendered unsubscribe page (`/u/{token}`, see `unsubscribe`), and the
+//! scripts and style sheets every page loads (`/assets/…`, the console's included).
 
-mod admin;
 mod assets;
 mod staff;
 mod unsubscribe;
@@ -24,7 +22,6 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
 pub fn routes() -> Routes {
     let mut routes = Routes::with_other_methods("", None);
     staff::routes(&mut routes);
-    admin::routes(&mut routes);
     assets::routes(&mut routes);
     unsubscribe::routes(&mut routes);
     routes
@@ -35,7 +32,6 @@ pub fn documents() -> Vec<utoipa::openapi::OpenApi> {
     use utoipa::OpenApi as _;
     vec![
         staff::Document::openapi(),
-        admin::Document::openapi(),
         assets::Document::openapi(),
         unsubscribe::Document::openapi(),
     ]

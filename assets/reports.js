@@ -1,12 +1,11 @@
-// The marketers' dashboard: sign in with a key, choose a program, period and filters, then show
-// the report figures, the charts (SVG rendered by the server, inlined after checking it) and a
-// CSV download. Everything is fetched with the signed-in key.
+// The console's reports: choose a program, period and filters, then show the report figures,
+// the charts (SVG rendered by the server, inlined after checking it), the campaigns' funnels
+// and a CSV download. Everything is fetched from the API with the console session's cookie.
 "use strict";
 
 (() => {
-  const { api, errorMessage, keyStore, el, show, signIn } = Passwright;
+  const { api, errorMessage, el, show } = Passwright;
   const $ = (id) => document.getElementById(id);
-  const store = keyStore("passwright.admin.key");
 
   /** The totals shown, in order, and how each is written. */
   const FIGURES = [
@@ -48,7 +47,9 @@
   ];
   const SVG_NS = "http://www.w3.org/2000/svg";
 
-  const state = { key: null, me: null, programs: [], query: null, program: null };
+  // The page says whether its person is an owner (who may list the staff keys).
+  const owner = document.body.dataset.owner === "true";
+  const state = { programs: [], query: null, program: null };
 
   function format(value, kind) {
     if (value === null || value === undefined) return "–";
@@ -74,45 +75,6 @@
     show(box, Boolean(text));
   }
 
-  // ---- sign in / out ----
-
-  const session = signIn({
-    store,
-    form: $("sign-in-form"),
-    input: $("key"),
-    error: $("sign-in-error"),
-    allowed: ["admin", "marketer"],
-    onSignedIn: (key, me) => {
-      state.key = key;
-      state.me = me;
-      $("whoami").textContent = `Signed in as ${me.name}`;
-      show($("whoami"), true);
-      show($("sign-out"), true);
-      show($("sign-in"), false);
-      show($("dashboard"), true);
-      defaultDates();
-      loadPrograms();
-    },
-  });
-
-  function signOut(message) {
-    store.clear();
-    Object.assign(state, { key: null, me: null, programs: [], query: null });
-    show($("dashboard"), false);
-    show($("report"), false);
-    show($("whoami"), false);
-    show($("sign-out"), false);
-    show($("sign-in"), true);
-    status("", "");
-    if (message) {
-      $("sign-in-error").textContent = message;
-      show($("sign-in-error"), true);
-    }
-    $("key").focus();
-  }
-
-  $("sign-out").addEventListener("click", () => signOut());
-
   function isoDate(d) {
     return d.toISOString().slice(0, 10);
   }
@@ -125,17 +87,18 @@
     }
   }
 
-  /** GET with the key; signs out on 401, null (with a message) on other failures. */
+  /** GET with the session; to the sign-in page on 401, null (with a message) on other
+   *  failures. */
   async function getJson(path) {
     let result;
     try {
-      result = await api("GET", path, { key: state.key });
+      result = await api("GET", path);
     } catch (e) {
       status("error", "Network error: the server could not be reached.");
       return null;
     }
     if (result.status === 401) {
-      signOut("Your key is no longer accepted.");
+      signedOut();
       return null;
     }
     if (!result.ok) {
@@ -153,6 +116,9 @@
     select.replaceChildren(
       ...state.programs.map((p) => el("option", { value: p.id }, p.name)),
     );
+    // The console's home links here with the program to show.
+    const wanted = document.body.dataset.program;
+    if (wanted && state.programs.some((p) => p.id === wanted)) select.value = wanted;
     select.dataset.loaded = String(state.programs.length);
     if (!state.programs.length) status("info", "No programs yet.");
     await loadFilters();
@@ -170,7 +136,7 @@
     // Listing keys is for admins; a marketer types a staff key id instead.
     const keys = $("staff-keys");
     keys.replaceChildren();
-    if (state.me && state.me.role === "admin") {
+    if (owner) {
       const list = await getJson("/api/v1/keys");
       for (const k of (list && list.keys) || []) {
         if (k.role === "staff" && (!k.program_id || k.program_id === program)) {
@@ -310,8 +276,8 @@
     let response;
     try {
       response = await fetch(url, {
-        headers: { Authorization: "Bearer " + state.key, Accept: "image/svg+xml" },
-        credentials: "omit",
+        headers: { Accept: "image/svg+xml" },
+        credentials: "same-origin",
         cache: "no-store",
       });
     } catch (e) {
@@ -362,9 +328,13 @@
     const path = `/api/v1/programs/${encodeURIComponent(state.program)}/reports.csv?${state.query}`;
     let result;
     try {
-      result = await api("GET", path, { key: state.key, accept: "text/csv" });
+      result = await api("GET", path, { accept: "text/csv" });
     } catch (e) {
       status("error", "Network error: the CSV could not be downloaded.");
+      return;
+    }
+    if (result.status === 401) {
+      signedOut();
       return;
     }
     if (!result.ok) {
@@ -385,5 +355,12 @@
     status("ok", "CSV downloaded.");
   });
 
-  session.resume();
+  /** The session ended (signed out elsewhere, expired): to the sign-in page, back here after. */
+  function signedOut() {
+    status("error", "Your session has ended. Taking you to the sign-in page…");
+    window.location.assign("/console/sign-in?next=" + encodeURIComponent("/console/reports"));
+  }
+
+  defaultDates();
+  loadPrograms();
 })();

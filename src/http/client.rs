@@ -1,14 +1,16 @@
-//! Who sent a request: the client address the enrollment rate limit counts, and whether a form
-//! came from our own page.
+//! Who sent a request: the client address the rate limits count (enrollment, console
+//! sign-in), and whether a form came from our own page.
 //!
-//! Cross-site form posts are refused by an Origin check, not a form token. The form needs no
-//! cookie and grants nothing to whoever sends it, so there is no session to ride; what is left
-//! to stop is another site making a visitor's browser enroll someone unseen. Browsers name the
-//! page a POST comes from in `Origin` (our pages send `Referrer-Policy: same-origin`, so it is
-//! our real origin and not `null`); a token in the form would not stop that, since anyone can
-//! fetch the form and its token first. Requests with neither `Origin` nor `Referer` come from
-//! programs, not pages, and are let through: they could fetch any token just the same, and the
-//! per-address rate limit is what bounds them.
+//! Forms that hold no session (enrollment, console sign-in and password reset requests) are
+//! protected from cross-site posts by an Origin check, not a form token: they grant nothing to
+//! whoever sends them, so there is no session to ride; what is left to stop is another site
+//! making a visitor's browser act unseen (enroll someone, sign them in to an account of the
+//! attacker's). Browsers name the page a POST comes from in `Origin` (our pages send
+//! `Referrer-Policy: same-origin`, so it is our real origin and not `null`); a token in the
+//! form would not stop that, since anyone can fetch the form and its token first. Requests
+//! with neither `Origin` nor `Referer` come from programs, not pages, and are let through:
+//! they could fetch any token just the same, and the per-address limits bound them. Forms of
+//! a signed-in console user carry the session's CSRF token as well (`http::console`).
 
 use actix_web::http::header;
 use actix_web::HttpRequest;

@@ -1,0 +1,165 @@
+//! `/console/audit`, for owners: every console action (who, what, when, before and after),
+//! newest first, a page at a time, and the whole log as CSV.
+
+use std::collections::HashMap;
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::page::{render, SignedIn};
+use super::ConsoleError;
+use crate::clock::rfc3339;
+use crate::state::AppState;
+use crate::storage::AuditRecord;
+
+/// Entries on one page.
+const PAGE: i64 = 100;
+
+#[derive(Deserialize)]
+pub struct AuditQuery {
+    before: Option<i64>,
+}
+
+/// Who acted, as a person reads it: a console user's name and address, else the actor as
+/// recorded (`api_key:…`, `cli`).
+fn actor_name(actor: &str, names: &HashMap<String, String>) -> String {
+    actor
+        .strip_prefix("user:")
+        .and_then(|id| names.get(id))
+        .cloned()
+        .unwrap_or_else(|| actor.to_string())
+}
+
+async fn names(state: &AppState) -> Result<HashMap<String, String>, ConsoleError> {
+    Ok(state
+        .store
+        .users(None)
+        .await?
+        .into_iter()
+        .map(|u| (u.id.to_string(), format!("{} <{}>", u.name, u.email)))
+        .collect())
+}
+
+/// Audit log
+///
+/// Owners only: the newest 100 console actions before `before` (an entry id; the page's
+/// "Older" link sets it), with who acted, what they did, to what, and the record before and
+/// after.
+#[utoipa::path(
+    get,
+    path = "/console/audit",
+    operation_id = "getConsoleAudit",
+    tag = "console",
+    security(("consoleSession" = [])),
+    params(("before" = Option<i64>, Query, description = "Show entries older than this id.")),
+    responses(
+        (status = 200, description = "The page (HTML).", body = String, content_type = "text/html"),
+        (status = 303, description = "Not signed in: to the sign-in page."),
+        (status = 403, description = "Not an owner.", body = String, content_type = "text/html"),
+    )
+)]
+pub async fn page(
+    state: web::Data<AppState>,
+    who: SignedIn,
+    query: web::Query<AuditQuery>,
+) -> Result<HttpResponse, ConsoleError> {
+    who.require_owner()?;
+    let entries = state.store.audit_log(query.before, PAGE).await?;
+    let names = names(&state).await?;
+    let older = (entries.len() as i64 == PAGE)
+        .then(|| entries.last().map(|e| e.id))
+        .flatten();
+    let mut context = who.context("audit");
+    context["entries"] = json!(entries
+        .iter()
+        .map(|e| json!({
+            "id": e.id,
+            "at": rfc3339(e.at),
+            "at_text": e.at.format(&time::macros::format_description!(
+                "[year]-[month]-[day] [hour]:[minute]:[second] UTC"
+            )).unwrap_or_default(),
+            "actor": actor_name(&e.actor, &names),
+            "action": e.action,
+            "program_id": e.program_id,
+            "subject": e.subject,
+            "before": e.before,
+            "after": e.after,
+        }))
+        .collect::<Vec<_>>());
+    context["older"] = json!(older);
+    context["newest"] = json!(query.before.is_none());
+    Ok(render(StatusCode::OK, "console/audit.html", &context))
+}
+
+/// Export the audit log
+///
+/// Owners only: every entry, newest first, as CSV (`id,at,actor,actor_name,action,program_id,
+/// subject,before,after`; `before` and `after` are JSON).
+#[utoipa::path(
+    get,
+    path = "/console/audit.csv",
+    operation_id = "getConsoleAuditCsv",
+    tag = "console",
+    security(("consoleSession" = [])),
+    responses(
+        (status = 200, description = "The log (CSV), as a download.", body = String, content_type = "text/csv"),
+        (status = 303, description = "Not signed in: to the sign-in page."),
+        (status = 403, description = "Not an owner.", body = String, content_type = "text/html"),
+    )
+)]
+pub async fn export(
+    state: web::Data<AppState>,
+    who: SignedIn,
+) -> Result<HttpResponse, ConsoleError> {
+    who.require_owner()?;
+    let names = names(&state).await?;
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let write = |out: &mut csv::Writer<Vec<u8>>, e: &AuditRecord| {
+        out.write_record([
+            e.id.to_string().as_str(),
+            &rfc3339(e.at),
+            &e.actor,
+            &actor_name(&e.actor, &names),
+            &e.action,
+            e.program_id.as_deref().unwrap_or(""),
+            e.subject.as_deref().unwrap_or(""),
+            e.before.as_deref().unwrap_or(""),
+            e.after.as_deref().unwrap_or(""),
+        ])
+    };
+    out.write_record([
+        "id",
+        "at",
+        "actor",
+        "actor_name",
+        "action",
+        "program_id",
+        "subject",
+        "before",
+        "after",
+    ])
+    .map_err(anyhow::Error::from)?;
+    let mut before = None;
+    loop {
+        let entries = state.store.audit_log(before, 1000).await?;
+        for e in &entries {
+            write(&mut out, e).map_err(anyhow::Error::from)?;
+        }
+        match entries.last() {
+            Some(last) if entries.len() == 1000 => before = Some(last.id),
+            _ => break,
+        }
+    }
+    let body = out.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let day = state.clock.now().date();
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"passwright-audit-{day}.csv\""),
+        ))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(body))
+}

@@ -1,0 +1,105 @@
+//! `/console`: where people run their programs in a browser. Server-rendered pages (the
+//! templates under `templates/console/`) with a little plain JavaScript where a page calls the
+//! REST API (the reports), no front-end build.
+//!
+//! A person signs in with an email and a password (`session`); the session is a cookie
+//! (`http::auth::SESSION_COOKIE`: `HttpOnly`, `SameSite=Lax`, `Secure` when the public URL is
+//! https) and every form a signed-in person sends carries the session's CSRF token. Pages are
+//! for roles: the reports for owners and marketers, people and the audit log for owners.
+//! `/` (`home::root`) points to the console, the scanner and the API description.
+
+mod audit;
+mod error;
+mod home;
+mod page;
+mod reports;
+mod session;
+mod users;
+
+use actix_web::web;
+use utoipa::OpenApi;
+
+pub use error::ConsoleError;
+pub use page::SignedIn;
+
+use crate::http::routes::Routes;
+
+/// The console's operations, as documented.
+#[derive(OpenApi)]
+#[openapi(paths(
+    home::root,
+    home::home,
+    session::sign_in_page,
+    session::sign_in,
+    session::sign_out,
+    session::sign_out_everywhere,
+    session::forgot_page,
+    session::forgot,
+    session::invite_page,
+    session::accept_invite,
+    session::reset_page,
+    session::reset,
+    users::list,
+    users::invite,
+    users::disable,
+    users::enable,
+    users::resend,
+    audit::page,
+    audit::export,
+    reports::page,
+    reports::old_dashboard,
+))]
+pub struct Document;
+
+/// The console's routes. Other methods answer actix's empty 405, as the other pages do.
+pub fn routes() -> Routes {
+    let mut routes = Routes::with_other_methods("", None);
+    routes
+        .add(home::__path_root, home::root)
+        .add(home::__path_home, home::home)
+        .add(session::__path_sign_in_page, session::sign_in_page)
+        .add(session::__path_sign_in, session::sign_in)
+        .add(session::__path_sign_out, session::sign_out)
+        .add(
+            session::__path_sign_out_everywhere,
+            session::sign_out_everywhere,
+        )
+        .add(session::__path_forgot_page, session::forgot_page)
+        .add(session::__path_forgot, session::forgot)
+        .add(session::__path_invite_page, session::invite_page)
+        .add(session::__path_accept_invite, session::accept_invite)
+        .add(session::__path_reset_page, session::reset_page)
+        .add(session::__path_reset, session::reset)
+        .add(users::__path_list, users::list)
+        .add(users::__path_invite, users::invite)
+        .add(users::__path_disable, users::disable)
+        .add(users::__path_enable, users::enable)
+        .add(users::__path_resend, users::resend)
+        .add(audit::__path_page, audit::page)
+        .add(audit::__path_export, audit::export)
+        .add(reports::__path_page, reports::page)
+        .add(reports::__path_old_dashboard, reports::old_dashboard);
+    routes
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    let mut routes = routes();
+    // A form that cannot be read is a page saying so, not actix's plain-text 400.
+    let forms = || {
+        web::FormConfig::default()
+            .limit(16 * 1024)
+            .error_handler(|_, _| ConsoleError::BadForm.into())
+    };
+    routes
+        .app_data(session::__path_sign_in, forms())
+        .app_data(session::__path_sign_out, forms())
+        .app_data(session::__path_sign_out_everywhere, forms())
+        .app_data(session::__path_forgot, forms())
+        .app_data(session::__path_accept_invite, forms())
+        .app_data(session::__path_reset, forms())
+        .app_data(users::__path_invite, forms())
+        .app_data(users::__path_disable, forms())
+        .app_data(users::__path_enable, forms())
+        .app_data(users::__path_resend, forms());
+    routes.register(cfg);
+}
