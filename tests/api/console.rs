@@ -205,7 +205,7 @@ both_engines!(
         let home = page(&app, &cookie, "/console").await;
         assert_eq!(home.status, 200);
         let html = text(&home);
-        assert!(html.contains("Hello, Ana"), "{html}");
+        assert!(html.contains("Hello, <bdi>Ana"), "{html}");
         let csrf = csrf_of(&html);
         assert!(html.contains(&format!("name=\"csrf\" value=\"{csrf}\"")));
         // Already signed in: the sign-in page goes on.
@@ -396,5 +396,121 @@ async fn the_front_page_leads_to_the_console_the_scanner_and_the_docs() {
     assert_eq!(
         (old.status.as_u16(), location(&old)),
         (308, "/console/reports")
+    );
+}
+
+/// `passwright users add` makes the first owner of a fresh install: the link it prints opens
+/// in the running service, sets the password and signs them in. `reset-link` does the same
+/// for a locked-out owner; a second `add` of the address is refused in words.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_owner_comes_from_the_command_line() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let url = database_url(Engine::Sqlite, data_dir.path()).await.unwrap();
+    let dir = data_dir.path().to_path_buf();
+    let app = spawn_with(settings_for(&dir, &url), data_dir).await;
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_passwright"))
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .envs(child_env(&dir))
+            .env("PASSWRIGHT__DATABASE__URL", &url)
+            .env("PASSWRIGHT__LOG__LEVEL", "error")
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    };
+    let path_in = |text: &str, kind: &str| {
+        let at = text
+            .find(&format!("/console/{kind}/"))
+            .unwrap_or_else(|| panic!("no {kind} link: {text}"));
+        text[at..].split_whitespace().next().unwrap().to_string()
+    };
+    let (ok, added) = cli(&[
+        "users",
+        "add",
+        "--role",
+        "owner",
+        "Boss@Beans.example",
+        "--name",
+        "Boss",
+    ]);
+    assert!(ok, "{added}");
+    assert!(added.contains("added owner boss@beans.example"), "{added}");
+    let invite = path_in(&added, "invite");
+    let done = form(
+        &app,
+        "",
+        &invite,
+        &[
+            ("name", "Boss"),
+            ("password", PASSWORD),
+            ("confirm", PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(done.status, 303, "{}", text(&done));
+    assert!(session_cookie(&done.headers).is_some());
+    let owner = sign_in(&app, "boss@beans.example").await;
+    assert_eq!(
+        page(&app, &owner.cookie, "/console/users").await.status,
+        200,
+        "an owner"
+    );
+
+    let (ok, again) = cli(&["users", "add", "--role", "owner", "boss@beans.example"]);
+    assert!(!ok);
+    assert!(
+        again.contains("there is already a console user boss@beans.example"),
+        "{again}"
+    );
+    let (ok, scoped) = cli(&[
+        "users",
+        "add",
+        "--role",
+        "owner",
+        "two@beans.example",
+        "--program",
+        "prg_aaaaaaaaaaaaaaaa",
+    ]);
+    assert!(!ok);
+    assert!(scoped.contains("An owner sees every program"), "{scoped}");
+
+    let (ok, reset) = cli(&["users", "reset-link", "boss@beans.example"]);
+    assert!(ok, "{reset}");
+    let reset = path_in(&reset, "reset");
+    let done = form(
+        &app,
+        "",
+        &reset,
+        &[
+            ("password", "another long one"),
+            ("confirm", "another long one"),
+        ],
+    )
+    .await;
+    assert_eq!(done.status, 303, "{}", text(&done));
+    assert_eq!(
+        page(&app, &owner.cookie, "/console").await.status,
+        303,
+        "other sessions ended"
+    );
+    assert_eq!(
+        post_sign_in(&app, "boss@beans.example", "another long one")
+            .await
+            .status,
+        303
+    );
+
+    let (ok, list) = cli(&["users", "list"]);
+    assert!(ok, "{list}");
+    assert!(
+        list.contains("owner") && list.contains("active") && list.contains("boss@beans.example"),
+        "{list}"
     );
 }

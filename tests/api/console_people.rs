@@ -181,7 +181,7 @@ async fn people(engine: Engine, test: &str) {
     let (mo_cookie, _) = session_cookie(&accepted.headers).expect("signed in");
     let home = text(&page(&app, &mo_cookie, "/console?notice=welcome").await);
     assert!(
-        home.contains("Hello, Mo Marketer") && home.contains("Welcome!"),
+        home.contains("Hello, <bdi>Mo Marketer</bdi>") && home.contains("Welcome!"),
         "{home}"
     );
     assert_eq!(

@@ -27,6 +27,7 @@ mod architecture;
 mod attribution;
 mod bad_input;
 mod browser;
+mod browser_console;
 mod browser_dashboard;
 mod browser_scanner_camera;
 mod browser_scanner_typed_codes;

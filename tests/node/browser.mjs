@@ -11,7 +11,8 @@
 // Ops: goto {url}, viewport {width, height, mobile}, fill {selector, value}, click {selector},
 // select {selector, value}, wait {selector, text?, timeout?}, gone {selector}, text {selector},
 // attr {selector, name}, eval {expression}, screenshot {path}, fail_responses {pattern, count},
-// console {} (messages and page errors so far), user_agent {ua} (for the pages that follow).
+// console {} (messages and page errors so far), user_agent {ua} (for the pages that follow),
+// keys {text} (typed into whatever has the focus), press {key} (one key: "Tab", "Enter").
 import { createInterface } from "node:readline";
 import puppeteer from "puppeteer-core";
 
@@ -106,6 +107,12 @@ const ops = {
       n.value = "";
     });
     await page.type(selector, value);
+  },
+  async keys({ text }) {
+    await page.keyboard.type(text);
+  },
+  async press({ key }) {
+    await page.keyboard.press(key);
   },
   async click({ selector }) {
     await page.waitForFunction(

@@ -182,6 +182,16 @@ impl Browser {
             .await;
     }
 
+    /// Types `text` into whatever has the focus, key by key.
+    pub async fn keys(&mut self, text: &str) {
+        self.run(json!({"op": "keys", "text": text})).await;
+    }
+
+    /// Presses one key ("Tab", "Enter").
+    pub async fn press(&mut self, key: &str) {
+        self.run(json!({"op": "press", "key": key})).await;
+    }
+
     /// Clicks once the element is shown and enabled.
     pub async fn click(&mut self, selector: &str) {
         self.run(json!({"op": "click", "selector": selector})).await;

@@ -32,6 +32,24 @@ fn actor_name(actor: &str, names: &HashMap<String, String>) -> String {
         .unwrap_or_else(|| actor.to_string())
 }
 
+/// What an action was, in words; the recorded name of one without words here.
+fn action_words(action: &str) -> &str {
+    match action {
+        "session.sign_in" => "Signed in",
+        "session.sign_out" => "Signed out",
+        "session.sign_out_everywhere" => "Signed out on every device",
+        "user.add" => "Added a person",
+        "user.invitation_sent" => "Sent an invitation again",
+        "user.invitation_accepted" => "Accepted the invitation",
+        "user.reset_requested" => "Asked for a password link",
+        "user.reset_link_made" => "Made a password link (command line)",
+        "user.password_reset" => "Set a new password",
+        "user.disable" => "Switched a person off",
+        "user.enable" => "Switched a person on",
+        other => other,
+    }
+}
+
 async fn names(state: &AppState) -> Result<HashMap<String, String>, ConsoleError> {
     Ok(state
         .store
@@ -68,6 +86,13 @@ pub async fn page(
     who.require_owner()?;
     let entries = state.store.audit_log(query.before, PAGE).await?;
     let names = names(&state).await?;
+    let programs: HashMap<String, String> = state
+        .store
+        .programs(None)
+        .await?
+        .into_iter()
+        .map(|p| (p.id.to_string(), p.name))
+        .collect();
     let older = (entries.len() as i64 == PAGE)
         .then(|| entries.last().map(|e| e.id))
         .flatten();
@@ -82,8 +107,9 @@ pub async fn page(
             )).unwrap_or_default(),
             "actor": actor_name(&e.actor, &names),
             "action": e.action,
-            "program_id": e.program_id,
-            "subject": e.subject,
+            "action_words": action_words(&e.action),
+            "program": e.program_id.as_ref().map(|p| programs.get(p).unwrap_or(p)),
+            "subject": e.subject.as_deref().map(|s| actor_name(s, &names)),
             "before": e.before,
             "after": e.after,
         }))
