@@ -4,8 +4,9 @@
 //! - `programs`: `insert_program`, `set_expiry`, `programs_with_expiry`, `program_at`, `program`,
 //!   `programs`, `update_program`, `set_tiers`, `put_image`, `delete_image`, `images`
 //! - `rewards`: `insert_reward`, `rewards`, `reward`, `update_reward`
-//! - `members`: `insert_member`, `member`, `member_and_program`, `members`,
-//!   `update_member_profile`, `change_card`
+//! - `members`: `insert_member`, `member`, `member_and_program`, `update_member_profile`,
+//!   `change_card`
+//! - `member_list`: `members` (paging, filters and search)
 //! - `ledger`: `apply_points`, `ledger`, `ledger_entry`, `ledger_sum`
 //! - `expiry`: `expiry_candidates`, `movements`, `set_expiring`
 //! - `imports`: `import_members`
@@ -13,6 +14,7 @@
 pub(in crate::storage) mod expiry;
 pub(in crate::storage) mod imports;
 pub(in crate::storage) mod ledger;
+pub(in crate::storage) mod member_list;
 pub(in crate::storage) mod members;
 pub(in crate::storage) mod programs;
 pub(in crate::storage) mod rewards;

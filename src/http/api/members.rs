@@ -96,13 +96,15 @@ struct ListQuery {
     cursor: Option<String>,
     status: Option<String>,
     external_id: Option<String>,
+    q: Option<String>,
+    tier: Option<String>,
 }
 
-fn encode_cursor((at, id): &(i64, String)) -> String {
+pub(crate) fn encode_cursor((at, id): &(i64, String)) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{at}:{id}"))
 }
 
-fn decode_cursor(s: &str) -> Result<(i64, String), Invalid> {
+pub(crate) fn decode_cursor(s: &str) -> Result<(i64, String), Invalid> {
     let bad = || Invalid::new("cursor", "is not a cursor from a previous page");
     let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(s)
@@ -130,6 +132,8 @@ fn decode_cursor(s: &str) -> Result<(i64, String), Invalid> {
         ("cursor" = Option<String>, Query, description = "`next_cursor` from the previous page."),
         ("status" = Option<MemberStatus>, Query, description = "Only members with this status."),
         ("external_id" = Option<String>, Query, description = "Only the member with this external id."),
+        ("q" = Option<String>, Query, description = "Search, case-insensitive: the start of the name or of a word in it, of the email address or of the external id; a phone number, with its country code (`+49 151…`) or nationally (`0151…`); or a member id. At most 100 characters."),
+        ("tier" = Option<String>, Query, description = "Only members of this tier."),
     ),
     responses(
         (status = 200, description = "A page of members.", body = MemberPage),
@@ -158,6 +162,13 @@ async fn list(
             .as_deref()
             .map(member::external_id)
             .transpose()?,
+        search: q
+            .q
+            .as_deref()
+            .filter(|t| !t.trim().is_empty())
+            .map(|t| crate::domain::text("q", t, 100))
+            .transpose()?,
+        tier: q.tier.clone(),
         after: q.cursor.as_deref().map(decode_cursor).transpose()?,
         limit,
     };

@@ -127,23 +127,6 @@ static MEMBER_BY_ID_SQL: std::sync::LazyLock<String> =
 static MEMBER_BY_SERIAL_SQL: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| member_and_version_sql("serial"));
 
-/// Filters and position for listing members.
-#[derive(Debug, Clone, Default)]
-pub struct MemberQuery {
-    pub status: Option<MemberStatus>,
-    pub external_id: Option<String>,
-    /// Continue after this member (from the previous page's `next_cursor`).
-    pub after: Option<(i64, String)>,
-    pub limit: u32,
-}
-
-#[derive(Debug)]
-pub struct MemberPage {
-    pub members: Vec<Member>,
-    /// Where the next page starts, if there is one.
-    pub next: Option<(i64, String)>,
-}
-
 impl Store {
     /// Stores a new member; the consent they gave goes into their consent history, marked
     /// with where they gave it.
@@ -187,60 +170,6 @@ impl Store {
         let member = Member::try_from(row.member)?;
         let program = self.program_at(&member.program_id, version).await?;
         Ok((member, program))
-    }
-
-    pub async fn members(
-        &self,
-        program: &ProgramId,
-        q: &MemberQuery,
-    ) -> Result<MemberPage, StoreError> {
-        let limit = q.limit.clamp(1, 500);
-        let mut sql = format!("SELECT {MEMBER_COLUMNS} FROM members WHERE program_id = $1");
-        let mut n = 1;
-        let mut next_arg = || {
-            n += 1;
-            n
-        };
-        if q.status.is_some() {
-            sql.push_str(&format!(" AND status = ${}", next_arg()));
-        }
-        if q.external_id.is_some() {
-            sql.push_str(&format!(" AND external_id = ${}", next_arg()));
-        }
-        if q.after.is_some() {
-            let (a, b) = (next_arg(), next_arg());
-            sql.push_str(&format!(
-                " AND (created_at > ${a} OR (created_at = ${a} AND id > ${b}))"
-            ));
-        }
-        sql.push_str(&format!(" ORDER BY created_at, id LIMIT ${}", next_arg()));
-        let mut query = sqlx::query_as::<_, MemberRow>(&sql).bind(program.as_str());
-        if let Some(s) = q.status {
-            query = query.bind(s.as_str());
-        }
-        if let Some(e) = &q.external_id {
-            query = query.bind(e.clone());
-        }
-        if let Some((at, id)) = &q.after {
-            query = query.bind(*at).bind(id.clone());
-        }
-        let rows = query
-            .bind(i64::from(limit) + 1)
-            .fetch_all(&self.pool)
-            .await?;
-        let mut members = rows
-            .into_iter()
-            .map(Member::try_from)
-            .collect::<Result<Vec<_>, _>>()?;
-        let next = if members.len() > limit as usize {
-            members.truncate(limit as usize);
-            members
-                .last()
-                .map(|m| (to_micros(m.created_at), m.id.to_string()))
-        } else {
-            None
-        };
-        Ok(MemberPage { members, next })
     }
 
     /// Saves the profile fields of `m` (name, contact, consent, external id) and bumps the
