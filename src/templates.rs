@@ -53,6 +53,8 @@ const TEMPLATES: &[(&str, &str)] = embedded![
     "console/home.html",
     "console/users.html",
     "console/audit.html",
+    "console/members.html",
+    "console/member.html",
     "console/reports.html",
 ];
 

@@ -93,8 +93,38 @@ both_engines!(
         assert_eq!(scrolls_sideways(&mut b).await, false, "reports");
         b.screenshot("reports").await;
 
+        // A member found by phone, as a customer would say it, and their points adjusted.
+        let ada = app
+            .enroll(
+                &program,
+                json!({"name": "Ada Lovelace", "phone": "+49 151 12345678"}),
+            )
+            .await
+            .body["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        b.click("nav a[href='/console/members']").await;
+        b.wait("#member-search").await;
+        b.fill("#q", "0151 1234").await;
+        b.click("#member-search button[type=submit]").await;
+        // The page the search answers keeps what was typed.
+        b.wait("#q[value='0151 1234']").await;
+        b.wait(&format!("tr[data-member='{ada}']")).await;
+        assert_eq!(scrolls_sideways(&mut b).await, false, "members");
+        b.screenshot("members").await;
+        b.click(&format!("tr[data-member='{ada}'] a")).await;
+        b.wait("#adjust").await;
+        b.fill("#points", "40").await;
+        b.fill("#reason", "Coffee machine was broken").await;
+        b.click("#adjust button[type=submit]").await;
+        b.wait_text("[data-figure='balance'] dd", "40").await;
+        assert_eq!(scrolls_sideways(&mut b).await, false, "member");
+        b.screenshot("member").await;
+
         b.click("form.who button[type=submit]").await;
-        assert_eq!(b.wait("main > p.message.ok").await, "You are signed out.");
+        b.wait_text("main > p.message.ok", "You are signed out.")
+            .await;
         // Back is no way in: the console sends the visitor to sign in.
         b.goto(&app.url("/console/users")).await;
         b.wait("#sign-in-form").await;

@@ -34,6 +34,7 @@ mod browser_scanner_typed_codes;
 mod campaigns;
 mod certs;
 mod console;
+mod console_members;
 mod console_people;
 mod crash;
 mod device;

@@ -48,6 +48,7 @@ async fn pages_allow_only_their_own_scripts_and_serve_every_asset_they_load() {
         ("/console/reports", 6, true),
         ("/console/users", 4, true),
         ("/console/audit", 0, true),
+        ("/console/members", 0, true),
     ];
     for (path, least, signed_in) in pages {
         let headers: &[(&str, &str)] = if signed_in {

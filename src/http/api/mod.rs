@@ -9,7 +9,7 @@ mod keys;
 mod links;
 mod load;
 mod locations;
-mod members;
+pub(crate) mod members;
 mod messages;
 mod operations;
 mod points;

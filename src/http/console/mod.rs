@@ -11,6 +11,7 @@
 mod audit;
 mod error;
 mod home;
+mod members;
 mod page;
 mod reports;
 mod session;
@@ -44,6 +45,9 @@ use crate::http::routes::Routes;
     users::disable,
     users::enable,
     users::resend,
+    members::list,
+    members::show,
+    members::adjust,
     audit::page,
     audit::export,
     reports::page,
@@ -75,6 +79,9 @@ pub fn routes() -> Routes {
         .add(users::__path_disable, users::disable)
         .add(users::__path_enable, users::enable)
         .add(users::__path_resend, users::resend)
+        .add(members::__path_list, members::list)
+        .add(members::__path_show, members::show)
+        .add(members::__path_adjust, members::adjust)
         .add(audit::__path_page, audit::page)
         .add(audit::__path_export, audit::export)
         .add(reports::__path_page, reports::page)
@@ -100,6 +107,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .app_data(users::__path_invite, forms())
         .app_data(users::__path_disable, forms())
         .app_data(users::__path_enable, forms())
-        .app_data(users::__path_resend, forms());
+        .app_data(users::__path_resend, forms())
+        .app_data(members::__path_adjust, forms());
     routes.register(cfg);
 }

@@ -203,8 +203,20 @@ mod tests {
         };
         store.insert_program(&other).await.unwrap();
         let people = [
-            ("Ada Lovelace", Some("Ada@Engines.example"), Some("+4915112345678"), Some("CRM-100"), "Gold"),
-            ("Grace Hopper", Some("grace@navy.example"), Some("+14155550100"), Some("crm-200"), "Bronze"),
+            (
+                "Ada Lovelace",
+                Some("Ada@Engines.example"),
+                Some("+4915112345678"),
+                Some("CRM-100"),
+                "Gold",
+            ),
+            (
+                "Grace Hopper",
+                Some("grace@navy.example"),
+                Some("+14155550100"),
+                Some("crm-200"),
+                "Bronze",
+            ),
             ("Alan 50%_Turing", None, None, None, "Bronze"),
         ];
         let mut ada = None;
@@ -217,7 +229,10 @@ mod tests {
                 tier: Some(tier.into()),
                 ..crate::domain::member::sample(&program.id)
             };
-            store.insert_member(&m, ConsentSource::Enrollment).await.unwrap();
+            store
+                .insert_member(&m, ConsentSource::Enrollment)
+                .await
+                .unwrap();
             ada.get_or_insert(m.id.to_string());
         }
         // Someone of another program is never found.
@@ -225,26 +240,67 @@ mod tests {
             name: "Ada Other".into(),
             ..crate::domain::member::sample(&other.id)
         };
-        store.insert_member(&stranger, ConsentSource::Enrollment).await.unwrap();
+        store
+            .insert_member(&stranger, ConsentSource::Enrollment)
+            .await
+            .unwrap();
 
         let ada_only = vec!["Ada Lovelace".to_string()];
-        assert_eq!(search(store, &program.id, "ada").await, ada_only, "name, any case");
-        assert_eq!(search(store, &program.id, "LOVE").await, ada_only, "a word of the name");
-        assert_eq!(search(store, &program.id, "ada@eng").await, ada_only, "email");
-        assert_eq!(search(store, &program.id, "crm-1").await, ada_only, "external id");
-        assert_eq!(search(store, &program.id, "+49 151 123").await, ada_only, "phone, international");
-        assert_eq!(search(store, &program.id, "0151 1234 5678").await, ada_only, "phone, national");
-        assert_eq!(search(store, &program.id, ada.as_deref().unwrap()).await, ada_only, "member id");
+        assert_eq!(
+            search(store, &program.id, "ada").await,
+            ada_only,
+            "name, any case"
+        );
+        assert_eq!(
+            search(store, &program.id, "LOVE").await,
+            ada_only,
+            "a word of the name"
+        );
+        assert_eq!(
+            search(store, &program.id, "ada@eng").await,
+            ada_only,
+            "email"
+        );
+        assert_eq!(
+            search(store, &program.id, "crm-1").await,
+            ada_only,
+            "external id"
+        );
+        assert_eq!(
+            search(store, &program.id, "+49 151 123").await,
+            ada_only,
+            "phone, international"
+        );
+        assert_eq!(
+            search(store, &program.id, "0151 1234 5678").await,
+            ada_only,
+            "phone, national"
+        );
+        assert_eq!(
+            search(store, &program.id, ada.as_deref().unwrap()).await,
+            ada_only,
+            "member id"
+        );
         assert_eq!(
             search(store, &program.id, "crm").await,
             ["Ada Lovelace", "Grace Hopper"],
             "external ids in any case"
         );
         // % and _ are letters here, not wildcards.
-        assert_eq!(search(store, &program.id, "50%_").await, ["Alan 50%_Turing"]);
+        assert_eq!(
+            search(store, &program.id, "50%_").await,
+            ["Alan 50%_Turing"]
+        );
         assert!(search(store, &program.id, "50_%").await.is_empty());
-        assert!(search(store, &program.id, "velace").await.is_empty(), "starts only");
-        assert_eq!(search(store, &program.id, "  ").await.len(), 3, "blank: everyone");
+        assert!(
+            search(store, &program.id, "velace").await.is_empty(),
+            "starts only"
+        );
+        assert_eq!(
+            search(store, &program.id, "  ").await.len(),
+            3,
+            "blank: everyone"
+        );
         let gold = MemberQuery {
             tier: Some("Bronze".into()),
             search: Some("a".into()),
