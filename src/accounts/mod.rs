@@ -59,6 +59,17 @@ pub enum AccountError {
     Unexpected(#[from] anyhow::Error),
 }
 
+/// A one-time link to make: for what, who made it, whether to mail it, and for the audit log
+/// who asked and what; none is made if one of the purpose is younger than `wait`.
+struct Issue<'a> {
+    purpose: LinkPurpose,
+    created_by: &'a str,
+    email: bool,
+    actor: &'a str,
+    action: &'a str,
+    wait: Duration,
+}
+
 /// Who a new user is, as a person typed it.
 pub struct UserForm<'a> {
     pub email: &'a str,
@@ -277,7 +288,7 @@ impl Accounts {
             None => None,
         };
         let link_id = link_id(self.random.as_ref());
-        let expires_at = now + Duration::hours(i64::from(self.settings.invite_hours));
+        let expires_at = now + self.link_life(LinkPurpose::Invite);
         let link = NewUserLink {
             id: &link_id,
             purpose: LinkPurpose::Invite,
@@ -322,26 +333,18 @@ impl Accounts {
             Ok(_) | Err(StoreError::NotFound) => return Ok(()),
             Err(e) => return Err(e),
         };
-        let now = self.now();
-        let link_id = link_id(self.random.as_ref());
-        let link = NewUserLink {
-            id: &link_id,
-            purpose: LinkPurpose::Reset,
-            expires_at: now + Duration::minutes(i64::from(self.settings.reset_minutes)),
-            created_by: &user.name,
-            email: true,
-        };
-        let audit = AuditEntry {
-            actor: &user.actor(),
-            action: "user.reset_requested",
-            program_id: None,
-            subject: Some(&format!("user:{}", user.id)),
-            before: None,
-            after: None,
-        };
-        self.store
-            .add_user_link(&user.id, &link, now - Duration::minutes(2), &audit, now)
-            .await?;
+        self.issue_link(
+            &user,
+            Issue {
+                purpose: LinkPurpose::Reset,
+                created_by: &user.name,
+                email: true,
+                actor: &user.actor(),
+                action: "user.reset_requested",
+                wait: Duration::minutes(2),
+            },
+        )
+        .await?;
         Ok(())
     }
 }
@@ -350,53 +353,78 @@ impl Accounts {
     /// Mails `user` a new invitation link, if they have not set a password yet. False when
     /// one was sent less than two minutes ago (nothing more is sent).
     pub async fn resend_invitation(&self, user: &User, by: &User) -> Result<bool, StoreError> {
-        let now = self.now();
-        let link_id = link_id(self.random.as_ref());
-        let link = NewUserLink {
-            id: &link_id,
-            purpose: LinkPurpose::Invite,
-            expires_at: now + Duration::hours(i64::from(self.settings.invite_hours)),
-            created_by: &by.name,
-            email: true,
-        };
-        let audit = AuditEntry {
-            actor: &by.actor(),
-            action: "user.invitation_sent",
-            program_id: user.program_id.as_ref(),
-            subject: Some(&format!("user:{}", user.id)),
-            before: None,
-            after: None,
-        };
-        self.store
-            .add_user_link(&user.id, &link, now - Duration::minutes(2), &audit, now)
-            .await
+        let issued = self
+            .issue_link(
+                user,
+                Issue {
+                    purpose: LinkPurpose::Invite,
+                    created_by: &by.name,
+                    email: true,
+                    actor: &by.actor(),
+                    action: "user.invitation_sent",
+                    wait: Duration::minutes(2),
+                },
+            )
+            .await?;
+        Ok(issued.is_some())
     }
 
     /// A password-reset link for `user` that is handed over rather than mailed (the CLI, the
     /// demo): its token, to put after the public URL with `links::path`.
     pub async fn reset_link(&self, user: &User, actor: &str) -> Result<String, StoreError> {
+        let issue = Issue {
+            purpose: LinkPurpose::Reset,
+            created_by: actor,
+            email: false,
+            actor,
+            action: "user.reset_link_made",
+            // Asked for by the operator in person: no waiting between links.
+            wait: Duration::ZERO,
+        };
+        let token = self.issue_link(user, issue).await?;
+        token.ok_or_else(|| {
+            StoreError::Unexpected(anyhow::anyhow!("a link with no wait was not made"))
+        })
+    }
+
+    /// How long a link of `purpose` works.
+    fn link_life(&self, purpose: LinkPurpose) -> Duration {
+        match purpose {
+            LinkPurpose::Invite => Duration::hours(i64::from(self.settings.invite_hours)),
+            LinkPurpose::Reset => Duration::minutes(i64::from(self.settings.reset_minutes)),
+        }
+    }
+
+    /// Makes a one-time link for `user` (mailed when `issue.email`) and records it in the
+    /// audit log, unless one of the same purpose was made less than `issue.wait` ago. The
+    /// link's token, when it was made.
+    async fn issue_link(
+        &self,
+        user: &User,
+        issue: Issue<'_>,
+    ) -> Result<Option<String>, StoreError> {
         let now = self.now();
         let link_id = link_id(self.random.as_ref());
         let link = NewUserLink {
             id: &link_id,
-            purpose: LinkPurpose::Reset,
-            expires_at: now + Duration::minutes(i64::from(self.settings.reset_minutes)),
-            created_by: actor,
-            email: false,
+            purpose: issue.purpose,
+            expires_at: now + self.link_life(issue.purpose),
+            created_by: issue.created_by,
+            email: issue.email,
         };
         let audit = AuditEntry {
-            actor,
-            action: "user.reset_link_made",
-            program_id: None,
+            actor: issue.actor,
+            action: issue.action,
+            program_id: user.program_id.as_ref(),
             subject: Some(&format!("user:{}", user.id)),
             before: None,
             after: None,
         };
-        // Asked for by the operator in person: no waiting between links.
-        self.store
-            .add_user_link(&user.id, &link, now, &audit, now)
+        let made = self
+            .store
+            .add_user_link(&user.id, &link, now - issue.wait, &audit, now)
             .await?;
-        Ok(self.links.token(&link_id, LinkPurpose::Reset))
+        Ok(made.then(|| self.links.token(&link_id, issue.purpose)))
     }
 
     /// Switches `user` off (every session of theirs ends) or on again.

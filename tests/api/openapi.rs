@@ -283,6 +283,7 @@ impl Ids {
                 ("code", _) => "aaaaaaaa",
                 // No such console user.
                 ("id", _) if template.starts_with("/console/users/") => "usr_aaaaaaaaaaaaaaaa",
+                ("id", _) if template.starts_with("/console/members/") => &self.member,
                 _ => panic!("no test value for {{{name}}} in {template}; add one to Ids"),
             };
             path = path.replace(&format!("{{{name}}}"), value);
