@@ -3,7 +3,7 @@
 //! deliveries, and card install and remove events.
 //!
 //! The `Store` methods of this area, by file:
-//! - `apple`: `register_device`, `unregister_device`, `drop_push_token`, `serials_updated_since`,
+//! - `apple`: `register_device`, `apple_devices`, `unregister_device`, `drop_push_token`, `serials_updated_since`,
 //!   `add_device_logs`, `device_logs`, `purge_device_logs`
 //! - `google`: `issue_google_object`, `google_object`, `record_google_push`,
 //!   `google_notifications_since`, `add_google_notification`, `record_google_callback`,

@@ -242,5 +242,61 @@ both_engines!(
                 .body["balance"],
             50
         );
+
+        // Where the card is, and re-issuing it (after a confirmation) or cancelling it.
+        let html = text(&page(&app, &owner.cookie, &path).await);
+        assert!(html.contains("data-wallet=\"apple\">Not added"), "{html}");
+        assert!(html.contains("data-wallet=\"google\">Not added"), "{html}");
+        let card = format!("{path}/card");
+        let url = format!("/api/v1/members/{ada}");
+        let before = app.get(&url, &app.admin).await.body["pass_url"].clone();
+        let unconfirmed = form(
+            &app,
+            &owner.cookie,
+            &card,
+            &[("csrf", &owner.csrf), ("action", "reissue")],
+        )
+        .await;
+        assert_eq!(unconfirmed.status, 422);
+        assert!(text(&unconfirmed).contains("Tick the box to confirm first"));
+        assert_eq!(app.get(&url, &app.admin).await.body["pass_url"], before);
+        let yes = |action: &'static str, csrf: String| {
+            vec![
+                ("csrf", csrf),
+                ("action", action.to_string()),
+                ("confirm", "yes".to_string()),
+            ]
+        };
+        let fields = yes("reissue", owner.csrf.clone());
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        assert_eq!(form(&app, &owner.cookie, &card, &fields).await.status, 303);
+        assert_ne!(
+            app.get(&url, &app.admin).await.body["pass_url"],
+            before,
+            "a new download link"
+        );
+        let fields = yes("void", till.csrf.clone());
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        assert_eq!(
+            form(&app, &till.cookie, &card, &fields).await.status,
+            403,
+            "staff"
+        );
+        let fields = yes("void", owner.csrf.clone());
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        assert_eq!(form(&app, &owner.cookie, &card, &fields).await.status, 303);
+        let fields = yes("reissue", owner.csrf.clone());
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let again = form(&app, &owner.cookie, &card, &fields).await;
+        assert_eq!(again.status, 409);
+        assert!(text(&again).contains("cancelled already"));
+        let html = text(&page(&app, &owner.cookie, &path).await);
+        assert!(
+            html.contains("<dt>Status</dt><dd>Cancelled</dd>") && !html.contains("id=\"adjust\""),
+            "{html}"
+        );
+        let audit = text(&page(&app, &owner.cookie, "/console/audit").await);
+        assert!(audit.contains("data-action=\"member.card_reissued\""));
+        assert!(audit.contains("data-action=\"member.card_voided\""));
     }
 );

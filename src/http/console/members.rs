@@ -23,7 +23,7 @@ use crate::domain::text;
 use crate::http::api::members::{decode_cursor, encode_cursor};
 use crate::http::to_the_end;
 use crate::state::AppState;
-use crate::storage::{AuditEntry, Conflict, MemberQuery, StoreError};
+use crate::storage::{AuditEntry, CardAction, Conflict, MemberQuery, StoreError};
 
 /// Members on one page of the list.
 const PAGE: u32 = 50;
@@ -40,6 +40,18 @@ pub struct ListQuery {
 #[derive(Deserialize)]
 pub struct MemberQueryParams {
     notice: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct CardForm {
+    #[serde(default)]
+    csrf: String,
+    /// `reissue` or `void`.
+    #[serde(default)]
+    action: String,
+    /// The "I understand" box.
+    #[serde(default)]
+    confirm: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -213,8 +225,19 @@ async fn member_page(
     status: StatusCode,
     form: Option<(&AdjustForm, String)>,
     notice: Option<&str>,
+    card_error: Option<&str>,
 ) -> Result<HttpResponse, ConsoleError> {
     let ledger = state.store.ledger(&member.id, None, 20).await?;
+    let devices = state.store.apple_devices(member.serial.as_str()).await?;
+    let google = state.store.google_object(&member.id).await?;
+    let google = match &google {
+        None => "Not added".to_string(),
+        Some(g) if g.deleted_at.is_some() => "Removed by the member".to_string(),
+        Some(g) => match g.saved_at {
+            Some(at) => format!("Saved on {}", day(crate::clock::from_micros(at))),
+            None => "Link opened, not saved yet".to_string(),
+        },
+    };
     let scans = state.store.scans(None, Some(&member.id), None, 10).await?;
     let mut context = who.context("members");
     context["notice"] = json!(notice);
@@ -234,6 +257,12 @@ async fn member_page(
         "consent_sms": member.consent.sms,
         "joined": day(member.created_at),
         "card_url": state.cards.download_url(member),
+        "apple": match devices {
+            0 => "Not added".to_string(),
+            1 => "On 1 device".to_string(),
+            n => format!("On {n} devices"),
+        },
+        "google": google,
     });
     context["ledger"] = json!(ledger
         .entries
@@ -279,6 +308,7 @@ async fn member_page(
         "nonce": random_base32(state.random.as_ref(), 20),
     });
     context["error"] = json!(error);
+    context["card_error"] = json!(card_error);
     Ok(render(status, "console/member.html", &context))
 }
 
@@ -314,6 +344,10 @@ pub async fn show(
         Some("adjusted") => {
             Some("Points adjusted. The card on the member's phone updates in a moment.")
         }
+        Some("reissued") => Some(
+            "Card re-issued: the new barcode reaches the member's phone in a moment, and the old one no longer works.",
+        ),
+        Some("voided") => Some("Card cancelled. Its barcode no longer works."),
         _ => None,
     };
     member_page(
@@ -324,6 +358,7 @@ pub async fn show(
         StatusCode::OK,
         None,
         notice,
+        None,
     )
     .await
 }
@@ -372,6 +407,7 @@ pub async fn adjust(
             &program,
             status,
             Some((&form, why)),
+            None,
             None,
         )
     };
@@ -485,6 +521,92 @@ pub async fn adjust(
     }
     Ok(see_other(&format!(
         "/console/members/{}?notice=adjusted",
+        member.id
+    )))
+}
+
+/// Re-issue or cancel a member's card
+///
+/// Owners and marketers, with the confirmation box ticked. `reissue`: a new barcode and
+/// download link (the phones holding the card get them like any update; the old barcode is
+/// refused from now on). `void`: the card is cancelled for good. Both are in the audit log.
+#[utoipa::path(
+    post,
+    path = "/console/members/{id}/card",
+    operation_id = "postConsoleMemberCard",
+    tag = "console",
+    security(("consoleSession" = [])),
+    params(("id" = String, Path, description = "The member's id (`mem_…`).")),
+    request_body(content_type = "application/x-www-form-urlencoded", description = "`csrf`, `action` (`reissue` or `void`), `confirm` (any value: the box was ticked).", content = String),
+    responses(
+        (status = 400, description = "The form could not be read (not a form, or over 16 KiB): a page saying so.", body = String, content_type = "text/html"),
+        (status = 303, description = "Done: back to the member's page."),
+        (status = 403, description = "Staff cannot change cards, or the form's token is not this session's.", body = String, content_type = "text/html"),
+        (status = 404, description = "No such member.", body = String, content_type = "text/html"),
+        (status = 409, description = "The card is cancelled already (the page again, saying so).", body = String, content_type = "text/html"),
+        (status = 422, description = "The box was not ticked, or no such action (the page again, saying so).", body = String, content_type = "text/html"),
+    )
+)]
+pub async fn card(
+    state: web::Data<AppState>,
+    who: SignedIn,
+    id: web::Path<String>,
+    form: web::Form<CardForm>,
+) -> Result<HttpResponse, ConsoleError> {
+    who.check_form(&form.csrf)?;
+    if !can_change(&who) {
+        return Err(ConsoleError::Forbidden(
+            "Only owners and marketers can re-issue or cancel cards.",
+        ));
+    }
+    let (member, program) = visible_member(&state, &who, &id).await?;
+    let (action, word, done) = match form.action.as_str() {
+        "reissue" => (CardAction::Reissue, "member.card_reissued", "reissued"),
+        "void" => (CardAction::Void, "member.card_voided", "voided"),
+        _ => return Err(ConsoleError::BadForm),
+    };
+    if form.confirm.is_none() {
+        return member_page(
+            &state,
+            &who,
+            &member,
+            &program,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            None,
+            None,
+            Some("Tick the box to confirm first: nothing was changed."),
+        )
+        .await;
+    }
+    let now = state.clock.now();
+    let changed = match state.store.change_card(&member.id, action, now).await {
+        Ok(m) => m,
+        Err(StoreError::Conflict(Conflict::MemberVoided)) => {
+            return member_page(
+                &state,
+                &who,
+                &member,
+                &program,
+                StatusCode::CONFLICT,
+                None,
+                None,
+                Some("This card is cancelled already; a cancelled card cannot be re-issued."),
+            )
+            .await
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let audit = AuditEntry {
+        actor: &who.user.actor(),
+        action: word,
+        program_id: Some(&program.id),
+        subject: Some(&format!("member:{}", member.id)),
+        before: Some(json!({ "status": member.status.as_str(), "card_generation": member.card_generation }).to_string()),
+        after: Some(json!({ "status": changed.status.as_str(), "card_generation": changed.card_generation }).to_string()),
+    };
+    state.store.audit(&audit, now).await?;
+    Ok(see_other(&format!(
+        "/console/members/{}?notice={done}",
         member.id
     )))
 }

@@ -48,6 +48,7 @@ use crate::http::routes::Routes;
     members::list,
     members::show,
     members::adjust,
+    members::card,
     audit::page,
     audit::export,
     reports::page,
@@ -82,6 +83,7 @@ pub fn routes() -> Routes {
         .add(members::__path_list, members::list)
         .add(members::__path_show, members::show)
         .add(members::__path_adjust, members::adjust)
+        .add(members::__path_card, members::card)
         .add(audit::__path_page, audit::page)
         .add(audit::__path_export, audit::export)
         .add(reports::__path_page, reports::page)
@@ -108,6 +110,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .app_data(users::__path_disable, forms())
         .app_data(users::__path_enable, forms())
         .app_data(users::__path_resend, forms())
-        .app_data(members::__path_adjust, forms());
+        .app_data(members::__path_adjust, forms())
+        .app_data(members::__path_card, forms());
     routes.register(cfg);
 }

@@ -246,6 +246,16 @@ impl Store {
         Ok(())
     }
 
+    /// How many devices hold the pass of `serial` (registered for its updates).
+    pub async fn apple_devices(&self, serial: &str) -> Result<i64, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM apple_registrations WHERE serial = $1")
+                .bind(serial)
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
     /// Newest first: (received at, message).
     pub async fn device_logs(&self, limit: u32) -> Result<Vec<(i64, String)>, StoreError> {
         Ok(
