@@ -11,6 +11,8 @@
 mod audit;
 mod error;
 mod home;
+mod links;
+mod member_changes;
 mod members;
 mod page;
 mod reports;
@@ -36,10 +38,10 @@ use crate::http::routes::Routes;
     session::sign_out_everywhere,
     session::forgot_page,
     session::forgot,
-    session::invite_page,
-    session::accept_invite,
-    session::reset_page,
-    session::reset,
+    links::invite_page,
+    links::accept_invite,
+    links::reset_page,
+    links::reset,
     users::list,
     users::invite,
     users::disable,
@@ -47,8 +49,8 @@ use crate::http::routes::Routes;
     users::resend,
     members::list,
     members::show,
-    members::adjust,
-    members::card,
+    member_changes::adjust,
+    member_changes::card,
     audit::page,
     audit::export,
     reports::page,
@@ -71,10 +73,10 @@ pub fn routes() -> Routes {
         )
         .add(session::__path_forgot_page, session::forgot_page)
         .add(session::__path_forgot, session::forgot)
-        .add(session::__path_invite_page, session::invite_page)
-        .add(session::__path_accept_invite, session::accept_invite)
-        .add(session::__path_reset_page, session::reset_page)
-        .add(session::__path_reset, session::reset)
+        .add(links::__path_invite_page, links::invite_page)
+        .add(links::__path_accept_invite, links::accept_invite)
+        .add(links::__path_reset_page, links::reset_page)
+        .add(links::__path_reset, links::reset)
         .add(users::__path_list, users::list)
         .add(users::__path_invite, users::invite)
         .add(users::__path_disable, users::disable)
@@ -82,8 +84,8 @@ pub fn routes() -> Routes {
         .add(users::__path_resend, users::resend)
         .add(members::__path_list, members::list)
         .add(members::__path_show, members::show)
-        .add(members::__path_adjust, members::adjust)
-        .add(members::__path_card, members::card)
+        .add(member_changes::__path_adjust, member_changes::adjust)
+        .add(member_changes::__path_card, member_changes::card)
         .add(audit::__path_page, audit::page)
         .add(audit::__path_export, audit::export)
         .add(reports::__path_page, reports::page)
@@ -104,13 +106,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .app_data(session::__path_sign_out, forms())
         .app_data(session::__path_sign_out_everywhere, forms())
         .app_data(session::__path_forgot, forms())
-        .app_data(session::__path_accept_invite, forms())
-        .app_data(session::__path_reset, forms())
+        .app_data(links::__path_accept_invite, forms())
+        .app_data(links::__path_reset, forms())
         .app_data(users::__path_invite, forms())
         .app_data(users::__path_disable, forms())
         .app_data(users::__path_enable, forms())
         .app_data(users::__path_resend, forms())
-        .app_data(members::__path_adjust, forms())
-        .app_data(members::__path_card, forms());
+        .app_data(member_changes::__path_adjust, forms())
+        .app_data(member_changes::__path_card, forms());
     routes.register(cfg);
 }

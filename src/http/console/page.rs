@@ -43,6 +43,15 @@ pub fn render(status: StatusCode, template: &str, context: &Value) -> HttpRespon
     }
 }
 
+/// A page for someone not signed in: no navigation, no form token.
+pub fn public(extra: Value) -> Value {
+    let mut context = json!({ "user": null, "csrf": null, "section": "", "notice": null });
+    if let (Value::Object(base), Value::Object(extra)) = (&mut context, extra) {
+        base.extend(extra);
+    }
+    context
+}
+
 /// A 303 to `location` (after a form, the browser fetches the next page with GET).
 pub fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()
