@@ -173,6 +173,21 @@ both_engines!(
             "{audit}"
         );
 
+        // Filters: by balance (a typo is said, not obeyed) and by where the card is.
+        let filtered = |f: &str| format!("/console/members?program={program}&{f}");
+        let rich = text(&page(&app, &owner.cookie, &filtered("points_min=40")).await);
+        assert!(rich.contains(&ada) && !rich.contains(&grace), "{rich}");
+        let typo = text(&page(&app, &owner.cookie, &filtered("points_min=forty")).await);
+        assert!(
+            typo.contains("Points are whole numbers") && typo.contains(&grace),
+            "{typo}"
+        );
+        let google = text(&page(&app, &owner.cookie, &filtered("google=yes")).await);
+        assert!(
+            !google.contains(&ada) && google.contains("Nobody matches"),
+            "{google}"
+        );
+
         // Staff read, and cannot change.
         add_user(&app, "till@beans.example", Role::Staff, Some(&program)).await;
         let till = sign_in(&app, "till@beans.example").await;

@@ -171,6 +171,7 @@ async fn list(
         tier: q.tier.clone(),
         after: q.cursor.as_deref().map(decode_cursor).transpose()?,
         limit,
+        ..MemberQuery::default()
     };
     let page = state.store.members(&program.id, &query).await?;
     Ok(HttpResponse::Ok().json(MemberPage {

@@ -30,7 +30,30 @@ pub struct ListQuery {
     q: Option<String>,
     tier: Option<String>,
     status: Option<String>,
+    /// `yes` or `no`.
+    apple: Option<String>,
+    google: Option<String>,
+    points_min: Option<String>,
+    points_max: Option<String>,
+    /// `30d`, `90d` (visited within), `not30d`, `not90d` (not visited within).
+    visit: Option<String>,
     after: Option<String>,
+}
+
+fn yes_no(v: Option<&str>) -> Option<bool> {
+    match v {
+        Some("yes") => Some(true),
+        Some("no") => Some(false),
+        _ => None,
+    }
+}
+
+/// A whole number typed into a filter; anything else filters nothing (and is said so).
+fn bound(v: Option<&str>) -> Result<Option<i64>, ()> {
+    match v.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => v.parse().map(Some).map_err(|_| ()),
+    }
 }
 
 #[derive(Deserialize)]
@@ -87,7 +110,8 @@ async fn chosen_program(
 ///
 /// A program's members, 50 at a time in enrollment order: search (`q`: the start of a name or
 /// of a word in it, of an email address or external id; a phone number with its country code
-/// or nationally; a member id; case-insensitive) and filters (tier, status). Every role; a
+/// or nationally; a member id; case-insensitive) and filters (tier, status, where the card is,
+/// last visit, balance). Every role; a
 /// program-scoped account sees its program only (another's answers 403).
 #[utoipa::path(
     get,
@@ -100,6 +124,11 @@ async fn chosen_program(
         ("q" = Option<String>, Query, description = "What to search for."),
         ("tier" = Option<String>, Query, description = "Only this tier."),
         ("status" = Option<String>, Query, description = "`active` or `voided`."),
+        ("apple" = Option<String>, Query, description = "`yes`: the card is on an Apple Wallet device; `no`: it is not."),
+        ("google" = Option<String>, Query, description = "`yes`: the card is saved in Google Wallet (and not removed); `no`: it is not."),
+        ("visit" = Option<String>, Query, description = "`30d`, `90d`: scanned within so many days; `not30d`, `not90d`: not."),
+        ("points_min" = Option<String>, Query, description = "A balance of at least this (a whole number; anything else is said and left out)."),
+        ("points_max" = Option<String>, Query, description = "A balance of at most this."),
         ("after" = Option<String>, Query, description = "The \"Next page\" link's position."),
     ),
     responses(
@@ -126,6 +155,23 @@ pub async fn list(
     context["q"] = json!(search);
     context["tier"] = json!(tier.unwrap_or(""));
     context["status"] = json!(status.unwrap_or(""));
+    context["apple"] = json!(query.apple.as_deref().unwrap_or(""));
+    context["google"] = json!(query.google.as_deref().unwrap_or(""));
+    context["points_min"] = json!(query.points_min.as_deref().unwrap_or(""));
+    context["points_max"] = json!(query.points_max.as_deref().unwrap_or(""));
+    context["visit"] = json!(query.visit.as_deref().unwrap_or(""));
+    context["error"] = Value::Null;
+    context["filters_open"] = json!([
+        tier,
+        status,
+        query.apple.as_deref(),
+        query.google.as_deref(),
+        query.visit.as_deref(),
+        query.points_min.as_deref(),
+        query.points_max.as_deref(),
+    ]
+    .iter()
+    .any(|f| f.is_some_and(|f| !f.trim().is_empty())));
     let Some(program) = program else {
         context["program"] = Value::Null;
         return Ok(render(StatusCode::OK, "console/members.html", &context));
@@ -135,22 +181,49 @@ pub async fn list(
         // A link from an old page: start again from the top.
         Some(Err(_)) | None => None,
     };
+    let now = state.clock.now();
+    let (visited_since, not_visited_since) = match query.visit.as_deref() {
+        Some("30d") => (Some(now - time::Duration::days(30)), None),
+        Some("90d") => (Some(now - time::Duration::days(90)), None),
+        Some("not30d") => (None, Some(now - time::Duration::days(30))),
+        Some("not90d") => (None, Some(now - time::Duration::days(90))),
+        _ => (None, None),
+    };
+    let points_min = bound(query.points_min.as_deref());
+    let points_max = bound(query.points_max.as_deref());
+    if points_min.is_err() || points_max.is_err() {
+        context["error"] = json!("Points are whole numbers, like 100. That filter was left out.");
+    }
     let q = MemberQuery {
         status: status.and_then(|s| MemberStatus::parse(s).ok()),
         external_id: None,
         search: (!search.is_empty()).then(|| search.chars().take(100).collect()),
         tier: tier.map(str::to_string),
+        apple: yes_no(query.apple.as_deref()),
+        google: yes_no(query.google.as_deref()),
+        points_min: points_min.unwrap_or(None),
+        points_max: points_max.unwrap_or(None),
+        visited_since,
+        not_visited_since,
         after,
         limit: PAGE,
     };
     let page = state.store.members(&program.id, &q).await?;
+    let filters = format!(
+        "q={}&tier={}&status={}&apple={}&google={}&points_min={}&points_max={}&visit={}",
+        query_value(search),
+        query_value(tier.unwrap_or("")),
+        query_value(status.unwrap_or("")),
+        query_value(query.apple.as_deref().unwrap_or("")),
+        query_value(query.google.as_deref().unwrap_or("")),
+        query_value(query.points_min.as_deref().unwrap_or("")),
+        query_value(query.points_max.as_deref().unwrap_or("")),
+        query_value(query.visit.as_deref().unwrap_or("")),
+    );
     let next = page.next.as_ref().map(|n| {
         format!(
-            "/console/members?program={}&q={}&tier={}&status={}&after={}",
+            "/console/members?program={}&{filters}&after={}",
             program.id,
-            query_value(search),
-            query_value(tier.unwrap_or("")),
-            query_value(status.unwrap_or("")),
             encode_cursor(n)
         )
     });
@@ -164,6 +237,7 @@ pub async fn list(
     context["members"] = json!(page.members.iter().map(member_row).collect::<Vec<_>>());
     context["next"] = json!(next);
     context["first_page"] = json!(query.after.is_none());
+    context["filtered"] = json!(filters.split('&').any(|f| !f.ends_with('=')));
     Ok(render(StatusCode::OK, "console/members.html", &context))
 }
 

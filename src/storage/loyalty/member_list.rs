@@ -1,7 +1,10 @@
 //! Listing a program's members a page at a time: filtered by status, tier or external id, and
 //! found by what a person types into a search box (`MemberQuery::search`): the start of a
 //! name or of any word in it, of an email address, of an external id, a phone number (with
-//! the country code, or nationally with a leading 0), or a member id, case-insensitively.
+//! the country code, or nationally with a leading 0), or a member id, case-insensitively; and
+//! by where their card is (Apple Wallet, Google Wallet), their balance and their last visit.
+
+use time::OffsetDateTime;
 
 use crate::clock::to_micros;
 use crate::domain::ids::ProgramId;
@@ -18,6 +21,16 @@ pub struct MemberQuery {
     pub search: Option<String>,
     /// Members of this tier only.
     pub tier: Option<String>,
+    /// With (`true`) or without (`false`) the card on an Apple Wallet device.
+    pub apple: Option<bool>,
+    /// With or without the card saved in Google Wallet (and not removed).
+    pub google: Option<bool>,
+    /// A balance of at least / at most this.
+    pub points_min: Option<i64>,
+    pub points_max: Option<i64>,
+    /// Scanned (an accepted scan) at or after this time; or not.
+    pub visited_since: Option<OffsetDateTime>,
+    pub not_visited_since: Option<OffsetDateTime>,
     /// Continue after this member (from the previous page's `next_cursor`).
     pub after: Option<(i64, String)>,
     pub limit: u32,
@@ -103,6 +116,34 @@ impl Store {
         if q.tier.is_some() {
             sql.push_str(&format!(" AND tier = ${}", next_arg()));
         }
+        let apple = "EXISTS (SELECT 1 FROM apple_registrations r WHERE r.serial = members.serial)";
+        let google = "EXISTS (SELECT 1 FROM google_objects g WHERE g.member_id = members.id \
+                      AND g.saved_at IS NOT NULL AND g.deleted_at IS NULL)";
+        for (wanted, exists) in [(q.apple, apple), (q.google, google)] {
+            match wanted {
+                Some(true) => sql.push_str(&format!(" AND {exists}")),
+                Some(false) => sql.push_str(&format!(" AND NOT {exists}")),
+                None => {}
+            }
+        }
+        if q.points_min.is_some() {
+            sql.push_str(&format!(" AND balance >= ${}", next_arg()));
+        }
+        if q.points_max.is_some() {
+            sql.push_str(&format!(" AND balance <= ${}", next_arg()));
+        }
+        let visited = |n: i32| {
+            format!(
+                "EXISTS (SELECT 1 FROM scans s WHERE s.member_id = members.id \
+                 AND s.result = 'accepted' AND s.created_at >= ${n})"
+            )
+        };
+        if q.visited_since.is_some() {
+            sql.push_str(&format!(" AND {}", visited(next_arg())));
+        }
+        if q.not_visited_since.is_some() {
+            sql.push_str(&format!(" AND NOT {}", visited(next_arg())));
+        }
         let search = q.search.as_deref().and_then(Search::new);
         if let Some(s) = &search {
             let (prefix, word, exact) = (next_arg(), next_arg(), next_arg());
@@ -132,6 +173,12 @@ impl Store {
         }
         if let Some(t) = &q.tier {
             query = query.bind(t.clone());
+        }
+        for bound in [q.points_min, q.points_max].into_iter().flatten() {
+            query = query.bind(bound);
+        }
+        for since in [q.visited_since, q.not_visited_since].into_iter().flatten() {
+            query = query.bind(to_micros(since));
         }
         if let Some(s) = &search {
             query = query
@@ -308,6 +355,123 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(found(store, &program.id, gold).await, ["Alan 50%_Turing"]);
+
+        // Where the card is, the balance and the last visit. Ada: an iPhone, 120 points and a
+        // scan today; Grace: Google Wallet (and a card she removed does not count), 500
+        // points, a scan 100 days ago; Alan: nothing, 0 points.
+        let now = crate::clock::system_now();
+        let everyone = MemberQuery {
+            limit: 50,
+            ..Default::default()
+        };
+        let all = store.members(&program.id, &everyone).await.unwrap().members;
+        let who = |name: &str| all.iter().find(|m| m.name == name).unwrap().clone();
+        let (ada, grace, alan) = (
+            who("Ada Lovelace"),
+            who("Grace Hopper"),
+            who("Alan 50%_Turing"),
+        );
+        store
+            .register_device(
+                &crate::domain::device::DeviceLibraryId::parse("search-device").unwrap(),
+                &crate::domain::device::PushToken::parse(&"ab".repeat(32)).unwrap(),
+                &program.pass_type_id,
+                &ada.serial,
+                &program.id,
+                now,
+            )
+            .await
+            .unwrap();
+        for (member, saved, deleted) in [(&grace, true, false), (&alan, true, true)] {
+            sqlx::query(
+                "INSERT INTO google_objects (member_id, program_id, object_id, class_id, saved_at, deleted_at, created_at, updated_at) \
+                 VALUES ($1, $2, $3, 'class', $4, $5, 0, 0)",
+            )
+            .bind(member.id.as_str())
+            .bind(program.id.as_str())
+            .bind(format!("object-{}", member.id))
+            .bind(saved.then_some(1_i64))
+            .bind(deleted.then_some(2_i64))
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        }
+        sqlx::query(
+            "UPDATE members SET balance = CASE id WHEN $1 THEN 500 WHEN $2 THEN 0 ELSE balance END",
+        )
+        .bind(grace.id.as_str())
+        .bind(alan.id.as_str())
+        .execute(&store.pool)
+        .await
+        .unwrap();
+        sqlx::query("INSERT INTO api_keys (id, name, role, secret_hash, created_at) VALUES ('key_searchsearchsear', 'till', 'staff', 'h', 0)")
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        for (member, days_ago, result) in [
+            (&ada, 0, "accepted"),
+            (&grace, 100, "accepted"),
+            (&alan, 0, "rejected"),
+        ] {
+            sqlx::query(
+                "INSERT INTO scans (program_id, member_id, staff_key_id, staff_name, action, result, points, single_use, created_at) \
+                 VALUES ($1, $2, 'key_searchsearchsear', 'till', 'visit', $3, 0, 0, $4)",
+            )
+            .bind(program.id.as_str())
+            .bind(member.id.as_str())
+            .bind(result)
+            .bind(to_micros(now - time::Duration::days(days_ago)))
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        }
+        let filter = |f: fn(&mut MemberQuery)| {
+            let mut q = MemberQuery {
+                limit: 50,
+                ..Default::default()
+            };
+            f(&mut q);
+            q
+        };
+        let cases: [(MemberQuery, &[&str]); 8] = [
+            (filter(|q| q.apple = Some(true)), &["Ada Lovelace"]),
+            (
+                filter(|q| q.apple = Some(false)),
+                &["Alan 50%_Turing", "Grace Hopper"],
+            ),
+            (filter(|q| q.google = Some(true)), &["Grace Hopper"]),
+            (
+                filter(|q| q.google = Some(false)),
+                &["Ada Lovelace", "Alan 50%_Turing"],
+            ),
+            (
+                filter(|q| q.points_min = Some(100)),
+                &["Ada Lovelace", "Grace Hopper"],
+            ),
+            (
+                filter(|q| {
+                    q.points_min = Some(100);
+                    q.points_max = Some(200)
+                }),
+                &["Ada Lovelace"],
+            ),
+            (
+                filter(|q| {
+                    q.visited_since = Some(crate::clock::system_now() - time::Duration::days(30))
+                }),
+                &["Ada Lovelace"],
+            ),
+            (
+                filter(|q| {
+                    q.not_visited_since =
+                        Some(crate::clock::system_now() - time::Duration::days(30))
+                }),
+                &["Alan 50%_Turing", "Grace Hopper"],
+            ),
+        ];
+        for (i, (q, expected)) in cases.into_iter().enumerate() {
+            assert_eq!(found(store, &program.id, q).await, expected, "case {i}");
+        }
     }
 
     #[tokio::test]
