@@ -173,6 +173,24 @@ both_engines!(
             "{audit}"
         );
 
+        // Everything held on the member, as one file; staff cannot take it.
+        let export = page(&app, &owner.cookie, &format!("{path}/export")).await;
+        assert_eq!(export.status, 200);
+        assert!(export.headers["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment"));
+        let data: serde_json::Value = serde_json::from_slice(&export.bytes).unwrap();
+        assert_eq!(data["member"]["email"], "ada@example.com");
+        assert_eq!(data["card"]["balance"], 50);
+        assert_eq!(data["points"][0]["reason"], "Welcome gift");
+        assert!(
+            data["consent_history"].is_array() && data["scans"].is_array(),
+            "{data}"
+        );
+        let html = text(&page(&app, &owner.cookie, &path).await);
+        assert!(html.contains("id=\"consent-title\"") && html.contains("id=\"messages-title\""));
+
         // Filters: by balance (a typo is said, not obeyed) and by where the card is.
         let filtered = |f: &str| format!("/console/members?program={program}&{f}");
         let rich = text(&page(&app, &owner.cookie, &filtered("points_min=40")).await);
@@ -193,6 +211,12 @@ both_engines!(
         let till = sign_in(&app, "till@beans.example").await;
         let html = text(&page(&app, &till.cookie, &path).await);
         assert!(!html.contains("id=\"adjust\""), "no form for staff");
+        assert_eq!(
+            page(&app, &till.cookie, &format!("{path}/export"))
+                .await
+                .status,
+            403
+        );
         let r = form(
             &app,
             &till.cookie,

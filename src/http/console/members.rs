@@ -295,6 +295,8 @@ pub(super) async fn member_page(
         },
     };
     let scans = state.store.scans(None, Some(&member.id), None, 10).await?;
+    let consent = state.store.consent_history(&member.id).await?;
+    let messages = state.store.member_messages(&member.id, 10).await?;
     let mut context = who.context("members");
     context["notice"] = json!(notice);
     context["program"] = json!({ "id": program.id, "name": program.name });
@@ -347,6 +349,28 @@ pub(super) async fn member_page(
             "staff": s.staff_name,
         }))
         .collect::<Vec<_>>());
+    context["consent"] = json!(consent
+        .iter()
+        .rev()
+        .map(|c| json!({
+            "at": c.at,
+            "day": c.at.get(..10).unwrap_or(&c.at),
+            "channel": if c.channel == "sms" { "SMS" } else { "Email" },
+            "granted": c.granted,
+            "source": c.source,
+        }))
+        .collect::<Vec<_>>());
+    context["messages"] = json!(messages
+        .iter()
+        .map(|m| json!({
+            "day": day(m.created_at),
+            "channel": m.channel.as_str(),
+            "template": m.template,
+            "status": m.status,
+            "reason": m.reason,
+        }))
+        .collect::<Vec<_>>());
+    context["can_export"] = json!(can_change(who));
     context["can_change"] = json!(can_change(who) && member.status != MemberStatus::Voided);
     let (direction, points, reason, error) = match form {
         Some((direction, points, reason, error)) => (direction, points, reason, Some(error)),

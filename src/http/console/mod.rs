@@ -13,6 +13,7 @@ mod error;
 mod home;
 mod links;
 mod member_changes;
+mod member_export;
 mod members;
 mod page;
 mod reports;
@@ -51,6 +52,7 @@ use crate::http::routes::Routes;
     members::show,
     member_changes::adjust,
     member_changes::card,
+    member_export::export,
     audit::page,
     audit::export,
     reports::page,
@@ -86,6 +88,7 @@ pub fn routes() -> Routes {
         .add(members::__path_show, members::show)
         .add(member_changes::__path_adjust, member_changes::adjust)
         .add(member_changes::__path_card, member_changes::card)
+        .add(member_export::__path_export, member_export::export)
         .add(audit::__path_page, audit::page)
         .add(audit::__path_export, audit::export)
         .add(reports::__path_page, reports::page)
