@@ -50,6 +50,16 @@ fn action_words(action: &str) -> &str {
     }
 }
 
+/// `text` as a spreadsheet cell that stays text: one starting with `=`, `+`, `-`, `@` or a
+/// control character would be read as a formula by Excel or LibreOffice (a person's name
+/// typed as `=HYPERLINK(…)`), so it gets a leading `'`.
+fn cell(text: &str) -> String {
+    match text.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
+        _ => text.to_string(),
+    }
+}
+
 async fn names(state: &AppState) -> Result<HashMap<String, String>, ConsoleError> {
     Ok(state
         .store
@@ -122,7 +132,8 @@ pub async fn page(
 /// Export the audit log
 ///
 /// Owners only: every entry, newest first, as CSV (`id,at,actor,actor_name,action,program_id,
-/// subject,before,after`; `before` and `after` are JSON).
+/// subject,before,after`; `before` and `after` are JSON). A cell a spreadsheet would take for
+/// a formula starts with `'`.
 #[utoipa::path(
     get,
     path = "/console/audit.csv",
@@ -147,12 +158,12 @@ pub async fn export(
             e.id.to_string().as_str(),
             &rfc3339(e.at),
             &e.actor,
-            &actor_name(&e.actor, &names),
+            &cell(&actor_name(&e.actor, &names)),
             &e.action,
             e.program_id.as_deref().unwrap_or(""),
-            e.subject.as_deref().unwrap_or(""),
-            e.before.as_deref().unwrap_or(""),
-            e.after.as_deref().unwrap_or(""),
+            &cell(e.subject.as_deref().unwrap_or("")),
+            &cell(e.before.as_deref().unwrap_or("")),
+            &cell(e.after.as_deref().unwrap_or("")),
         ])
     };
     out.write_record([
@@ -188,4 +199,19 @@ pub async fn export(
         ))
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .body(body))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cells_that_look_like_formulas_stay_text() {
+        assert_eq!(super::cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(super::cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(super::cell("-1+2"), "'-1+2");
+        assert_eq!(
+            super::cell("Ada <ada@example.com>"),
+            "Ada <ada@example.com>"
+        );
+        assert_eq!(super::cell(""), "");
+    }
 }
