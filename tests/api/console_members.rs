@@ -13,6 +13,16 @@ use crate::device::{install, pass_json};
 use crate::helpers::*;
 use passwright::domain::api_key::Role;
 
+/// The card form (`/console/members/{id}/card`) sent by `who`, with the box ticked.
+async fn change_card(app: &TestApp, who: &Session, card: &str, action: &str) -> Reply {
+    let fields = [
+        ("csrf", who.csrf.as_str()),
+        ("action", action),
+        ("confirm", "yes"),
+    ];
+    form(app, &who.cookie, card, &fields).await
+}
+
 fn balance_field(pass: &serde_json::Value) -> serde_json::Value {
     pass["storeCard"]["headerFields"]
         .as_array()
@@ -299,34 +309,22 @@ both_engines!(
         assert_eq!(unconfirmed.status, 422);
         assert!(text(&unconfirmed).contains("Tick the box to confirm first"));
         assert_eq!(app.get(&url, &app.admin).await.body["pass_url"], before);
-        let yes = |action: &'static str, csrf: String| {
-            vec![
-                ("csrf", csrf),
-                ("action", action.to_string()),
-                ("confirm", "yes".to_string()),
-            ]
-        };
-        let fields = yes("reissue", owner.csrf.clone());
-        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        assert_eq!(form(&app, &owner.cookie, &card, &fields).await.status, 303);
+        assert_eq!(
+            change_card(&app, &owner, &card, "reissue").await.status,
+            303
+        );
         assert_ne!(
             app.get(&url, &app.admin).await.body["pass_url"],
             before,
             "a new download link"
         );
-        let fields = yes("void", till.csrf.clone());
-        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
         assert_eq!(
-            form(&app, &till.cookie, &card, &fields).await.status,
+            change_card(&app, &till, &card, "void").await.status,
             403,
             "staff"
         );
-        let fields = yes("void", owner.csrf.clone());
-        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        assert_eq!(form(&app, &owner.cookie, &card, &fields).await.status, 303);
-        let fields = yes("reissue", owner.csrf.clone());
-        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let again = form(&app, &owner.cookie, &card, &fields).await;
+        assert_eq!(change_card(&app, &owner, &card, "void").await.status, 303);
+        let again = change_card(&app, &owner, &card, "reissue").await;
         assert_eq!(again.status, 409);
         assert!(text(&again).contains("cancelled already"));
         let html = text(&page(&app, &owner.cookie, &path).await);

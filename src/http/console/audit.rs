@@ -8,7 +8,8 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::page::{render, SignedIn};
+use super::html::render;
+use super::page::SignedIn;
 use super::ConsoleError;
 use crate::clock::rfc3339;
 use crate::state::AppState;

@@ -6,7 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
 
-use super::page::{render, see_other};
+use super::html::{public, render, see_other};
 use crate::storage::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -92,7 +92,7 @@ impl ResponseError for ConsoleError {
         render(
             self.status_code(),
             "console/error.html",
-            &json!({ "title": title, "text": text, "user": null, "csrf": null, "section": "", "notice": null }),
+            &public(json!({ "title": title, "text": text })),
         )
     }
 }

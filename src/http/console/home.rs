@@ -6,7 +6,8 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::page::{render, SignedIn};
+use super::html::{public, render};
+use super::page::SignedIn;
 use super::ConsoleError;
 use crate::state::AppState;
 
@@ -23,11 +24,7 @@ use crate::state::AppState;
     responses((status = 200, description = "The page (HTML).", body = String, content_type = "text/html"))
 )]
 pub async fn root() -> HttpResponse {
-    render(
-        StatusCode::OK,
-        "console/front.html",
-        &json!({ "user": null, "csrf": null, "section": "", "notice": null }),
-    )
+    render(StatusCode::OK, "console/front.html", &public(json!({})))
 }
 
 #[derive(Deserialize)]

@@ -7,7 +7,8 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::page::{public, render, see_other, session_cookie};
+use super::html::{public, render, see_other};
+use super::page::session_cookie;
 use super::ConsoleError;
 use crate::accounts::links::LinkError;
 use crate::domain::user::{LinkPurpose, NewPassword};

@@ -7,8 +7,9 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::html::see_other;
 use super::members::{can_change, member_page, visible_member, Said};
-use super::page::{see_other, SignedIn};
+use super::page::SignedIn;
 use super::ConsoleError;
 use crate::domain::ledger::{fingerprint, EntryKind, IdempotencyKey, PointsChange};
 use crate::domain::points::Points;

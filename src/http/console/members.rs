@@ -9,7 +9,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::error::query_value;
-use super::page::{render, SignedIn};
+use super::html::render;
+use super::page::SignedIn;
 use super::ConsoleError;
 use crate::clock::rfc3339;
 use crate::domain::api_key::Role;

@@ -11,6 +11,7 @@
 mod audit;
 mod error;
 mod home;
+mod html;
 mod links;
 mod member_changes;
 mod member_export;

@@ -8,9 +8,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::page::{
-    local_next, public, removal_cookie, render, see_other, session_cookie, SignedIn,
-};
+use super::html::{public, render, see_other};
+use super::page::{local_next, removal_cookie, session_cookie, SignedIn};
 use super::ConsoleError;
 use crate::accounts::SignInError;
 use crate::http::auth::SESSION_COOKIE;

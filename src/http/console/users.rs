@@ -7,7 +7,8 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::page::{render, see_other, SignedIn};
+use super::html::{render, see_other};
+use super::page::SignedIn;
 use super::ConsoleError;
 use crate::accounts::{AccountError, UserForm};
 use crate::domain::ids::{ProgramId, UserId};
