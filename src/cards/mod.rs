@@ -21,9 +21,9 @@ use crate::domain::member::Member;
 use crate::domain::program::Program;
 use crate::domain::urls::PublicUrls;
 use crate::storage::{Store, StoreError};
-use crate::wallet::apple::images::default_images;
 use crate::wallet::apple::pass_json::{self, PassContext};
 use crate::wallet::apple::{build_pkpass, PassAssets, PassSigner};
+use crate::wallet::artwork;
 use tokens::TokenKeys;
 
 /// A signed `.pkpass` ready to send.
@@ -44,6 +44,9 @@ struct CachedPass {
 struct PreparedDesign {
     version: i64,
     assets: Arc<PassAssets>,
+    /// Every image of the design by file name (the pass's nine and Google's two): uploaded
+    /// ones, and the rest drawn in the program's colours.
+    images: Arc<HashMap<String, bytes::Bytes>>,
 }
 
 /// How many passes were signed and how many were served from the cache.
@@ -180,6 +183,30 @@ impl Cards {
         store: &Store,
         program: &Program,
     ) -> Result<Arc<PassAssets>, StoreError> {
+        Ok(self.prepared(store, program).await?.assets.clone())
+    }
+
+    /// One image of the program's current design (`logo@2x.png`, `google-hero.png`, ...):
+    /// uploaded, or drawn in its colours. `None` for a name that is no image.
+    pub async fn image(
+        &self,
+        store: &Store,
+        program: &Program,
+        name: &str,
+    ) -> Result<Option<bytes::Bytes>, StoreError> {
+        Ok(self
+            .prepared(store, program)
+            .await?
+            .images
+            .get(name)
+            .cloned())
+    }
+
+    async fn prepared(
+        &self,
+        store: &Store,
+        program: &Program,
+    ) -> Result<Arc<PreparedDesign>, StoreError> {
         if let Some(d) = self
             .designs
             .lock()
@@ -187,28 +214,58 @@ impl Cards {
             .and_then(|m| m.get(&program.id).cloned())
         {
             if d.version == program.design_version {
-                return Ok(d.assets.clone());
+                return Ok(d);
             }
         }
         let uploaded = store.images(&program.id).await?;
-        let mut files: HashMap<String, Vec<u8>> = default_images().into_iter().collect();
+        let design = &program.design;
+        let (colors, brand) = (design.colors.clone(), program.organization.clone());
+        let name_in_logo = design.logo_text.is_none();
+        let drawn =
+            tokio::task::spawn_blocking(move || artwork::drawn(&colors, &brand, name_in_logo))
+                .await
+                .context("drawing the default images failed")?
+                .context("drawing the default images failed")?;
+        let mut images: HashMap<String, Vec<u8>> = drawn.into_iter().collect();
+        let names: Vec<String> = uploaded.iter().map(|i| i.name.clone()).collect();
         for image in uploaded {
-            files.insert(image.name, image.content);
+            images.insert(image.name, image.content);
         }
-        let mut files: Vec<(String, Vec<u8>)> = files.into_iter().collect();
+        // A kind uploaded slot by slot has no Google image of its own: Google shows its @3x.
+        for (google, source) in [
+            (artwork::GOOGLE_LOGO, "icon@3x.png"),
+            (artwork::GOOGLE_HERO, "strip@3x.png"),
+        ] {
+            let own = names.iter().any(|n| n == google);
+            if let Some(at3) = images
+                .get(source)
+                .filter(|_| !own && names.iter().any(|n| n == source))
+            {
+                images.insert(google.to_owned(), at3.clone());
+            }
+        }
+        let mut files: Vec<(String, Vec<u8>)> = images
+            .iter()
+            .filter(|(name, _)| !name.starts_with("google-"))
+            .map(|(n, b)| (n.clone(), b.clone()))
+            .collect();
         files.sort_by(|a, b| a.0.cmp(&b.0));
         files.extend(pass_json::localizations(program));
         let assets = Arc::new(PassAssets::new(files).context("preparing the pass images")?);
+        let prepared = Arc::new(PreparedDesign {
+            version: program.design_version,
+            assets,
+            images: Arc::new(
+                images
+                    .into_iter()
+                    .map(|(n, b)| (n, bytes::Bytes::from(b)))
+                    .collect(),
+            ),
+        });
         if let Ok(mut designs) = self.designs.lock() {
-            designs.insert(
-                program.id.clone(),
-                Arc::new(PreparedDesign {
-                    version: program.design_version,
-                    assets: assets.clone(),
-                }),
-            );
+            designs.insert(program.id.clone(), prepared.clone());
         }
-        Ok(assets)
+        Ok(prepared)
     }
 }
 

@@ -1,6 +1,6 @@
 //! Public program images: `/images/{program}/{file}`. Google Wallet fetches the class's logo
 //! and hero image from here (image URLs in classes must be public), so this needs no key.
-//! Uploaded images win over the defaults in `templates/images`.
+//! Uploaded images win over the ones drawn in the program's colours (`cards::Cards::image`).
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
@@ -13,7 +13,8 @@ use super::routes::Routes;
 use crate::domain::ids::ProgramId;
 use crate::state::AppState;
 use crate::storage::StoreError;
-use crate::wallet::apple::images::default_images;
+use crate::wallet::apple::images::{file_name, ImageKind};
+use crate::wallet::artwork::{GOOGLE_HERO, GOOGLE_LOGO};
 
 /// The area's operation, as documented.
 #[derive(OpenApi)]
@@ -38,10 +39,14 @@ impl utoipa::ToSchema for ImageFile {}
 
 impl utoipa::PartialSchema for ImageFile {
     fn schema() -> RefOr<Schema> {
-        let names = ["google-logo.png", "google-hero.png"]
+        let names = [GOOGLE_LOGO, GOOGLE_HERO]
             .map(String::from)
             .into_iter()
-            .chain(default_images().into_iter().map(|(name, _)| name));
+            .chain(
+                ImageKind::ALL
+                    .into_iter()
+                    .flat_map(|k| (1..=3).map(move |s| file_name(k, s))),
+            );
         ObjectBuilder::new()
             .schema_type(Type::String)
             .enum_values(Some(names))
@@ -74,19 +79,9 @@ impl utoipa::PartialSchema for PublicCache {
     }
 }
 
-/// Google's names for the images it shows, and the pass image each one is.
-fn pass_image(file: &str) -> &str {
-    match file {
-        // Google masks the logo to a circle: the square icon fits that, the wide logo does not.
-        "google-logo.png" => "icon@3x.png",
-        "google-hero.png" => "strip@3x.png",
-        other => other,
-    }
-}
-
 /// A program image (public, for Google)
 ///
-/// The program's images at public URLs, because Google Wallet downloads the images of a loyalty class itself (when the class is written): `google-logo.png` is the program logo Google shows (the `icon@3x.png` image: Google masks the logo to a circle, which fits the square icon), `google-hero.png` the banner (`strip@3x.png`); the pass image names serve those images as they are. An uploaded image is served if there is one, else the built-in default. No key needed; answers carry `Cache-Control: public, max-age=3600`.
+/// The program's images at public URLs, because Google Wallet downloads the images of a loyalty class itself (when the class is written): `google-logo.png` is the round logo Google shows (made from the icon), `google-hero.png` the banner (made from the strip); the pass image names serve those images as they are. An uploaded image is served if there is one, else the one drawn in the program's colours with its name. No key needed; answers carry `Cache-Control: public, max-age=3600`.
 #[utoipa::path(
     get,
     path = "/images/{program}/{file}",
@@ -116,26 +111,23 @@ async fn image(
     let Ok(program) = ProgramId::parse(&program) else {
         return not_found();
     };
-    let name = pass_image(&file);
-    let Some((_, default)) = default_images().into_iter().find(|(n, _)| n == name) else {
-        return not_found();
-    };
-    let uploaded = match state.store.images(&program).await {
-        Ok(images) => images
-            .into_iter()
-            .find(|i| i.name == name)
-            .map(|i| i.content),
+    let program = match state.store.program(&program).await {
+        Ok(p) => p,
         Err(StoreError::NotFound) => return not_found(),
         Err(e) => {
-            tracing::error!(error = ?e, "reading program images failed");
+            tracing::error!(error = ?e, "reading the program failed");
             return Ok(HttpResponse::InternalServerError().finish());
         }
     };
-    if uploaded.is_none() && state.store.program(&program).await.is_err() {
-        return not_found();
+    match state.cards.image(&state.store, &program, &file).await {
+        Ok(Some(png)) => Ok(HttpResponse::Ok()
+            .content_type("image/png")
+            .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+            .body(png)),
+        Ok(None) => not_found(),
+        Err(e) => {
+            tracing::error!(error = ?e, "reading program images failed");
+            Ok(HttpResponse::InternalServerError().finish())
+        }
     }
-    Ok(HttpResponse::Ok()
-        .content_type("image/png")
-        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
-        .body(uploaded.unwrap_or(default)))
 }

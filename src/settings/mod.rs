@@ -154,7 +154,7 @@ impl Default for ServerSettings {
             port: 8080,
             public_base_url: String::new(),
             max_json_bytes: 256 * 1024,
-            max_image_bytes: 4 * 1024 * 1024,
+            max_image_bytes: 10 * 1024 * 1024,
             workers: 0,
             pass_cache_entries: 10_000,
             api_key_cache_ms: 1_000,

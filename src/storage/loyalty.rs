@@ -2,7 +2,7 @@
 //!
 //! The `Store` methods of this area, by file:
 //! - `programs`: `insert_program`, `set_expiry`, `programs_with_expiry`, `program_at`, `program`,
-//!   `programs`, `update_program`, `set_tiers`, `put_image`, `delete_image`, `images`
+//!   `programs`, `update_program`, `set_tiers`, `replace_images`, `images`
 //! - `rewards`: `insert_reward`, `rewards`, `reward`, `update_reward`
 //! - `members`: `insert_member`, `member`, `member_and_program`, `update_member_profile`,
 //!   `change_card`

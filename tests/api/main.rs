@@ -24,6 +24,7 @@ mod webhook_receiver;
 mod access;
 mod apns;
 mod architecture;
+mod artwork;
 mod attribution;
 mod bad_input;
 mod browser;

@@ -268,6 +268,7 @@ impl Ids {
                 ("id", "campaigns") => "cmp_aaaaaaaaaaaaaaaa",
                 ("reward", _) => &self.reward,
                 ("name", _) => &self.image,
+                ("kind", _) => "logo",
                 ("token", _) => &self.token,
                 // Public program images (images.rs): the program, and an image name that exists.
                 ("program", _) => &self.program,

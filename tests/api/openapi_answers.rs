@@ -181,6 +181,31 @@ async fn documented_schemas_match_what_the_server_answers() {
         .finish("PUT", slot, put(b"not a png".to_vec(), "image/png"))
         .await;
     assert_eq!(r.code(), "invalid_image");
+    let artwork = "/api/v1/programs/{id}/artwork/{kind}";
+    let mut strip = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new(&mut strip)
+        .encode(
+            &[200u8; 1200 * 400 * 3],
+            1200,
+            400,
+            image::ExtendedColorType::Rgb8,
+        )
+        .unwrap();
+    let upload = |kind: &str, bytes: Vec<u8>| {
+        api.request(
+            "PUT",
+            &format!("{p}/artwork/{kind}"),
+            Some(app.admin.as_str()),
+        )
+        .header("Content-Type", "image/jpeg")
+        .body(bytes)
+    };
+    let r = api.finish("PUT", artwork, upload("strip", strip)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = api
+        .finish("PUT", artwork, upload("logo", b"not a picture".to_vec()))
+        .await;
+    r.assert_refused(422, "invalid_image", None);
     let r = api
         .call("DELETE", slot, &format!("{images}/logo.png"), None)
         .await;

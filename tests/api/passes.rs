@@ -293,7 +293,11 @@ both_engines!(
             .get(&format!("/api/v1/members/{member}/pass"), &app.admin)
             .await;
         assert_valid_pkpass(&r.bytes);
-        assert_eq!(unzip(&r.bytes)["logo.png"], png);
+        let files = unzip(&r.bytes);
+        // Stored re-encoded: the same pixels, and the other scales made from it.
+        assert_eq!(pixels(&files["logo.png"]), pixels(&png));
+        assert_eq!(dimensions(&files["logo@2x.png"]), (240, 80));
+        assert_eq!(dimensions(&files["logo@3x.png"]), (360, 120));
         let r = app
             .send(
                 reqwest::Method::DELETE,
@@ -307,9 +311,24 @@ both_engines!(
         let r = app
             .get(&format!("/api/v1/members/{member}/pass"), &app.admin)
             .await;
-        assert_ne!(unzip(&r.bytes)["logo.png"], png);
+        let files = unzip(&r.bytes);
+        assert_ne!(pixels(&files["logo.png"]), pixels(&png));
+        assert_ne!(
+            dimensions(&files["logo@3x.png"]),
+            (360, 120),
+            "every scale is drawn again"
+        );
     }
 );
+
+pub fn pixels(png: &[u8]) -> Vec<u8> {
+    image::load_from_memory(png).unwrap().to_rgba8().into_raw()
+}
+
+pub fn dimensions(png: &[u8]) -> (u32, u32) {
+    let i = image::load_from_memory(png).unwrap();
+    (i.width(), i.height())
+}
 
 /// A valid RGBA PNG of the given size.
 fn make_png(width: u32, height: u32) -> Vec<u8> {

@@ -1,5 +1,7 @@
-//! Card images: a program uploads its own icon, logo and strip at @1x/@2x/@3x; anything not
-//! uploaded falls back to the defaults in `templates/images`.
+//! Card images: a program uploads one logo, icon or strip (PNG or JPEG) and passwright makes
+//! every scale and Google's image from it (`PUT .../artwork/{kind}`); or, for who has them,
+//! one PNG per slot at @1x/@2x/@3x. Whatever is not uploaded is drawn in the program's colours
+//! (`wallet::artwork::drawn`).
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
@@ -15,16 +17,18 @@ use crate::http::limits::ImageLimits;
 use crate::http::openapi::responses::KeyRefusals;
 use crate::http::routes::Routes;
 use crate::state::AppState;
-use crate::wallet::apple::images::{file_name, validate_png, ImageKind};
+use crate::wallet::apple::images::{file_name, validate_png, ImageKind, MAX_PNG_BYTES};
+use crate::wallet::artwork::{self, ArtworkError, Made};
 
 /// The area's operations, as documented.
 #[derive(OpenApi)]
-#[openapi(paths(list, put, delete))]
+#[openapi(paths(list, put_artwork, put, delete))]
 pub struct Document;
 
 pub fn routes(routes: &mut Routes) {
     routes
         .add(__path_list, list)
+        .add(__path_put_artwork, put_artwork)
         .add(__path_put, put)
         .add(__path_delete, delete);
 }
@@ -58,7 +62,9 @@ fn any_source() -> utoipa::openapi::Object {
     utoipa::openapi::ObjectBuilder::new()
         .schema_type(utoipa::openapi::schema::Type::String)
         .enum_values(Some(["uploaded", "default"]))
-        .description(Some("`default` means the built-in neutral image is used."))
+        .description(Some(
+            "`default` means the image drawn in the program's colours with its name is used.",
+        ))
         .build()
 }
 
@@ -199,12 +205,178 @@ async fn list(
     Ok(HttpResponse::Ok().json(ImageList { images }))
 }
 
-/// Upload a card image
+/// The kind a path names: `icon`, `logo` or `strip`.
+struct KindName;
+
+impl utoipa::PartialSchema for KindName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(["icon", "logo", "strip"]))
+            .into()
+    }
+}
+
+impl ToSchema for KindName {}
+
+/// The body of an artwork upload: a PNG or a JPEG.
+struct Picture;
+
+impl utoipa::PartialSchema for Picture {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .content_media_type("image/*")
+            .description(Some("The PNG or JPEG file itself."))
+            .into()
+    }
+}
+
+impl ToSchema for Picture {}
+
+/// One image made from an upload.
+#[derive(Serialize, ToSchema)]
+struct MadeImage {
+    /// `logo@2x.png`, or Google's `google-logo.png` (from the icon) and `google-hero.png`
+    /// (from the strip).
+    name: String,
+    /// Pixels.
+    width: u32,
+    /// Pixels.
+    height: u32,
+}
+
+#[derive(Serialize, ToSchema)]
+struct ArtworkMade {
+    #[schema(value_type = KindName)]
+    kind: &'static str,
+    /// Every file the upload made, all now in use.
+    images: Vec<MadeImage>,
+}
+
+/// Reads the body up to `limit` bytes (413 beyond).
+async fn body(mut payload: web::Payload, limit: usize) -> Result<Vec<u8>, ApiError> {
+    let mut body = Vec::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::new(ErrorCode::BadBody, e.to_string()))?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::payload_too_large(limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+fn content_type(req: &HttpRequest) -> &str {
+    req.headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+}
+
+fn invalid_image(e: ArtworkError) -> ApiError {
+    ApiError::new(ErrorCode::InvalidImage, e.to_string())
+}
+
+/// Image work takes tens of milliseconds of CPU: off the async workers.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ArtworkError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ApiError::Unexpected(anyhow::anyhow!("image task failed: {e}")))?
+        .map_err(invalid_image)
+}
+
+/// Upload a logo, icon or strip
+///
+/// One PNG or JPEG (`image/png` or `image/jpeg`), of any size up to 25 megapixels, becomes
+/// every scale Apple Wallet needs (@1x, @2x, @3x) and, for the icon and the strip, the image
+/// Google Wallet shows (`google-logo.png`, `google-hero.png`). The picture is turned upright
+/// (EXIF orientation), scaled with Lanczos3 (alpha kept), and encoded afresh: nothing of the
+/// file but its pixels is published. The icon is fitted inside a square (padded with
+/// transparency), the logo inside 160x50 points, the strip is cropped around its centre to
+/// 375x123 points. Refused (422 `invalid_image`, with a message to show as it is): not a PNG
+/// or JPEG, animated, damaged, more than 25 megapixels, or too small for @3x (icon 87x87,
+/// logo 480 wide or 150 tall, strip 1125x369 pixels). Bumps `design_version` once; cards
+/// update through the outbox.
+///
+/// Roles: `admin`, `marketer`.
+#[utoipa::path(
+    put,
+    path = "/api/v1/programs/{id}/artwork/{kind}",
+    operation_id = "uploadArtwork",
+    tag = "images",
+    params(("id" = ProgramId, Path, description = "The program's id."), ("kind" = inline(KindName), Path, description = "Which image. Any other name answers 404.")),
+    request_body(content = inline(Picture), content_type = "image/*"),
+    responses(
+        (status = 200, description = "Every image made, now in use.", body = ArtworkMade),
+        (status = 400, description = "`bad_body`: the body could not be read.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such program, or no such kind.", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`: the file is larger than the configured limit (`server.max_image_bytes`, 10 MiB by default).", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: not sent as `image/png` or `image/jpeg`.", body = ErrorBody),
+        (status = 422, description = "`invalid_image`: the message says why and what to do.", body = ErrorBody),
+        KeyRefusals,
+    )
+)]
+async fn put_artwork(
+    state: web::Data<AppState>,
+    limits: web::Data<ImageLimits>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(MANAGE)?;
+    let (id, kind) = path.into_inner();
+    let program = load::program(&state, &caller, &id).await?;
+    let kind = ImageKind::ALL
+        .into_iter()
+        .find(|k| k.base_name() == kind)
+        .ok_or_else(|| ApiError::not_found("image kind"))?;
+    let ctype = content_type(&req);
+    if !["image/png", "image/jpeg", "image/jpg"]
+        .iter()
+        .any(|t| ctype.starts_with(t))
+    {
+        return Err(ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            "upload the image as image/png or image/jpeg",
+        ));
+    }
+    let bytes = body(payload, limits.max_bytes).await?;
+    let made: Vec<Made> = blocking(move || artwork::from_upload(kind, &bytes)).await?;
+    let files: Vec<(String, Vec<u8>)> = made
+        .iter()
+        .map(|m| (m.name.clone(), m.png.clone()))
+        .collect();
+    state
+        .store
+        .replace_images(&program.id, &files, &[], state.clock.now())
+        .await
+        .map_err(|e| store_error(e, "program"))?;
+    Ok(HttpResponse::Ok().json(ArtworkMade {
+        kind: kind.base_name(),
+        images: made
+            .into_iter()
+            .map(|m| MadeImage {
+                name: m.name,
+                width: m.width,
+                height: m.height,
+            })
+            .collect(),
+    }))
+}
+
+/// Upload a card image for one slot
 ///
 /// Uploads the PNG for one slot, replacing any earlier upload. The body is the PNG itself,
-/// sent as `image/png`. It must decode completely and fit the slot (in points, times the
-/// scale): icon square, 29 to 58; logo 10x10 to 160x50; strip 160x40 to 375x144. Bumps
-/// `design_version`.
+/// sent as `image/png`, at most 4 MiB. It must decode completely and fit the slot (in points,
+/// times the scale): icon square, 29 to 58; logo 10x10 to 160x50; strip 160x40 to 375x144. It
+/// is stored re-encoded (pixels only). The kind's other scales that still had no upload are
+/// made from it, so a card never mixes the brand's image with the default; Google's image of
+/// the kind is then the @3x one. Most callers want `PUT .../artwork/{kind}` instead, which makes
+/// every scale from one file of any size. Bumps `design_version`.
 ///
 /// Roles: `admin`, `marketer`.
 #[utoipa::path(
@@ -218,7 +390,7 @@ async fn list(
         (status = 200, description = "The stored image.", body = ImageUploaded),
         (status = 400, description = "`bad_body`: the body could not be read.", body = ErrorBody),
         (status = 404, description = "`not_found`: no such program, or no such image slot.", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`: the image is larger than the configured limit (`server.max_image_bytes`, 4 MiB by default).", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`: the image is larger than 4 MiB (or the configured `server.max_image_bytes`, if lower).", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: the body was not sent as `image/png`.", body = ErrorBody),
         (status = 422, description = "`invalid_image`: not a PNG, corrupt, or the wrong size for the slot.", body = ErrorBody),
         KeyRefusals,
@@ -230,38 +402,46 @@ async fn put(
     caller: Caller,
     path: web::Path<(String, String)>,
     req: HttpRequest,
-    mut payload: web::Payload,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(MANAGE)?;
     let (id, name) = path.into_inner();
     let program = load::program(&state, &caller, &id).await?;
     let (kind, scale) = parse_name(&name)?;
-    let content_type = req
-        .headers()
-        .get(actix_web::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if !content_type.starts_with("image/png") {
+    if !content_type(&req).starts_with("image/png") {
         return Err(ApiError::new(
             ErrorCode::UnsupportedMediaType,
             "upload the image as image/png",
         ));
     }
-    let limit = limits.max_bytes;
-    let mut body = Vec::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::new(ErrorCode::BadBody, e.to_string()))?;
-        if body.len() + chunk.len() > limit {
-            return Err(ApiError::payload_too_large(limit));
-        }
-        body.extend_from_slice(&chunk);
-    }
+    let body = body(payload, limits.max_bytes.min(MAX_PNG_BYTES)).await?;
     let info = validate_png(kind, scale, &body)
         .map_err(|e| ApiError::new(ErrorCode::InvalidImage, e.to_string()))?;
+    let stored: Vec<String> = state
+        .store
+        .images(&program.id)
+        .await?
+        .into_iter()
+        .map(|i| i.name)
+        .collect();
     let name = file_name(kind, scale);
+    let files = blocking(move || {
+        let mut files = vec![(file_name(kind, scale), artwork::reencoded(&body)?)];
+        for other in artwork::other_scales(kind, scale, &body)? {
+            if !stored.contains(&other.name) {
+                files.push((other.name, other.png));
+            }
+        }
+        Ok(files)
+    })
+    .await?;
+    let google: Vec<String> = artwork::google_name(kind)
+        .map(str::to_owned)
+        .into_iter()
+        .collect();
     state
         .store
-        .put_image(&program.id, &name, &body, state.clock.now())
+        .replace_images(&program.id, &files, &google, state.clock.now())
         .await
         .map_err(|e| store_error(e, "program"))?;
     Ok(HttpResponse::Ok().json(ImageUploaded {
@@ -274,7 +454,8 @@ async fn put(
 
 /// Remove an uploaded image
 ///
-/// Removes the uploaded image, so the slot uses the default again.
+/// Removes the uploaded images of the slot's kind at every scale (and Google's image of it),
+/// so the kind is drawn in the program's colours again: a card never mixes the two.
 ///
 /// Roles: `admin`, `marketer`.
 #[utoipa::path(
@@ -301,7 +482,12 @@ async fn delete(
     let name = file_name(kind, scale);
     if !state
         .store
-        .delete_image(&program.id, &name, state.clock.now())
+        .replace_images(
+            &program.id,
+            &[],
+            &artwork::files_of(kind),
+            state.clock.now(),
+        )
         .await?
     {
         return Err(ApiError::not_found("uploaded image"));

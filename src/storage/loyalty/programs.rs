@@ -316,58 +316,50 @@ impl Store {
         self.program(id).await
     }
 
-    #[tracing::instrument(name = "store.put_image", skip_all)]
-    pub async fn put_image(
+    /// Writes `files` (name, PNG) and removes `remove` in one transaction, bumping the design
+    /// version once: an upload's every scale lands together or not at all. `false` when there
+    /// was nothing to write and nothing of `remove` was stored.
+    #[tracing::instrument(name = "store.replace_images", skip_all)]
+    pub async fn replace_images(
         &self,
         id: &ProgramId,
-        name: &str,
-        content: &[u8],
-        now: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        let mut writer = self.writer().await?;
-        let mut tx = writer.begin().await?;
-        let done = sqlx::query("UPDATE programs SET design_version = design_version + 1, updated_at = $2 WHERE id = $1")
-            .bind(id.as_str())
-            .bind(to_micros(now))
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        sqlx::query(
-            "INSERT INTO program_images (program_id, name, content, updated_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (program_id, name) DO UPDATE SET content = excluded.content, updated_at = excluded.updated_at",
-        )
-        .bind(id.as_str())
-        .bind(name)
-        .bind(content.to_vec())
-        .bind(to_micros(now))
-        .execute(&mut *tx)
-        .await?;
-        self.program_cards_changed(&mut tx, id, now).await?;
-        tx.commit().await?;
-        writer.finish().await?;
-        self.program_change_added();
-        Ok(())
-    }
-
-    /// Removes an uploaded image so the default is used again. `false` if there was none.
-    #[tracing::instrument(name = "store.delete_image", skip_all)]
-    pub async fn delete_image(
-        &self,
-        id: &ProgramId,
-        name: &str,
+        files: &[(String, Vec<u8>)],
+        remove: &[String],
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         let mut writer = self.writer().await?;
         let mut tx = writer.begin().await?;
-        let done = sqlx::query("DELETE FROM program_images WHERE program_id = $1 AND name = $2")
+        let exists = sqlx::query("SELECT 1 FROM programs WHERE id = $1")
+            .bind(id.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+        if exists.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        let mut removed = 0;
+        for name in remove {
+            removed +=
+                sqlx::query("DELETE FROM program_images WHERE program_id = $1 AND name = $2")
+                    .bind(id.as_str())
+                    .bind(name)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+        }
+        if files.is_empty() && removed == 0 {
+            return Ok(false);
+        }
+        for (name, content) in files {
+            sqlx::query(
+                "INSERT INTO program_images (program_id, name, content, updated_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (program_id, name) DO UPDATE SET content = excluded.content, updated_at = excluded.updated_at",
+            )
             .bind(id.as_str())
             .bind(name)
+            .bind(content)
+            .bind(to_micros(now))
             .execute(&mut *tx)
             .await?;
-        if done.rows_affected() == 0 {
-            return Ok(false);
         }
         sqlx::query("UPDATE programs SET design_version = design_version + 1, updated_at = $2 WHERE id = $1")
             .bind(id.as_str())

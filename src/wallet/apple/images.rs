@@ -223,7 +223,9 @@ fn decode_fully(bytes: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
-/// The images in `templates/images/` (made by its `generate.py`), named as they go into a pass.
+/// The fixed neutral images in `templates/images/` (made by its `generate.py`), named as they go
+/// into a pass: byte-stable inputs for golden tests and benchmarks. Cards use the images drawn
+/// in each program's colours (`wallet::artwork::drawn`) instead.
 pub fn default_images() -> Vec<(String, Vec<u8>)> {
     macro_rules! image {
         ($name:literal) => {
