@@ -74,7 +74,7 @@ fn photo(width: u32, height: u32) -> Vec<u8> {
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
-        let n = (seed & 0x3F) as u32;
+        let n = (seed & 0x07) as u32;
         Rgb([
             ((x * 255 / width + n) % 256) as u8,
             ((y * 255 / height + n) % 256) as u8,

@@ -56,6 +56,8 @@ const TEMPLATES: &[(&str, &str)] = embedded![
     "console/members.html",
     "console/member.html",
     "console/reports.html",
+    "console/designer.html",
+    "console/program_new.html",
 ];
 
 /// The template set, built once.

@@ -15,9 +15,10 @@ use anyhow::Context;
 use lru::LruCache;
 use time::OffsetDateTime;
 
-use crate::clock::SharedClock;
-use crate::domain::ids::ProgramId;
-use crate::domain::member::Member;
+use crate::clock::{whole_seconds, Random, SharedClock};
+use crate::domain::apple_ids::{AuthToken, SerialNumber};
+use crate::domain::ids::{MemberId, ProgramId};
+use crate::domain::member::{Consent, Member, MemberStatus};
 use crate::domain::program::Program;
 use crate::domain::urls::PublicUrls;
 use crate::storage::{Store, StoreError};
@@ -135,6 +136,37 @@ impl Cards {
             self.counters.cache_hits.fetch_add(1, Ordering::Relaxed);
             return Ok(hit);
         }
+        let pass = self.sign(store, program, member).await?;
+        if let Ok(mut cache) = self.passes.lock() {
+            cache.put(
+                key.to_string(),
+                CachedPass {
+                    design_version: program.design_version,
+                    member_version: member.version,
+                    pass: pass.clone(),
+                },
+            );
+        }
+        Ok(pass)
+    }
+
+    /// A freshly signed pass of `member`, cached nowhere: for a sample member that is
+    /// not stored (the designer's "download a sample").
+    pub async fn sample_pass(
+        &self,
+        store: &Store,
+        program: &Program,
+        member: &Member,
+    ) -> Result<SignedPass, StoreError> {
+        self.sign(store, program, member).await
+    }
+
+    async fn sign(
+        &self,
+        store: &Store,
+        program: &Program,
+        member: &Member,
+    ) -> Result<SignedPass, StoreError> {
         let assets = self.assets(store, program).await?;
         let pass_json = pass_json::render(
             program,
@@ -157,16 +189,6 @@ impl Cards {
             last_modified: program.pass_modified.max(member.pass_modified),
             file_name: file_name(program),
         };
-        if let Ok(mut cache) = self.passes.lock() {
-            cache.put(
-                key.to_string(),
-                CachedPass {
-                    design_version: program.design_version,
-                    member_version: member.version,
-                    pass: pass.clone(),
-                },
-            );
-        }
         Ok(pass)
     }
 
@@ -266,6 +288,32 @@ impl Cards {
             designs.insert(program.id.clone(), prepared.clone());
         }
         Ok(prepared)
+    }
+}
+
+/// A member who is not stored, for the designer's preview and sample pass: Alex Sample,
+/// 120 points of 320 ever earned, in the tier those reach, joined `now`.
+pub fn sample_member(program: &Program, random: &dyn Random, now: OffsetDateTime) -> Member {
+    Member {
+        id: MemberId::generate(random),
+        program_id: program.id.clone(),
+        external_id: None,
+        name: "Alex Sample".into(),
+        email: None,
+        phone: None,
+        consent: Consent::default(),
+        status: MemberStatus::Active,
+        balance: 120,
+        lifetime_points: 320,
+        tier: program.tiers.tier_for(320).map(|t| t.name.clone()),
+        version: 1,
+        card_generation: 1,
+        serial: SerialNumber::generate(random),
+        auth_token: AuthToken::generate(random),
+        created_at: now,
+        updated_at: now,
+        pass_modified: whole_seconds(now),
+        expiring: None,
     }
 }
 

@@ -73,7 +73,29 @@ impl Rgb {
     pub fn hex(&self) -> String {
         format!("#{:02x}{:02x}{:02x}", self.0, self.1, self.2)
     }
+
+    /// WCAG 2 relative luminance, 0 (black) to 1 (white).
+    pub fn luminance(&self) -> f64 {
+        let linear = |c: u8| {
+            let c = f64::from(c) / 255.0;
+            if c <= 0.04045 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * linear(self.0) + 0.7152 * linear(self.1) + 0.0722 * linear(self.2)
+    }
+
+    /// WCAG 2 contrast ratio with `other`, 1 (none) to 21 (black on white). Text needs 4.5.
+    pub fn contrast(&self, other: &Rgb) -> f64 {
+        let (a, b) = (self.luminance(), other.luminance());
+        (a.max(b) + 0.05) / (a.min(b) + 0.05)
+    }
 }
+
+/// WCAG 2's least contrast for normal text (level AA).
+pub const MIN_TEXT_CONTRAST: f64 = 4.5;
 
 impl Serialize for Rgb {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -90,6 +112,22 @@ impl<'de> Deserialize<'de> for Rgb {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn contrast_follows_wcag() {
+        let (black, white) = (Rgb(0, 0, 0), Rgb(255, 255, 255));
+        assert!((black.contrast(&white) - 21.0).abs() < 1e-9);
+        assert!((white.contrast(&white) - 1.0).abs() < 1e-9);
+        // #777777 on white is WCAG's well-known near miss: 4.48.
+        let grey = Rgb(0x77, 0x77, 0x77);
+        assert!(
+            (grey.contrast(&white) - 4.48).abs() < 0.01,
+            "{}",
+            grey.contrast(&white)
+        );
+        assert!(grey.contrast(&white) < MIN_TEXT_CONTRAST);
+        assert_eq!(grey.contrast(&white), white.contrast(&grey));
+    }
+
     use super::*;
 
     #[test]

@@ -15,7 +15,7 @@ use super::Invalid;
 mod design;
 mod tiers;
 
-pub use design::{BackField, Colors, Design, FieldKind, Layout};
+pub use design::{BackField, CardBarcode, Colors, Design, FieldKind, Layout};
 pub use tiers::{Tier, TierDesign, TierMove, Tiers};
 
 #[derive(Debug, Clone)]
@@ -37,6 +37,33 @@ pub struct Program {
     pub pass_modified: OffsetDateTime,
     /// When points expire, if they do.
     pub expiry: Option<super::expiry::ExpiryPolicy>,
+}
+
+impl Program {
+    /// A new program with the default design, no tiers and one point per unit spent.
+    pub fn new(
+        id: ProgramId,
+        name: String,
+        organization: String,
+        (pass_type_id, team_id): (PassTypeId, TeamId),
+        now: OffsetDateTime,
+    ) -> Program {
+        Program {
+            id,
+            name,
+            organization,
+            pass_type_id,
+            team_id,
+            design: Design::default(),
+            tiers: Tiers::default(),
+            earn_rules: EarnRules::default(),
+            design_version: 1,
+            created_at: now,
+            updated_at: now,
+            pass_modified: crate::clock::whole_seconds(now),
+            expiry: None,
+        }
+    }
 }
 
 /// How purchases turn into points: amount x `points_per_unit` x the highest multiplier among

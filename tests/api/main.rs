@@ -35,6 +35,7 @@ mod browser_scanner_typed_codes;
 mod campaigns;
 mod certs;
 mod console;
+mod console_designer;
 mod console_members;
 mod console_people;
 mod crash;

@@ -285,6 +285,7 @@ impl Ids {
                 // No such console user.
                 ("id", _) if template.starts_with("/console/users/") => "usr_aaaaaaaaaaaaaaaa",
                 ("id", _) if template.starts_with("/console/members/") => &self.member,
+                ("id", _) if template.starts_with("/console/programs/") => &self.program,
                 _ => panic!("no test value for {{{name}}} in {template}; add one to Ids"),
             };
             path = path.replace(&format!("{{{name}}}"), value);

@@ -118,7 +118,17 @@ pub fn assert_valid_pkpass(bytes: &[u8]) -> Value {
         assert!(c.starts_with("rgb(") && c.ends_with(')'), "{key}: {c}");
     }
     let barcode = &pass["barcodes"][0];
-    assert_eq!(barcode["format"], "PKBarcodeFormatQR");
+    // The formats the designer offers.
+    let format = barcode["format"].as_str().unwrap();
+    assert!(
+        [
+            "PKBarcodeFormatQR",
+            "PKBarcodeFormatPDF417",
+            "PKBarcodeFormatAztec"
+        ]
+        .contains(&format),
+        "{format}"
+    );
     assert_eq!(barcode["messageEncoding"], "iso-8859-1");
     assert!(barcode["message"].as_str().unwrap().starts_with("PW1-"));
     assert!(barcode["altText"].is_string());

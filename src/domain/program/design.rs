@@ -87,6 +87,30 @@ impl FieldKind {
     }
 }
 
+/// The kind of barcode on the card. The scanner page's camera reads QR codes on every phone;
+/// PDF417 and Aztec need a hardware scanner or a browser with barcode detection.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CardBarcode {
+    #[default]
+    Qr,
+    Pdf417,
+    Aztec,
+}
+
+impl CardBarcode {
+    pub const ALL: [CardBarcode; 3] = [CardBarcode::Qr, CardBarcode::Pdf417, CardBarcode::Aztec];
+
+    /// The design's key for it.
+    pub fn key(self) -> &'static str {
+        match self {
+            CardBarcode::Qr => "qr",
+            CardBarcode::Pdf417 => "pdf417",
+            CardBarcode::Aztec => "aztec",
+        }
+    }
+}
+
 /// Card colours. Absent keys take their defaults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
@@ -194,6 +218,9 @@ pub struct Design {
     /// rewards always notify.
     #[schema(default = false)]
     pub notify_balance_changes: bool,
+    /// The barcode on both cards.
+    #[schema(default = "qr")]
+    pub barcode: CardBarcode,
 }
 
 /// A map keyed by field kind to strings of 1 to `max` characters.
@@ -273,6 +300,7 @@ impl Default for Design {
             languages: vec![Language::english()],
             localizations: BTreeMap::new(),
             notify_balance_changes: false,
+            barcode: CardBarcode::Qr,
         }
     }
 }

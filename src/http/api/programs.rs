@@ -9,7 +9,6 @@ use utoipa::{OpenApi, ToSchema};
 
 use super::views::ProgramView;
 use super::{load, MANAGE, READ};
-use crate::clock::whole_seconds;
 use crate::domain::apple_ids::{PassTypeId, TeamId};
 use crate::domain::ids::ProgramId;
 use crate::domain::program::{Design, EarnRules, Program, Tier, Tiers};
@@ -147,25 +146,19 @@ async fn create(
         body.pass_type_id.as_deref(),
         body.team_id.as_deref(),
     )?;
-    let now = state.clock.now();
-    let program = Program {
-        id: ProgramId::generate(state.random.as_ref()),
-        name: text("name", &body.name, 80)?,
-        organization: text("organization", &body.organization, 80)?,
-        pass_type_id,
-        team_id,
-        design: body.design.validated().map_err(|e| e.within("design"))?,
-        tiers: Tiers::validated(body.tiers)?,
-        earn_rules: body
-            .earn_rules
-            .validated()
-            .map_err(|e| e.within("earn_rules"))?,
-        design_version: 1,
-        created_at: now,
-        updated_at: now,
-        pass_modified: whole_seconds(now),
-        expiry: None,
-    };
+    let mut program = Program::new(
+        ProgramId::generate(state.random.as_ref()),
+        text("name", &body.name, 80)?,
+        text("organization", &body.organization, 80)?,
+        (pass_type_id, team_id),
+        state.clock.now(),
+    );
+    program.design = body.design.validated().map_err(|e| e.within("design"))?;
+    program.tiers = Tiers::validated(body.tiers)?;
+    program.earn_rules = body
+        .earn_rules
+        .validated()
+        .map_err(|e| e.within("earn_rules"))?;
     state.store.insert_program(&program).await?;
     tracing::info!(program = %program.id, "program created");
     Ok(HttpResponse::Created().json(ProgramView::new(&program)))

@@ -47,6 +47,12 @@ fn action_words(action: &str) -> &str {
         "user.password_reset" => "Set a new password",
         "user.disable" => "Switched a person off",
         "user.enable" => "Switched a person on",
+        "program.created" => "Started a program",
+        "program.design_saved" => "Changed a card design",
+        "member.points_adjusted" => "Adjusted points",
+        "member.card_reissued" => "Re-issued a card",
+        "member.card_voided" => "Cancelled a card",
+        "member.exported" => "Downloaded a member's data",
         other => other,
     }
 }

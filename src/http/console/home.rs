@@ -66,5 +66,7 @@ pub async fn home(
         .map(|p| json!({ "id": p.id, "name": p.name, "organization": p.organization }))
         .collect::<Vec<_>>());
     context["scoped"] = json!(who.user.program_id.is_some());
+    context["can_design"] = json!(who.can_design());
+    context["can_create"] = json!(who.can_design() && who.user.program_id.is_none());
     Ok(render(StatusCode::OK, "console/home.html", &context))
 }

@@ -9,6 +9,8 @@
 //! `/` (`home::root`) points to the console, the scanner and the API description.
 
 mod audit;
+mod design_form;
+mod designer;
 mod error;
 mod home;
 mod html;
@@ -17,6 +19,7 @@ mod member_changes;
 mod member_export;
 mod members;
 mod page;
+mod programs;
 mod reports;
 mod session;
 mod users;
@@ -51,6 +54,12 @@ use crate::http::routes::Routes;
     users::resend,
     members::list,
     members::show,
+    programs::new,
+    programs::create,
+    designer::show,
+    designer::save,
+    designer::preview,
+    designer::sample,
     member_changes::adjust,
     member_changes::card,
     member_export::export,
@@ -85,6 +94,12 @@ pub fn routes() -> Routes {
         .add(users::__path_disable, users::disable)
         .add(users::__path_enable, users::enable)
         .add(users::__path_resend, users::resend)
+        .add(programs::__path_new, programs::new)
+        .add(programs::__path_create, programs::create)
+        .add(designer::__path_show, designer::show)
+        .add(designer::__path_save, designer::save)
+        .add(designer::__path_preview, designer::preview)
+        .add(designer::__path_sample, designer::sample)
         .add(members::__path_list, members::list)
         .add(members::__path_show, members::show)
         .add(member_changes::__path_adjust, member_changes::adjust)
@@ -105,6 +120,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .limit(16 * 1024)
             .error_handler(|_, _| ConsoleError::BadForm.into())
     };
+    // A design with its translations is a longer form.
+    let designs = || {
+        web::FormConfig::default()
+            .limit(256 * 1024)
+            .error_handler(|_, _| ConsoleError::BadForm.into())
+    };
     routes
         .app_data(session::__path_sign_in, forms())
         .app_data(session::__path_sign_out, forms())
@@ -116,6 +137,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .app_data(users::__path_disable, forms())
         .app_data(users::__path_enable, forms())
         .app_data(users::__path_resend, forms())
+        .app_data(programs::__path_create, forms())
+        .app_data(designer::__path_save, designs())
+        .app_data(designer::__path_preview, designs())
         .app_data(member_changes::__path_adjust, forms())
         .app_data(member_changes::__path_card, forms());
     routes.register(cfg);

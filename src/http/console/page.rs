@@ -62,6 +62,11 @@ impl SignedIn {
         }
     }
 
+    /// Whether the person may create programs and change how cards look.
+    pub fn can_design(&self) -> bool {
+        matches!(self.user.role, Role::Admin | Role::Marketer)
+    }
+
     /// Whether the person may read the reports.
     pub fn can_report(&self) -> bool {
         matches!(self.user.role, Role::Admin | Role::Marketer)

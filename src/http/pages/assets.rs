@@ -21,6 +21,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("staff.js", JS, include_str!("../../../assets/staff.js")),
     ("reports.js", JS, include_str!("../../../assets/reports.js")),
     (
+        "designer.js",
+        JS,
+        include_str!("../../../assets/designer.js"),
+    ),
+    (
         "console.css",
         CSS,
         include_str!("../../../assets/console.css"),

@@ -256,6 +256,25 @@ impl Store {
         )
     }
 
+    /// Cards of the program that sit in a wallet and change with its design: Apple passes
+    /// registered on at least one device, and Google cards saved and not deleted since.
+    pub async fn installed_cards(&self, program: &ProgramId) -> Result<(i64, i64), StoreError> {
+        let apple: i64 = sqlx::query_scalar(
+            "SELECT COUNT(DISTINCT serial) FROM apple_registrations WHERE program_id = $1",
+        )
+        .bind(program.as_str())
+        .fetch_one(&self.pool)
+        .await?;
+        let google: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM google_objects WHERE program_id = $1 AND saved_at IS NOT NULL \
+             AND (deleted_at IS NULL OR deleted_at < saved_at)",
+        )
+        .bind(program.as_str())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((apple, google))
+    }
+
     /// Newest first: (received at, message).
     pub async fn device_logs(&self, limit: u32) -> Result<Vec<(i64, String)>, StoreError> {
         Ok(

@@ -7,7 +7,7 @@ mod dictionaries;
 use std::collections::BTreeMap;
 
 use crate::domain::member::{Member, MemberStatus};
-use crate::domain::program::{FieldKind, Program};
+use crate::domain::program::{CardBarcode, FieldKind, Program};
 
 use super::strings::encode_pass_strings;
 pub use dictionaries::{
@@ -88,7 +88,11 @@ pub fn pass<'a>(program: &'a Program, member: &'a Member, ctx: &PassContext<'a>)
         background_color: background.apple(),
         barcodes: vec![Barcode {
             alt_text: member_number(member),
-            format: BarcodeFormat::Qr,
+            format: match design.barcode {
+                CardBarcode::Qr => BarcodeFormat::Qr,
+                CardBarcode::Pdf417 => BarcodeFormat::Pdf417,
+                CardBarcode::Aztec => BarcodeFormat::Aztec,
+            },
             message: ctx.barcode_message,
             message_encoding: MessageEncoding::Latin1,
         }],
@@ -185,16 +189,11 @@ fn field<'a>(
     })
 }
 
-/// `<lang>.lproj/pass.strings` files for every language of the design, or none when the card
-/// has one language. Each maps the English text used in pass.json to its translation: the
-/// program's own translations first, then built-in ones for the default labels. Tier names
-/// and back fields are design texts too, so the files depend on the design only and are
-/// prepared once per design version.
-pub fn localizations(program: &Program) -> Vec<(String, Vec<u8>)> {
+/// Every text of the card a translation can replace (labels, lock-screen messages, tier
+/// names, back fields, the description, the names), sorted, each once: what the
+/// `pass.strings` files map, and what a translation form asks for.
+pub fn translatable(program: &Program) -> Vec<String> {
     let design = &program.design;
-    if design.languages.len() < 2 {
-        return Vec::new();
-    }
     let mut sources: Vec<String> = Vec::new();
     for kind in FieldKind::ALL {
         sources.push(design.label(kind).to_string());
@@ -212,6 +211,20 @@ pub fn localizations(program: &Program) -> Vec<(String, Vec<u8>)> {
     sources.extend(design.logo_text.clone());
     sources.sort();
     sources.dedup();
+    sources
+}
+
+/// `<lang>.lproj/pass.strings` files for every language of the design, or none when the card
+/// has one language. Each maps the English text used in pass.json to its translation: the
+/// program's own translations first, then built-in ones for the default labels. Tier names
+/// and back fields are design texts too, so the files depend on the design only and are
+/// prepared once per design version.
+pub fn localizations(program: &Program) -> Vec<(String, Vec<u8>)> {
+    let design = &program.design;
+    if design.languages.len() < 2 {
+        return Vec::new();
+    }
+    let sources = translatable(program);
 
     design
         .languages

@@ -2,7 +2,7 @@
 //! barcode) and the `Message`s added to it. Built from the same snapshot as the Apple pass.
 
 use crate::domain::member::{Member, MemberStatus};
-use crate::domain::program::{FieldKind, Program};
+use crate::domain::program::{CardBarcode, FieldKind, Program};
 
 use super::class::{default_text, localized, text, text_module};
 use super::ids::{class_id, object_id, GoogleContext};
@@ -105,7 +105,11 @@ pub fn loyalty_object(
         account_name: member.name.clone(),
         barcode: Barcode {
             alternate_text: account_id,
-            r#type: BarcodeType::QrCode,
+            r#type: match design.barcode {
+                CardBarcode::Qr => BarcodeType::QrCode,
+                CardBarcode::Pdf417 => BarcodeType::Pdf417,
+                CardBarcode::Aztec => BarcodeType::Aztec,
+            },
             value: barcode.to_string(),
         },
         class_id: class_id(&ctx.issuer_id, &program.id),

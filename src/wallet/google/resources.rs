@@ -228,6 +228,9 @@ pub struct Barcode {
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum BarcodeType {
     QrCode,
+    #[serde(rename = "PDF_417")]
+    Pdf417,
+    Aztec,
 }
 
 /// A message added to an object with `addMessage`.

@@ -50,6 +50,10 @@ pub struct Barcode<'a> {
 pub enum BarcodeFormat {
     #[serde(rename = "PKBarcodeFormatQR")]
     Qr,
+    #[serde(rename = "PKBarcodeFormatPDF417")]
+    Pdf417,
+    #[serde(rename = "PKBarcodeFormatAztec")]
+    Aztec,
 }
 
 /// The charset Wallet encodes `message` in; everyone uses ISO 8859-1.
