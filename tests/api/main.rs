@@ -30,6 +30,7 @@ mod bad_input;
 mod browser;
 mod browser_console;
 mod browser_dashboard;
+mod browser_designer;
 mod browser_scanner_camera;
 mod browser_scanner_typed_codes;
 mod campaigns;

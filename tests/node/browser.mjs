@@ -129,6 +129,15 @@ const ops = {
     await page.waitForSelector(selector);
     return page.select(selector, value);
   },
+  // Waits until a script expression is true.
+  async wait_for({ expression }) {
+    await page.waitForFunction(expression);
+  },
+  // Picks a file in a file input, as a person choosing it in the dialog (fires "change").
+  async upload({ selector, path }) {
+    const input = await page.waitForSelector(selector);
+    await input.uploadFile(path);
+  },
   async wait({ selector, text = null, timeout }) {
     if (timeout) page.setDefaultTimeout(timeout);
     try {

@@ -197,6 +197,18 @@ impl Browser {
         self.run(json!({"op": "click", "selector": selector})).await;
     }
 
+    /// Waits until the script `expression` is true in the page.
+    pub async fn wait_for(&mut self, expression: &str) {
+        self.run(json!({"op": "wait_for", "expression": expression}))
+            .await;
+    }
+
+    /// Chooses the file at `path` in the file input `selector`.
+    pub async fn upload(&mut self, selector: &str, path: &Path) {
+        self.run(json!({"op": "upload", "selector": selector, "path": path}))
+            .await;
+    }
+
     pub async fn select(&mut self, selector: &str, value: &str) {
         self.run(json!({"op": "select", "selector": selector, "value": value}))
             .await;

@@ -84,9 +84,9 @@ fn blend(image: &mut RgbaImage, x: u32, y: u32, colour: [f32; 4], coverage: f32)
     let p = image.get_pixel_mut(x, y);
     let below = f32::from(p.0[3]) / 255.0;
     let out = a + below * (1.0 - a);
-    for i in 0..3 {
-        let mixed = (colour[i] * a + f32::from(p.0[i]) * below * (1.0 - a)) / out.max(1e-6);
-        p.0[i] = mixed.round().clamp(0.0, 255.0) as u8;
+    for (channel, c) in p.0.iter_mut().zip(colour).take(3) {
+        let mixed = (c * a + f32::from(*channel) * below * (1.0 - a)) / out.max(1e-6);
+        *channel = mixed.round().clamp(0.0, 255.0) as u8;
     }
     p.0[3] = (out * 255.0).round() as u8;
 }
@@ -258,14 +258,13 @@ fn strip(colors: &Colors, name: Option<&str>, width: u32, height: u32) -> Dynami
         // From 10 % lighter at the top left to 10 % darker at the bottom right.
         let t = (x as f32 / w + y as f32 / h) / 2.0;
         let shade = 0.10 - 0.20 * t;
-        for i in 0..3 {
-            let c = bg[i];
+        for (channel, c) in p.0.iter_mut().zip(bg).take(3) {
             let v = if shade >= 0.0 {
                 c + (255.0 - c) * shade
             } else {
                 c * (1.0 + shade)
             };
-            p.0[i] = v.round().clamp(0.0, 255.0) as u8;
+            *channel = v.round().clamp(0.0, 255.0) as u8;
         }
         p.0[3] = 255;
     }
