@@ -58,6 +58,7 @@ const TEMPLATES: &[(&str, &str)] = embedded![
     "console/reports.html",
     "console/designer.html",
     "console/program_new.html",
+    "console/rules.html",
 ];
 
 /// The template set, built once.

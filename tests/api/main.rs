@@ -39,6 +39,7 @@ mod console;
 mod console_designer;
 mod console_members;
 mod console_people;
+mod console_rules;
 mod crash;
 mod device;
 mod expiry;

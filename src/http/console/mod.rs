@@ -21,6 +21,8 @@ mod members;
 mod page;
 mod programs;
 mod reports;
+mod rules;
+mod rules_form;
 mod session;
 mod users;
 
@@ -60,6 +62,12 @@ use crate::http::routes::Routes;
     designer::save,
     designer::preview,
     designer::sample,
+    rules::show,
+    rules::earn,
+    rules::tiers,
+    rules::expiry,
+    rules::add_reward,
+    rules::change_reward,
     member_changes::adjust,
     member_changes::card,
     member_export::export,
@@ -100,6 +108,12 @@ pub fn routes() -> Routes {
         .add(designer::__path_save, designer::save)
         .add(designer::__path_preview, designer::preview)
         .add(designer::__path_sample, designer::sample)
+        .add(rules::__path_show, rules::show)
+        .add(rules::__path_earn, rules::earn)
+        .add(rules::__path_tiers, rules::tiers)
+        .add(rules::__path_expiry, rules::expiry)
+        .add(rules::__path_add_reward, rules::add_reward)
+        .add(rules::__path_change_reward, rules::change_reward)
         .add(members::__path_list, members::list)
         .add(members::__path_show, members::show)
         .add(member_changes::__path_adjust, member_changes::adjust)
@@ -140,6 +154,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .app_data(programs::__path_create, forms())
         .app_data(designer::__path_save, designs())
         .app_data(designer::__path_preview, designs())
+        .app_data(rules::__path_earn, forms())
+        .app_data(rules::__path_tiers, forms())
+        .app_data(rules::__path_expiry, forms())
+        .app_data(rules::__path_add_reward, forms())
+        .app_data(rules::__path_change_reward, forms())
         .app_data(member_changes::__path_adjust, forms())
         .app_data(member_changes::__path_card, forms());
     routes.register(cfg);
