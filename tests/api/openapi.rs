@@ -286,7 +286,6 @@ impl Ids {
                 ("id", _) if template.starts_with("/console/users/") => "usr_aaaaaaaaaaaaaaaa",
                 ("id", _) if template.starts_with("/console/members/") => &self.member,
                 ("id", _) if template.starts_with("/console/programs/") => &self.program,
-                ("reward", _) if template.starts_with("/console/") => &self.reward,
                 _ => panic!("no test value for {{{name}}} in {template}; add one to Ids"),
             };
             path = path.replace(&format!("{{{name}}}"), value);
