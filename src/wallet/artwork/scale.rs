@@ -104,7 +104,7 @@ pub(super) fn png(image: &DynamicImage) -> Result<Vec<u8>, ArtworkError> {
     let mut out = Vec::new();
     PngEncoder::new_with_quality(
         &mut out,
-        CompressionType::Best,
+        CompressionType::Default,
         image::codecs::png::FilterType::Adaptive,
     )
     .write_image(
