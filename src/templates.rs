@@ -59,6 +59,8 @@ const TEMPLATES: &[(&str, &str)] = embedded![
     "console/designer.html",
     "console/program_new.html",
     "console/rules.html",
+    "console/import.html",
+    "console/import_file.html",
 ];
 
 /// The template set, built once.

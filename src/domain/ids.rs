@@ -134,6 +134,11 @@ typed_id!(
     "loc_"
 );
 typed_id!(
+    /// A file of members uploaded in the console to import.
+    ImportId,
+    "imp_"
+);
+typed_id!(
     /// A program's webhook endpoint.
     WebhookId,
     "whk_"

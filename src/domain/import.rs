@@ -2,6 +2,8 @@
 //! every problem reported with its row and column, so a marketer fixes the file once. A file
 //! with any bad row is refused whole.
 
+pub mod mapped;
+
 use std::collections::HashMap;
 
 use serde::Serialize;
@@ -22,7 +24,7 @@ pub const COLUMNS: [&str; 6] = [
 pub const MAX_ROWS: usize = 100_000;
 
 /// One problem in a file: `row` counts lines as a spreadsheet shows them (the header is 1).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct RowError {
     pub row: usize,
     pub field: String,

@@ -12,6 +12,7 @@
 //! - `imports`: `import_members`
 
 pub(in crate::storage) mod expiry;
+pub(in crate::storage) mod import_files;
 pub(in crate::storage) mod imports;
 pub(in crate::storage) mod ledger;
 pub(in crate::storage) mod member_list;

@@ -50,6 +50,7 @@ pub use distribution::consent::ConsentEvent;
 pub use distribution::link_activity::LinkEventRecord;
 pub use distribution::links::{LinkAction, LinkRecord, NewLink};
 pub use distribution::messages::{skip_reason, MessageOutcome, MessageRecord, NewMessage};
+pub use loyalty::import_files::{problem_rows, ImportFile, ImportStatus};
 pub use loyalty::ledger::{LedgerPage, PointsOutcome};
 pub use loyalty::member_list::{MemberPage, MemberQuery};
 pub use loyalty::members::{CardAction, MemberKey};

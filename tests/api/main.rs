@@ -37,6 +37,7 @@ mod campaigns;
 mod certs;
 mod console;
 mod console_designer;
+mod console_imports;
 mod console_members;
 mod console_people;
 mod console_rules;

@@ -286,6 +286,7 @@ impl Ids {
                 ("id", _) if template.starts_with("/console/users/") => "usr_aaaaaaaaaaaaaaaa",
                 ("id", _) if template.starts_with("/console/members/") => &self.member,
                 ("id", _) if template.starts_with("/console/programs/") => &self.program,
+                ("id", _) if template.starts_with("/console/imports/") => "imp_aaaaaaaaaaaaaaaa",
                 _ => panic!("no test value for {{{name}}} in {template}; add one to Ids"),
             };
             path = path.replace(&format!("{{{name}}}"), value);

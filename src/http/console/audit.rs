@@ -65,7 +65,7 @@ fn action_words(action: &str) -> &str {
 /// `text` as a spreadsheet cell that stays text: one starting with `=`, `+`, `-`, `@` or a
 /// control character would be read as a formula by Excel or LibreOffice (a person's name
 /// typed as `=HYPERLINK(…)`), so it gets a leading `'`.
-fn cell(text: &str) -> String {
+pub(super) fn cell(text: &str) -> String {
     match text.chars().next() {
         Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
         _ => text.to_string(),

@@ -25,6 +25,9 @@ pub enum ConsoleError {
     /// A form that could not be read (not a form, or too long).
     #[error("the form could not be read")]
     BadForm,
+    /// The thing asked for cannot happen in the state it is in: a page saying why.
+    #[error("{0}")]
+    Conflict(&'static str),
     #[error("unexpected error")]
     Unexpected(#[from] anyhow::Error),
 }
@@ -59,6 +62,7 @@ impl ResponseError for ConsoleError {
             ConsoleError::StaleForm | ConsoleError::Forbidden(_) => StatusCode::FORBIDDEN,
             ConsoleError::NotFound => StatusCode::NOT_FOUND,
             ConsoleError::BadForm => StatusCode::BAD_REQUEST,
+            ConsoleError::Conflict(_) => StatusCode::CONFLICT,
             ConsoleError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -81,6 +85,7 @@ impl ResponseError for ConsoleError {
                 "The form could not be read",
                 "Go back, reload the page and fill the form in again.",
             ),
+            ConsoleError::Conflict(why) => ("That cannot be done now", *why),
             ConsoleError::Unexpected(e) => {
                 tracing::error!(error = ?e, "console page failed");
                 (

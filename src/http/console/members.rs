@@ -162,6 +162,7 @@ pub async fn list(
     context["points_max"] = json!(query.points_max.as_deref().unwrap_or(""));
     context["visit"] = json!(query.visit.as_deref().unwrap_or(""));
     context["error"] = Value::Null;
+    context["can_import"] = json!(who.can_design());
     context["filters_open"] = json!([
         tier,
         status,

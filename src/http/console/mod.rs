@@ -14,6 +14,7 @@ mod designer;
 mod error;
 mod home;
 mod html;
+mod imports;
 mod links;
 mod member_changes;
 mod member_export;
@@ -68,6 +69,13 @@ use crate::http::routes::Routes;
     rules::expiry,
     rules::add_reward,
     rules::change_reward,
+    imports::start,
+    imports::upload,
+    imports::show,
+    imports::check_file,
+    imports::run,
+    imports::progress,
+    imports::problems,
     member_changes::adjust,
     member_changes::card,
     member_export::export,
@@ -114,6 +122,13 @@ pub fn routes() -> Routes {
         .add(rules::__path_expiry, rules::expiry)
         .add(rules::__path_add_reward, rules::add_reward)
         .add(rules::__path_change_reward, rules::change_reward)
+        .add(imports::__path_start, imports::start)
+        .add(imports::__path_upload, imports::upload)
+        .add(imports::__path_show, imports::show)
+        .add(imports::__path_check_file, imports::check_file)
+        .add(imports::__path_run, imports::run)
+        .add(imports::__path_progress, imports::progress)
+        .add(imports::__path_problems, imports::problems)
         .add(members::__path_list, members::list)
         .add(members::__path_show, members::show)
         .add(member_changes::__path_adjust, member_changes::adjust)
@@ -154,6 +169,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .app_data(programs::__path_create, forms())
         .app_data(designer::__path_save, designs())
         .app_data(designer::__path_preview, designs())
+        .app_data(
+            imports::__path_upload,
+            web::PayloadConfig::new(10 * 1024 * 1024),
+        )
+        .app_data(imports::__path_check_file, forms())
+        .app_data(imports::__path_run, forms())
         .app_data(rules::__path_earn, forms())
         .app_data(rules::__path_tiers, forms())
         .app_data(rules::__path_expiry, forms())
