@@ -31,6 +31,7 @@ mod browser;
 mod browser_console;
 mod browser_dashboard;
 mod browser_designer;
+mod browser_journey;
 mod browser_scanner_camera;
 mod browser_scanner_typed_codes;
 mod campaigns;

@@ -25,6 +25,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
         JS,
         include_str!("../../../assets/designer.js"),
     ),
+    ("import.js", JS, include_str!("../../../assets/import.js")),
     (
         "console.css",
         CSS,
