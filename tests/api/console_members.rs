@@ -337,3 +337,75 @@ both_engines!(
         assert!(audit.contains("data-action=\"member.card_voided\""));
     }
 );
+
+both_engines!(
+    a_member_who_asks_to_be_forgotten_is_erased,
+    |app: TestApp| async move {
+        let program = app.sample_program().await;
+        let ada = app
+            .enroll(&program, json!({"name": "Ada Lovelace", "email": "ada@example.com", "phone": "+49 151 12345678", "external_id": "crm-9", "consent": {"email": true}}))
+            .await
+            .body["id"].as_str().unwrap().to_string();
+        add_user(&app, "owner@beans.example", Role::Admin, None).await;
+        let owner = sign_in(&app, "owner@beans.example").await;
+        let card = format!("/console/members/{ada}/card");
+        let r = change_card(&app, &owner, &card, "erase").await;
+        assert_eq!(r.status, 303, "{}", text(&r));
+        let member = app
+            .get(&format!("/api/v1/members/{ada}"), &app.admin)
+            .await
+            .body;
+        assert_eq!(
+            (
+                &member["name"],
+                &member["email"],
+                &member["phone"],
+                &member["external_id"],
+                &member["status"]
+            ),
+            (
+                &json!("Erased member"),
+                &json!(null),
+                &json!(null),
+                &json!(null),
+                &json!("voided")
+            )
+        );
+        assert_eq!(member["consent"], json!({"email": false, "sms": false}));
+        let page_now = text(
+            &page(
+                &app,
+                &owner.cookie,
+                &format!("/console/members/{ada}?notice=erased"),
+            )
+            .await,
+        );
+        assert!(
+            page_now.contains("Erased: the name, email, phone and member number are gone"),
+            "{page_now}"
+        );
+        let found = text(
+            &page(
+                &app,
+                &owner.cookie,
+                &format!("/console/members?program={program}&q=ada%40example.com"),
+            )
+            .await,
+        );
+        assert!(!found.contains(&ada), "nobody is found by the old email");
+        let audit = text(&page(&app, &owner.cookie, "/console/audit").await);
+        assert!(audit.contains("Erased a member"));
+        assert!(
+            !audit.contains("ada@example.com") && !audit.contains("Lovelace"),
+            "the log keeps nothing of it"
+        );
+        // Erasing again changes nothing.
+        let r = change_card(&app, &owner, &card, "erase").await;
+        assert_eq!(r.status, 303);
+        let again = app
+            .get(&format!("/api/v1/members/{ada}"), &app.admin)
+            .await
+            .body;
+        assert_eq!(again["version"], member["version"]);
+    }
+);

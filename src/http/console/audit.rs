@@ -58,6 +58,8 @@ fn action_words(action: &str) -> &str {
         "member.card_reissued" => "Re-issued a card",
         "member.card_voided" => "Cancelled a card",
         "member.exported" => "Downloaded a member's data",
+        "member.erased" => "Erased a member",
+        "members.imported" => "Imported members",
         other => other,
     }
 }

@@ -208,11 +208,13 @@ pub async fn adjust(
     )))
 }
 
-/// Re-issue or cancel a member's card
+/// Re-issue or cancel a member's card, or erase the member
 ///
 /// Owners and marketers, with the confirmation box ticked. `reissue`: a new barcode and
 /// download link (the phones holding the card get them like any update; the old barcode is
-/// refused from now on). `void`: the card is cancelled for good. Both are in the audit log.
+/// refused from now on). `void`: the card is cancelled for good. `erase`: the person asked to
+/// be forgotten: name, email, phone, member number and consent are removed and the card is
+/// cancelled. All are in the audit log (an erasure without what was erased).
 #[utoipa::path(
     post,
     path = "/console/members/{id}/card",
@@ -220,7 +222,7 @@ pub async fn adjust(
     tag = "console",
     security(("consoleSession" = [])),
     params(("id" = String, Path, description = "The member's id (`mem_…`).")),
-    request_body(content_type = "application/x-www-form-urlencoded", description = "`csrf`, `action` (`reissue` or `void`), `confirm` (any value: the box was ticked).", content = String),
+    request_body(content_type = "application/x-www-form-urlencoded", description = "`csrf`, `action` (`reissue`, `void` or `erase`), `confirm` (any value: the box was ticked).", content = String),
     responses(
         (status = 400, description = "The form could not be read (not a form, or over 16 KiB): a page saying so.", body = String, content_type = "text/html"),
         (status = 303, description = "Done: back to the member's page."),
@@ -244,8 +246,13 @@ pub async fn card(
     }
     let (member, program) = visible_member(&state, &who, &id).await?;
     let (action, word, done) = match form.action.as_str() {
-        "reissue" => (CardAction::Reissue, "member.card_reissued", "reissued"),
-        "void" => (CardAction::Void, "member.card_voided", "voided"),
+        "reissue" => (
+            Some(CardAction::Reissue),
+            "member.card_reissued",
+            "reissued",
+        ),
+        "void" => (Some(CardAction::Void), "member.card_voided", "voided"),
+        "erase" => (None, "member.erased", "erased"),
         _ => return Err(ConsoleError::BadForm),
     };
     if form.confirm.is_none() {
@@ -263,6 +270,25 @@ pub async fn card(
         .await;
     }
     let now = state.clock.now();
+    let Some(action) = action else {
+        let erased = state.store.erase_member(&member.id, now).await?;
+        // The log says who erased whom and when, never what was erased.
+        let audit = AuditEntry {
+            actor: &who.user.actor(),
+            action: word,
+            program_id: Some(&program.id),
+            subject: Some(&format!("member:{}", member.id)),
+            before: Some(json!({ "status": member.status.as_str() }).to_string()),
+            after: Some(
+                json!({ "status": erased.status.as_str(), "name": erased.name }).to_string(),
+            ),
+        };
+        state.store.audit(&audit, now).await?;
+        return Ok(see_other(&format!(
+            "/console/members/{}?notice={done}",
+            member.id
+        )));
+    };
     let changed = match state.store.change_card(&member.id, action, now).await {
         Ok(m) => m,
         Err(StoreError::Conflict(Conflict::MemberVoided)) => {

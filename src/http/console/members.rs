@@ -425,6 +425,7 @@ pub async fn show(
             "Card re-issued: the new barcode reaches the member's phone in a moment, and the old one no longer works.",
         ),
         Some("voided") => Some("Card cancelled. Its barcode no longer works."),
+        Some("erased") => Some("Erased: the name, email, phone and member number are gone, and the card is cancelled."),
         _ => None,
     };
     member_page(

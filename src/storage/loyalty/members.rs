@@ -281,6 +281,48 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Erases what identifies the person (a request to be forgotten): the name becomes
+    /// "Erased member"; email, phone, external id and consent are removed; the card is
+    /// cancelled with a new generation, so its barcode and link stop working, and the phones
+    /// and Google receive the changed card through the outbox. The messages sent keep their
+    /// status, but not what they carried. Points entries and scans stay (they hold no contact
+    /// details). Erasing twice changes nothing more.
+    #[tracing::instrument(name = "store.erase_member", skip_all)]
+    pub async fn erase_member(
+        &self,
+        id: &MemberId,
+        now: OffsetDateTime,
+    ) -> Result<Member, StoreError> {
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
+        let serial: Option<String> = sqlx::query_scalar(
+            "UPDATE members SET name = 'Erased member', email = NULL, phone = NULL, \
+             external_id = NULL, consent_email = 0, consent_sms = 0, status = 'voided', \
+             voided_at = COALESCE(voided_at, $2), version = version + 1, \
+             card_generation = card_generation + 1, updated_at = $2 \
+             WHERE id = $1 AND NOT (name = 'Erased member' AND email IS NULL AND phone IS NULL \
+             AND external_id IS NULL AND status = 'voided') RETURNING serial",
+        )
+        .bind(id.as_str())
+        .bind(to_micros(now))
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(serial) = &serial {
+            sqlx::query("UPDATE messages SET data = '{}' WHERE member_id = $1")
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await?;
+            let serial = SerialNumber::parse(serial)
+                .map_err(|_| anyhow::anyhow!("stored member {id} has an invalid serial"))?;
+            self.member_card_changed(&mut tx, id, &serial, now).await?;
+        }
+        tx.commit().await?;
+        writer.finish().await?;
+        self.member(id).await
+    }
+}
+
 /// What [`Store::change_card`] does to a card.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CardAction {
