@@ -52,10 +52,11 @@ pub(super) async fn designable(
     Ok(state.store.program(&id).await?)
 }
 
-fn csrf_of(pairs: &Pairs) -> &str {
+/// The value of the first field called `name` in a sent form ("" when there is none).
+pub(super) fn value<'a>(pairs: &'a Pairs, name: &str) -> &'a str {
     pairs
         .iter()
-        .find(|(k, _)| k == "csrf")
+        .find(|(k, _)| k == name)
         .map_or("", |(_, v)| v.as_str())
 }
 
@@ -178,7 +179,7 @@ pub async fn save(
     id: web::Path<String>,
     form: web::Form<Pairs>,
 ) -> Result<HttpResponse, ConsoleError> {
-    who.check_form(csrf_of(&form))?;
+    who.check_form(value(&form, "csrf"))?;
     let program = designable(&state, &who, &id).await?;
     let sent = DesignForm::sent(&form);
     let (name, organization, design) = match sent.parse() {
@@ -256,7 +257,7 @@ pub async fn preview(
     id: web::Path<String>,
     form: web::Form<Pairs>,
 ) -> Result<HttpResponse, ConsoleError> {
-    who.check_form(csrf_of(&form))?;
+    who.check_form(value(&form, "csrf"))?;
     let program = designable(&state, &who, &id).await?;
     let sent = DesignForm::sent(&form);
     let body = match sent.parse() {

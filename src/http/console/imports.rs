@@ -11,7 +11,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::audit::cell;
-use super::designer::{designable, Pairs};
+use super::designer::{designable, value, Pairs};
 use super::html::{render, see_other};
 use super::page::SignedIn;
 use super::ConsoleError;
@@ -258,10 +258,7 @@ async fn page(
     let mut context = who.context("members");
     context["program"] = json!({ "id": program.id.as_str(), "name": program.name });
     context["file"] = json!({
-        "id": file.id.as_str(), "name": file.file_name, "status": match file.status {
-            ImportStatus::Uploaded => "uploaded", ImportStatus::Checked => "checked",
-            ImportStatus::Running => "running", ImportStatus::Done => "done",
-        },
+        "id": file.id.as_str(), "name": file.file_name, "status": file.status.as_str(),
         "total": file.total_rows, "good": file.good_rows, "done": file.done_rows,
         "imported": file.imported, "problem_count": problem_rows(&file.problems).len(),
         "problems": file.problems.iter().take(100).map(|p| json!({"row": p.row, "field": p.field, "message": p.message})).collect::<Vec<_>>(),
@@ -293,13 +290,6 @@ async fn page(
         StatusCode::UNPROCESSABLE_ENTITY
     };
     Ok(render(status, "console/import_file.html", &context))
-}
-
-fn value<'a>(pairs: &'a Pairs, name: &str) -> &'a str {
-    pairs
-        .iter()
-        .find(|(k, _)| k == name)
-        .map_or("", |(_, v)| v.as_str())
 }
 
 /// Checks the file against the program as it is now and saves what was found.
@@ -485,10 +475,7 @@ pub async fn progress(
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(json!({
-            "status": match file.status {
-                ImportStatus::Uploaded => "uploaded", ImportStatus::Checked => "checked",
-                ImportStatus::Running => "running", ImportStatus::Done => "done",
-            },
+            "status": file.status.as_str(),
             "done": file.done_rows, "good": file.good_rows, "imported": file.imported,
         })))
 }

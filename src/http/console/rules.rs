@@ -7,7 +7,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};
 
-use super::designer::{designable, Pairs};
+use super::designer::{designable, value, Pairs};
 use super::html::{render, see_other};
 use super::page::SignedIn;
 use super::rules_form::{EarnRows, ExpiryRows, RewardRow, TierRows};
@@ -17,13 +17,6 @@ use crate::domain::program::Program;
 use crate::domain::reward::Reward;
 use crate::state::AppState;
 use crate::storage::AuditEntry;
-
-fn value<'a>(pairs: &'a Pairs, name: &str) -> &'a str {
-    pairs
-        .iter()
-        .find(|(k, _)| k == name)
-        .map_or("", |(_, v)| v.as_str())
-}
 
 /// Which form of the page is shown as sent, with its problems.
 #[derive(Default)]

@@ -28,6 +28,16 @@ pub enum ImportStatus {
 }
 
 impl ImportStatus {
+    /// As stored, and as the progress answer names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImportStatus::Uploaded => "uploaded",
+            ImportStatus::Checked => "checked",
+            ImportStatus::Running => "running",
+            ImportStatus::Done => "done",
+        }
+    }
+
     fn parse(s: &str) -> ImportStatus {
         match s {
             "checked" => ImportStatus::Checked,
