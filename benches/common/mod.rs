@@ -100,6 +100,7 @@ pub fn member(
         balance: 0,
         lifetime_points: 0,
         tier: Some("Bronze".into()),
+        tier_held: false,
         version: 1,
         card_generation: 1,
         serial: SerialNumber::generate(&OsRandom),

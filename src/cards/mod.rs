@@ -306,6 +306,7 @@ pub fn sample_member(program: &Program, random: &dyn Random, now: OffsetDateTime
         balance: 120,
         lifetime_points: 320,
         tier: program.tiers.tier_for(320).map(|t| t.name.clone()),
+        tier_held: false,
         version: 1,
         card_generation: 1,
         serial: SerialNumber::generate(random),

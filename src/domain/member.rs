@@ -61,6 +61,8 @@ pub struct Member {
     pub balance: i64,
     pub lifetime_points: i64,
     pub tier: Option<String>,
+    /// The tier was set by hand in the console: points no longer move it.
+    pub tier_held: bool,
     /// Bumps on every change a card holder could see.
     pub version: i64,
     /// Bumps when the card is re-issued or voided; barcodes from older generations stop working.
@@ -128,6 +130,7 @@ impl Member {
             balance: 0,
             lifetime_points: 0,
             tier: program.tiers.tier_for(0).map(|t| t.name.clone()),
+            tier_held: false,
             version: 1,
             card_generation: 1,
             serial: SerialNumber::generate(rng),
@@ -279,6 +282,7 @@ pub(crate) fn sample(program: &ProgramId) -> Member {
         balance: 120,
         lifetime_points: 320,
         tier: Some("Bronze".into()),
+        tier_held: false,
         version: 3,
         card_generation: 1,
         serial: SerialNumber::generate(&random),

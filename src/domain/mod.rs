@@ -22,6 +22,7 @@ pub mod points;
 pub mod program;
 pub mod reward;
 pub mod scan;
+pub mod search;
 pub mod sms;
 pub mod urls;
 pub mod user;

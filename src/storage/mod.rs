@@ -52,7 +52,8 @@ pub use distribution::links::{LinkAction, LinkRecord, NewLink};
 pub use distribution::messages::{skip_reason, MessageOutcome, MessageRecord, NewMessage};
 pub use loyalty::import_files::{problem_rows, ImportFile, ImportStatus};
 pub use loyalty::ledger::{LedgerPage, PointsOutcome};
-pub use loyalty::member_list::{MemberPage, MemberQuery};
+pub use loyalty::member_list::{MemberCursor, MemberPage, MemberQuery, MemberSort, SortKey};
+pub use loyalty::member_tier::TierChoice;
 pub use loyalty::members::{CardAction, MemberKey};
 pub use operations::audit::{AuditEntry, AuditRecord};
 pub use operations::outbox::{ClaimedJob, Finish, JobRecord, OutboxStats};
@@ -300,7 +301,8 @@ impl Store {
         self.engine
     }
 
-    /// Applies the embedded migrations for this engine.
+    /// Applies the embedded migrations for this engine, then makes the member search keys
+    /// an upgrade calls for (`index_members_for_search`).
     ///
     /// SQLite's run with foreign keys off, on a connection of their own that is closed
     /// after, never returned to the pool: rebuilding a table (SQLite's procedure for changing
@@ -322,6 +324,16 @@ impl Store {
             Engine::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await,
         };
         applied.context("database migration failed")?;
+        let indexed = self
+            .index_members_for_search()
+            .await
+            .context("making the member search keys failed")?;
+        if indexed > 0 {
+            tracing::info!(
+                members = indexed,
+                "member search keys made after an upgrade"
+            );
+        }
         Ok(())
     }
 

@@ -59,6 +59,25 @@ both_engines!(
             everyone.contains(&ada) && everyone.contains(&grace),
             "{everyone}"
         );
+        // Sorted as chosen, the choice kept in the form.
+        for (sort, first, second) in [("name", &ada, &grace), ("newest", &grace, &ada)] {
+            let html = text(
+                &page(
+                    &app,
+                    &owner.cookie,
+                    &format!("/console/members?program={program}&sort={sort}"),
+                )
+                .await,
+            );
+            assert!(
+                html.find(first.as_str()) < html.find(second.as_str()),
+                "{sort}: {html}"
+            );
+            assert!(
+                html.contains(&format!("<option value=\"{sort}\" selected>")),
+                "{html}"
+            );
+        }
         let by_phone = text(&page(&app, &owner.cookie, &list("0151%2012345")).await);
         assert!(
             by_phone.contains(&ada) && !by_phone.contains(&grace),

@@ -75,6 +75,7 @@ fn member(p: &Program, tier: Option<&str>, status: MemberStatus, external: Optio
         balance: -25,
         lifetime_points: 1200,
         tier: tier.map(str::to_string),
+        tier_held: false,
         version: 4,
         card_generation: 1,
         serial: SerialNumber::generate(&OsRandom),

@@ -39,6 +39,7 @@ mod certs;
 mod console;
 mod console_designer;
 mod console_imports;
+mod console_member_tier;
 mod console_members;
 mod console_people;
 mod console_rules;

@@ -80,7 +80,8 @@ pub async fn members_passes_and_points(api: &Api<'_>, p: &str) -> String {
         ("status=deleted", "validation_failed"),
         ("cursor=zzz", "validation_failed"),
         ("limit=abc", "invalid_query"),
-        ("sort=name", "invalid_query"),
+        ("order=name", "invalid_query"),
+        ("sort=height", "validation_failed"),
     ] {
         let r = api
             .call("GET", list, &format!("{members}?{query}"), None)

@@ -16,7 +16,7 @@ use crate::http::openapi::responses::{BodyRefusals, KeyRefusals, Unprocessable};
 use crate::http::routes::Routes;
 use crate::http::{pass_response, Delivery};
 use crate::state::AppState;
-use crate::storage::{CardAction, MemberQuery};
+use crate::storage::{CardAction, MemberCursor, MemberQuery, MemberSort, SortKey};
 
 /// The area's operations, as documented.
 #[derive(OpenApi)]
@@ -98,21 +98,54 @@ struct ListQuery {
     external_id: Option<String>,
     q: Option<String>,
     tier: Option<String>,
+    sort: Option<String>,
 }
 
-pub(crate) fn encode_cursor((at, id): &(i64, String)) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{at}:{id}"))
+/// A page's end as an opaque string: the sort, the member id and the sort value.
+pub(crate) fn encode_cursor(c: &MemberCursor) -> String {
+    let key = match &c.key {
+        SortKey::Number(n) => format!("n{n}"),
+        SortKey::Text(t) => format!("t{t}"),
+    };
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!(
+        "{}:{}:{key}",
+        c.sort.as_str(),
+        c.id
+    ))
 }
 
-pub(crate) fn decode_cursor(s: &str) -> Result<(i64, String), Invalid> {
-    let bad = || Invalid::new("cursor", "is not a cursor from a previous page");
+/// A cursor from [`encode_cursor`], which must be of `sort`.
+pub(crate) fn decode_cursor(s: &str, sort: MemberSort) -> Result<MemberCursor, Invalid> {
+    let bad = || {
+        Invalid::new(
+            "cursor",
+            "is not a cursor from a previous page of this sort",
+        )
+    };
     let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(s)
         .map_err(|_| bad())?;
     let raw = String::from_utf8(raw).map_err(|_| bad())?;
-    let (at, id) = raw.split_once(':').ok_or_else(bad)?;
+    let mut parts = raw.splitn(3, ':');
+    let (Some(of), Some(id), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(bad());
+    };
+    if MemberSort::parse(of) != Some(sort) {
+        return Err(bad());
+    }
     let id = MemberId::parse(id).map_err(|_| bad())?;
-    Ok((at.parse().map_err(|_| bad())?, id.to_string()))
+    let key = match (sort, key.split_at_checked(1)) {
+        (MemberSort::Name, Some(("t", text))) => SortKey::Text(text.to_string()),
+        (MemberSort::Joined | MemberSort::Newest | MemberSort::Points, Some(("n", n))) => {
+            SortKey::Number(n.parse().map_err(|_| bad())?)
+        }
+        _ => return Err(bad()),
+    };
+    Ok(MemberCursor {
+        sort,
+        key,
+        id: id.to_string(),
+    })
 }
 
 /// List members
@@ -134,6 +167,7 @@ pub(crate) fn decode_cursor(s: &str) -> Result<(i64, String), Invalid> {
         ("external_id" = Option<String>, Query, description = "Only the member with this external id."),
         ("q" = Option<String>, Query, description = "Search, case-insensitive: the start of the name or of a word in it, of the email address or of the external id; a phone number, with its country code (`+49 151…`) or nationally (`0151…`); or a member id. At most 100 characters."),
         ("tier" = Option<String>, Query, description = "Only members of this tier."),
+        ("sort" = Option<String>, Query, description = "`joined` (the default: the order they joined in), `newest`, `name` (A to Z, case and accents aside) or `points` (the highest balance first). A cursor continues the sort it came from."),
     ),
     responses(
         (status = 200, description = "A page of members.", body = MemberPage),
@@ -155,6 +189,11 @@ async fn list(
     if !(1..=500).contains(&limit) {
         return Err(Invalid::new("limit", "must be between 1 and 500").into());
     }
+    let sort = match q.sort.as_deref() {
+        None => MemberSort::Joined,
+        Some(s) => MemberSort::parse(s)
+            .ok_or_else(|| Invalid::new("sort", "must be one of joined, newest, name, points"))?,
+    };
     let query = MemberQuery {
         status: q.status.as_deref().map(MemberStatus::parse).transpose()?,
         external_id: q
@@ -169,7 +208,12 @@ async fn list(
             .map(|t| crate::domain::text("q", t, 100))
             .transpose()?,
         tier: q.tier.clone(),
-        after: q.cursor.as_deref().map(decode_cursor).transpose()?,
+        sort,
+        after: q
+            .cursor
+            .as_deref()
+            .map(|c| decode_cursor(c, sort))
+            .transpose()?,
         limit,
         ..MemberQuery::default()
     };
@@ -384,13 +428,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cursors_round_trip_and_reject_garbage() {
-        let c = (1_700_000_000_000_000, "mem_aaaaaaaaaaaaaaaa".to_string());
-        assert_eq!(decode_cursor(&encode_cursor(&c)).unwrap(), c);
-        assert!(decode_cursor("garbage!").is_err());
-        assert!(
-            decode_cursor(&base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("1:prg_x"))
-                .is_err()
-        );
+    fn cursors_round_trip_and_reject_garbage_and_other_sorts() {
+        let id = "mem_aaaaaaaaaaaaaaaa".to_string();
+        for (sort, key) in [
+            (MemberSort::Joined, SortKey::Number(1_700_000_000_000_000)),
+            (MemberSort::Points, SortKey::Number(-5)),
+            (MemberSort::Name, SortKey::Text("anna: o'brien".into())),
+        ] {
+            let c = MemberCursor {
+                sort,
+                key,
+                id: id.clone(),
+            };
+            assert_eq!(decode_cursor(&encode_cursor(&c), sort).unwrap(), c);
+            let other = if sort == MemberSort::Newest {
+                MemberSort::Name
+            } else {
+                MemberSort::Newest
+            };
+            assert!(decode_cursor(&encode_cursor(&c), other).is_err());
+        }
+        assert!(decode_cursor("garbage!", MemberSort::Joined).is_err());
+        let raw = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        for bad in [
+            "1:prg_x",
+            "joined:prg_x:n1",
+            "joined:mem_aaaaaaaaaaaaaaaa:tx",
+        ] {
+            assert!(
+                decode_cursor(&raw(bad), MemberSort::Joined).is_err(),
+                "{bad}"
+            );
+        }
     }
 }

@@ -55,6 +55,7 @@ fn action_words(action: &str) -> &str {
         "reward.added" => "Added a reward",
         "reward.changed" => "Changed a reward",
         "member.points_adjusted" => "Adjusted points",
+        "member.tier_changed" => "Changed a tier",
         "member.card_reissued" => "Re-issued a card",
         "member.card_voided" => "Cancelled a card",
         "member.exported" => "Downloaded a member's data",

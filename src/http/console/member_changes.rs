@@ -1,5 +1,6 @@
 //! Changing a member from the console (`members` shows them): adjusting the points with a
-//! reason, and re-issuing or cancelling the card. Owners and marketers only; each change is
+//! reason, setting the tier by hand (or handing it back to the points), and re-issuing or
+//! cancelling the card. Owners and marketers only; each change is
 //! in the audit log, and the card on the member's phone follows through the outbox.
 
 use actix_web::http::StatusCode;
@@ -16,7 +17,7 @@ use crate::domain::points::Points;
 use crate::domain::text;
 use crate::http::to_the_end;
 use crate::state::AppState;
-use crate::storage::{AuditEntry, CardAction, Conflict, StoreError};
+use crate::storage::{AuditEntry, CardAction, Conflict, StoreError, TierChoice};
 
 #[derive(Deserialize)]
 pub struct CardForm {
@@ -320,6 +321,111 @@ pub async fn card(
     state.store.audit(&audit, now).await?;
     Ok(see_other(&format!(
         "/console/members/{}?notice={done}",
+        member.id
+    )))
+}
+
+#[derive(Deserialize)]
+pub struct TierForm {
+    #[serde(default)]
+    csrf: String,
+    /// `points`, or `=` and the name of one of the program's tiers.
+    #[serde(default)]
+    tier: String,
+}
+
+/// Change a member's tier
+///
+/// Owners and marketers: sets the tier by hand (it then stays, whatever the points do, until
+/// it is given back to the points), or gives it back to the points (the tier the lifetime
+/// points reach). The change is in the audit log, the card updates through the outbox, and
+/// webhooks that take `member.tier_changed` hear of it.
+#[utoipa::path(
+    post,
+    path = "/console/members/{id}/tier",
+    operation_id = "postConsoleMemberTier",
+    tag = "console",
+    security(("consoleSession" = [])),
+    params(("id" = String, Path, description = "The member's id (`mem_…`).")),
+    request_body(content_type = "application/x-www-form-urlencoded", description = "`csrf`, `tier` (`points`, or `=` and a tier's name).", content = String),
+    responses(
+        (status = 400, description = "The form could not be read (not a form, or over 16 KiB): a page saying so.", body = String, content_type = "text/html"),
+        (status = 303, description = "Changed: back to the member's page."),
+        (status = 403, description = "Staff cannot change tiers, or the form's token is not this session's.", body = String, content_type = "text/html"),
+        (status = 404, description = "No such member.", body = String, content_type = "text/html"),
+        (status = 409, description = "The card was cancelled (the page again, saying so).", body = String, content_type = "text/html"),
+        (status = 422, description = "Not one of the program's tiers (the page again, saying so).", body = String, content_type = "text/html"),
+    )
+)]
+pub async fn tier(
+    state: web::Data<AppState>,
+    who: SignedIn,
+    id: web::Path<String>,
+    form: web::Form<TierForm>,
+) -> Result<HttpResponse, ConsoleError> {
+    who.check_form(&form.csrf)?;
+    if !can_change(&who) {
+        return Err(ConsoleError::Forbidden(
+            "Only owners and marketers can change a member's tier.",
+        ));
+    }
+    let (member, program) = visible_member(&state, &who, &id).await?;
+    let refused = |status, why: &'static str| {
+        member_page(
+            &state,
+            &who,
+            &member,
+            &program,
+            status,
+            Said {
+                tier_error: Some(why),
+                ..Said::default()
+            },
+        )
+    };
+    let choice = match form.tier.as_str() {
+        "points" => TierChoice::ByPoints,
+        other => match other
+            .strip_prefix('=')
+            .and_then(|name| program.tiers.by_name(name))
+        {
+            Some(t) => TierChoice::Held(Some(t.name.clone())),
+            None => {
+                return refused(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "That tier is not one of this program's (were the tiers just changed?). Pick one from the list.",
+                )
+                .await
+            }
+        },
+    };
+    let now = state.clock.now();
+    let (changed, previous) = match state
+        .store
+        .set_member_tier(&member.id, &choice, &program.tiers, now)
+        .await
+    {
+        Ok(done) => done,
+        Err(StoreError::Conflict(Conflict::MemberVoided)) => {
+            return refused(
+                StatusCode::CONFLICT,
+                "This card was cancelled; its tier cannot change.",
+            )
+            .await
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let audit = AuditEntry {
+        actor: &who.user.actor(),
+        action: "member.tier_changed",
+        program_id: Some(&program.id),
+        subject: Some(&format!("member:{}", member.id)),
+        before: Some(json!({ "tier": previous, "set_by_hand": member.tier_held }).to_string()),
+        after: Some(json!({ "tier": changed.tier, "set_by_hand": changed.tier_held }).to_string()),
+    };
+    state.store.audit(&audit, now).await?;
+    Ok(see_other(&format!(
+        "/console/members/{}?notice=tier",
         member.id
     )))
 }

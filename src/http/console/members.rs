@@ -20,7 +20,7 @@ use crate::domain::member::{Member, MemberStatus};
 use crate::domain::program::Program;
 use crate::http::api::members::{decode_cursor, encode_cursor};
 use crate::state::AppState;
-use crate::storage::MemberQuery;
+use crate::storage::{MemberQuery, MemberSort};
 
 /// Members on one page of the list.
 const PAGE: u32 = 50;
@@ -38,6 +38,8 @@ pub struct ListQuery {
     points_max: Option<String>,
     /// `30d`, `90d` (visited within), `not30d`, `not90d` (not visited within).
     visit: Option<String>,
+    /// `joined` (the default), `newest`, `name` or `points`.
+    sort: Option<String>,
     after: Option<String>,
 }
 
@@ -109,7 +111,7 @@ async fn chosen_program(
 
 /// Members
 ///
-/// A program's members, 50 at a time in enrollment order: search (`q`: the start of a name or
+/// A program's members, 50 at a time in the order chosen (`sort`): search (`q`: the start of a name or
 /// of a word in it, of an email address or external id; a phone number with its country code
 /// or nationally; a member id; case-insensitive) and filters (tier, status, where the card is,
 /// last visit, balance). Every role; a
@@ -130,6 +132,7 @@ async fn chosen_program(
         ("visit" = Option<String>, Query, description = "`30d`, `90d`: scanned within so many days; `not30d`, `not90d`: not."),
         ("points_min" = Option<String>, Query, description = "A balance of at least this (a whole number; anything else is said and left out)."),
         ("points_max" = Option<String>, Query, description = "A balance of at most this."),
+        ("sort" = Option<String>, Query, description = "`joined` (the default: the order they joined in), `newest`, `name` (A to Z) or `points` (the highest balance first)."),
         ("after" = Option<String>, Query, description = "The \"Next page\" link's position."),
     ),
     responses(
@@ -178,7 +181,13 @@ pub async fn list(
         context["program"] = Value::Null;
         return Ok(render(StatusCode::OK, "console/members.html", &context));
     };
-    let after = match query.after.as_deref().map(decode_cursor) {
+    let sort = query
+        .sort
+        .as_deref()
+        .and_then(MemberSort::parse)
+        .unwrap_or_default();
+    context["sort"] = json!(sort.as_str());
+    let after = match query.after.as_deref().map(|a| decode_cursor(a, sort)) {
         Some(Ok(a)) => Some(a),
         // A link from an old page: start again from the top.
         Some(Err(_)) | None => None,
@@ -207,6 +216,7 @@ pub async fn list(
         points_max: points_max.unwrap_or(None),
         visited_since,
         not_visited_since,
+        sort,
         after,
         limit: PAGE,
     };
@@ -224,8 +234,9 @@ pub async fn list(
     );
     let next = page.next.as_ref().map(|n| {
         format!(
-            "/console/members?program={}&{filters}&after={}",
+            "/console/members?program={}&{filters}&sort={}&after={}",
             program.id,
+            sort.as_str(),
             encode_cursor(n)
         )
     });
@@ -270,6 +281,7 @@ pub(super) struct Said<'a> {
     /// The points form as typed, and why it was refused.
     pub adjust: Option<(&'a str, &'a str, &'a str, String)>,
     pub card_error: Option<&'a str>,
+    pub tier_error: Option<&'a str>,
 }
 
 pub(super) async fn member_page(
@@ -284,6 +296,7 @@ pub(super) async fn member_page(
         notice,
         adjust: form,
         card_error,
+        tier_error,
     } = said;
     let ledger = state.store.ledger(&member.id, None, 20).await?;
     let devices = state.store.apple_devices(member.serial.as_str()).await?;
@@ -317,11 +330,24 @@ pub(super) async fn member_page(
         "consent_sms": member.consent.sms,
         "joined": day(member.created_at),
         "card_url": state.cards.download_url(member),
-        "apple": match devices {
+        "apple": match devices.len() {
             0 => "Not added".to_string(),
             1 => "On 1 device".to_string(),
             n => format!("On {n} devices"),
         },
+        "devices": devices
+            .iter()
+            .map(|(device, added)| json!({
+                // The end of the device's library id: enough to tell two devices apart.
+                "device": device.chars().rev().take(6).collect::<Vec<_>>().into_iter().rev().collect::<String>(),
+                "added": day(*added),
+            }))
+            .collect::<Vec<_>>(),
+        "tier_held": member.tier_held,
+        "tier_by_points": program
+            .tiers
+            .tier_for(member.lifetime_points)
+            .map(|t| t.name.clone()),
         "google": google,
     });
     context["ledger"] = json!(ledger
@@ -386,6 +412,13 @@ pub(super) async fn member_page(
     });
     context["error"] = json!(error);
     context["card_error"] = json!(card_error);
+    context["tier_error"] = json!(tier_error);
+    context["tiers"] = json!(program
+        .tiers
+        .as_slice()
+        .iter()
+        .map(|t| &t.name)
+        .collect::<Vec<_>>());
     Ok(render(status, "console/member.html", &context))
 }
 
@@ -426,6 +459,7 @@ pub async fn show(
         ),
         Some("voided") => Some("Card cancelled. Its barcode no longer works."),
         Some("erased") => Some("Erased: the name, email, phone and member number are gone, and the card is cancelled."),
+        Some("tier") => Some("Tier changed. The card on the member's phone updates in a moment."),
         _ => None,
     };
     member_page(

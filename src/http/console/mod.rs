@@ -78,6 +78,7 @@ use crate::http::routes::Routes;
     imports::problems,
     member_changes::adjust,
     member_changes::card,
+    member_changes::tier,
     member_export::export,
     audit::page,
     audit::export,
@@ -133,6 +134,7 @@ pub fn routes() -> Routes {
         .add(members::__path_show, members::show)
         .add(member_changes::__path_adjust, member_changes::adjust)
         .add(member_changes::__path_card, member_changes::card)
+        .add(member_changes::__path_tier, member_changes::tier)
         .add(member_export::__path_export, member_export::export)
         .add(audit::__path_page, audit::page)
         .add(audit::__path_export, audit::export)
@@ -181,6 +183,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .app_data(rules::__path_add_reward, forms())
         .app_data(rules::__path_change_reward, forms())
         .app_data(member_changes::__path_adjust, forms())
-        .app_data(member_changes::__path_card, forms());
+        .app_data(member_changes::__path_card, forms())
+        .app_data(member_changes::__path_tier, forms());
     routes.register(cfg);
 }

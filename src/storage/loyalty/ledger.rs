@@ -253,7 +253,10 @@ impl<'a> PointsWrite<'a> {
         };
         let entry_id: i64 = entry.try_get(0)?;
         let amount = change.amount.value();
-        let moved = tiers.move_for(member.tier.as_deref(), member.lifetime_points);
+        // A tier set by hand holds whatever the points do.
+        let moved = (!member.tier_held)
+            .then(|| tiers.move_for(member.tier.as_deref(), member.lifetime_points))
+            .flatten();
         if let Some(moved) = &moved {
             sqlx::query("UPDATE members SET tier = $2 WHERE id = $1")
                 .bind(member.id.as_str())

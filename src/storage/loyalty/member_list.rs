@@ -2,13 +2,17 @@
 //! found by what a person types into a search box (`MemberQuery::search`): the start of a
 //! name or of any word in it, of an email address, of an external id, a phone number (with
 //! the country code, or nationally with a leading 0), or a member id, case-insensitively; and
-//! by where their card is (Apple Wallet, Google Wallet), their balance and their last visit.
+//! by where their card is (Apple Wallet, Google Wallet), their balance and their last visit;
+//! sorted by when they joined, their name or their balance. A search is a prefix range over
+//! the members' search keys (`member_search`, see `domain::search`), and each sort has its
+//! own index, so a page costs the same at ten members and at a million.
 
 use time::OffsetDateTime;
 
 use crate::clock::to_micros;
 use crate::domain::ids::ProgramId;
 use crate::domain::member::{Member, MemberStatus};
+use crate::domain::search;
 use crate::storage::loyalty::members::{MemberRow, MEMBER_COLUMNS};
 use crate::storage::{Store, StoreError};
 
@@ -31,76 +35,88 @@ pub struct MemberQuery {
     /// Scanned (an accepted scan) at or after this time; or not.
     pub visited_since: Option<OffsetDateTime>,
     pub not_visited_since: Option<OffsetDateTime>,
-    /// Continue after this member (from the previous page's `next_cursor`).
-    pub after: Option<(i64, String)>,
+    pub sort: MemberSort,
+    /// Continue after this member (from the previous page's `next`), in the same sort.
+    pub after: Option<MemberCursor>,
     pub limit: u32,
+}
+
+/// The order of the list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum MemberSort {
+    /// Oldest first: the order they joined in.
+    #[default]
+    Joined,
+    /// Newest first.
+    Newest,
+    /// By name, A to Z (case and accents aside).
+    Name,
+    /// The highest balance first.
+    Points,
+}
+
+impl MemberSort {
+    pub const ALL: [MemberSort; 4] = [Self::Joined, Self::Newest, Self::Name, Self::Points];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Joined => "joined",
+            Self::Newest => "newest",
+            Self::Name => "name",
+            Self::Points => "points",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<MemberSort> {
+        Self::ALL.into_iter().find(|sort| sort.as_str() == s)
+    }
+
+    /// The column sorted by, and whether the order is descending.
+    fn column(self) -> (&'static str, bool) {
+        match self {
+            Self::Joined => ("created_at", false),
+            Self::Newest => ("created_at", true),
+            Self::Name => ("name_key", false),
+            Self::Points => ("balance", true),
+        }
+    }
+}
+
+/// Where a page ends: the last member's sort value and id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberCursor {
+    pub sort: MemberSort,
+    pub key: SortKey,
+    pub id: String,
+}
+
+/// A sort column's value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SortKey {
+    Number(i64),
+    Text(String),
+}
+
+impl MemberCursor {
+    fn of(sort: MemberSort, m: &Member) -> MemberCursor {
+        let key = match sort {
+            MemberSort::Joined | MemberSort::Newest => SortKey::Number(to_micros(m.created_at)),
+            MemberSort::Name => SortKey::Text(search::name_key(&m.name)),
+            MemberSort::Points => SortKey::Number(m.balance),
+        };
+        MemberCursor {
+            sort,
+            key,
+            id: m.id.to_string(),
+        }
+    }
 }
 
 #[derive(Debug)]
 pub struct MemberPage {
     pub members: Vec<Member>,
     /// Where the next page starts, if there is one.
-    pub next: Option<(i64, String)>,
-}
-
-/// `text` as a LIKE pattern matching itself literally (escape character `\`).
-fn literal(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// The patterns a search term is looked up with: a prefix of the lower-cased fields, a word
-/// start inside the name, and the phone number's, when the term can be one.
-struct Search {
-    prefix: String,
-    word: String,
-    exact: String,
-    phone: Option<String>,
-    /// The code printed under the barcode, in groups, any case: a prefix of the serial.
-    code: Option<String>,
-}
-
-impl Search {
-    fn new(term: &str) -> Option<Search> {
-        let term = term.trim();
-        if term.is_empty() {
-            return None;
-        }
-        let lower = term.to_lowercase();
-        let digits: String = term.chars().filter(char::is_ascii_digit).collect();
-        let phone_like = digits.len() >= 3
-            && term
-                .chars()
-                .all(|c| c.is_ascii_digit() || " +-./()".contains(c));
-        let phone = phone_like.then(|| {
-            if term.starts_with('+') || term.starts_with("00") {
-                // International: +49 151…, 0049 151…
-                format!("+{}%", digits.strip_prefix("00").unwrap_or(&digits))
-            } else {
-                // National (0151 …) or without the 0: the number's end, after any country code.
-                format!("%{}%", digits.trim_start_matches('0'))
-            }
-        });
-        let compact: String = lower.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
-        let code = (compact.len() >= 8
-            && compact
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b)))
-        .then(|| format!("{compact}%"));
-        Some(Search {
-            prefix: format!("{}%", literal(&lower)),
-            word: format!("% {}%", literal(&lower)),
-            exact: lower,
-            phone,
-            code,
-        })
-    }
+    pub next: Option<MemberCursor>,
 }
 
 impl Store {
@@ -153,29 +169,52 @@ impl Store {
         if q.not_visited_since.is_some() {
             sql.push_str(&format!(" AND NOT {}", visited(next_arg())));
         }
-        let search = q.search.as_deref().and_then(Search::new);
-        if let Some(s) = &search {
-            let (prefix, word, exact) = (next_arg(), next_arg(), next_arg());
+        let ranges: Vec<(String, String)> = q
+            .search
+            .as_deref()
+            .map(search::prefixes)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|p| search::prefix_end(&p).map(|end| (p, end)))
+            .collect();
+        let exact = q
+            .search
+            .as_deref()
+            .map(|t| t.trim().to_lowercase())
+            .filter(|t| !t.is_empty());
+        if exact.is_some() {
+            let mut any = Vec::new();
+            for _ in &ranges {
+                let (from, to) = (next_arg(), next_arg());
+                any.push(format!("(s.term >= ${from} AND s.term < ${to})"));
+            }
+            let terms = if any.is_empty() {
+                "FALSE".to_string()
+            } else {
+                any.join(" OR ")
+            };
             sql.push_str(&format!(
-                " AND (lower(name) LIKE ${prefix} ESCAPE '\\' OR lower(name) LIKE ${word} ESCAPE '\\' \
-                 OR lower(email) LIKE ${prefix} ESCAPE '\\' OR lower(external_id) LIKE ${prefix} ESCAPE '\\' \
-                 OR id = ${exact}"
+                " AND (id IN (SELECT s.member_id FROM member_search s WHERE s.program_id = $1 \
+                 AND ({terms})) OR id = ${})",
+                next_arg()
             ));
-            if s.phone.is_some() {
-                sql.push_str(&format!(" OR phone LIKE ${}", next_arg()));
-            }
-            if s.code.is_some() {
-                sql.push_str(&format!(" OR serial LIKE ${}", next_arg()));
-            }
-            sql.push(')');
         }
+        let (column, descending) = q.sort.column();
+        let (order, past) = if descending {
+            ("DESC", "<")
+        } else {
+            ("ASC", ">")
+        };
         if q.after.is_some() {
             let (a, b) = (next_arg(), next_arg());
             sql.push_str(&format!(
-                " AND (created_at > ${a} OR (created_at = ${a} AND id > ${b}))"
+                " AND ({column} {past} ${a} OR ({column} = ${a} AND id {past} ${b}))"
             ));
         }
-        sql.push_str(&format!(" ORDER BY created_at, id LIMIT ${}", next_arg()));
+        sql.push_str(&format!(
+            " ORDER BY {column} {order}, id {order} LIMIT ${}",
+            next_arg()
+        ));
         let mut query = sqlx::query_as::<_, MemberRow>(&sql).bind(program.as_str());
         if let Some(s) = q.status {
             query = query.bind(s.as_str());
@@ -192,20 +231,21 @@ impl Store {
         for since in [q.visited_since, q.not_visited_since].into_iter().flatten() {
             query = query.bind(to_micros(since));
         }
-        if let Some(s) = &search {
-            query = query
-                .bind(s.prefix.clone())
-                .bind(s.word.clone())
-                .bind(s.exact.clone());
-            if let Some(p) = &s.phone {
-                query = query.bind(p.clone());
+        if let Some(exact) = &exact {
+            for (from, to) in &ranges {
+                query = query.bind(from.clone()).bind(to.clone());
             }
-            if let Some(c) = &s.code {
-                query = query.bind(c.clone());
-            }
+            query = query.bind(exact.clone());
         }
-        if let Some((at, id)) = &q.after {
-            query = query.bind(*at).bind(id.clone());
+        if let Some(after) = &q.after {
+            if after.sort != q.sort {
+                return Err(anyhow::anyhow!("a cursor of another sort").into());
+            }
+            query = match &after.key {
+                SortKey::Number(n) => query.bind(*n),
+                SortKey::Text(t) => query.bind(t.clone()),
+            }
+            .bind(after.id.clone());
         }
         let rows = query
             .bind(i64::from(limit) + 1)
@@ -217,9 +257,7 @@ impl Store {
             .collect::<Result<Vec<_>, _>>()?;
         let next = if members.len() > limit as usize {
             members.truncate(limit as usize);
-            members
-                .last()
-                .map(|m| (to_micros(m.created_at), m.id.to_string()))
+            members.last().map(|m| MemberCursor::of(q.sort, m))
         } else {
             None
         };

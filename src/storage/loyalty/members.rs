@@ -13,7 +13,9 @@ use crate::domain::expiry::Expiring;
 use crate::domain::ids::{MemberId, ProgramId};
 use crate::domain::member::{Consent, Member, MemberStatus};
 use crate::domain::program::Program;
+use crate::domain::search;
 use crate::storage::distribution::consent::{record_consent, record_consents, NewConsent};
+use crate::storage::loyalty::member_search::{add_terms_in, replace_terms_in};
 use crate::storage::sql::placeholders;
 use crate::storage::{flag, is_unique_violation, Conflict, Store, StoreError};
 
@@ -40,11 +42,12 @@ pub(in crate::storage) struct MemberRow {
     pass_modified: i64,
     expiring_points: i64,
     expiring_at: Option<i64>,
+    tier_held: i64,
 }
 
 pub(in crate::storage) const MEMBER_COLUMNS: &str = "id, program_id, external_id, name, email, phone, consent_email, \
      consent_sms, status, balance, lifetime_points, tier, version, card_generation, serial, auth_token, \
-     created_at, updated_at, pass_modified, expiring_points, expiring_at";
+     created_at, updated_at, pass_modified, expiring_points, expiring_at, tier_held";
 
 impl TryFrom<MemberRow> for Member {
     type Error = StoreError;
@@ -78,6 +81,7 @@ impl TryFrom<MemberRow> for Member {
             balance: r.balance,
             lifetime_points: r.lifetime_points,
             tier: r.tier,
+            tier_held: r.tier_held != 0,
             version: r.version,
             card_generation: r.card_generation,
             created_at: from_micros(r.created_at),
@@ -222,6 +226,7 @@ impl Store {
                         .await?;
                     }
                 }
+                replace_terms_in(&mut tx, std::slice::from_ref(m)).await?;
                 self.member_card_changed(&mut tx, &m.id, &m.serial, now)
                     .await?;
                 tx.commit().await?;
@@ -315,6 +320,13 @@ impl Store {
                 .await?;
             let serial = SerialNumber::parse(serial)
                 .map_err(|_| anyhow::anyhow!("stored member {id} has an invalid serial"))?;
+            let erased: MemberRow = sqlx::query_as(&format!(
+                "SELECT {MEMBER_COLUMNS} FROM members WHERE id = $1"
+            ))
+            .bind(id.as_str())
+            .fetch_one(&mut *tx)
+            .await?;
+            replace_terms_in(&mut tx, &[Member::try_from(erased)?]).await?;
             self.member_card_changed(&mut tx, id, &serial, now).await?;
         }
         tx.commit().await?;
@@ -349,7 +361,7 @@ pub(in crate::storage) async fn insert_members_in(
     members: &[Member],
     source: ConsentSource,
 ) -> Result<(), StoreError> {
-    const COLUMNS: usize = 19;
+    const COLUMNS: usize = 22;
     for chunk in members.chunks(50) {
         let rows = (0..chunk.len())
             .map(|i| format!("({})", placeholders(1 + i * COLUMNS, COLUMNS)))
@@ -358,7 +370,7 @@ pub(in crate::storage) async fn insert_members_in(
         let sql = format!(
             "INSERT INTO members (id, program_id, external_id, name, email, phone, consent_email, \
              consent_sms, status, balance, lifetime_points, tier, version, card_generation, serial, \
-             auth_token, created_at, updated_at, pass_modified) VALUES {rows}"
+             auth_token, created_at, updated_at, pass_modified, search_terms, name_key, tier_held) VALUES {rows}"
         );
         let mut q = sqlx::query(&sql);
         for m in chunk {
@@ -381,7 +393,10 @@ pub(in crate::storage) async fn insert_members_in(
                 .bind(m.auth_token.expose())
                 .bind(to_micros(m.created_at))
                 .bind(to_micros(m.updated_at))
-                .bind(m.pass_modified.unix_timestamp());
+                .bind(m.pass_modified.unix_timestamp())
+                .bind(search::TERMS_VERSION)
+                .bind(search::name_key(&m.name))
+                .bind(flag(m.tier_held));
         }
         match q.execute(&mut *conn).await {
             Ok(_) => {}
@@ -391,6 +406,7 @@ pub(in crate::storage) async fn insert_members_in(
             Err(e) => return Err(e.into()),
         }
     }
+    add_terms_in(conn, members).await?;
     let granted: Vec<NewConsent<'_>> = members
         .iter()
         .flat_map(|m| {

@@ -254,11 +254,12 @@ impl Store {
             case.push_str(" ELSE NULL END");
             case
         };
+        // Members whose tier was set by hand keep it.
         let moves = |first: usize| {
             if tiers.as_slice().is_empty() {
-                "tier IS NOT NULL".to_string()
+                "tier_held = 0 AND tier IS NOT NULL".to_string()
             } else {
-                format!("tier IS DISTINCT FROM ({})", case(first))
+                format!("tier_held = 0 AND tier IS DISTINCT FROM ({})", case(first))
             }
         };
         let new_tier = if tiers.as_slice().is_empty() {

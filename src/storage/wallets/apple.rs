@@ -5,7 +5,7 @@
 use sqlx::FromRow;
 use time::OffsetDateTime;
 
-use crate::clock::to_micros;
+use crate::clock::{from_micros, to_micros};
 use crate::domain::apple_ids::{PassTypeId, SerialNumber};
 use crate::domain::card_event::{CardChange, Wallet};
 use crate::domain::device::{DeviceLibraryId, PushToken};
@@ -246,14 +246,23 @@ impl Store {
         Ok(())
     }
 
-    /// How many devices hold the pass of `serial` (registered for its updates).
-    pub async fn apple_devices(&self, serial: &str) -> Result<i64, StoreError> {
-        Ok(
-            sqlx::query_scalar("SELECT COUNT(*) FROM apple_registrations WHERE serial = $1")
-                .bind(serial)
-                .fetch_one(&self.pool)
-                .await?,
+    /// The devices that hold the pass of `serial` (registered for its updates), the first
+    /// added first: each device's library id and when the pass was added to it.
+    pub async fn apple_devices(
+        &self,
+        serial: &str,
+    ) -> Result<Vec<(String, OffsetDateTime)>, StoreError> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT device_library_id, created_at FROM apple_registrations WHERE serial = $1 \
+             ORDER BY created_at, id",
         )
+        .bind(serial)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(device, at)| (device, from_micros(at)))
+            .collect())
     }
 
     /// Cards of the program that sit in a wallet and change with its design: Apple passes

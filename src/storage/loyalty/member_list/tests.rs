@@ -279,6 +279,139 @@ async fn searching(store: &Store) {
     }
 }
 
+/// Every sort pages through everyone once, in its order; a renamed member is found by the new
+/// name only; an erased one by nothing they were; keys missing after an upgrade are made.
+async fn sorting_and_keeping_keys(store: &Store) {
+    let program = crate::domain::program::sample();
+    store.insert_program(&program).await.unwrap();
+    let t0 = crate::clock::system_now();
+    let mut people = Vec::new();
+    for (i, (name, balance)) in [
+        ("Émile Zola", 30),
+        ("anna Berg", 30),
+        ("Zoë Adams", 5),
+        ("Bo Çelik", 900),
+        ("anna Berg", 12),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let m = Member {
+            name: name.into(),
+            balance,
+            created_at: t0 + time::Duration::seconds(i as i64),
+            ..crate::domain::member::sample(&program.id)
+        };
+        store
+            .insert_member(&m, ConsentSource::Enrollment)
+            .await
+            .unwrap();
+        people.push(m);
+    }
+    let order = |sort: MemberSort| {
+        let mut all = people.clone();
+        match sort {
+            MemberSort::Joined => all.sort_by_key(|m| (m.created_at, m.id.to_string())),
+            MemberSort::Newest => {
+                all.sort_by_key(|m| std::cmp::Reverse((m.created_at, m.id.to_string())))
+            }
+            MemberSort::Name => {
+                all.sort_by_key(|m| (crate::domain::search::name_key(&m.name), m.id.to_string()))
+            }
+            MemberSort::Points => {
+                all.sort_by_key(|m| std::cmp::Reverse((m.balance, m.id.to_string())))
+            }
+        }
+        all.into_iter()
+            .map(|m| m.id.to_string())
+            .collect::<Vec<_>>()
+    };
+    for sort in MemberSort::ALL {
+        let mut seen = Vec::new();
+        let mut after = None;
+        loop {
+            let q = MemberQuery {
+                sort,
+                after: after.clone(),
+                limit: 2,
+                ..Default::default()
+            };
+            let page = store.members(&program.id, &q).await.unwrap();
+            seen.extend(page.members.iter().map(|m| m.id.to_string()));
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(seen, order(sort), "{sort:?}");
+    }
+    let pid = &program.id;
+    let names = |sort| async move {
+        let q = MemberQuery {
+            sort,
+            limit: 50,
+            ..Default::default()
+        };
+        let page = store.members(pid, &q).await.unwrap();
+        page.members.into_iter().map(|m| m.name).collect::<Vec<_>>()
+    };
+    let by_name = names(MemberSort::Name).await;
+    assert_eq!(by_name[..2], ["anna Berg", "anna Berg"], "case aside");
+    assert_eq!(
+        by_name[2..],
+        ["Bo Çelik", "Émile Zola", "Zoë Adams"],
+        "accents aside"
+    );
+
+    assert_eq!(search(store, &program.id, "emile").await, ["Émile Zola"]);
+    assert_eq!(search(store, &program.id, "ÇEL").await, ["Bo Çelik"]);
+    let mut zoe = people[2].clone();
+    zoe.name = "Zoë Brook".into();
+    zoe.email = Some(EmailAddress::parse("zoe@brook.example").unwrap());
+    store.update_member_profile(&zoe, t0).await.unwrap();
+    assert!(
+        search(store, &program.id, "adams").await.is_empty(),
+        "the old name is gone"
+    );
+    assert_eq!(search(store, &program.id, "brook").await, ["Zoë Brook"]);
+    assert_eq!(search(store, &program.id, "zoe@").await, ["Zoë Brook"]);
+    store.erase_member(&zoe.id, t0).await.unwrap();
+    for gone in ["zoe", "brook", "zoe@"] {
+        assert!(search(store, &program.id, gone).await.is_empty(), "{gone}");
+    }
+
+    // As after an upgrade: no keys, none current. Starting again makes them.
+    sqlx::query("DELETE FROM member_search")
+        .execute(&store.pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE members SET search_terms = 0, name_key = ''")
+        .execute(&store.pool)
+        .await
+        .unwrap();
+    assert!(search(store, &program.id, "anna").await.is_empty());
+    store.migrate().await.unwrap();
+    assert_eq!(
+        search(store, &program.id, "anna").await,
+        ["anna Berg", "anna Berg"]
+    );
+    assert_eq!(
+        names(MemberSort::Name).await,
+        [
+            "anna Berg",
+            "anna Berg",
+            "Bo Çelik",
+            "Émile Zola",
+            "Erased member"
+        ]
+    );
+    assert_eq!(
+        store.index_members_for_search().await.unwrap(),
+        0,
+        "nothing left to do"
+    );
+}
+
 #[tokio::test]
 async fn search_on_sqlite() {
     sqlx::any::install_default_drivers();
@@ -287,6 +420,11 @@ async fn search_on_sqlite() {
     let store = Store::connect(&url, 4).await.unwrap();
     store.migrate().await.unwrap();
     searching(&store).await;
+    store.close().await;
+    let url = format!("sqlite://{}", dir.path().join("sorting.db").display());
+    let store = Store::connect(&url, 4).await.unwrap();
+    store.migrate().await.unwrap();
+    sorting_and_keeping_keys(&store).await;
     store.close().await;
 }
 
@@ -299,5 +437,12 @@ async fn search_on_postgres() {
     let store = Store::connect(&url, 4).await.unwrap();
     store.migrate().await.unwrap();
     searching(&store).await;
+    test_postgres::remove(store, &admin, &url).await;
+    let Some((admin, url)) = test_postgres::database("storage::member_sort").await else {
+        return;
+    };
+    let store = Store::connect(&url, 4).await.unwrap();
+    store.migrate().await.unwrap();
+    sorting_and_keeping_keys(&store).await;
     test_postgres::remove(store, &admin, &url).await;
 }
