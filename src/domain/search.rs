@@ -83,7 +83,7 @@ pub fn terms(m: Findable<'_>) -> Vec<String> {
             out.push(term);
         }
     };
-    let name = fold(&m.name);
+    let name = fold(m.name);
     let word_starts = name
         .char_indices()
         .filter(|(_, c)| matches!(c, ' ' | '-'))

@@ -37,6 +37,7 @@ mod browser_scanner_typed_codes;
 mod campaigns;
 mod certs;
 mod console;
+mod console_card_link;
 mod console_designer;
 mod console_imports;
 mod console_member_tier;

@@ -56,6 +56,7 @@ fn action_words(action: &str) -> &str {
         "reward.changed" => "Changed a reward",
         "member.points_adjusted" => "Adjusted points",
         "member.tier_changed" => "Changed a tier",
+        "member.card_link_sent" => "Sent a card link",
         "member.card_reissued" => "Re-issued a card",
         "member.card_voided" => "Cancelled a card",
         "member.exported" => "Downloaded a member's data",

@@ -9,7 +9,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::html::see_other;
-use super::members::{can_change, member_page, visible_member, Said};
+use super::member_page::{member_page, Said};
+use super::members::{can_change, visible_member};
 use super::page::SignedIn;
 use super::ConsoleError;
 use crate::domain::ledger::{fingerprint, EntryKind, IdempotencyKey, PointsChange};

@@ -9,6 +9,7 @@
 //! `/` (`home::root`) points to the console, the scanner and the API description.
 
 mod audit;
+mod card_link;
 mod design_form;
 mod designer;
 mod error;
@@ -18,6 +19,7 @@ mod imports;
 mod links;
 mod member_changes;
 mod member_export;
+mod member_page;
 mod members;
 mod page;
 mod programs;
@@ -56,7 +58,7 @@ use crate::http::routes::Routes;
     users::enable,
     users::resend,
     members::list,
-    members::show,
+    member_page::show,
     programs::new,
     programs::create,
     designer::show,
@@ -79,6 +81,7 @@ use crate::http::routes::Routes;
     member_changes::adjust,
     member_changes::card,
     member_changes::tier,
+    card_link::send,
     member_export::export,
     audit::page,
     audit::export,
@@ -131,10 +134,11 @@ pub fn routes() -> Routes {
         .add(imports::__path_progress, imports::progress)
         .add(imports::__path_problems, imports::problems)
         .add(members::__path_list, members::list)
-        .add(members::__path_show, members::show)
+        .add(member_page::__path_show, member_page::show)
         .add(member_changes::__path_adjust, member_changes::adjust)
         .add(member_changes::__path_card, member_changes::card)
         .add(member_changes::__path_tier, member_changes::tier)
+        .add(card_link::__path_send, card_link::send)
         .add(member_export::__path_export, member_export::export)
         .add(audit::__path_page, audit::page)
         .add(audit::__path_export, audit::export)
@@ -184,6 +188,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .app_data(rules::__path_change_reward, forms())
         .app_data(member_changes::__path_adjust, forms())
         .app_data(member_changes::__path_card, forms())
-        .app_data(member_changes::__path_tier, forms());
+        .app_data(member_changes::__path_tier, forms())
+        .app_data(card_link::__path_send, forms());
     routes.register(cfg);
 }

@@ -193,9 +193,11 @@ impl Store {
             } else {
                 any.join(" OR ")
             };
+            // The exact id joins the keys' matches, not an OR beside them: with an OR the
+            // planners walk every member of the program to test each one.
             sql.push_str(&format!(
-                " AND (id IN (SELECT s.member_id FROM member_search s WHERE s.program_id = $1 \
-                 AND ({terms})) OR id = ${})",
+                " AND id IN (SELECT s.member_id FROM member_search s WHERE s.program_id = $1 \
+                 AND ({terms}) UNION ALL SELECT ${})",
                 next_arg()
             ));
         }
