@@ -88,7 +88,10 @@ both_engines!(
         let mail =
             std::fs::read_to_string(app.data_dir.path().join("mail").join(format!("{id}.eml")))
                 .unwrap();
-        assert!(mail.contains("To: \"Ada Lovelace\" <ada@example.com>"), "{mail}");
+        assert!(
+            mail.contains("To: \"Ada Lovelace\" <ada@example.com>"),
+            "{mail}"
+        );
         assert!(mail.contains(&format!("{}/c/", app.address)), "{mail}");
         let html = text(&page(&app, &owner.cookie, &format!("{path}?notice=link_email")).await);
         assert!(html.contains("on its way by email"), "{html}");

@@ -14,7 +14,7 @@ use crate::helpers::*;
 use passwright::domain::api_key::Role;
 
 /// `&amp;` and friends back to characters, as a browser reads an attribute.
-fn unescape(s: &str) -> String {
+pub fn unescape(s: &str) -> String {
     s.replace("&lt;", "<")
         .replace("&gt;", ">")
         .replace("&quot;", "\"")
@@ -23,7 +23,7 @@ fn unescape(s: &str) -> String {
         .replace("&amp;", "&")
 }
 
-fn attribute(tag: &str, name: &str) -> Option<String> {
+pub fn attribute(tag: &str, name: &str) -> Option<String> {
     let needle = format!(" {name}=\"");
     let start = tag.find(&needle)? + needle.len();
     let end = tag[start..].find('"')? + start;

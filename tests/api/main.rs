@@ -39,6 +39,7 @@ mod certs;
 mod console;
 mod console_card_link;
 mod console_designer;
+mod console_hostile_text;
 mod console_imports;
 mod console_member_tier;
 mod console_members;
