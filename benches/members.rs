@@ -14,7 +14,10 @@
 //! issue's limit of 100 ms, as a ratio; each page's p50, p95 and rows found are listed.
 //!
 //! Run: `PASSWRIGHT_BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres cargo bench --bench members`
-//! (`PASSWRIGHT_BENCH_MEMBERS` sets the program's size, default 1,000,000).
+//! (`PASSWRIGHT_BENCH_MEMBERS` sets the program's size, default 1,000,000; filling a million
+//! takes about 25 minutes per engine on 2 cores. `PASSWRIGHT_BENCH_SQLITE_FILE` names a SQLite
+//! file an earlier run filled, to measure again without filling; `PASSWRIGHT_BENCH_POSTGRES_URL`
+//! empty skips PostgreSQL).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[allow(dead_code)] // shared with the other benches; this one uses the server and helpers
@@ -302,15 +305,17 @@ fn main() {
     sqlx::any::install_default_drivers();
     rt.block_on(async {
         let dir = tempfile::tempdir().unwrap();
-        let sqlite = format!(
-            "sqlite://{}?mode=rwc",
-            dir.path().join("members.db").display()
-        );
-        bench("SQLite", &sqlite, members).await;
+        // A file an earlier run filled (kept with `ln` before that run ended) saves the fill.
+        let kept = std::env::var("PASSWRIGHT_BENCH_SQLITE_FILE").ok();
+        let file = kept
+            .clone()
+            .unwrap_or_else(|| dir.path().join("members.db").display().to_string());
+        let sqlite = format!("sqlite://{file}?mode=rwc");
+        bench("SQLite", &sqlite, members, kept.is_some()).await;
         match std::env::var("PASSWRIGHT_BENCH_POSTGRES_URL") {
             Ok(admin) if !admin.is_empty() => {
                 let url = common::fresh_database(&admin, "members").await;
-                bench("PostgreSQL", &url, members).await;
+                bench("PostgreSQL", &url, members, false).await;
                 common::drop_database(&admin, &url).await;
             }
             _ => println!("PostgreSQL: skipped (set PASSWRIGHT_BENCH_POSTGRES_URL)"),
@@ -318,9 +323,32 @@ fn main() {
     });
 }
 
-async fn bench(engine: &str, url: &str, members: usize) {
+/// A database a run filled before (`PASSWRIGHT_BENCH_SQLITE_FILE`): its program and samples.
+async fn filled(url: &str) -> (String, Vec<(String, String, String, String)>) {
+    let pool = sqlx::AnyPool::connect(url).await.unwrap();
+    let program: String = sqlx::query_scalar("SELECT id FROM programs")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let samples = sqlx::query_as(
+        "SELECT email, phone, serial, id FROM members WHERE email IS NOT NULL AND phone IS NOT NULL \
+         ORDER BY id LIMIT 3",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    (program, samples)
+}
+
+async fn bench(engine: &str, url: &str, members: usize, reuse: bool) {
     println!("{engine}: {members} members");
-    let (program, samples) = fill(url, members).await;
+    let (program, samples) = if reuse {
+        println!("  the members of an earlier run, in {url}");
+        filled(url).await
+    } else {
+        fill(url, members).await
+    };
     let server = Server::start(
         PASS_TYPE_ID,
         TEAM_ID,

@@ -300,6 +300,12 @@ async fn sorting_and_keeping_keys(store: &Store) {
             name: name.into(),
             balance,
             created_at: t0 + time::Duration::seconds(i as i64),
+            // Serials are searched too: these start with z, so "b" finds names only.
+            serial: crate::domain::apple_ids::SerialNumber::parse(&format!(
+                "zzzzzzzzzzzzzzzzzzz{}",
+                ["a", "b", "c", "d", "e"][i]
+            ))
+            .unwrap(),
             ..crate::domain::member::sample(&program.id)
         };
         store
@@ -363,6 +369,30 @@ async fn sorting_and_keeping_keys(store: &Store) {
         "accents aside"
     );
 
+    // Few matches (taken from the keys) and many (the list walked), paged by name.
+    for (typed, expected) in [
+        ("anna", &["anna Berg", "anna Berg"][..]),
+        ("b", &["anna Berg", "anna Berg", "Bo Çelik"][..]),
+    ] {
+        let mut seen = Vec::new();
+        let mut after = None;
+        loop {
+            let q = MemberQuery {
+                search: Some(typed.into()),
+                sort: MemberSort::Name,
+                after: after.clone(),
+                limit: 1,
+                ..Default::default()
+            };
+            let page = store.members(&program.id, &q).await.unwrap();
+            seen.extend(page.members.into_iter().map(|m| m.name));
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(seen, expected, "{typed}");
+    }
     assert_eq!(search(store, &program.id, "emile").await, ["Émile Zola"]);
     assert_eq!(search(store, &program.id, "ÇEL").await, ["Bo Çelik"]);
     let mut zoe = people[2].clone();
