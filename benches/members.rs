@@ -16,7 +16,8 @@
 //! Run: `PASSWRIGHT_BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres cargo bench --bench members`
 //! (`PASSWRIGHT_BENCH_MEMBERS` sets the program's size, default 1,000,000; filling a million
 //! takes about 25 minutes per engine on 2 cores. `PASSWRIGHT_BENCH_SQLITE_FILE` names a SQLite
-//! file an earlier run filled, to measure again without filling; `PASSWRIGHT_BENCH_POSTGRES_URL`
+//! file an earlier run filled, to measure again without filling, and
+//! `PASSWRIGHT_BENCH_POSTGRES_KEPT` the URL of such a database; `PASSWRIGHT_BENCH_POSTGRES_URL`
 //! empty skips PostgreSQL).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -312,7 +313,11 @@ fn main() {
             .unwrap_or_else(|| dir.path().join("members.db").display().to_string());
         let sqlite = format!("sqlite://{file}?mode=rwc");
         bench("SQLite", &sqlite, members, kept.is_some()).await;
+        let kept = std::env::var("PASSWRIGHT_BENCH_POSTGRES_KEPT").ok();
         match std::env::var("PASSWRIGHT_BENCH_POSTGRES_URL") {
+            Ok(_) if kept.is_some() => {
+                bench("PostgreSQL", kept.as_deref().unwrap(), members, true).await;
+            }
             Ok(admin) if !admin.is_empty() => {
                 let url = common::fresh_database(&admin, "members").await;
                 bench("PostgreSQL", &url, members, false).await;
@@ -323,7 +328,8 @@ fn main() {
     });
 }
 
-/// A database a run filled before (`PASSWRIGHT_BENCH_SQLITE_FILE`): its program and samples.
+/// A database a run filled before (`PASSWRIGHT_BENCH_SQLITE_FILE`, `..._POSTGRES_KEPT`): its
+/// program and samples.
 async fn filled(url: &str) -> (String, Vec<(String, String, String, String)>) {
     let pool = sqlx::AnyPool::connect(url).await.unwrap();
     let program: String = sqlx::query_scalar("SELECT id FROM programs")
