@@ -248,13 +248,6 @@ async fn fill(url: &str, members: usize) -> (String, Vec<(String, String, String
     ] {
         sqlx::query(&sql).execute(&pool).await.unwrap();
     }
-    let samples: Vec<(String, String, String, String)> = sqlx::query_as(
-        "SELECT email, phone, serial, id FROM members WHERE email IS NOT NULL AND phone IS NOT NULL \
-         ORDER BY id LIMIT 3",
-    )
-    .fetch_all(&pool)
-    .await
-    .unwrap();
     pool.close().await;
     // The first owner, as `passwright users add` makes one, with a password.
     let accounts = passwright::accounts::Accounts {
@@ -280,7 +273,7 @@ async fn fill(url: &str, members: usize) -> (String, Vec<(String, String, String
         .await
         .unwrap();
     store.close().await;
-    (program.id.to_string(), samples)
+    filled(url).await
 }
 
 /// The code as printed under the barcode: groups of four, in capitals.

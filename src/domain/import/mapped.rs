@@ -228,7 +228,7 @@ pub fn check(table: &Table, mapping: &Mapping, tiers: &Tiers, existing: &Existin
         let tier = get(Target::Tier);
         if let Some(t) = &tier {
             if tiers.by_name(t).is_none() {
-                let names: Vec<&str> = tiers.as_slice().iter().map(|t| t.name.as_str()).collect();
+                let names = tiers.names();
                 problem(
                     Target::Tier,
                     if names.is_empty() {

@@ -105,6 +105,11 @@ impl Tiers {
         self.0.iter().find(|t| t.threshold > lifetime)
     }
 
+    /// The tiers' names, lowest first.
+    pub fn names(&self) -> Vec<&str> {
+        self.0.iter().map(|t| t.name.as_str()).collect()
+    }
+
     pub fn by_name(&self, name: &str) -> Option<&Tier> {
         self.0.iter().find(|t| t.name == name)
     }

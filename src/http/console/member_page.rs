@@ -189,12 +189,7 @@ pub(super) async fn member_page(
         "email": cannot_send(member, MessageChannel::Email),
         "sms": cannot_send(member, MessageChannel::Sms),
     });
-    context["tiers"] = json!(program
-        .tiers
-        .as_slice()
-        .iter()
-        .map(|t| &t.name)
-        .collect::<Vec<_>>());
+    context["tiers"] = json!(program.tiers.names());
     Ok(render(status, "console/member.html", &context))
 }
 

@@ -233,12 +233,7 @@ pub async fn list(
         )
     });
     context["program"] = json!({ "id": program.id, "name": program.name });
-    context["tiers"] = json!(program
-        .tiers
-        .as_slice()
-        .iter()
-        .map(|t| &t.name)
-        .collect::<Vec<_>>());
+    context["tiers"] = json!(program.tiers.names());
     context["members"] = json!(page.members.iter().map(member_row).collect::<Vec<_>>());
     context["next"] = json!(next);
     context["first_page"] = json!(query.after.is_none());
