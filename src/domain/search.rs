@@ -14,7 +14,10 @@ use unicode_normalization::UnicodeNormalization;
 use crate::domain::member::Member;
 
 /// Bumped when [`terms`] changes, so stored terms made by an older rule are made again.
-pub const TERMS_VERSION: i64 = 1;
+pub const TERMS_VERSION: i64 = 2;
+
+/// What a card code's term starts with (a character no folded text or phone number has).
+const CODE: char = '#';
 
 /// Terms longer than this are cut (a term is a prefix key: its start is what is searched).
 const MAX_TERM: usize = 64;
@@ -104,7 +107,8 @@ pub fn terms(m: Findable<'_>) -> Vec<String> {
         add(national.to_string());
         add(national.trim_start_matches('0').to_string());
     }
-    add(m.serial.to_string());
+    // Marked, so only a typed card code finds it: "a" is not the start of 1 card in 32.
+    add(format!("{CODE}{}", m.serial));
     out
 }
 
@@ -137,7 +141,7 @@ pub fn prefixes(typed: &str) -> Vec<String> {
             .bytes()
             .all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b))
     {
-        out.push(compact);
+        out.push(format!("{CODE}{compact}"));
     }
     out.push(folded);
     out.retain(|p| !p.is_empty());
