@@ -225,6 +225,18 @@
   form.addEventListener("input", schedule);
   form.addEventListener("change", schedule);
 
+  // ----- unsaved changes: leaving the page (a sample, another page) asks first -----
+  let unsaved = false;
+  const markUnsaved = () => { unsaved = true; };
+  form.addEventListener("input", markUnsaved);
+  form.addEventListener("change", markUnsaved);
+  form.addEventListener("submit", () => { unsaved = false; });
+  window.addEventListener("beforeunload", (event) => {
+    if (!unsaved) return;
+    event.preventDefault();
+    event.returnValue = "";
+  });
+
   // ----- images: one upload each, through the API with the session -----
   async function api(method, path, body, type) {
     const headers = { "X-CSRF-Token": csrf };

@@ -170,19 +170,7 @@ impl GoogleCards {
         let class = self.loyalty_class(program);
         let object = self.loyalty_object(cards, program, member);
         let Some(api) = &self.api else {
-            let iat = now.unix_timestamp();
-            // The whole card, or failing that its essentials, as Google's own converter does.
-            let url = match self.links.full_link(Some(&class), &object, iat) {
-                Err(SaveLinkError::TooLong { .. }) => {
-                    self.links
-                        .full_link(Some(&class.essentials()), &object.essentials(), iat)?
-                }
-                other => other?,
-            };
-            return Ok(SaveLink {
-                url,
-                mode: SaveLinkMode::Full,
-            });
+            return self.full_link(&class, &object, now);
         };
         let class_id = class_id(&self.ctx.issuer_id, &program.id);
         let object_id = object_id(&self.ctx.issuer_id, &member.serial);
@@ -203,6 +191,59 @@ impl GoogleCards {
         Ok(SaveLink {
             url,
             mode: SaveLinkMode::Skinny,
+        })
+    }
+
+    /// A "Save to Google Wallet" link for a sample member who is stored nowhere (the
+    /// designer's sample sent to a phone). With the API the class is brought up to date and
+    /// the object inserted at Google (a new one per sample), without recording either here.
+    pub async fn sample_save_link(
+        &self,
+        cards: &Cards,
+        program: &Program,
+        member: &Member,
+        now: OffsetDateTime,
+    ) -> Result<SaveLink, GoogleCardError> {
+        let class = self.loyalty_class(program);
+        let object = self.loyalty_object(cards, program, member);
+        let Some(api) = &self.api else {
+            return self.full_link(&class, &object, now);
+        };
+        self.ensure_class(api, program, &class).await?;
+        match api.insert_object(&object).await {
+            GoogleOutcome::Done => {}
+            other => return Err(GoogleCardError::Api(format!("{other:?}"))),
+        }
+        let url = self.links.skinny_link(
+            &class_id(&self.ctx.issuer_id, &program.id),
+            &object_id(&self.ctx.issuer_id, &member.serial),
+            now.unix_timestamp(),
+        )?;
+        Ok(SaveLink {
+            url,
+            mode: SaveLinkMode::Skinny,
+        })
+    }
+
+    /// A link carrying the whole card, or failing that its essentials, as Google's own
+    /// converter does (without the API).
+    fn full_link(
+        &self,
+        class: &LoyaltyClass,
+        object: &LoyaltyObject,
+        now: OffsetDateTime,
+    ) -> Result<SaveLink, GoogleCardError> {
+        let iat = now.unix_timestamp();
+        let url = match self.links.full_link(Some(class), object, iat) {
+            Err(SaveLinkError::TooLong { .. }) => {
+                self.links
+                    .full_link(Some(&class.essentials()), &object.essentials(), iat)?
+            }
+            other => other?,
+        };
+        Ok(SaveLink {
+            url,
+            mode: SaveLinkMode::Full,
         })
     }
 

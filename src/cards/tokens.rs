@@ -8,7 +8,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::domain::apple_ids::SerialNumber;
-use crate::domain::ids::{base32, is_base32};
+use crate::domain::ids::{base32, is_base32, ProgramId};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -23,6 +23,7 @@ pub struct TokenKeys {
     card: Vec<u8>,
     link: Vec<u8>,
     console: Vec<u8>,
+    sample: SampleKey,
 }
 
 impl fmt::Debug for TokenKeys {
@@ -56,6 +57,7 @@ impl TokenKeys {
             card: mac(service_key, &[b"passwright card token v1"]),
             link: mac(service_key, &[b"passwright download link v1"]),
             console: mac(service_key, &[b"passwright console link v1"]),
+            sample: SampleKey(mac(service_key, &[b"passwright sample link v1"])),
         })
     }
 
@@ -63,6 +65,11 @@ impl TokenKeys {
     /// the same service key under a label of its own (`accounts::links`).
     pub fn console_link_key(&self) -> &[u8] {
         &self.console
+    }
+
+    /// The key sample links are signed with (the designer's "send a sample to my phone").
+    pub fn sample_key(&self) -> &SampleKey {
+        &self.sample
     }
 
     /// `PW1-<serial>-<generation>-<mac>`: short enough for a QR code at low density, only
@@ -117,6 +124,54 @@ impl TokenKeys {
         let claim = claim(serial, g)?;
         check_mac(&self.link, &[serial.as_bytes(), b"|", g.as_bytes()], m)?;
         Ok(claim)
+    }
+}
+
+/// Signs and checks the secret part of a sample link: `<program>.<expires>.<mac>`, the
+/// program whose saved design the sample shows and when the link stops working (seconds
+/// since the epoch). Whether it has expired is for the caller, who knows the time.
+#[derive(Clone)]
+pub struct SampleKey(Vec<u8>);
+
+impl fmt::Debug for SampleKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SampleKey(..)")
+    }
+}
+
+/// What a valid sample token names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SampleClaim {
+    pub program: ProgramId,
+    pub expires: i64,
+}
+
+impl SampleKey {
+    pub fn token(&self, program: &ProgramId, expires: i64) -> String {
+        let e = expires.to_string();
+        let m =
+            base32(&mac(&self.0, &[program.as_str().as_bytes(), b"|", e.as_bytes()])[..MAC_BYTES]);
+        format!("{program}.{e}.{m}")
+    }
+
+    pub fn verify(&self, token: &str) -> Result<SampleClaim, TokenError> {
+        let mut parts = token.split('.');
+        let (Some(program), Some(e), Some(m), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(TokenError::Malformed);
+        };
+        let program = ProgramId::parse(program).map_err(|_| TokenError::Malformed)?;
+        if e.is_empty() || e.len() > 12 || !e.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(TokenError::Malformed);
+        }
+        let expires = e.parse().map_err(|_| TokenError::Malformed)?;
+        check_mac(
+            &self.0,
+            &[program.as_str().as_bytes(), b"|", e.as_bytes()],
+            m,
+        )?;
+        Ok(SampleClaim { program, expires })
     }
 }
 
@@ -201,5 +256,49 @@ mod tests {
         let forged = format!("{serial}.1.{card_mac}");
         assert_eq!(k.verify_link_token(&forged), Err(TokenError::BadSignature));
         assert!(TokenKeys::derive(b"short").is_err());
+    }
+
+    #[test]
+    fn sample_tokens_name_their_program_and_expiry_and_resist_tampering() {
+        let k = keys();
+        let program = ProgramId::generate(&OsRandom);
+        let t = k.sample_key().token(&program, 1_900_000_000);
+        assert_eq!(
+            k.sample_key().verify(&t).unwrap(),
+            SampleClaim {
+                program: program.clone(),
+                expires: 1_900_000_000
+            }
+        );
+        let later = t.replacen(".1900000000.", ".1900000001.", 1);
+        assert_eq!(k.sample_key().verify(&later), Err(TokenError::BadSignature));
+        let other = ProgramId::generate(&OsRandom);
+        let moved = t.replacen(program.as_str(), other.as_str(), 1);
+        assert_eq!(k.sample_key().verify(&moved), Err(TokenError::BadSignature));
+        // A pass download link's MAC does not open a sample, nor the other way round.
+        let serial = SerialNumber::generate(&OsRandom);
+        let link_mac = k
+            .link_token(&serial, 1)
+            .rsplit('.')
+            .next()
+            .unwrap()
+            .to_string();
+        let forged = format!("{program}.1900000000.{link_mac}");
+        assert_eq!(
+            k.sample_key().verify(&forged),
+            Err(TokenError::BadSignature)
+        );
+        for bad in [
+            "",
+            "x.1.y",
+            &format!("{program}.-1.{link_mac}"),
+            &format!("{t}.x"),
+        ] {
+            assert_eq!(
+                k.sample_key().verify(bad),
+                Err(TokenError::Malformed),
+                "{bad}"
+            );
+        }
     }
 }

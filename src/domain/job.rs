@@ -56,6 +56,19 @@ pub enum Job {
     /// Email a console user their one-time link (an invitation or a password reset). The
     /// payload names the link; the link's secret part is derived again when it is sent.
     ConsoleEmail { link_id: String },
+    /// Send a sample card of the program's saved design to a console user's phone (the
+    /// designer's "send a sample to my phone"): `channel` `email` or `sms`, to address `to`;
+    /// the link, working until `expires` (seconds since the epoch), is signed again when it
+    /// is sent. `nonce` is the form's, so one form sent twice queues one message;
+    /// `sent_by` names who asked (the message says so).
+    SampleCard {
+        program_id: String,
+        channel: String,
+        to: String,
+        expires: i64,
+        nonce: String,
+        sent_by: String,
+    },
 }
 
 impl Job {
@@ -87,7 +100,7 @@ impl Job {
     }
 
     /// Every kind name, in the order of the variants.
-    pub const KINDS: [&'static str; 11] = [
+    pub const KINDS: [&'static str; 12] = [
         "pass_changed",
         "program_changed",
         "apple_pushes",
@@ -99,6 +112,7 @@ impl Job {
         "sms",
         "campaign_batch",
         "console_email",
+        "sample_card",
     ];
 
     /// The stored kind name.
@@ -115,6 +129,7 @@ impl Job {
             Job::Sms { .. } => "sms",
             Job::CampaignBatch { .. } => "campaign_batch",
             Job::ConsoleEmail { .. } => "console_email",
+            Job::SampleCard { .. } => "sample_card",
         }
     }
 
@@ -148,6 +163,9 @@ impl Job {
                 after,
             } => format!("campaign:{campaign_id}:{run}:{after}"),
             Job::ConsoleEmail { link_id } => format!("console-email:{link_id}"),
+            Job::SampleCard {
+                program_id, nonce, ..
+            } => format!("sample-card:{program_id}:{nonce}"),
         }
     }
 
@@ -221,6 +239,14 @@ mod tests {
                 after: s(),
             },
             Job::ConsoleEmail { link_id: s() },
+            Job::SampleCard {
+                program_id: s(),
+                channel: s(),
+                to: s(),
+                expires: 1,
+                nonce: s(),
+                sent_by: s(),
+            },
         ];
         let kinds: Vec<&str> = every.iter().map(Job::kind).collect();
         assert_eq!(kinds, Job::KINDS);

@@ -35,6 +35,12 @@ impl PublicUrls {
         format!("{}/passes/{token}.pkpass", self.base)
     }
 
+    /// The page of a sample card whose secret part is `token` (the designer's "send a
+    /// sample to my phone").
+    pub fn sample(&self, token: &str) -> String {
+        format!("{}/sample/{token}", self.base)
+    }
+
     /// The unsubscribe page of `token`.
     pub fn unsubscribe(&self, token: &str) -> String {
         format!("{}/u/{token}", self.base)
@@ -57,5 +63,6 @@ mod tests {
             "https://cards.example.com/passes/abc.pkpass"
         );
         assert_eq!(urls.unsubscribe("t"), "https://cards.example.com/u/t");
+        assert_eq!(urls.sample("s"), "https://cards.example.com/sample/s");
     }
 }

@@ -5,7 +5,8 @@
 //!
 //! `worker` claims batches and hands each job to the handler of its family: `fan_out`
 //! (changed cards and programs), `apns`, `google`, `webhook`, `messages` (email and SMS),
-//! `campaigns` and `console` (console users' invitation and reset links). They share `jobs`
+//! `campaigns`, `console` (console users' invitation and reset links) and `sample` (sample
+//! cards sent from the designer). They share `jobs`
 //! (store, clock, lease and retry rules); `housekeeping` runs beside the workers.
 
 mod apns;
@@ -18,6 +19,7 @@ mod google;
 mod housekeeping;
 mod jobs;
 mod messages;
+mod sample;
 mod webhook;
 mod worker;
 

@@ -18,6 +18,7 @@ use super::google::{Google, GoogleHandler};
 use super::housekeeping::Housekeeping;
 use super::jobs::{Handled, Jobs, OutboxConfig};
 use super::messages::MessageHandler;
+use super::sample::{SampleHandler, SampleJob};
 use super::webhook::WebhookHandler;
 use crate::clock::{SharedClock, SharedRandom};
 use crate::delivery::webhook::WebhookClient;
@@ -35,6 +36,7 @@ pub struct Outbox {
     messages: MessageHandler,
     campaigns: CampaignHandler,
     console: ConsoleHandler,
+    samples: SampleHandler,
     fan_out: FanOutHandler,
     pub counters: Arc<OutboxCounters>,
     /// Names this instance's leases, so a job is only finished by the worker holding it.
@@ -77,6 +79,7 @@ impl Outbox {
                 jobs: jobs.clone(),
                 accounts: None,
             },
+            samples: SampleHandler { jobs: jobs.clone() },
             fan_out: FanOutHandler { jobs: jobs.clone() },
             jobs,
             counters,
@@ -333,6 +336,28 @@ impl Outbox {
                     .handle(claimed, link_id, self.messages.messaging.as_ref())
                     .await,
             )),
+            Job::SampleCard {
+                program_id,
+                channel,
+                to,
+                expires,
+                nonce,
+                sent_by,
+            } => {
+                let sample = SampleJob {
+                    program_id,
+                    channel,
+                    to,
+                    expires: *expires,
+                    nonce,
+                    sent_by,
+                };
+                Ok(Handled::Finish(
+                    self.samples
+                        .handle(claimed, &sample, self.messages.messaging.as_ref())
+                        .await,
+                ))
+            }
         };
         result.unwrap_or_else(|e| {
             Handled::Finish(self.jobs.retry_or_fail(claimed, &format!("{e:#}"), None))

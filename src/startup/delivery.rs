@@ -6,6 +6,7 @@ use anyhow::Context;
 use base64::Engine as _;
 use openssl::x509::X509;
 
+use crate::cards::tokens::SampleKey;
 use crate::clock::{SharedClock, SharedRandom};
 use crate::delivery::apns::{ApnsAuth, ApnsClient, ApnsConfig};
 use crate::delivery::email::EmailSender;
@@ -87,6 +88,7 @@ pub async fn messaging(
     clock: &SharedClock,
     random: &SharedRandom,
     base_url: &str,
+    samples: SampleKey,
 ) -> anyhow::Result<Messaging> {
     let b64 = base64::engine::general_purpose::STANDARD;
     let encoded = store
@@ -109,5 +111,6 @@ pub async fn messaging(
         unsubscribe: UnsubscribeKey::derive(&key)?,
         urls: PublicUrls::new(base_url),
         max_segments: usize::try_from(settings.sms.max_segments).unwrap_or(usize::MAX),
+        samples,
     })
 }

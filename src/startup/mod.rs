@@ -213,8 +213,17 @@ impl Application {
             );
         }
         let webhooks = WebhookClient::new(webhook_timeout)?;
-        let messaging =
-            Arc::new(delivery::messaging(settings, &store, &clock, &random, &base_url).await?);
+        let messaging = Arc::new(
+            delivery::messaging(
+                settings,
+                &store,
+                &clock,
+                &random,
+                &base_url,
+                cards.keys().sample_key().clone(),
+            )
+            .await?,
+        );
         let accounts = Arc::new(Accounts {
             store: store.clone(),
             clock: clock.clone(),

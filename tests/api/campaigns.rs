@@ -12,7 +12,7 @@ use time::Duration;
 use crate::both_engines;
 use crate::helpers::*;
 
-async fn app_with_clock(engine: Engine, test: &str) -> Option<(TestApp, ManualClock)> {
+pub async fn app_with_clock(engine: Engine, test: &str) -> Option<(TestApp, ManualClock)> {
     let clock = ManualClock::at(
         passwright::clock::system_now()
             .replace_nanosecond(0)

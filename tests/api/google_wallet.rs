@@ -15,16 +15,16 @@ use crate::helpers::*;
 
 const ISSUER: &str = "3388000000012345678";
 
-struct Google {
-    app: TestApp,
-    fake: FakeGoogle,
+pub struct Google {
+    pub app: TestApp,
+    pub fake: FakeGoogle,
     clock: ManualClock,
     keys: TestCallbackKeys,
-    account_public_pem: Vec<u8>,
+    pub account_public_pem: Vec<u8>,
     _account: crate::fake_google::TestServiceAccount,
 }
 
-async fn google_app(engine: Engine, test: &str) -> Option<Google> {
+pub async fn google_app(engine: Engine, test: &str) -> Option<Google> {
     let fake = FakeGoogle::start().await;
     fake.set_validator(Arc::new(|schema, body| {
         crate::google_schema::validate(schema, body)
@@ -58,7 +58,7 @@ async fn google_app(engine: Engine, test: &str) -> Option<Google> {
     })
 }
 
-fn jwt_claims(url: &str, public_pem: &[u8]) -> Value {
+pub fn jwt_claims(url: &str, public_pem: &[u8]) -> Value {
     let jwt = url
         .strip_prefix("https://pay.google.com/gp/v/save/")
         .unwrap();

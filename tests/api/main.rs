@@ -45,6 +45,7 @@ mod console_member_tier;
 mod console_members;
 mod console_people;
 mod console_rules;
+mod console_sample;
 mod crash;
 mod device;
 mod expiry;

@@ -49,6 +49,7 @@ fn action_words(action: &str) -> &str {
         "user.enable" => "Switched a person on",
         "program.created" => "Started a program",
         "program.design_saved" => "Changed a card design",
+        "program.sample_sent" => "Sent a sample card",
         "program.earn_rules_saved" => "Changed how points are earned",
         "program.tiers_saved" => "Changed the tiers",
         "program.expiry_saved" => "Changed when points expire",

@@ -1,8 +1,9 @@
 //! The card designer: a program's name, colours, fields, barcode, back, languages and images
 //! in one page, with a live preview drawn from the very pass.json and Google class and object
-//! that passwright signs (`preview` renders them from the form as it stands), a sample pass
-//! to download, and a save that says how many cards on phones it will change. Owners and
-//! marketers; a person limited to one program sees that one only.
+//! that passwright signs (`preview` renders them from the form as it stands), and a save
+//! that says how many cards on phones it will change; the samples (a `.pkpass` to download,
+//! one sent to a phone) are `sample`'s. Owners and marketers; a person limited to one program
+//! sees that one only.
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpResponse};
@@ -15,7 +16,7 @@ use super::html::{render, see_other};
 use super::page::SignedIn;
 use super::ConsoleError;
 use crate::cards::sample_member;
-use crate::domain::ids::ProgramId;
+use crate::domain::ids::{random_base32, ProgramId};
 use crate::domain::program::{Design, Program};
 use crate::state::AppState;
 use crate::storage::AuditEntry;
@@ -60,13 +61,23 @@ pub(super) fn value<'a>(pairs: &'a Pairs, name: &str) -> &'a str {
         .map_or("", |(_, v)| v.as_str())
 }
 
+/// The "send a sample to my phone" form as sent, with what was wrong with it.
+#[derive(Default)]
+pub(super) struct SampleSaid<'a> {
+    /// The address as typed (the person's own email when `None`).
+    pub to: Option<&'a str>,
+    pub error: Option<&'static str>,
+}
+
 #[derive(Deserialize)]
 pub struct DesignerQuery {
     notice: Option<String>,
 }
 
-/// The designer page with `form` (as saved, or as sent with its `problems`).
-async fn page(
+/// The designer page with `form` (as saved, or as sent with its `problems`) and the sample
+/// form as `sample` says.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn page(
     state: &AppState,
     who: &SignedIn,
     program: &Program,
@@ -74,6 +85,7 @@ async fn page(
     problems: &[Problem],
     notice: Option<&str>,
     status: StatusCode,
+    sample: SampleSaid<'_>,
 ) -> Result<HttpResponse, ConsoleError> {
     let (apple, google) = state.store.installed_cards(&program.id).await?;
     let slots = state.store.images(&program.id).await?;
@@ -99,6 +111,11 @@ async fn page(
         .collect::<Vec<_>>());
     context["installed"] = json!({ "apple": apple, "google": google, "total": apple + google });
     context["uploaded"] = json!(uploaded);
+    context["sample"] = json!({
+        "to": sample.to.unwrap_or(&who.user.email),
+        "error": sample.error,
+        "nonce": random_base32(state.random.as_ref(), 20),
+    });
     context["warnings"] = json!(form
         .parse()
         .map(|(_, _, d)| contrast_warnings(&d))
@@ -126,7 +143,7 @@ fn artwork_kinds() -> impl Iterator<Item = &'static str> {
     security(("consoleSession" = [])),
     params(
         ("id" = String, Path, description = "The program's id (`prg_…`)."),
-        ("notice" = Option<String>, Query, description = "`saved` or `created`: says so at the top."),
+        ("notice" = Option<String>, Query, description = "`saved`, `created`, `sample_email` or `sample_sms`: says so at the top."),
     ),
     responses(
         (status = 200, description = "The page (HTML).", body = String, content_type = "text/html"),
@@ -146,9 +163,21 @@ pub async fn show(
     let notice = match query.notice.as_deref() {
         Some("saved") => Some("Saved. Cards on phones update within a minute."),
         Some("created") => Some("The program is ready. Design its card, then save."),
+        Some("sample_email") => Some("A sample card is on its way by email."),
+        Some("sample_sms") => Some("A sample card is on its way by SMS."),
         _ => None,
     };
-    page(&state, &who, &program, &form, &[], notice, StatusCode::OK).await
+    page(
+        &state,
+        &who,
+        &program,
+        &form,
+        &[],
+        notice,
+        StatusCode::OK,
+        SampleSaid::default(),
+    )
+    .await
 }
 
 /// Save a card design
@@ -193,6 +222,7 @@ pub async fn save(
                 &problems,
                 None,
                 StatusCode::UNPROCESSABLE_ENTITY,
+                SampleSaid::default(),
             )
             .await
         }
@@ -370,44 +400,4 @@ async fn images(
         out.insert(key.to_owned(), Value::String(url));
     }
     Ok(Value::Object(out))
-}
-
-/// A sample card to download
-///
-/// Owners and marketers: a signed `.pkpass` of the saved design for a sample member (Alex
-/// Sample, 120 points), to open on an iPhone or check with any pass tool. The sample is stored
-/// nowhere and gets no updates.
-#[utoipa::path(
-    get,
-    path = "/console/programs/{id}/sample.pkpass",
-    operation_id = "getConsoleSamplePass",
-    tag = "console",
-    security(("consoleSession" = [])),
-    params(("id" = String, Path, description = "The program's id (`prg_…`).")),
-    responses(
-        (status = 200, description = "The signed pass.", body = Vec<u8>, content_type = "application/vnd.apple.pkpass"),
-        (status = 303, description = "Not signed in: to the sign-in page."),
-        (status = 403, description = "Staff and viewers cannot design cards.", body = String, content_type = "text/html"),
-        (status = 404, description = "No such program.", body = String, content_type = "text/html"),
-    )
-)]
-pub async fn sample(
-    state: web::Data<AppState>,
-    who: SignedIn,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ConsoleError> {
-    let program = designable(&state, &who, &id).await?;
-    let member = sample_member(&program, state.random.as_ref(), state.clock.now());
-    let pass = state
-        .cards
-        .sample_pass(&state.store, &program, &member)
-        .await?;
-    Ok(HttpResponse::Ok()
-        .content_type("application/vnd.apple.pkpass")
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"sample-{}\"", pass.file_name),
-        ))
-        .body(pass.bytes))
 }

@@ -26,6 +26,7 @@ mod programs;
 mod reports;
 mod rules;
 mod rules_form;
+mod sample;
 mod session;
 mod users;
 
@@ -64,7 +65,8 @@ use crate::http::routes::Routes;
     designer::show,
     designer::save,
     designer::preview,
-    designer::sample,
+    sample::download,
+    sample::send,
     rules::show,
     rules::earn,
     rules::tiers,
@@ -119,7 +121,8 @@ pub fn routes() -> Routes {
         .add(designer::__path_show, designer::show)
         .add(designer::__path_save, designer::save)
         .add(designer::__path_preview, designer::preview)
-        .add(designer::__path_sample, designer::sample)
+        .add(sample::__path_download, sample::download)
+        .add(sample::__path_send, sample::send)
         .add(rules::__path_show, rules::show)
         .add(rules::__path_earn, rules::earn)
         .add(rules::__path_tiers, rules::tiers)
@@ -175,6 +178,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .app_data(programs::__path_create, forms())
         .app_data(designer::__path_save, designs())
         .app_data(designer::__path_preview, designs())
+        .app_data(sample::__path_send, forms())
         .app_data(
             imports::__path_upload,
             web::PayloadConfig::new(10 * 1024 * 1024),

@@ -16,6 +16,8 @@ pub enum LandingError {
     Revoked,
     #[error("the card was cancelled")]
     Cancelled,
+    #[error("the sample link expired")]
+    SampleExpired,
     /// Too many enrollment forms from one address; try again after this long.
     #[error("too many requests")]
     TooMany(std::time::Duration),
@@ -60,6 +62,10 @@ impl LandingError {
                 "This card was cancelled",
                 "The card behind this link has been cancelled and can no longer be added to a wallet.",
             ),
+            LandingError::SampleExpired => (
+                "This sample has expired",
+                "Sample links work for a week. Send a new one from the card designer.",
+            ),
             LandingError::TooMany(_) => (
                 "Too many attempts",
                 "Too many forms were sent from your connection. Please wait a minute and try again.",
@@ -96,7 +102,9 @@ impl ResponseError for LandingError {
     fn status_code(&self) -> StatusCode {
         match self {
             LandingError::NotFound | LandingError::GoogleNotConfigured => StatusCode::NOT_FOUND,
-            LandingError::Revoked | LandingError::Cancelled => StatusCode::GONE,
+            LandingError::Revoked | LandingError::Cancelled | LandingError::SampleExpired => {
+                StatusCode::GONE
+            }
             LandingError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
             LandingError::CrossSite => StatusCode::FORBIDDEN,
             LandingError::BadForm | LandingError::BadSize => StatusCode::BAD_REQUEST,

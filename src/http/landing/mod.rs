@@ -1,7 +1,8 @@
 //! The public landing pages under `/c/{code}`: what a customer sees after following a link from
 //! an email, an SMS or a poster. An enrollment link shows a sign-up form; a personal card link
 //! shows the member's card with "Add to Apple Wallet" and "Save to Google Wallet" buttons,
-//! ordered for the visitor's phone. Server-rendered HTML without JavaScript; every visit and
+//! ordered for the visitor's phone. A sample link (`/sample/{token}`, sent from the card
+//! designer) shows a made-up member's card the same way. Server-rendered HTML without JavaScript; every visit and
 //! every wallet hand-off is recorded against the link for attribution.
 
 mod enroll;
@@ -10,6 +11,7 @@ mod form;
 mod html;
 mod page;
 mod qr;
+mod sample;
 mod wallet;
 
 use actix_web::{web, HttpRequest};
@@ -31,7 +33,10 @@ use crate::storage::{LinkRecord, StoreError};
     qr::svg,
     qr::png,
     wallet::apple,
-    wallet::google
+    wallet::google,
+    sample::show,
+    sample::apple,
+    sample::google
 ))]
 pub struct Document;
 
@@ -45,7 +50,10 @@ pub fn routes() -> Routes {
         .add(qr::__path_svg, qr::svg)
         .add(qr::__path_png, qr::png)
         .add(wallet::__path_apple, wallet::apple)
-        .add(wallet::__path_google, wallet::google);
+        .add(wallet::__path_google, wallet::google)
+        .add(sample::__path_show, sample::show)
+        .add(sample::__path_apple, sample::apple)
+        .add(sample::__path_google, sample::google);
     routes
 }
 

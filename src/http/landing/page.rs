@@ -88,18 +88,21 @@ pub async fn show(
 /// opens it on a phone.
 fn common(state: &AppState, link: &LinkRecord, platform: Platform) -> Result<Value, LandingError> {
     let url = state.cards.urls().link(&link.code);
-    let desktop = platform == Platform::Desktop;
-    let qr = if desktop {
-        Some(QrMatrix::new(&url)?.svg(200, "QR code that opens this page on a phone"))
-    } else {
-        None
-    };
     Ok(json!({
         "code": link.code,
-        "url": url,
         "platform": platform.as_str(),
-        "qr_svg": qr,
+        "qr_svg": handoff_qr(&url, platform)?,
+        "url": url,
     }))
+}
+
+/// On a desktop, the QR code (SVG) that opens `url` on a phone.
+pub(super) fn handoff_qr(url: &str, platform: Platform) -> Result<Option<String>, LandingError> {
+    Ok(if platform == Platform::Desktop {
+        Some(QrMatrix::new(url)?.svg(200, "QR code that opens this page on a phone"))
+    } else {
+        None
+    })
 }
 
 /// The sign-up form, as new (200) or with what was typed and its problems (422).
@@ -131,23 +134,18 @@ fn button(id: &str, href: String, label: &str) -> Value {
     json!({ "id": id, "href": href, "label": label })
 }
 
-fn card_page(
-    state: &AppState,
-    link: &LinkRecord,
-    program: &Program,
-    member: &Member,
-    platform: Platform,
-) -> Result<HttpResponse, LandingError> {
-    let mut context = common(state, link, platform)?;
+/// The wallet buttons of a card page under `base` (`{base}/apple.pkpass`,
+/// `{base}/google`), the visitor's own wallet first; Google's only when it is set up.
+pub(super) fn wallet_buttons(state: &AppState, platform: Platform, base: &str) -> Value {
     let apple = button(
         "apple-wallet",
-        format!("/c/{}/apple.pkpass", link.code),
+        format!("{base}/apple.pkpass"),
         "Add to Apple Wallet",
     );
     let google = state.google.is_some().then(|| {
         button(
             "google-wallet",
-            format!("/c/{}/google", link.code),
+            format!("{base}/google"),
             "Save to Google Wallet",
         )
     });
@@ -156,7 +154,18 @@ fn card_page(
         (_, Some(google)) => vec![apple, google],
         (_, None) => vec![apple],
     };
-    context["buttons"] = json!(buttons);
+    json!(buttons)
+}
+
+fn card_page(
+    state: &AppState,
+    link: &LinkRecord,
+    program: &Program,
+    member: &Member,
+    platform: Platform,
+) -> Result<HttpResponse, LandingError> {
+    let mut context = common(state, link, platform)?;
+    context["buttons"] = wallet_buttons(state, platform, &format!("/c/{}", link.code));
     context["google_available"] = json!(state.google.is_some());
     context["member"] = json!({
         "name": member.name,
