@@ -17,8 +17,9 @@
 //! (`PASSWRIGHT_BENCH_MEMBERS` sets the program's size, default 1,000,000; filling a million
 //! takes about 25 minutes per engine on 2 cores. `PASSWRIGHT_BENCH_SQLITE_FILE` names a SQLite
 //! file an earlier run filled, to measure again without filling, and
-//! `PASSWRIGHT_BENCH_POSTGRES_KEPT` the URL of such a database; `PASSWRIGHT_BENCH_POSTGRES_URL`
-//! empty skips PostgreSQL).
+//! `PASSWRIGHT_BENCH_POSTGRES_KEPT` the URL of such a database; `PASSWRIGHT_BENCH_KEEP` (a
+//! folder) keeps the databases a run fills, the SQLite file in that folder;
+//! `PASSWRIGHT_BENCH_POSTGRES_URL` empty skips PostgreSQL).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[allow(dead_code)] // shared with the other benches; this one uses the server and helpers
@@ -299,13 +300,19 @@ fn main() {
     sqlx::any::install_default_drivers();
     rt.block_on(async {
         let dir = tempfile::tempdir().unwrap();
-        // A file an earlier run filled (kept with `ln` before that run ended) saves the fill.
+        // `PASSWRIGHT_BENCH_KEEP` (a folder): the databases this run fills stay, to measure
+        // again later without filling.
+        let keep = std::env::var("PASSWRIGHT_BENCH_KEEP").ok();
         let kept = std::env::var("PASSWRIGHT_BENCH_SQLITE_FILE").ok();
-        let file = kept
-            .clone()
-            .unwrap_or_else(|| dir.path().join("members.db").display().to_string());
+        let file = kept.clone().unwrap_or_else(|| {
+            let folder = keep.as_deref().map_or(dir.path(), std::path::Path::new);
+            folder.join("members.db").display().to_string()
+        });
         let sqlite = format!("sqlite://{file}?mode=rwc");
         bench("SQLite", &sqlite, members, kept.is_some()).await;
+        if keep.is_some() {
+            println!("  kept: PASSWRIGHT_BENCH_SQLITE_FILE={file}");
+        }
         let kept = std::env::var("PASSWRIGHT_BENCH_POSTGRES_KEPT").ok();
         match std::env::var("PASSWRIGHT_BENCH_POSTGRES_URL") {
             Ok(_) if kept.is_some() => {
@@ -314,7 +321,11 @@ fn main() {
             Ok(admin) if !admin.is_empty() => {
                 let url = common::fresh_database(&admin, "members").await;
                 bench("PostgreSQL", &url, members, false).await;
-                common::drop_database(&admin, &url).await;
+                if keep.is_some() {
+                    println!("  kept: PASSWRIGHT_BENCH_POSTGRES_KEPT={url}");
+                } else {
+                    common::drop_database(&admin, &url).await;
+                }
             }
             _ => println!("PostgreSQL: skipped (set PASSWRIGHT_BENCH_POSTGRES_URL)"),
         }
