@@ -1,8 +1,8 @@
 //! The card designer in headless Chromium, as a marketer uses it on a 390 px phone: start a
 //! program, watch the preview follow the colour and the text typed (a `<script>` and Arabic
 //! shown as typed, nothing runs), upload one JPEG logo and see it on the card, get a refusal in
-//! words for a strip too small, look at the Android card, save; then the same page at desktop
-//! size. No step scrolls sideways.
+//! words for a strip too small, look at the Android card, save, send a sample to my phone and
+//! open its page; then the designer at desktop size. No step scrolls sideways.
 
 use image::{ImageEncoder, Rgb, RgbImage};
 use serde_json::json;
@@ -37,6 +37,11 @@ fn jpeg(path: &std::path::Path, width: u32, height: u32) {
         )
         .unwrap();
     std::fs::write(path, out).unwrap();
+}
+
+async fn app_program(app: &TestApp) -> String {
+    let programs = app.get("/api/v1/programs", &app.admin).await.body;
+    programs["programs"][0]["id"].as_str().unwrap().to_string()
 }
 
 both_engines!(
@@ -130,6 +135,37 @@ both_engines!(
             b.eval("document.getElementById('logo_text').value").await,
             TYPED
         );
+
+        // A sample to my phone: by email, with the signed-in address offered.
+        assert_eq!(
+            b.eval("document.getElementById('sample-to').value").await,
+            "owner@beans.example"
+        );
+        b.click("#sample-send button[type=submit]").await;
+        b.wait_text("main > p.message.ok", "on its way by email")
+            .await;
+        app.state.outbox.drain().await.unwrap();
+        let mail = std::fs::read_dir(app.data_dir.path().join("mail"))
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .find(|e| e.file_name().to_string_lossy().starts_with("sample-"))
+            .map(|e| std::fs::read_to_string(e.path()).unwrap())
+            .expect("the sample email");
+        let unfolded = mail.replace("=\r\n", "").replace("=\n", "");
+        let at = unfolded.find("/sample/prg_").expect("a sample link");
+        let link: String = unfolded[at..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '_'))
+            .collect();
+        b.goto(&app.url(link.trim_end_matches('.'))).await;
+        b.wait_text("main h1", "A sample of the Coffee Club card")
+            .await;
+        b.wait("#apple-wallet").await;
+        assert_eq!(b.eval(sideways).await, false, "the sample page at 390 px");
+        b.screenshot("sample-page").await;
+        b.goto(&app.url(&format!("/console/programs/{}", app_program(&app).await)))
+            .await;
+
         b.desktop().await;
         b.wait("#apple-front .top").await;
         assert_eq!(b.eval(sideways).await, false, "designer on a desktop");
