@@ -125,6 +125,11 @@ pub struct MemberPage {
 /// handful of members, take both ways.
 const COMMON: i64 = if cfg!(test) { 3 } else { 10_000 };
 
+/// How far along the sort a filtered or common listing looks before it takes another way:
+/// a few milliseconds of rows, which hold a page whenever one member in a hundred or so
+/// matches there. The unit tests look only two rows ahead, so they take every way.
+const WALK: u32 = if cfg!(test) { 2 } else { 5_000 };
+
 impl Store {
     /// Whether `ranges` of search keys of `program` hold at least [`COMMON`] keys.
     async fn search_is_common(
@@ -155,37 +160,40 @@ impl Store {
         program: &ProgramId,
         q: &MemberQuery,
     ) -> Result<MemberPage, StoreError> {
+        if q.after.as_ref().is_some_and(|after| after.sort != q.sort) {
+            return Err(anyhow::anyhow!("a cursor of another sort").into());
+        }
         let limit = q.limit.clamp(1, 500);
-        let mut sql = format!("SELECT {MEMBER_COLUMNS} FROM members WHERE program_id = $1");
+        let mut filters = String::new();
         let mut n = 1;
         let mut next_arg = || {
             n += 1;
             n
         };
         if q.status.is_some() {
-            sql.push_str(&format!(" AND status = ${}", next_arg()));
+            filters.push_str(&format!(" AND status = ${}", next_arg()));
         }
         if q.external_id.is_some() {
-            sql.push_str(&format!(" AND external_id = ${}", next_arg()));
+            filters.push_str(&format!(" AND external_id = ${}", next_arg()));
         }
         if q.tier.is_some() {
-            sql.push_str(&format!(" AND tier = ${}", next_arg()));
+            filters.push_str(&format!(" AND tier = ${}", next_arg()));
         }
         let apple = "EXISTS (SELECT 1 FROM apple_registrations r WHERE r.serial = members.serial)";
         let google = "EXISTS (SELECT 1 FROM google_objects g WHERE g.member_id = members.id \
                       AND g.saved_at IS NOT NULL AND g.deleted_at IS NULL)";
         for (wanted, exists) in [(q.apple, apple), (q.google, google)] {
             match wanted {
-                Some(true) => sql.push_str(&format!(" AND {exists}")),
-                Some(false) => sql.push_str(&format!(" AND NOT {exists}")),
+                Some(true) => filters.push_str(&format!(" AND {exists}")),
+                Some(false) => filters.push_str(&format!(" AND NOT {exists}")),
                 None => {}
             }
         }
         if q.points_min.is_some() {
-            sql.push_str(&format!(" AND balance >= ${}", next_arg()));
+            filters.push_str(&format!(" AND balance >= ${}", next_arg()));
         }
         if q.points_max.is_some() {
-            sql.push_str(&format!(" AND balance <= ${}", next_arg()));
+            filters.push_str(&format!(" AND balance <= ${}", next_arg()));
         }
         let visited = |n: i32| {
             format!(
@@ -194,10 +202,10 @@ impl Store {
             )
         };
         if q.visited_since.is_some() {
-            sql.push_str(&format!(" AND {}", visited(next_arg())));
+            filters.push_str(&format!(" AND {}", visited(next_arg())));
         }
         if q.not_visited_since.is_some() {
-            sql.push_str(&format!(" AND NOT {}", visited(next_arg())));
+            filters.push_str(&format!(" AND NOT {}", visited(next_arg())));
         }
         let ranges: Vec<(String, String)> = q
             .search
@@ -212,7 +220,10 @@ impl Store {
             .as_deref()
             .map(|t| t.trim().to_lowercase())
             .filter(|t| !t.is_empty());
-        if exact.is_some() {
+        // A search, two ways: a probe of each member's keys (for a walk along the sort), or
+        // the members the keys name (the exact id joins them, not an OR beside them: with an
+        // OR the planners walk every member of the program to test each one).
+        let (probe, keys) = if exact.is_some() {
             let mut any = Vec::new();
             for _ in &ranges {
                 let (from, to) = (next_arg(), next_arg());
@@ -223,41 +234,86 @@ impl Store {
             } else {
                 any.join(" OR ")
             };
-            if self.search_is_common(program, &ranges).await? {
-                // Many match ("a", "mar", a common surname): walk the sort's index and keep
-                // each member that has a matching key, until the page is full.
-                sql.push_str(&format!(
+            let exact = next_arg();
+            (
+                format!(
                     " AND ((SELECT 1 FROM member_search s WHERE s.member_id = members.id \
-                     AND s.program_id = $1 AND ({terms}) LIMIT 1) IS NOT NULL OR id = ${})",
-                    next_arg()
-                ));
-            } else {
-                // Few match: take them from the keys and sort those. The exact id joins the
-                // keys' matches, not an OR beside them: with an OR the planners walk every
-                // member of the program to test each one.
-                sql.push_str(&format!(
+                     AND s.program_id = $1 AND ({terms}) LIMIT 1) IS NOT NULL OR id = ${exact})"
+                ),
+                format!(
                     " AND id IN (SELECT s.member_id FROM member_search s WHERE s.program_id = $1 \
-                     AND ({terms}) UNION ALL SELECT ${})",
-                    next_arg()
-                ));
-            }
-        }
+                     AND ({terms}) UNION ALL SELECT ${exact})"
+                ),
+            )
+        } else {
+            (String::new(), String::new())
+        };
         let (column, descending) = q.sort.column();
         let (order, past) = if descending {
             ("DESC", "<")
         } else {
             ("ASC", ">")
         };
-        if q.after.is_some() {
+        let cursor = if q.after.is_some() {
             let (a, b) = (next_arg(), next_arg());
-            sql.push_str(&format!(
-                " AND ({column} {past} ${a} OR ({column} = ${a} AND id {past} ${b}))"
-            ));
-        }
-        sql.push_str(&format!(
-            " ORDER BY {column} {order}, id {order} LIMIT ${}",
-            next_arg()
-        ));
+            format!(" AND ({column} {past} ${a} OR ({column} = ${a} AND id {past} ${b}))")
+        } else {
+            String::new()
+        };
+        let order = format!(" ORDER BY {column} {order}, id {order}");
+        let page = format!("{order} LIMIT ${}", next_arg());
+        let select = format!("SELECT {MEMBER_COLUMNS} FROM members WHERE program_id = $1");
+        // The next WALK members along the sort, the filters and the search kept among them.
+        let walk = format!(
+            "SELECT {MEMBER_COLUMNS} FROM (SELECT * FROM members WHERE program_id = $1{cursor}\
+             {order} LIMIT {WALK}) AS members WHERE program_id = $1{filters}{probe}{page}"
+        );
+        let fetch =
+            |sql: String| self.member_rows(sql, program, q, &ranges, exact.as_deref(), limit);
+        let found = if exact.is_some() && !self.search_is_common(program, &ranges).await? {
+            // Few match: take them from the keys and sort those.
+            fetch(format!("{select}{filters}{keys}{cursor}{page}")).await?
+        } else if exact.is_none() && filters.is_empty() {
+            // Everyone: the sort's index, a page long.
+            fetch(format!("{select}{cursor}{page}")).await?
+        } else {
+            // Many may match (a common name, a filter): first look along the sort a little
+            // way, which fills the page when matches are common there; when it does not
+            // (matches are rare there, or bunched further on), take the members the keys
+            // name, or walk as far as it takes.
+            let walked = fetch(walk).await?;
+            if walked.len() > limit as usize {
+                walked
+            } else if exact.is_some() {
+                fetch(format!("{select}{filters}{keys}{cursor}{page}")).await?
+            } else {
+                fetch(format!("{select}{filters}{cursor}{page}")).await?
+            }
+        };
+        let mut members = found
+            .into_iter()
+            .map(Member::try_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = if members.len() > limit as usize {
+            members.truncate(limit as usize);
+            members.last().map(|m| MemberCursor::of(q.sort, m))
+        } else {
+            None
+        };
+        Ok(MemberPage { members, next })
+    }
+
+    /// Runs a listing `sql` with `q`'s values bound in the order [`Store::members`] numbers
+    /// them, for up to `limit` + 1 members.
+    async fn member_rows(
+        &self,
+        sql: String,
+        program: &ProgramId,
+        q: &MemberQuery,
+        ranges: &[(String, String)],
+        exact: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<MemberRow>, StoreError> {
         let mut query = sqlx::query_as::<_, MemberRow>(&sql).bind(program.as_str());
         if let Some(s) = q.status {
             query = query.bind(s.as_str());
@@ -274,37 +330,23 @@ impl Store {
         for since in [q.visited_since, q.not_visited_since].into_iter().flatten() {
             query = query.bind(to_micros(since));
         }
-        if let Some(exact) = &exact {
-            for (from, to) in &ranges {
+        if let Some(exact) = exact {
+            for (from, to) in ranges {
                 query = query.bind(from.clone()).bind(to.clone());
             }
-            query = query.bind(exact.clone());
+            query = query.bind(exact.to_owned());
         }
         if let Some(after) = &q.after {
-            if after.sort != q.sort {
-                return Err(anyhow::anyhow!("a cursor of another sort").into());
-            }
             query = match &after.key {
                 SortKey::Number(n) => query.bind(*n),
                 SortKey::Text(t) => query.bind(t.clone()),
             }
             .bind(after.id.clone());
         }
-        let rows = query
+        Ok(query
             .bind(i64::from(limit) + 1)
             .fetch_all(&self.pool)
-            .await?;
-        let mut members = rows
-            .into_iter()
-            .map(Member::try_from)
-            .collect::<Result<Vec<_>, _>>()?;
-        let next = if members.len() > limit as usize {
-            members.truncate(limit as usize);
-            members.last().map(|m| MemberCursor::of(q.sort, m))
-        } else {
-            None
-        };
-        Ok(MemberPage { members, next })
+            .await?)
     }
 }
 
