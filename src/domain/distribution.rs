@@ -80,6 +80,34 @@ impl MessageChannel {
     }
 }
 
+/// What a message is for, which decides whether it needs the member's consent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MessagePurpose {
+    /// The member's own card (the card link they asked for, sent again): sent whether or
+    /// not they agreed to offers, to the address they gave.
+    Service,
+    /// Offers, campaigns and reminders: only with the member's consent for the channel.
+    Marketing,
+}
+
+impl MessagePurpose {
+    pub fn parse(s: &str) -> Result<MessagePurpose, Invalid> {
+        match s {
+            "service" => Ok(MessagePurpose::Service),
+            "marketing" => Ok(MessagePurpose::Marketing),
+            _ => Err(Invalid::new("purpose", "must be service or marketing")),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessagePurpose::Service => "service",
+            MessagePurpose::Marketing => "marketing",
+        }
+    }
+}
+
 /// Where a consent change came from, kept in the member's consent history.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]

@@ -109,7 +109,7 @@ impl MessageHandler {
             .store
             .member_and_program(MemberKey::Id(&message.member_id))
             .await?;
-        if let Some(reason) = skip_reason(&member, channel) {
+        if let Some(reason) = skip_reason(&member, channel, message.purpose) {
             return Ok(Attempt::Skip(self.why_not(message, reason).await?));
         }
         let card_url = match &message.link_code {

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use passwright::clock::{ManualClock, SharedClock};
-use passwright::domain::distribution::MessageChannel;
+use passwright::domain::distribution::{MessageChannel, MessagePurpose};
 use passwright::domain::ids::{MemberId, ProgramId};
 use passwright::settings::Settings;
 use passwright::storage::NewMessage;
@@ -77,6 +77,7 @@ pub async fn queue(
         member_id: MemberId::parse(member).unwrap(),
         campaign_id: None,
         channel,
+        purpose: MessagePurpose::Marketing,
         template: template.into(),
         data,
         link_code: None,

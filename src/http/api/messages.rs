@@ -9,7 +9,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use super::{load, MANAGE};
 use crate::clock::rfc3339;
-use crate::domain::distribution::{ConsentSource, MessageChannel};
+use crate::domain::distribution::{ConsentSource, MessageChannel, MessagePurpose};
 use crate::domain::ids::{CampaignId, MemberId};
 use crate::domain::Invalid;
 use crate::http::auth::Caller;
@@ -82,6 +82,9 @@ struct MessageView {
     #[schema(format = DateTime)]
     created_at: String,
     id: i64,
+    /// `service` (the member's own card link: sent without consent to offers) or
+    /// `marketing` (needs consent for the channel).
+    purpose: MessagePurpose,
     /// Why it was skipped or failed.
     #[schema(required = true)]
     reason: Option<String>,
@@ -108,6 +111,7 @@ impl MessageView {
             channel: m.channel,
             created_at: rfc3339(m.created_at),
             id: m.id,
+            purpose: m.purpose,
             reason: m.reason.clone(),
             status: m.status.clone(),
             template: m.template.clone(),

@@ -13,7 +13,7 @@ use super::member_page::{cannot_send, member_page, Said};
 use super::members::{can_change, visible_member};
 use super::page::SignedIn;
 use super::ConsoleError;
-use crate::domain::distribution::MessageChannel;
+use crate::domain::distribution::{MessageChannel, MessagePurpose};
 use crate::state::AppState;
 use crate::storage::{AuditEntry, NewMessage};
 
@@ -93,6 +93,8 @@ pub async fn send(
         member_id: member.id.clone(),
         campaign_id: None,
         channel,
+        // The member's own card: sent whatever they chose about offers.
+        purpose: MessagePurpose::Service,
         template: "card_invite".into(),
         data: json!({}),
         // The outbox makes (or finds) the member's card link for this channel.

@@ -12,7 +12,7 @@ use super::members::{can_change, day, visible_member};
 use super::page::SignedIn;
 use super::ConsoleError;
 use crate::clock::rfc3339;
-use crate::domain::distribution::MessageChannel;
+use crate::domain::distribution::{MessageChannel, MessagePurpose};
 use crate::domain::ids::random_base32;
 use crate::domain::ledger::EntryKind;
 use crate::domain::member::{Member, MemberStatus};
@@ -25,20 +25,19 @@ pub struct MemberQueryParams {
     notice: Option<String>,
 }
 
-/// Why the card link cannot go by `channel`, in words; `None` when it can.
+/// Why the card link cannot go by `channel`, in words; `None` when it can. It is the
+/// member's own card, a service message: consent to offers does not matter.
 pub(super) fn cannot_send(
     member: &crate::domain::member::Member,
     channel: MessageChannel,
 ) -> Option<&'static str> {
-    let reason = skip_reason(member, channel)?;
+    let reason = skip_reason(member, channel, MessagePurpose::Service)?;
     Some(match (reason, channel) {
         ("card_voided", _) => "This card was cancelled; there is no card link to send.",
         ("no_address", MessageChannel::Email) => "There is no email address for this member.",
         ("no_address", MessageChannel::Sms) => "There is no phone number for this member.",
-        (_, MessageChannel::Email) => {
-            "This member has not agreed to email, so nothing is sent by email."
-        }
-        (_, MessageChannel::Sms) => "This member has not agreed to SMS, so nothing is sent by SMS.",
+        // A service message asks for no consent: nothing else stops it.
+        _ => "This card link cannot be sent.",
     })
 }
 
@@ -165,6 +164,7 @@ pub(super) async fn member_page(
             "day": day(m.created_at),
             "channel": m.channel.as_str(),
             "template": m.template,
+            "service": m.purpose == MessagePurpose::Service,
             "status": m.status,
             "reason": m.reason,
         }))

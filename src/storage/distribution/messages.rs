@@ -8,7 +8,7 @@ use sqlx::{AnyConnection, FromRow};
 use time::OffsetDateTime;
 
 use crate::clock::{from_micros, to_micros};
-use crate::domain::distribution::MessageChannel;
+use crate::domain::distribution::{MessageChannel, MessagePurpose};
 use crate::domain::ids::{CampaignId, MemberId, ProgramId};
 use crate::domain::job::Job;
 use crate::domain::member::{Member, MemberStatus};
@@ -25,6 +25,8 @@ pub struct NewMessage {
     pub member_id: MemberId,
     pub campaign_id: Option<CampaignId>,
     pub channel: MessageChannel,
+    /// A service message (the member's own card) needs no consent; marketing does.
+    pub purpose: MessagePurpose,
     pub template: String,
     /// What the template uses besides the member and the program.
     pub data: serde_json::Value,
@@ -98,6 +100,7 @@ pub struct MessageRecord {
     pub member_id: MemberId,
     pub campaign_id: Option<CampaignId>,
     pub channel: MessageChannel,
+    pub purpose: MessagePurpose,
     pub template: String,
     pub data: serde_json::Value,
     pub link_code: Option<String>,
@@ -115,6 +118,7 @@ struct MessageRow {
     member_id: String,
     campaign_id: Option<String>,
     channel: String,
+    purpose: String,
     template: String,
     data: String,
     link_code: Option<String>,
@@ -134,6 +138,8 @@ impl MessageRow {
             campaign_id: self.campaign_id.map(CampaignId::from_trusted),
             channel: MessageChannel::parse(&self.channel)
                 .map_err(|e| anyhow::anyhow!("stored message channel: {e}"))?,
+            purpose: MessagePurpose::parse(&self.purpose)
+                .map_err(|e| anyhow::anyhow!("stored message purpose: {e}"))?,
             template: self.template,
             data: serde_json::from_str(&self.data)
                 .map_err(|e| anyhow::anyhow!("stored message data: {e}"))?,
@@ -147,9 +153,14 @@ impl MessageRow {
     }
 }
 
-/// How a message to `member` through `channel` would end, before it is sent: `None` when it
-/// can be sent, otherwise the reason it is skipped.
-pub fn skip_reason(member: &Member, channel: MessageChannel) -> Option<&'static str> {
+/// How a message for `purpose` to `member` through `channel` would end, before it is sent:
+/// `None` when it can be sent, otherwise the reason it is skipped. A service message needs
+/// an address, not consent.
+pub fn skip_reason(
+    member: &Member,
+    channel: MessageChannel,
+    purpose: MessagePurpose,
+) -> Option<&'static str> {
     if member.status == MemberStatus::Voided {
         return Some("card_voided");
     }
@@ -159,7 +170,7 @@ pub fn skip_reason(member: &Member, channel: MessageChannel) -> Option<&'static 
     };
     if !has_address {
         Some("no_address")
-    } else if !consent {
+    } else if !consent && purpose == MessagePurpose::Marketing {
         Some("no_consent")
     } else {
         None
@@ -214,12 +225,12 @@ pub(in crate::storage) async fn add_messages(
     let mut ids: HashMap<String, i64> = HashMap::new();
     for chunk in msgs.chunks(50) {
         let rows = (0..chunk.len())
-            .map(|i| format!("({}, $1, $1)", placeholders(2 + i * 10, 10)))
+            .map(|i| format!("({}, $1, $1)", placeholders(2 + i * 11, 11)))
             .collect::<Vec<_>>()
             .join(", ");
         let sql = format!(
-            "INSERT INTO messages (program_id, member_id, campaign_id, channel, template, data, \
-             link_code, dedup, status, reason, created_at, updated_at) VALUES {rows} \
+            "INSERT INTO messages (program_id, member_id, campaign_id, channel, purpose, template, \
+             data, link_code, dedup, status, reason, created_at, updated_at) VALUES {rows} \
              ON CONFLICT (dedup) DO NOTHING RETURNING id, dedup"
         );
         let mut q = sqlx::query_as::<_, (i64, String)>(&sql).bind(to_micros(now));
@@ -230,6 +241,7 @@ pub(in crate::storage) async fn add_messages(
                 .bind(msg.member_id.as_str())
                 .bind(msg.campaign_id.as_ref().map(|c| c.as_str().to_string()))
                 .bind(msg.channel.as_str())
+                .bind(msg.purpose.as_str())
                 .bind(msg.template.as_str())
                 .bind(msg.data.to_string())
                 .bind(msg.link_code.clone())
@@ -275,7 +287,7 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<Option<i64>, StoreError> {
         let member = self.member(&msg.member_id).await?;
-        let skip = skip_reason(&member, msg.channel);
+        let skip = skip_reason(&member, msg.channel, msg.purpose);
         let mut writer = self.writer().await?;
         let mut tx = writer.begin().await?;
         let id = add_message(&mut tx, msg, skip, now).await?;
@@ -292,7 +304,7 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<MessageRecord>, StoreError> {
         sqlx::query_as::<_, MessageRow>(
-            "SELECT id, program_id, member_id, campaign_id, channel, template, data, link_code, \
+            "SELECT id, program_id, member_id, campaign_id, channel, purpose, template, data, link_code, \
              status, reason, provider_ref, created_at, updated_at FROM messages \
              WHERE member_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
         )
@@ -307,7 +319,7 @@ impl Store {
 
     pub async fn message(&self, id: i64) -> Result<MessageRecord, StoreError> {
         sqlx::query_as::<_, MessageRow>(
-            "SELECT id, program_id, member_id, campaign_id, channel, template, data, link_code, \
+            "SELECT id, program_id, member_id, campaign_id, channel, purpose, template, data, link_code, \
              status, reason, provider_ref, created_at, updated_at FROM messages WHERE id = $1",
         )
         .bind(id)

@@ -124,12 +124,20 @@ fn reminder_messages(member: &Member, e: Expiring) -> Vec<(NewMessage, Option<&'
                 member_id: member.id.clone(),
                 campaign_id: None,
                 channel,
+                purpose: crate::domain::distribution::MessagePurpose::Marketing,
                 template: "points_expiring".into(),
                 data: data.clone(),
                 link_code: None,
                 dedup: format!("points_expiring:{}:{}:{date}", channel.as_str(), member.id),
             };
-            (msg, skip_reason(member, channel))
+            (
+                msg,
+                skip_reason(
+                    member,
+                    channel,
+                    crate::domain::distribution::MessagePurpose::Marketing,
+                ),
+            )
         })
         .collect()
 }

@@ -181,7 +181,13 @@ async fn sample(state: &AppState, c: &Campaign, member: &Member) -> Result<Sampl
         subject: None,
         template: c.template.clone(),
         text: None,
-        would_skip: c.channel.messaging().and_then(|ch| skip_reason(member, ch)),
+        would_skip: c.channel.messaging().and_then(|ch| {
+            skip_reason(
+                member,
+                ch,
+                crate::domain::distribution::MessagePurpose::Marketing,
+            )
+        }),
     };
     let (Some(channel), Some(template), Some(messaging)) =
         (c.channel.messaging(), &c.template, state.outbox.messaging())

@@ -101,7 +101,14 @@ impl Store {
             if let Some(channel) = c.channel.messaging() {
                 skipped += page
                     .iter()
-                    .filter(|m| skip_reason(m, channel).is_some())
+                    .filter(|m| {
+                        skip_reason(
+                            m,
+                            channel,
+                            crate::domain::distribution::MessagePurpose::Marketing,
+                        )
+                        .is_some()
+                    })
                     .count() as i64;
             }
             match page.last() {

@@ -171,12 +171,20 @@ impl Store {
                         member_id: m.id.clone(),
                         campaign_id: Some(c.id.clone()),
                         channel,
+                        purpose: crate::domain::distribution::MessagePurpose::Marketing,
                         template: template.clone(),
                         data: c.data.clone(),
                         link_code: Some(code.as_str().to_string()),
                         dedup: format!("campaign:{}:{}:{run}", c.id, m.id),
                     };
-                    (msg, skip_reason(m, channel))
+                    (
+                        msg,
+                        skip_reason(
+                            m,
+                            channel,
+                            crate::domain::distribution::MessagePurpose::Marketing,
+                        ),
+                    )
                 })
                 .collect();
             added = add_messages(&mut tx, &msgs, now)
