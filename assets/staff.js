@@ -248,6 +248,15 @@
   }
 
   $("camera-start").addEventListener("click", startCamera);
+  // Browsers give the camera only to pages over HTTPS (or on this very machine): say so at
+  // once, and what still works, rather than a button that cannot work.
+  if (!window.isSecureContext) {
+    $("camera-start").disabled = true;
+    $("camera-status").textContent =
+      "The camera needs HTTPS, and this page was opened over plain http. Typing the code and a " +
+      "barcode scanner still work. To use the camera, open passwright over https " +
+      "(server.tls_cert_file, or a reverse proxy).";
+  }
   $("camera-stop").addEventListener("click", () => {
     stopCamera();
     $("camera-status").textContent = "Camera stopped.";

@@ -72,6 +72,11 @@ pub struct ServerSettings {
     /// most this much later (on the instance that revoked it, at once).
     #[serde(deserialize_with = "de::number")]
     pub api_key_cache_ms: u64,
+    /// Serve HTTPS directly with this certificate chain (PEM, the server's certificate
+    /// first) and `tls_key_file`, no reverse proxy needed: a phone's camera works in the
+    /// staff scanner only over HTTPS. Both or neither.
+    pub tls_cert_file: Option<PathBuf>,
+    pub tls_key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -158,6 +163,8 @@ impl Default for ServerSettings {
             workers: 0,
             pass_cache_entries: 10_000,
             api_key_cache_ms: 1_000,
+            tls_cert_file: None,
+            tls_key_file: None,
         }
     }
 }
@@ -237,6 +244,9 @@ impl Settings {
                 db.min_connections
             );
         }
+        if self.server.tls_cert_file.is_some() != self.server.tls_key_file.is_some() {
+            anyhow::bail!("server: tls_cert_file and tls_key_file go together");
+        }
         if !self.server.public_base_url.is_empty() {
             let url = &self.server.public_base_url;
             if !(url.starts_with("http://") || url.starts_with("https://")) {
@@ -306,7 +316,12 @@ impl Settings {
                 "0.0.0.0" | "::" | "[::]" => "127.0.0.1",
                 h => h,
             };
-            format!("http://{host}:{bound_port}")
+            let scheme = if self.server.tls_cert_file.is_some() {
+                "https"
+            } else {
+                "http"
+            };
+            format!("{scheme}://{host}:{bound_port}")
         } else {
             self.server
                 .public_base_url

@@ -30,6 +30,7 @@ use crate::storage::Store;
 use crate::wallet::apple::certs::identity::{self, SigningIdentity};
 
 mod delivery;
+mod tls;
 
 pub struct Application {
     port: u16,
@@ -264,7 +265,7 @@ impl Application {
         };
         let data = web::Data::new(state.clone());
         let limits = HttpLimits::from_settings(settings);
-        let mut server = HttpServer::new(move || {
+        let server = HttpServer::new(move || {
             App::new()
                 // Wallet appends `/v1/...` to webServiceURL; one configured with a trailing
                 // slash yields `//v1/...`, which must still route.
@@ -272,8 +273,17 @@ impl Application {
                 .wrap(TracingLogger::default())
                 .app_data(data.clone())
                 .configure(|cfg| crate::http::configure(cfg, &limits))
-        })
-        .listen(listener)?;
+        });
+        let mut server = match (
+            &settings.server.tls_cert_file,
+            &settings.server.tls_key_file,
+        ) {
+            (Some(cert), Some(key)) => {
+                tracing::info!(cert = %cert.display(), "serving HTTPS");
+                server.listen_openssl(listener, tls::acceptor(cert, key)?)?
+            }
+            _ => server.listen(listener)?,
+        };
         if settings.server.workers > 0 {
             server = server.workers(settings.server.workers);
         }

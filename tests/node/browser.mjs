@@ -4,7 +4,8 @@
 //
 //   environment: PASSWRIGHT_BROWSER (the chromium binary), PASSWRIGHT_BROWSER_PROFILE (an empty
 //   directory for --user-data-dir), optional PASSWRIGHT_BROWSER_CAMERA (a .y4m file the fake
-//   camera plays), optional PASSWRIGHT_BROWSER_DOWNLOADS (where downloads are saved).
+//   camera plays), optional PASSWRIGHT_BROWSER_DOWNLOADS (where downloads are saved),
+//   optional PASSWRIGHT_BROWSER_HOST (a host name resolved to 127.0.0.1).
 //   first line out: {"ready": true, "version": "..."}
 //   then per command {"id", "op", ...}: {"id", "ok": true, "value"} or {"id", "ok": false, "error"}
 //
@@ -31,6 +32,9 @@ const args = [
   "--use-fake-device-for-media-stream",
 ];
 if (camera) args.push(`--use-file-for-fake-video-capture=${camera}`);
+// A host name that resolves to this machine without being "localhost": a page opened by it
+// over plain http is what a shop's LAN address is to the browser, not a secure context.
+if (env.PASSWRIGHT_BROWSER_HOST) args.push(`--host-resolver-rules=MAP ${env.PASSWRIGHT_BROWSER_HOST} 127.0.0.1`);
 
 const browser = await puppeteer.launch({
   executablePath: env.PASSWRIGHT_BROWSER,

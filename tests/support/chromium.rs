@@ -40,6 +40,8 @@ pub struct Launch {
     pub camera: Option<PathBuf>,
     /// Save downloads here.
     pub downloads: Option<PathBuf>,
+    /// A host name that resolves to 127.0.0.1 (a shop's LAN address, as the browser sees it).
+    pub host: Option<String>,
 }
 
 pub struct Browser {
@@ -88,6 +90,9 @@ impl Browser {
             .kill_on_drop(true);
         if let Some(camera) = &launch.camera {
             command.env("PASSWRIGHT_BROWSER_CAMERA", camera);
+        }
+        if let Some(host) = &launch.host {
+            command.env("PASSWRIGHT_BROWSER_HOST", host);
         }
         if let Some(downloads) = &launch.downloads {
             command.env("PASSWRIGHT_BROWSER_DOWNLOADS", downloads);
