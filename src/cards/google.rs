@@ -19,7 +19,7 @@ use crate::settings::GoogleSettings;
 use crate::storage::{MemberKey, PushedState, Store, StoreError};
 use crate::wallet::google::callback::{CallbackVerifier, RootKeys};
 use crate::wallet::google::class::loyalty_class;
-use crate::wallet::google::ids::{class_id, object_id, GoogleContext, IssuerId};
+use crate::wallet::google::ids::{GoogleContext, IssuerId};
 use crate::wallet::google::object::{loyalty_object, message};
 use crate::wallet::google::resources::{LoyaltyClass, LoyaltyObject};
 use crate::wallet::google::save_link::{SaveLinkError, SaveLinkSigner};
@@ -48,6 +48,9 @@ pub enum GoogleCardError {
     Api(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The member's card was cancelled: it gets no save link.
+    #[error("the card was cancelled")]
+    Voided,
 }
 
 /// Notifications since start, for `/metrics`.
@@ -156,118 +159,6 @@ impl GoogleCards {
         loyalty_object(program, member, &cards.card_token(member), &self.ctx)
     }
 
-    /// A "Save to Google Wallet" link for the member. With the API, the class and object are
-    /// inserted first and the link names them (skinny); without it, the link carries both
-    /// and must stay within Google's 1,800 characters.
-    pub async fn save_link(
-        &self,
-        store: &Store,
-        cards: &Cards,
-        program: &Program,
-        member: &Member,
-        now: OffsetDateTime,
-    ) -> Result<SaveLink, GoogleCardError> {
-        let class = self.loyalty_class(program);
-        let object = self.loyalty_object(cards, program, member);
-        let Some(api) = &self.api else {
-            return self.full_link(&class, &object, now);
-        };
-        let class_id = class_id(&self.ctx.issuer_id, &program.id);
-        let object_id = object_id(&self.ctx.issuer_id, &member.serial);
-        store
-            .issue_google_object(&member.id, &program.id, &object_id, &class_id, now)
-            .await?;
-        self.ensure_class(api, program, &class).await?;
-        match api.insert_object(&object).await {
-            GoogleOutcome::Done => {}
-            other => return Err(GoogleCardError::Api(format!("{other:?}"))),
-        }
-        store
-            .record_google_push(&member.id, &pushed(member), now)
-            .await?;
-        let url = self
-            .links
-            .skinny_link(&class_id, &object_id, now.unix_timestamp())?;
-        Ok(SaveLink {
-            url,
-            mode: SaveLinkMode::Skinny,
-        })
-    }
-
-    /// A "Save to Google Wallet" link for a sample member who is stored nowhere (the
-    /// designer's sample sent to a phone). With the API the class is brought up to date and
-    /// the object inserted at Google (a new one per sample), without recording either here.
-    pub async fn sample_save_link(
-        &self,
-        cards: &Cards,
-        program: &Program,
-        member: &Member,
-        now: OffsetDateTime,
-    ) -> Result<SaveLink, GoogleCardError> {
-        let class = self.loyalty_class(program);
-        let object = self.loyalty_object(cards, program, member);
-        let Some(api) = &self.api else {
-            return self.full_link(&class, &object, now);
-        };
-        self.ensure_class(api, program, &class).await?;
-        match api.insert_object(&object).await {
-            GoogleOutcome::Done => {}
-            other => return Err(GoogleCardError::Api(format!("{other:?}"))),
-        }
-        let url = self.links.skinny_link(
-            &class_id(&self.ctx.issuer_id, &program.id),
-            &object_id(&self.ctx.issuer_id, &member.serial),
-            now.unix_timestamp(),
-        )?;
-        Ok(SaveLink {
-            url,
-            mode: SaveLinkMode::Skinny,
-        })
-    }
-
-    /// A link carrying the whole card, or failing that its essentials, as Google's own
-    /// converter does (without the API).
-    fn full_link(
-        &self,
-        class: &LoyaltyClass,
-        object: &LoyaltyObject,
-        now: OffsetDateTime,
-    ) -> Result<SaveLink, GoogleCardError> {
-        let iat = now.unix_timestamp();
-        let url = match self.links.full_link(Some(class), object, iat) {
-            Err(SaveLinkError::TooLong { .. }) => {
-                self.links
-                    .full_link(Some(&class.essentials()), &object.essentials(), iat)?
-            }
-            other => other?,
-        };
-        Ok(SaveLink {
-            url,
-            mode: SaveLinkMode::Full,
-        })
-    }
-
-    async fn ensure_class(
-        &self,
-        api: &GoogleClient,
-        program: &Program,
-        class: &LoyaltyClass,
-    ) -> Result<(), GoogleCardError> {
-        let key = (program.id.clone(), program.design_version);
-        if self.classes_sent.lock().is_ok_and(|s| s.contains(&key)) {
-            return Ok(());
-        }
-        match api.upsert_class(class).await {
-            GoogleOutcome::Done => {
-                if let Ok(mut sent) = self.classes_sent.lock() {
-                    sent.insert(key);
-                }
-                Ok(())
-            }
-            other => Err(GoogleCardError::Api(format!("{other:?}"))),
-        }
-    }
-
     /// Brings Google's class up to date with the program.
     pub async fn update_class(&self, store: &Store, program: &ProgramId) -> GoogleOutcome {
         let Some(api) = &self.api else {
@@ -312,12 +203,20 @@ impl GoogleCards {
             Ok(found) => found,
             Err(e) => return store_failure(e),
         };
-        match api
-            .upsert_object(&self.loyalty_object(cards, &program, &member))
-            .await
-        {
-            GoogleOutcome::Done => {}
-            other => return other,
+        let object = self.loyalty_object(cards, &program, &member);
+        let mut outcome = api.upsert_object(&object).await;
+        if class_missing(&outcome) {
+            // Google lost the class (deleted in its console, say): write it again, then the
+            // object.
+            tracing::warn!(program = %program.id, "Google has no class for this program: writing it again");
+            self.forget_class(&program.id);
+            match api.upsert_class(&self.loyalty_class(&program)).await {
+                GoogleOutcome::Done => outcome = api.upsert_object(&object).await,
+                other => return other,
+            }
+        }
+        if outcome != GoogleOutcome::Done {
+            return outcome;
         }
         let rewards = match store.rewards(&program.id).await {
             Ok(r) => r,
@@ -451,6 +350,18 @@ impl GoogleCards {
 }
 
 /// True when `now` is a higher tier than `was` (a downgrade is shown, not announced).
+/// Whether writing an object failed because Google has no such class: Google answers 404
+/// when an inserted object names a class it does not have.
+fn class_missing(outcome: &GoogleOutcome) -> bool {
+    matches!(
+        outcome,
+        GoogleOutcome::Failed {
+            status: Some(404),
+            ..
+        }
+    )
+}
+
 fn promoted(program: &Program, was: Option<&str>, now: Option<&str>) -> bool {
     let threshold = |name: Option<&str>| {
         name.and_then(|n| program.tiers.as_slice().iter().find(|t| t.name == n))
@@ -486,3 +397,4 @@ fn store_failure_text(reason: String) -> GoogleOutcome {
 
 #[cfg(test)]
 mod golden_tests;
+mod save_links;

@@ -13,7 +13,7 @@ use crate::fake_google::FakeGoogle;
 use crate::google_callbacks::{message, TestCallbackKeys, FAR_FUTURE_MS};
 use crate::helpers::*;
 
-const ISSUER: &str = "3388000000012345678";
+pub const ISSUER: &str = "3388000000012345678";
 
 pub struct Google {
     pub app: TestApp,

@@ -51,6 +51,7 @@ mod crash;
 mod device;
 mod expiry;
 mod google_api;
+mod google_heals;
 mod google_schema_check;
 mod google_wallet;
 mod https;

@@ -249,6 +249,14 @@ impl FakeGoogle {
             .cloned()
     }
 
+    /// Drops a stored resource, as when it is deleted in Google's console (or never made it
+    /// there): Google then answers 404 for it, and for inserting objects of a missing class.
+    pub fn forget(&self, kind: &str, id: &str) -> Option<Value> {
+        self.state()
+            .resources
+            .remove(&(kind.to_owned(), id.to_owned()))
+    }
+
     /// Every stored resource of `kind` (`loyaltyClass`, `loyaltyObject`, …) by id.
     pub fn resources(&self, kind: &str) -> HashMap<String, Value> {
         let state = self.state();

@@ -57,7 +57,9 @@ enum Mode {
 /// - With Google's API (`google.api_url`, the default): the program's loyalty class is written and the member's loyalty object inserted (or, if Google has it, patched) before the link is made, and the link only names the object (`mode: skinny`). From then on every change of the member (points, details, tier, voiding) is sent to Google through the outbox. If Google does not accept the class or object, the answer is 503 `google_unavailable` and no link is given.
 /// - Without it (`google.api_url` empty): the link carries the whole class and object (`mode: full`), which Google creates when the link is opened. Google's limit for a link is 1,800 characters: when the whole card does not fit, the link carries only its essentials (no translations, hero image, text or link modules); when even that is too long the answer is 422 `save_link_too_long`. Nothing is updated on Google's side later.
 ///
-/// A voided member's card is issued as `INACTIVE`.
+/// A voided (cancelled) card gets no link: 409 `member_voided`. Should Google have lost the
+/// program's class (deleted in its console), the class is written again and the object
+/// inserted once more.
 ///
 /// Roles: `admin`, `marketer`, `staff`.
 #[utoipa::path(
@@ -69,7 +71,7 @@ enum Mode {
     responses(
         (status = 200, description = "The link.", body = SaveLinkView),
         (status = 404, description = "`not_found`: no such member.", body = ErrorBody),
-        (status = 409, description = "`google_not_configured`: Google Wallet is not configured (`google.issuer_id` is empty).", body = ErrorBody),
+        (status = 409, description = "`google_not_configured`: Google Wallet is not configured (`google.issuer_id` is empty); `member_voided`: the card was cancelled.", body = ErrorBody),
         (status = 422, description = "`save_link_too_long`: without Google's API, even the card's essentials make a link longer than the 1,800 characters Google allows; configure `google.api_url` so links carry only the object's id.", body = ErrorBody),
         (status = 503, description = "`google_unavailable`: Google's API refused the class or object, or did not answer (the reason is logged); try again shortly.", body = ErrorBody),
         KeyRefusals,
@@ -105,6 +107,10 @@ async fn save_link(
                     "the save link would be {length} characters, more than the 1800 Google allows; \
                      configure Google's API (google.api_url) so links carry only the object's id"
                 ),
+            ),
+            GoogleCardError::Voided => ApiError::new(
+                ErrorCode::MemberVoided,
+                "the member's card was cancelled: a cancelled card gets no save link",
             ),
             GoogleCardError::Api(reason) => {
                 tracing::warn!(reason, "Google Wallet refused or did not answer");
