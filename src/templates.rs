@@ -19,6 +19,7 @@ const TEMPLATES: &[(&str, &str)] = embedded![
     "pages/landing_enroll.html",
     "pages/landing_card.html",
     "pages/landing_sample.html",
+    "pages/card_and_buttons.html",
     "pages/landing_error.html",
     "email/base.html",
     "email/points_expiring.subject.txt",

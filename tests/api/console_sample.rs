@@ -151,6 +151,7 @@ both_engines!(
         let shown = text(&shown);
         assert!(shown.contains("A sample of the"), "{shown}");
         assert!(shown.contains("Alex Sample"), "{shown}");
+        assert!(shown.contains("<h2>Try it on your phone</h2>"), "{shown}");
         assert!(
             shown.contains(&format!("href=\"{link}/apple.pkpass\"")),
             "{shown}"
