@@ -93,7 +93,7 @@ both_engines!(
         let program = designer
             .split("action=\"/console/programs/")
             .nth(1)
-            .and_then(|s| s.split('"').next())
+            .and_then(|s| s.split(['"', '/']).next())
             .expect("the designer's form")
             .to_string();
         let designer_path = format!("/console/programs/{program}");
