@@ -102,6 +102,8 @@ both_engines!(
         b.click("a.button[href^='/console/members']").await;
         b.fill("#q", "0151 0000007").await;
         b.press("Enter").await;
+        // The list before the search shows Member 7 too: wait for the search's own page.
+        b.wait_for("location.search.includes('q=0151')").await;
         b.wait_text("main", "Member 7").await;
         no_sideways(&mut b, "the member list").await;
         b.click("a[href^='/console/members/mem_']").await;

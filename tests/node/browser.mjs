@@ -145,11 +145,19 @@ const ops = {
   async wait({ selector, text = null, timeout }) {
     if (timeout) page.setDefaultTimeout(timeout);
     try {
-      await visible(selector, text);
+      // A page that navigates meanwhile (a form sent with Enter) destroys the context the
+      // check ran in: check again on the new page.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await visible(selector, text);
+          return await page.$eval(selector, (n) => n.textContent.trim());
+        } catch (e) {
+          if (attempt >= 3 || !String(e.message).includes("Execution context was destroyed")) throw e;
+        }
+      }
     } finally {
       page.setDefaultTimeout(15000);
     }
-    return page.$eval(selector, (n) => n.textContent.trim());
   },
   async gone({ selector }) {
     await page.waitForFunction(
