@@ -150,15 +150,16 @@ impl Cards {
         Ok(pass)
     }
 
-    /// A freshly signed pass of `member`, cached nowhere: for a sample member that is
-    /// not stored (the designer's "download a sample").
+    /// A freshly signed pass of the program's saved design for a new sample member, stored
+    /// and cached nowhere (the designer's samples).
     pub async fn sample_pass(
         &self,
         store: &Store,
         program: &Program,
-        member: &Member,
+        random: &dyn Random,
     ) -> Result<SignedPass, StoreError> {
-        self.sign(store, program, member).await
+        let member = sample_member(program, random, self.clock.now());
+        self.sign(store, program, &member).await
     }
 
     async fn sign(

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use super::jobs::Jobs;
 use crate::accounts::mail::Mail;
 use crate::accounts::Accounts;
-use crate::delivery::outcome::SendOutcome;
 use crate::messaging::Messaging;
 use crate::storage::{ClaimedJob, Finish};
 
@@ -42,12 +41,7 @@ impl ConsoleHandler {
             }
             Err(e) => return self.jobs.retry_or_fail(job, &format!("{e:#}"), None),
         };
-        match messaging.email.send(&email).await {
-            SendOutcome::Delivered { reference } => Finish::Done {
-                note: Some(reference),
-            },
-            SendOutcome::Retry { reason } => self.jobs.retry_or_fail(job, &reason, None),
-            SendOutcome::Failed { reason } => Finish::Failed { error: reason },
-        }
+        let sent = messaging.email.send(&email).await;
+        self.jobs.finished_send(job, sent)
     }
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use super::backoff::Backoff;
 use super::counters::{MessageResult, OutboxCounters};
 use crate::clock::{SharedClock, SharedRandom};
+use crate::delivery::outcome::SendOutcome;
 use crate::domain::distribution::MessageChannel;
 use crate::storage::{ClaimedJob, Finish, MessageOutcome, Store};
 
@@ -76,6 +77,18 @@ impl Jobs {
                     }
                 }
             }
+        }
+    }
+
+    /// How a job that sent one email or SMS of its own (not a stored message) ends: done
+    /// with the relay's or provider's reference, retried, or failed.
+    pub fn finished_send(&self, job: &ClaimedJob, sent: SendOutcome) -> Finish {
+        match sent {
+            SendOutcome::Delivered { reference } => Finish::Done {
+                note: Some(reference),
+            },
+            SendOutcome::Retry { reason } => self.retry_or_fail(job, &reason, None),
+            SendOutcome::Failed { reason } => Finish::Failed { error: reason },
         }
     }
 

@@ -79,72 +79,51 @@ impl SampleHandler {
         });
         let url = messaging.sample_url(&program.id, sample.expires);
         let ctx = MessageContext::new(&member, &program, url, None, &data);
-        let stem = file_stem(sample);
-        let outcome = match sample.channel {
-            "email" => {
-                let Ok(to) = EmailAddress::parse(sample.to) else {
-                    return Finish::Failed {
-                        error: "not an email address".into(),
-                    };
-                };
-                let rendered = match render_email(TEMPLATE, &ctx) {
-                    Ok(r) => r,
-                    Err(e) => {
-                        return Finish::Failed {
-                            error: format!("template: {e:#}"),
-                        }
-                    }
-                };
-                let email = Email {
-                    to,
-                    to_name: String::new(),
-                    subject: rendered.subject,
-                    text: rendered.text,
-                    html: rendered.html,
-                    message_id: format!("<passwright.{stem}@{}>", messaging.email.domain()),
-                    unsubscribe_url: None,
-                    file_stem: stem,
-                };
-                messaging.email.send(&email).await
-            }
-            "sms" => {
-                let Ok(to) = PhoneNumber::parse(sample.to) else {
-                    return Finish::Failed {
-                        error: "not a phone number".into(),
-                    };
-                };
-                let body = match render_sms(TEMPLATE, &ctx) {
-                    Ok(b) => b,
-                    Err(e) => {
-                        return Finish::Failed {
-                            error: format!("template: {e:#}"),
-                        }
-                    }
-                };
-                let size = sms_size(&body);
-                if size.segments > messaging.max_segments {
-                    return Finish::Failed {
-                        error: format!(
-                            "too_long: {} segments, at most {}",
-                            size.segments, messaging.max_segments
-                        ),
-                    };
-                }
-                messaging.sms.send(&to, &body, &stem).await
-            }
-            other => {
-                return Finish::Failed {
-                    error: format!("no such channel: {other}"),
-                }
-            }
-        };
-        match outcome {
-            SendOutcome::Delivered { reference } => Finish::Done {
-                note: Some(reference),
-            },
-            SendOutcome::Retry { reason } => self.jobs.retry_or_fail(job, &reason, None),
-            SendOutcome::Failed { reason } => Finish::Failed { error: reason },
+        match send(messaging, sample, &ctx, file_stem(sample)).await {
+            Ok(outcome) => self.jobs.finished_send(job, outcome),
+            Err(error) => Finish::Failed { error },
         }
+    }
+}
+
+/// Renders the sample's message and sends it by its channel; `Err` says why it cannot be
+/// sent at all (retrying would not help).
+async fn send(
+    messaging: &Messaging,
+    sample: &SampleJob<'_>,
+    ctx: &MessageContext<'_>,
+    stem: String,
+) -> Result<SendOutcome, String> {
+    let template = |e: anyhow::Error| format!("template: {e:#}");
+    match sample.channel {
+        "email" => {
+            let to = EmailAddress::parse(sample.to).map_err(|_| "not an email address")?;
+            let rendered = render_email(TEMPLATE, ctx).map_err(template)?;
+            let email = Email {
+                to,
+                to_name: String::new(),
+                subject: rendered.subject,
+                text: rendered.text,
+                html: rendered.html,
+                message_id: format!("<passwright.{stem}@{}>", messaging.email.domain()),
+                unsubscribe_url: None,
+                file_stem: stem,
+            };
+            Ok(messaging.email.send(&email).await)
+        }
+        "sms" => {
+            let to = PhoneNumber::parse(sample.to).map_err(|_| "not a phone number")?;
+            let body = render_sms(TEMPLATE, ctx).map_err(template)?;
+            let size = sms_size(&body);
+            if size.segments > messaging.max_segments {
+                return Err(format!(
+                    "too_long: {} segments, at most {}",
+                    size.segments, messaging.max_segments
+                ));
+            }
+            Ok(messaging.sms.send(&to, &body, &stem).await)
+        }
+        other => Err(format!("no such channel: {other}")),
     }
 }
 

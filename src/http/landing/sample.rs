@@ -68,17 +68,21 @@ pub async fn show(
         "google_available": state.google.is_some(),
         "member": { "name": member.name, "balance": member.balance, "tier": member.tier },
     });
-    let mut answer = html::program_page(
+    Ok(no_store(html::program_page(
         StatusCode::OK,
         "pages/landing_sample.html",
         &program,
         context,
-    );
+    )))
+}
+
+/// `answer`, kept by no cache: each sample is signed afresh.
+fn no_store(mut answer: HttpResponse) -> HttpResponse {
     answer.headers_mut().insert(
         header::CACHE_CONTROL,
         header::HeaderValue::from_static("no-store"),
     );
-    Ok(answer)
+    answer
 }
 
 /// A sample card for Apple Wallet (public)
@@ -104,17 +108,11 @@ pub async fn apple(
     req: HttpRequest,
 ) -> Result<HttpResponse, LandingError> {
     let program = sampled(&state, &token).await?;
-    let member = sample_member(&program, state.random.as_ref(), state.clock.now());
     let pass = state
         .cards
-        .sample_pass(&state.store, &program, &member)
+        .sample_pass(&state.store, &program, state.random.as_ref())
         .await?;
-    let mut answer = pass_response(&req, &pass, Delivery::Inline);
-    answer.headers_mut().insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("no-store"),
-    );
-    Ok(answer)
+    Ok(no_store(pass_response(&req, &pass, Delivery::Inline)))
 }
 
 /// A sample card for Google Wallet (public)
@@ -152,8 +150,9 @@ pub async fn google(
             tracing::warn!(error = %e, program = %program.id, "no Google Wallet save link for a sample");
             LandingError::GoogleUnavailable
         })?;
-    Ok(HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, save.url))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .finish())
+    Ok(no_store(
+        HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, save.url))
+            .finish(),
+    ))
 }

@@ -268,11 +268,12 @@ impl Store {
             "SELECT {MEMBER_COLUMNS} FROM (SELECT * FROM members WHERE program_id = $1{cursor}\
              {order} LIMIT {WALK}) AS members WHERE program_id = $1{filters}{probe}{page}"
         );
+        let by_keys = format!("{select}{filters}{keys}{cursor}{page}");
         let fetch =
             |sql: String| self.member_rows(sql, program, q, &ranges, exact.as_deref(), limit);
         let found = if exact.is_some() && !self.search_is_common(program, &ranges).await? {
             // Few match: take them from the keys and sort those.
-            fetch(format!("{select}{filters}{keys}{cursor}{page}")).await?
+            fetch(by_keys).await?
         } else if exact.is_none() && filters.is_empty() {
             // Everyone: the sort's index, a page long.
             fetch(format!("{select}{cursor}{page}")).await?
@@ -285,7 +286,7 @@ impl Store {
             if walked.len() > limit as usize {
                 walked
             } else if exact.is_some() {
-                fetch(format!("{select}{filters}{keys}{cursor}{page}")).await?
+                fetch(by_keys).await?
             } else {
                 fetch(format!("{select}{filters}{cursor}{page}")).await?
             }
